@@ -1,0 +1,26 @@
+"""Calendar arithmetic of the domain, in one place."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+
+def add_months_clamped(start: date, months: int) -> date:
+    """``start`` + ``months`` calendar months, clamped to the end of the target month."""
+    month_index = start.month - 1 + months
+    year = start.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def months_validity_end(start: date, months: int) -> date:
+    """Last valid day (inclusive) of a line valid for ``months`` months from ``start``.
+
+    SPEC §3: from D through (D + N calendar months, clamped to the end of month) − 1 day.
+    2026-01-15 + 6 → 2026-07-14; 2026-08-31 + 6 → 2027-02-27.
+    """
+    if months < 1:
+        raise ValueError("a duration is at least one month")
+    return add_months_clamped(start, months) - timedelta(days=1)

@@ -1,0 +1,87 @@
+"""Domain errors. Each has a stable ``code``; none knows anything about HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CreditLinesError(Exception):
+    code = "error"
+    title = "Error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Unauthenticated(CreditLinesError):
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(CreditLinesError):
+    code = "forbidden"
+    title = "Outside this key's scope"
+
+
+class NotFound(CreditLinesError):
+    code = "not_found"
+    title = "Not found"
+
+
+class ValidationFailed(CreditLinesError):
+    code = "validation_error"
+    title = "Invalid request"
+
+
+class InvalidAmount(CreditLinesError):
+    code = "invalid_amount"
+    title = "Invalid amount"
+
+
+class CurrencyMismatch(CreditLinesError):
+    code = "currency_mismatch"
+    title = "Currency mismatch"
+
+
+class InsufficientCredit(CreditLinesError):
+    code = "insufficient_credit"
+    title = "Insufficient credit"
+
+
+class AccountOnHold(CreditLinesError):
+    code = "account_on_hold"
+    title = "Account on hold"
+
+
+class ResellerTerminated(CreditLinesError):
+    code = "reseller_terminated"
+    title = "Reseller terminated"
+
+
+class IdempotencyConflict(CreditLinesError):
+    code = "idempotency_conflict"
+    title = "Reference already used with a different request"
+
+
+class ReleaseExceedsOutstanding(CreditLinesError):
+    code = "release_exceeds_outstanding"
+    title = "Release exceeds the drawing's outstanding"
+
+
+class ProgrammeClosed(CreditLinesError):
+    code = "programme_closed"
+    title = "Programme closed"
+
+
+class BudgetExhausted(CreditLinesError):
+    code = "budget_exhausted"
+    title = "Programme budget exhausted"
+
+
+class Conflict(CreditLinesError):
+    """A state conflict with no more specific code (e.g. creating what already exists)."""
+
+    code = "conflict"
+    title = "Conflict"

@@ -1,0 +1,233 @@
+"""Resellers, lines, drawings, allocations, releases and the append-only ledger.
+
+Every table carries ``distributor_id`` first in its primary key and its foreign keys, so
+the schema can be distributed by distributor without change (SPEC §10). Amounts are
+integer minor units (``*_minor``); balances live on the line rows and change in the same
+transaction as the ledger entries behind them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from creditlines.db.base import Base, UTCDateTime
+
+RESELLER_STATUSES = ("active", "on_hold", "terminated")
+LINE_KINDS = ("base", "programme")
+LINE_STATUSES = ("active", "expired", "revoked")
+USABLE_FOR = ("any", "vendor_products")
+ON_EXPIRY = ("transfer_to_base", "run_off")
+RELEASE_KINDS = ("payment", "cancellation", "credit_note")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Reseller(Base):
+    __tablename__ = "reseller"
+
+    distributor_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("distributor.id"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Last ledger sequence number used for this reseller; bumped under the reseller lock.
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(_in("status", RESELLER_STATUSES), name="status"),
+        CheckConstraint("ledger_seq >= 0", name="ledger_seq_nonnegative"),
+    )
+
+
+class Line(Base):
+    __tablename__ = "line"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reseller_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    programme_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vendor_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("vendor.id"), nullable=True
+    )
+    funder: Mapped[str] = mapped_column(String(64))
+    limit_minor: Mapped[int] = mapped_column(BigInteger)
+    drawn_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    usable_for: Mapped[str] = mapped_column(String(16), default="any")
+    on_expiry: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Ledger sequence of the grant: a strict "oldest grant first" order within a reseller.
+    grant_seq: Mapped[int] = mapped_column(BigInteger)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
+        ),
+        CheckConstraint(_in("kind", LINE_KINDS), name="kind"),
+        CheckConstraint(_in("status", LINE_STATUSES), name="status"),
+        CheckConstraint(_in("usable_for", USABLE_FOR), name="usable_for"),
+        CheckConstraint(
+            "on_expiry IS NULL OR " + _in("on_expiry", ON_EXPIRY), name="on_expiry"
+        ),
+        CheckConstraint("limit_minor >= 0", name="limit_nonnegative"),
+        CheckConstraint("drawn_minor >= 0", name="drawn_nonnegative"),
+        # A vendor-funded line is never drawn above its limit (TigerBeetle-style guard).
+        CheckConstraint(
+            "kind = 'base' OR drawn_minor <= limit_minor", name="programme_within_limit"
+        ),
+        CheckConstraint(
+            "(kind = 'base' AND vendor_id IS NULL AND valid_until IS NULL AND status = 'active')"
+            " OR (kind = 'programme' AND vendor_id IS NOT NULL AND valid_until IS NOT NULL"
+            " AND on_expiry IS NOT NULL)",
+            name="kind_shape",
+        ),
+        Index("ix_line_reseller", "distributor_id", "reseller_id"),
+        Index(
+            "uq_line_one_base_per_reseller",
+            "distributor_id",
+            "reseller_id",
+            unique=True,
+            sqlite_where=text("kind = 'base'"),
+            postgresql_where=text("kind = 'base'"),
+        ),
+        Index("ix_line_expiry", "distributor_id", "status", "valid_until"),
+        Index("ix_line_programme", "distributor_id", "programme_id"),
+    )
+
+
+class Drawing(Base):
+    __tablename__ = "drawing"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reseller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_minor: Mapped[int] = mapped_column(BigInteger)
+    vendor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
+        ),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint(
+            "outstanding_minor >= 0 AND outstanding_minor <= amount_minor",
+            name="outstanding_range",
+        ),
+        CheckConstraint(
+            "(status = 'open' AND outstanding_minor > 0) OR (status = 'settled' AND outstanding_minor = 0)",
+            name="status",
+        ),
+    )
+
+
+class Allocation(Base):
+    """The part of a drawing carried by one line. ``outstanding`` is what is still drawn."""
+
+    __tablename__ = "allocation"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reseller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    drawing_reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    line_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    funder: Mapped[str] = mapped_column(String(64))
+    # Allocated when the drawing was posted (0 for a base allocation created by a transfer).
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_minor: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["distributor_id", "reseller_id", "drawing_reference"],
+            ["drawing.distributor_id", "drawing.reseller_id", "drawing.reference"],
+        ),
+        ForeignKeyConstraint(["distributor_id", "line_id"], ["line.distributor_id", "line.id"]),
+        CheckConstraint("amount_minor >= 0", name="amount_nonnegative"),
+        CheckConstraint("outstanding_minor >= 0", name="outstanding_nonnegative"),
+        Index("ix_allocation_line", "distributor_id", "line_id"),
+    )
+
+
+class Release(Base):
+    __tablename__ = "release"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reseller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    drawing_reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["distributor_id", "reseller_id", "drawing_reference"],
+            ["drawing.distributor_id", "drawing.reseller_id", "drawing.reference"],
+        ),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint(_in("kind", RELEASE_KINDS), name="kind"),
+    )
+
+
+class LedgerEntry(Base):
+    """One immutable fact. Balances on the line rows are the fold of these entries.
+
+    Line entries carry what changed on one line: ``drawn_delta_minor`` (signed),
+    ``limit_after_minor``, ``valid_until_after``, ``status_after``. Reseller entries
+    (``line_id`` null) carry the reseller's ``status_after``. Nothing here is ever updated
+    or deleted: a trigger refuses it on both databases.
+    """
+
+    __tablename__ = "ledger_entry"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reseller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    line_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    drawing_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    release_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    drawn_delta_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    limit_after_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    valid_until_after: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status_after: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
+        ),
+        Index("ix_ledger_entry_line", "distributor_id", "line_id"),
+    )

@@ -1,0 +1,182 @@
+"""All SQL of the ledger lives here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from creditlines.db.engine import is_postgresql
+from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
+from creditlines.tenants.models import Distributor, Vendor
+
+
+def get_distributor(session: Session, distributor_id: str) -> Distributor | None:
+    return session.get(Distributor, distributor_id)
+
+
+def get_vendor(session: Session, vendor_id: str) -> Vendor | None:
+    return session.get(Vendor, vendor_id)
+
+
+def get_reseller(
+    session: Session, distributor_id: str, reseller_id: str, *, lock: bool = False
+) -> Reseller | None:
+    """The reseller row; with ``lock`` it is held until the transaction ends.
+
+    On PostgreSQL the lock is ``SELECT … FOR UPDATE``; on SQLite the write transaction
+    already holds the database's write lock (``BEGIN IMMEDIATE``).
+    """
+    stmt = select(Reseller).where(
+        Reseller.distributor_id == distributor_id, Reseller.id == reseller_id
+    )
+    if lock and is_postgresql(session):
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def insert_reseller_if_absent(session: Session, values: dict) -> bool:
+    """Insert a reseller unless it exists; True when this call created it (race-safe)."""
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    stmt = insert(Reseller).values(**values).on_conflict_do_nothing(
+        index_elements=["distributor_id", "id"]
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def list_resellers(
+    session: Session,
+    distributor_id: str,
+    *,
+    after_id: str | None,
+    limit: int,
+    status: str | None = None,
+    ids: list[str] | None = None,
+) -> list[Reseller]:
+    stmt = select(Reseller).where(Reseller.distributor_id == distributor_id)
+    if status:
+        stmt = stmt.where(Reseller.status == status)
+    if ids is not None:
+        stmt = stmt.where(Reseller.id.in_(ids))
+    if after_id is not None:
+        stmt = stmt.where(Reseller.id > after_id)
+    return list(session.scalars(stmt.order_by(Reseller.id).limit(limit)))
+
+
+def lines_of(session: Session, distributor_id: str, reseller_id: str) -> list[Line]:
+    return list(
+        session.scalars(
+            select(Line)
+            .where(Line.distributor_id == distributor_id, Line.reseller_id == reseller_id)
+            .order_by(Line.grant_seq)
+        )
+    )
+
+
+def get_drawing(
+    session: Session, distributor_id: str, reseller_id: str, reference: str
+) -> Drawing | None:
+    return session.get(Drawing, (distributor_id, reseller_id, reference))
+
+
+def list_drawings(
+    session: Session,
+    distributor_id: str,
+    reseller_id: str,
+    *,
+    after_reference: str | None,
+    limit: int,
+    status: str | None = None,
+) -> list[Drawing]:
+    stmt = select(Drawing).where(
+        Drawing.distributor_id == distributor_id, Drawing.reseller_id == reseller_id
+    )
+    if status:
+        stmt = stmt.where(Drawing.status == status)
+    if after_reference is not None:
+        stmt = stmt.where(Drawing.reference > after_reference)
+    return list(session.scalars(stmt.order_by(Drawing.reference).limit(limit)))
+
+
+def allocations_of(
+    session: Session, distributor_id: str, reseller_id: str, references: list[str]
+) -> list[Allocation]:
+    if not references:
+        return []
+    return list(
+        session.scalars(
+            select(Allocation)
+            .where(
+                Allocation.distributor_id == distributor_id,
+                Allocation.reseller_id == reseller_id,
+                Allocation.drawing_reference.in_(references),
+            )
+            .order_by(Allocation.drawing_reference, Allocation.position)
+        )
+    )
+
+
+def open_allocations_on_line(session: Session, distributor_id: str, line_id: str) -> list[Allocation]:
+    return list(
+        session.scalars(
+            select(Allocation).where(
+                Allocation.distributor_id == distributor_id,
+                Allocation.line_id == line_id,
+                Allocation.outstanding_minor > 0,
+            )
+        )
+    )
+
+
+def get_release(
+    session: Session, distributor_id: str, reseller_id: str, drawing_reference: str, reference: str
+) -> Release | None:
+    return session.get(Release, (distributor_id, reseller_id, drawing_reference, reference))
+
+
+def entries_of(
+    session: Session,
+    distributor_id: str,
+    reseller_id: str,
+    *,
+    after_seq: int | None = None,
+    limit: int | None = None,
+    until: datetime | None = None,
+) -> list[LedgerEntry]:
+    stmt = select(LedgerEntry).where(
+        LedgerEntry.distributor_id == distributor_id, LedgerEntry.reseller_id == reseller_id
+    )
+    if after_seq is not None:
+        stmt = stmt.where(LedgerEntry.seq > after_seq)
+    if until is not None:
+        stmt = stmt.where(LedgerEntry.at <= until)
+    stmt = stmt.order_by(LedgerEntry.seq)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def stream_entries(session: Session, distributor_id: str | None) -> Iterator[LedgerEntry]:
+    stmt = select(LedgerEntry).order_by(
+        LedgerEntry.distributor_id, LedgerEntry.reseller_id, LedgerEntry.seq
+    )
+    if distributor_id:
+        stmt = stmt.where(LedgerEntry.distributor_id == distributor_id)
+    yield from session.scalars(stmt.execution_options(yield_per=5000))
+
+
+def stream_lines(session: Session, distributor_id: str | None) -> Iterator[Line]:
+    stmt = select(Line).order_by(Line.distributor_id, Line.reseller_id, Line.grant_seq)
+    if distributor_id:
+        stmt = stmt.where(Line.distributor_id == distributor_id)
+    yield from session.scalars(stmt.execution_options(yield_per=5000))
+
+
+def stream_resellers(session: Session, distributor_id: str | None) -> Iterator[Reseller]:
+    stmt = select(Reseller).order_by(Reseller.distributor_id, Reseller.id)
+    if distributor_id:
+        stmt = stmt.where(Reseller.distributor_id == distributor_id)
+    yield from session.scalars(stmt.execution_options(yield_per=5000))

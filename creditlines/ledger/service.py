@@ -1,0 +1,838 @@
+"""Ledger services: the operations of SPEC §4, §6 and §7.
+
+Services take the session first and keyword-only arguments after it. They flush, never
+commit: the request or the job owns the transaction. Every write path locks the reseller
+first, so that all effects on one reseller are serialised and a balance can never be read,
+checked and written by two transactions at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from moneyed import Money
+from sqlalchemy.orm import Session
+
+from creditlines import clock
+from creditlines import eligibility as elig
+from creditlines.errors import (
+    AccountOnHold,
+    CurrencyMismatch,
+    InvalidAmount,
+    IdempotencyConflict,
+    InsufficientCredit,
+    NotFound,
+    ReleaseExceedsOutstanding,
+    ResellerTerminated,
+    ValidationFailed,
+)
+from creditlines.ledger import repository as repo
+from creditlines.ledger.models import (
+    ON_EXPIRY,
+    RELEASE_KINDS,
+    USABLE_FOR,
+    Allocation,
+    Drawing,
+    LedgerEntry,
+    Line,
+    Release,
+    Reseller,
+)
+from creditlines.money import from_minor, to_minor
+from creditlines.tenants.models import Distributor
+
+# ---------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: str
+    kind: str
+    programme_id: str | None
+    vendor_id: str | None
+    funder: str
+    limit: Money
+    drawn: Money
+    available: Money
+    valid_from: date
+    valid_until: date | None
+    status: str
+    usable_for: str
+    on_expiry: str | None
+
+
+@dataclass(frozen=True)
+class AvailabilityView:
+    distributor_id: str
+    reseller_id: str
+    status: str
+    as_of: datetime
+    currency: str
+    lines: list[LineView]
+    total_limit: Money
+    total_drawn: Money
+    total_available: Money
+    over_limit: bool
+
+
+@dataclass(frozen=True)
+class PlanItemView:
+    line_id: str
+    kind: str
+    funder: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    eligible: bool
+    requested: Money
+    available: Money
+    shortfall: Money
+    plan: list[PlanItemView]
+    reasons: list[elig.Reason]
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    line_id: str
+    funder: str
+    amount: Money
+    outstanding: Money
+
+
+@dataclass(frozen=True)
+class DrawingView:
+    reference: str
+    amount: Money
+    outstanding: Money
+    status: str
+    vendor_id: str | None
+    allocations: list[AllocationView]
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def require_distributor(session: Session, distributor_id: str) -> Distributor:
+    distributor = repo.get_distributor(session, distributor_id)
+    if distributor is None:
+        raise NotFound(f"distributor {distributor_id!r} does not exist")
+    return distributor
+
+
+def _require_reseller(
+    session: Session, distributor_id: str, reseller_id: str, *, lock: bool
+) -> Reseller:
+    reseller = repo.get_reseller(session, distributor_id, reseller_id, lock=lock)
+    if reseller is None:
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
+    return reseller
+
+
+def _entry(
+    session: Session,
+    reseller: Reseller,
+    *,
+    kind: str,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    line_id: str | None = None,
+    drawing_reference: str | None = None,
+    release_reference: str | None = None,
+    amount_minor: int | None = None,
+    drawn_delta_minor: int | None = None,
+    limit_after_minor: int | None = None,
+    valid_until_after: date | None = None,
+    status_after: str | None = None,
+    details: dict | None = None,
+) -> LedgerEntry:
+    """Append one ledger entry; the reseller must be locked by the caller."""
+    reseller.ledger_seq += 1
+    entry = LedgerEntry(
+        distributor_id=reseller.distributor_id,
+        reseller_id=reseller.id,
+        seq=reseller.ledger_seq,
+        at=at,
+        actor=actor,
+        kind=kind,
+        reason=reason,
+        line_id=line_id,
+        drawing_reference=drawing_reference,
+        release_reference=release_reference,
+        amount_minor=amount_minor,
+        drawn_delta_minor=drawn_delta_minor,
+        limit_after_minor=limit_after_minor,
+        valid_until_after=valid_until_after,
+        status_after=status_after,
+        details=json.dumps(details, sort_keys=True) if details else None,
+    )
+    session.add(entry)
+    return entry
+
+
+def line_state(line: Line) -> elig.LineState:
+    return elig.LineState(
+        id=line.id,
+        kind=line.kind,
+        funder=line.funder,
+        programme_id=line.programme_id,
+        vendor_id=line.vendor_id,
+        usable_for=line.usable_for,
+        on_expiry=line.on_expiry,
+        status=line.status,
+        limit=line.limit_minor,
+        drawn=line.drawn_minor,
+        valid_from=line.valid_from,
+        valid_until=line.valid_until,
+        grant_seq=line.grant_seq,
+        granted_at=line.granted_at,
+    )
+
+
+def _money(minor: int, currency: str) -> Money:
+    return from_minor(minor, currency)
+
+
+def _check_currency(money: Money, distributor: Distributor) -> int:
+    if money.currency.code != distributor.currency:
+        raise CurrencyMismatch(
+            f"currency {money.currency.code} is not this distributor's currency {distributor.currency}",
+            expected=distributor.currency,
+        )
+    return to_minor(money)
+
+
+def _text(value: str | None, field: str, *, max_length: int = 500, required: bool = True) -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise ValidationFailed(f"{field} is required")
+        return None
+    if len(value) > max_length:
+        raise ValidationFailed(f"{field} is longer than {max_length} characters")
+    return value
+
+
+def _identifier(value: str, field: str) -> str:
+    if not value or len(value) > 100 or not value.isprintable() or value != value.strip():
+        raise ValidationFailed(f"{field} must be 1 to 100 printable characters without surrounding spaces")
+    return value
+
+
+# ---------------------------------------------------------------------------- resellers
+
+
+def upsert_reseller(
+    session: Session, *, distributor_id: str, reseller_id: str, name: str, actor: str
+) -> tuple[Reseller, bool]:
+    """Create a reseller (with its base line, limit 0) or rename it. Returns (reseller, created)."""
+    distributor = require_distributor(session, distributor_id)
+    _identifier(reseller_id, "reseller id")
+    _text(name, "name", max_length=200)
+    now = clock.now()
+    created = repo.insert_reseller_if_absent(
+        session,
+        {
+            "distributor_id": distributor_id,
+            "id": reseller_id,
+            "name": name,
+            "status": "active",
+            "ledger_seq": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    if created:
+        _entry(session, reseller, kind="reseller_created", actor=actor, at=now, status_after="active",
+               details={"name": name})
+        base = Line(
+            distributor_id=distributor_id,
+            id=str(uuid.uuid4()),
+            reseller_id=reseller_id,
+            kind="base",
+            funder=distributor.id,
+            limit_minor=0,
+            drawn_minor=0,
+            valid_from=clock.local_date(now, distributor.timezone),
+            valid_until=None,
+            usable_for="any",
+            on_expiry=None,
+            status="active",
+            granted_at=now,
+            grant_seq=reseller.ledger_seq + 1,
+        )
+        session.add(base)
+        _entry(session, reseller, kind="line_opened", actor=actor, at=now, line_id=base.id,
+               limit_after_minor=0, status_after="active", drawn_delta_minor=0,
+               details={"kind": "base", "funder": distributor.id})
+    elif reseller.name != name:
+        _entry(session, reseller, kind="reseller_renamed", actor=actor, at=now,
+               details={"from": reseller.name, "to": name})
+        reseller.name = name
+        reseller.updated_at = now
+    session.flush()
+    return reseller, created
+
+
+def get_reseller(session: Session, *, distributor_id: str, reseller_id: str) -> Reseller:
+    require_distributor(session, distributor_id)
+    return _require_reseller(session, distributor_id, reseller_id, lock=False)
+
+
+def _base_line(lines: list[Line]) -> Line:
+    for line in lines:
+        if line.kind == "base":
+            return line
+    raise RuntimeError("every reseller has a base line")  # pragma: no cover
+
+
+def set_base_limit(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    limit: Money,
+    reason: str,
+    actor: str,
+) -> Line:
+    """Set the base line's limit. 0 means no credit. A cut may leave the reseller over limit."""
+    distributor = require_distributor(session, distributor_id)
+    limit_minor = _check_currency(limit, distributor)
+    if limit_minor < 0:
+        raise InvalidAmount("a limit cannot be negative")
+    _text(reason, "reason")
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    if reseller.status == "terminated":
+        raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
+    base = _base_line(repo.lines_of(session, distributor_id, reseller_id))
+    if base.limit_minor != limit_minor:
+        now = clock.now()
+        _entry(session, reseller, kind="limit_set", actor=actor, at=now, reason=reason,
+               line_id=base.id, limit_after_minor=limit_minor,
+               details={"before_minor": base.limit_minor})
+        base.limit_minor = limit_minor
+        reseller.updated_at = now
+    session.flush()
+    return base
+
+
+def place_hold(session: Session, *, distributor_id: str, reseller_id: str, reason: str, actor: str) -> Reseller:
+    return _set_status(session, distributor_id=distributor_id, reseller_id=reseller_id,
+                       target="on_hold", kind="hold_placed", reason=reason, actor=actor)
+
+
+def lift_hold(session: Session, *, distributor_id: str, reseller_id: str, reason: str, actor: str) -> Reseller:
+    return _set_status(session, distributor_id=distributor_id, reseller_id=reseller_id,
+                       target="active", kind="hold_lifted", reason=reason, actor=actor)
+
+
+def _set_status(
+    session: Session, *, distributor_id: str, reseller_id: str, target: str, kind: str, reason: str, actor: str
+) -> Reseller:
+    require_distributor(session, distributor_id)
+    _text(reason, "reason")
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    if reseller.status == "terminated":
+        raise ResellerTerminated(f"reseller {reseller_id!r} is terminated; termination is final")
+    if reseller.status != target:
+        now = clock.now()
+        _entry(session, reseller, kind=kind, actor=actor, at=now, reason=reason, status_after=target)
+        reseller.status = target
+        reseller.status_reason = reason if target == "on_hold" else None
+        reseller.updated_at = now
+        session.flush()
+    return reseller
+
+
+def terminate(session: Session, *, distributor_id: str, reseller_id: str, reason: str, actor: str) -> Reseller:
+    """Final: refuses drawings and grants from now on, revokes every programme line at once.
+
+    What is still drawn on a revoked line follows its ``on_expiry`` rule, as if it had expired.
+    Repeating a termination changes nothing.
+    """
+    require_distributor(session, distributor_id)
+    _text(reason, "reason")
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    if reseller.status == "terminated":
+        return reseller
+    now = clock.now()
+    _entry(session, reseller, kind="reseller_terminated", actor=actor, at=now, reason=reason,
+           status_after="terminated")
+    reseller.status = "terminated"
+    reseller.status_reason = reason
+    reseller.updated_at = now
+    lines = repo.lines_of(session, distributor_id, reseller_id)
+    base = _base_line(lines)
+    for line in lines:
+        if line.kind == "programme" and line.status == "active":
+            close_line(session, reseller=reseller, line=line, base=base, status="revoked",
+                       at=now, actor=actor, reason=reason)
+    session.flush()
+    return reseller
+
+
+def close_line(
+    session: Session,
+    *,
+    reseller: Reseller,
+    line: Line,
+    base: Line,
+    status: str,
+    at: datetime,
+    actor: str,
+    reason: str | None,
+) -> int:
+    """Expire or revoke a programme line and apply its ``on_expiry``. Returns the minor units moved.
+
+    ``transfer_to_base`` moves what is still drawn, allocation by allocation, to the base
+    line (which may leave the reseller over limit); ``run_off`` leaves it on the closed line,
+    owed under the vendor's guarantee until released. The reseller must be locked.
+    """
+    assert line.kind == "programme" and line.status == "active"
+    moved = 0
+    _entry(session, reseller, kind=f"line_{status}", actor=actor, at=at, reason=reason,
+           line_id=line.id, status_after=status, details={"on_expiry": line.on_expiry})
+    line.status = status
+    line.closed_at = at
+    if line.on_expiry == "transfer_to_base" and line.drawn_minor > 0:
+        allocations = repo.open_allocations_on_line(session, line.distributor_id, line.id)
+        base_allocs = {
+            a.drawing_reference: a
+            for a in repo.allocations_of(
+                session, line.distributor_id, reseller.id, [a.drawing_reference for a in allocations]
+            )
+            if a.line_id == base.id
+        }
+        for alloc in allocations:
+            amount = alloc.outstanding_minor
+            target = base_allocs.get(alloc.drawing_reference)
+            if target is None:
+                target = Allocation(
+                    distributor_id=alloc.distributor_id,
+                    reseller_id=alloc.reseller_id,
+                    drawing_reference=alloc.drawing_reference,
+                    line_id=base.id,
+                    funder=base.funder,
+                    amount_minor=0,
+                    outstanding_minor=0,
+                    position=0,
+                )
+                session.add(target)
+            alloc.outstanding_minor = 0
+            target.outstanding_minor += amount
+            _entry(session, reseller, kind="drawn_transferred_out", actor=actor, at=at, reason=reason,
+                   line_id=line.id, drawing_reference=alloc.drawing_reference, drawn_delta_minor=-amount,
+                   details={"to_line": base.id})
+            _entry(session, reseller, kind="drawn_transferred_in", actor=actor, at=at, reason=reason,
+                   line_id=base.id, drawing_reference=alloc.drawing_reference, drawn_delta_minor=amount,
+                   details={"from_line": line.id})
+            moved += amount
+        if moved != line.drawn_minor:  # pragma: no cover - verify would report it too
+            raise RuntimeError(f"line {line.id}: allocations ({moved}) disagree with drawn ({line.drawn_minor})")
+        line.drawn_minor = 0
+        base.drawn_minor += moved
+    session.flush()
+    return moved
+
+
+def grant_programme_line(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    vendor_id: str,
+    programme_id: str | None,
+    limit: Money,
+    valid_until: date,
+    usable_for: str = "any",
+    on_expiry: str = "transfer_to_base",
+    actor: str,
+    reason: str | None = None,
+    valid_from: date | None = None,
+    reseller: Reseller | None = None,
+) -> Line:
+    """Open a vendor-funded line for a reseller (the programmes build on this)."""
+    distributor = require_distributor(session, distributor_id)
+    if repo.get_vendor(session, vendor_id) is None:
+        raise NotFound(f"vendor {vendor_id!r} does not exist")
+    if usable_for not in USABLE_FOR:
+        raise ValidationFailed(f"usable_for must be one of {', '.join(USABLE_FOR)}")
+    if on_expiry not in ON_EXPIRY:
+        raise ValidationFailed(f"on_expiry must be one of {', '.join(ON_EXPIRY)}")
+    limit_minor = _check_currency(limit, distributor)
+    if limit_minor <= 0:
+        raise InvalidAmount("a programme line's limit must be positive")
+    if reseller is None:
+        reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    if reseller.status == "terminated":
+        raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
+    now = clock.now()
+    start = valid_from or clock.local_date(now, distributor.timezone)
+    if valid_until < start:
+        raise ValidationFailed("valid_until is before the line starts")
+    line = Line(
+        distributor_id=distributor_id,
+        id=str(uuid.uuid4()),
+        reseller_id=reseller_id,
+        kind="programme",
+        programme_id=programme_id,
+        vendor_id=vendor_id,
+        funder=vendor_id,
+        limit_minor=limit_minor,
+        drawn_minor=0,
+        valid_from=start,
+        valid_until=valid_until,
+        usable_for=usable_for,
+        on_expiry=on_expiry,
+        status="active",
+        granted_at=now,
+        grant_seq=reseller.ledger_seq + 1,
+    )
+    session.add(line)
+    _entry(session, reseller, kind="line_opened", actor=actor, at=now, reason=reason, line_id=line.id,
+           limit_after_minor=limit_minor, valid_until_after=valid_until, status_after="active",
+           drawn_delta_minor=0,
+           details={"kind": "programme", "funder": vendor_id, "programme_id": programme_id,
+                    "usable_for": usable_for, "on_expiry": on_expiry,
+                    "valid_from": start.isoformat()})
+    reseller.updated_at = now
+    session.flush()
+    return line
+
+
+def extend_line(
+    session: Session, *, reseller: Reseller, line: Line, valid_until: date, actor: str, reason: str | None
+) -> Line:
+    """Move a programme line's end date (extension or a programme's new ``ends_on``)."""
+    if line.valid_until != valid_until:
+        _entry(session, reseller, kind="line_valid_until_set", actor=actor, at=clock.now(), reason=reason,
+               line_id=line.id, valid_until_after=valid_until,
+               details={"before": line.valid_until.isoformat() if line.valid_until else None})
+        line.valid_until = valid_until
+        session.flush()
+    return line
+
+
+# ---------------------------------------------------------------------------- availability
+
+
+def _fold_as_of(
+    session: Session, distributor_id: str, reseller_id: str, at: datetime
+) -> tuple[str | None, list[elig.LineState]]:
+    """The reseller's status and lines as the ledger stood at instant ``at``."""
+    statics = {line.id: line for line in repo.lines_of(session, distributor_id, reseller_id)}
+    status: str | None = None
+    state: dict[str, dict] = {}
+    for entry in repo.entries_of(session, distributor_id, reseller_id, until=at):
+        if entry.line_id is None:
+            if entry.status_after:
+                status = entry.status_after
+            continue
+        current = state.setdefault(entry.line_id, {"drawn": 0, "limit": 0, "valid_until": None, "status": "active"})
+        if entry.drawn_delta_minor:
+            current["drawn"] += entry.drawn_delta_minor
+        if entry.limit_after_minor is not None:
+            current["limit"] = entry.limit_after_minor
+        if entry.valid_until_after is not None:
+            current["valid_until"] = entry.valid_until_after
+        if entry.status_after:
+            current["status"] = entry.status_after
+    lines = []
+    for line_id, folded in state.items():
+        static = statics[line_id]
+        lines.append(
+            elig.LineState(
+                id=line_id, kind=static.kind, funder=static.funder, programme_id=static.programme_id,
+                vendor_id=static.vendor_id, usable_for=static.usable_for, on_expiry=static.on_expiry,
+                status=folded["status"], limit=folded["limit"], drawn=folded["drawn"],
+                valid_from=static.valid_from, valid_until=folded["valid_until"],
+                grant_seq=static.grant_seq, granted_at=static.granted_at,
+            )
+        )
+    lines.sort(key=lambda s: s.grant_seq)
+    return status, lines
+
+
+def _current_state(
+    session: Session, distributor_id: str, reseller_id: str, *, lock: bool = False
+) -> tuple[Reseller, list[Line]]:
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=lock)
+    return reseller, repo.lines_of(session, distributor_id, reseller_id)
+
+
+def availability(
+    session: Session, *, distributor_id: str, reseller_id: str, as_of: datetime | None = None
+) -> AvailabilityView:
+    """Lines and totals. A past ``as_of`` reads the ledger as it stood; a future one projects."""
+    distributor = require_distributor(session, distributor_id)
+    now = clock.now()
+    at = as_of or now
+    reseller, rows = _current_state(session, distributor_id, reseller_id)
+    if at < now:
+        status, states = _fold_as_of(session, distributor_id, reseller_id, at)
+        if status is None:
+            raise NotFound(f"reseller {reseller_id!r} did not exist at {at.isoformat()}")
+    else:
+        status, states = reseller.status, [line_state(row) for row in rows]
+    day = clock.local_date(at, distributor.timezone)
+    effective = elig.effective_lines(states, day)
+    totals = elig.totals(states, day)
+    cur = distributor.currency
+    shown = [s for s in effective if s.status == "active" or s.drawn > 0]
+    shown.sort(key=elig.waterfall_key)
+    return AvailabilityView(
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        status=status,
+        as_of=at,
+        currency=cur,
+        lines=[
+            LineView(
+                id=s.id, kind=s.kind, programme_id=s.programme_id, vendor_id=s.vendor_id, funder=s.funder,
+                limit=_money(s.limit, cur), drawn=_money(s.drawn, cur), available=_money(s.available, cur),
+                valid_from=s.valid_from, valid_until=s.valid_until,
+                status=s.status if s.status != "active" or elig.is_current(s, day) else "pending",
+                usable_for=s.usable_for, on_expiry=s.on_expiry,
+            )
+            for s in shown
+        ],
+        total_limit=_money(totals.limit, cur),
+        total_drawn=_money(totals.drawn, cur),
+        total_available=_money(totals.available, cur),
+        over_limit=totals.over_limit,
+    )
+
+
+def _decision_view(decision: elig.Decision, currency: str) -> DecisionView:
+    return DecisionView(
+        eligible=decision.eligible,
+        requested=_money(decision.requested, currency),
+        available=_money(decision.available, currency),
+        shortfall=_money(decision.shortfall, currency),
+        plan=[PlanItemView(p.line_id, p.kind, p.funder, _money(p.amount, currency)) for p in decision.plan],
+        reasons=list(decision.reasons),
+    )
+
+
+def check_eligibility(
+    session: Session, *, distributor_id: str, reseller_id: str, amount: Money, vendor_id: str | None = None
+) -> DecisionView:
+    """Would this order be accepted now? Posts nothing; reads the reseller and its lines."""
+    distributor = require_distributor(session, distributor_id)
+    amount_minor = _check_currency(amount, distributor)
+    reseller, rows = _current_state(session, distributor_id, reseller_id)
+    decision = elig.decide(
+        [line_state(row) for row in rows],
+        amount=amount_minor,
+        vendor_id=vendor_id,
+        day=clock.local_today(distributor.timezone),
+        reseller_status=reseller.status,
+    )
+    return _decision_view(decision, distributor.currency)
+
+
+# ---------------------------------------------------------------------------- drawings
+
+
+def _drawing_view(session: Session, drawing: Drawing, currency: str, allocations: list[Allocation] | None = None) -> DrawingView:
+    if allocations is None:
+        allocations = repo.allocations_of(session, drawing.distributor_id, drawing.reseller_id, [drawing.reference])
+    return DrawingView(
+        reference=drawing.reference,
+        amount=_money(drawing.amount_minor, currency),
+        outstanding=_money(drawing.outstanding_minor, currency),
+        status=drawing.status,
+        vendor_id=drawing.vendor_id,
+        allocations=[
+            AllocationView(a.line_id, a.funder, _money(a.amount_minor, currency), _money(a.outstanding_minor, currency))
+            for a in sorted(allocations, key=lambda a: a.position)
+        ],
+        created_at=drawing.created_at,
+    )
+
+
+def draw(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    reference: str,
+    amount: Money,
+    vendor_id: str | None = None,
+    actor: str,
+) -> tuple[DrawingView, bool]:
+    """Post a drawing: allocate it down the waterfall. Returns (drawing, created).
+
+    The same reference with the same body returns the stored drawing (created False);
+    with a different body it is an ``idempotency_conflict``. A refused drawing stores
+    nothing, so the ERP may retry the reference once credit is freed.
+    """
+    distributor = require_distributor(session, distributor_id)
+    _identifier(reference, "reference")
+    amount_minor = _check_currency(amount, distributor)
+    if amount_minor <= 0:
+        raise InvalidAmount("amount must be positive")
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    existing = repo.get_drawing(session, distributor_id, reseller_id, reference)
+    if existing is not None:
+        if existing.amount_minor != amount_minor or existing.vendor_id != vendor_id:
+            raise IdempotencyConflict(
+                f"drawing {reference!r} was already posted with a different amount or vendor"
+            )
+        return _drawing_view(session, existing, distributor.currency), False
+    if reseller.status == "terminated":
+        raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
+    if reseller.status == "on_hold":
+        raise AccountOnHold(f"reseller {reseller_id!r} is on hold")
+    lines = repo.lines_of(session, distributor_id, reseller_id)
+    now = clock.now()
+    decision = elig.decide(
+        [line_state(row) for row in lines],
+        amount=amount_minor,
+        vendor_id=vendor_id,
+        day=clock.local_date(now, distributor.timezone),
+        reseller_status=reseller.status,
+    )
+    if not decision.eligible:
+        cur = distributor.currency
+        raise InsufficientCredit(
+            f"{reference}: requested {from_minor(amount_minor, cur).amount} {cur}, "
+            f"available {from_minor(decision.available, cur).amount} {cur}",
+            available=_money(decision.available, cur),
+            shortfall=_money(decision.shortfall, cur),
+        )
+    by_id = {line.id: line for line in lines}
+    drawing = Drawing(
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        reference=reference,
+        amount_minor=amount_minor,
+        outstanding_minor=amount_minor,
+        vendor_id=vendor_id,
+        status="open",
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(drawing)
+    _entry(session, reseller, kind="drawing_posted", actor=actor, at=now, drawing_reference=reference,
+           amount_minor=amount_minor, details={"vendor_id": vendor_id} if vendor_id else None)
+    allocations = []
+    for position, item in enumerate(decision.plan):
+        line = by_id[item.line_id]
+        line.drawn_minor += item.amount
+        if line.kind == "programme" and line.drawn_minor > line.limit_minor:  # pragma: no cover
+            raise RuntimeError("waterfall overdrew a programme line")
+        alloc = Allocation(
+            distributor_id=distributor_id, reseller_id=reseller_id, drawing_reference=reference,
+            line_id=line.id, funder=line.funder, amount_minor=item.amount,
+            outstanding_minor=item.amount, position=position,
+        )
+        session.add(alloc)
+        allocations.append(alloc)
+        _entry(session, reseller, kind="drawing_allocated", actor=actor, at=now, line_id=line.id,
+               drawing_reference=reference, drawn_delta_minor=item.amount)
+    session.flush()
+    return _drawing_view(session, drawing, distributor.currency, allocations), True
+
+
+def get_drawing(session: Session, *, distributor_id: str, reseller_id: str, reference: str) -> DrawingView:
+    distributor = require_distributor(session, distributor_id)
+    _require_reseller(session, distributor_id, reseller_id, lock=False)
+    drawing = repo.get_drawing(session, distributor_id, reseller_id, reference)
+    if drawing is None:
+        raise NotFound(f"drawing {reference!r} does not exist for reseller {reseller_id!r}")
+    return _drawing_view(session, drawing, distributor.currency)
+
+
+def list_drawings(
+    session: Session, *, distributor_id: str, reseller_id: str, after: str | None, limit: int, status: str | None = None
+) -> list[DrawingView]:
+    distributor = require_distributor(session, distributor_id)
+    _require_reseller(session, distributor_id, reseller_id, lock=False)
+    drawings = repo.list_drawings(session, distributor_id, reseller_id, after_reference=after, limit=limit, status=status)
+    allocations = repo.allocations_of(session, distributor_id, reseller_id, [d.reference for d in drawings])
+    by_ref: dict[str, list[Allocation]] = {}
+    for alloc in allocations:
+        by_ref.setdefault(alloc.drawing_reference, []).append(alloc)
+    return [_drawing_view(session, d, distributor.currency, by_ref.get(d.reference, [])) for d in drawings]
+
+
+def release(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    drawing_reference: str,
+    reference: str,
+    amount: Money,
+    kind: str,
+    actor: str,
+) -> tuple[DrawingView, bool]:
+    """Reduce a drawing's outstanding (payment, cancellation, credit note), vendor money first.
+
+    Accepted whatever the reseller's status: money coming in is never refused. Idempotent on
+    ``reference`` per drawing. Returns (the drawing after it, created).
+    """
+    distributor = require_distributor(session, distributor_id)
+    _identifier(reference, "reference")
+    if kind not in RELEASE_KINDS:
+        raise ValidationFailed(f"kind must be one of {', '.join(RELEASE_KINDS)}")
+    amount_minor = _check_currency(amount, distributor)
+    if amount_minor <= 0:
+        raise InvalidAmount("amount must be positive")
+    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    drawing = repo.get_drawing(session, distributor_id, reseller_id, drawing_reference)
+    if drawing is None:
+        raise NotFound(f"drawing {drawing_reference!r} does not exist for reseller {reseller_id!r}")
+    existing = repo.get_release(session, distributor_id, reseller_id, drawing_reference, reference)
+    if existing is not None:
+        if existing.amount_minor != amount_minor or existing.kind != kind:
+            raise IdempotencyConflict(
+                f"release {reference!r} was already posted with a different amount or kind"
+            )
+        return _drawing_view(session, drawing, distributor.currency), False
+    if amount_minor > drawing.outstanding_minor:
+        cur = distributor.currency
+        raise ReleaseExceedsOutstanding(
+            f"release of {from_minor(amount_minor, cur).amount} {cur} exceeds the outstanding "
+            f"{from_minor(drawing.outstanding_minor, cur).amount} {cur} of {drawing_reference}",
+            outstanding=_money(drawing.outstanding_minor, cur),
+        )
+    now = clock.now()
+    allocations = repo.allocations_of(session, distributor_id, reseller_id, [drawing_reference])
+    lines = {line.id: line for line in repo.lines_of(session, distributor_id, reseller_id)}
+    by_line = {a.line_id: a for a in allocations}
+    plan = elig.release_plan(
+        [(line_state(lines[a.line_id]), a.outstanding_minor) for a in allocations if a.outstanding_minor > 0],
+        amount_minor,
+    )
+    session.add(Release(
+        distributor_id=distributor_id, reseller_id=reseller_id, drawing_reference=drawing_reference,
+        reference=reference, amount_minor=amount_minor, kind=kind, created_at=now, created_by=actor,
+    ))
+    _entry(session, reseller, kind="release_posted", actor=actor, at=now, drawing_reference=drawing_reference,
+           release_reference=reference, amount_minor=amount_minor, details={"kind": kind})
+    for line_id, freed in plan:
+        alloc = by_line[line_id]
+        alloc.outstanding_minor -= freed
+        lines[line_id].drawn_minor -= freed
+        _entry(session, reseller, kind="release_applied", actor=actor, at=now, line_id=line_id,
+               drawing_reference=drawing_reference, release_reference=reference, drawn_delta_minor=-freed)
+    drawing.outstanding_minor -= amount_minor
+    drawing.status = "settled" if drawing.outstanding_minor == 0 else "open"
+    session.flush()
+    return _drawing_view(session, drawing, distributor.currency, allocations), True
+
+
+def ledger_entries(
+    session: Session, *, distributor_id: str, reseller_id: str, after_seq: int | None, limit: int
+) -> list[LedgerEntry]:
+    require_distributor(session, distributor_id)
+    _require_reseller(session, distributor_id, reseller_id, lock=False)
+    return repo.entries_of(session, distributor_id, reseller_id, after_seq=after_seq, limit=limit)

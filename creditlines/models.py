@@ -1,0 +1,19 @@
+"""Every ORM model, imported once so that the metadata is complete (Alembic, tests)."""
+
+from creditlines.auth.models import ApiKey
+from creditlines.db.base import Base
+from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
+from creditlines.tenants.models import Distributor, Vendor
+
+__all__ = [
+    "ApiKey",
+    "Allocation",
+    "Base",
+    "Distributor",
+    "Drawing",
+    "LedgerEntry",
+    "Line",
+    "Release",
+    "Reseller",
+    "Vendor",
+]
