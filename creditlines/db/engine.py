@@ -99,5 +99,4 @@ class UnitOfWork:
             session.connection(execution_options={"sqlite_begin": "DEFERRED"})
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # ends the transaction; loaded objects stay readable

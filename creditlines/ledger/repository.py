@@ -41,10 +41,13 @@ def get_reseller(
 def insert_reseller_if_absent(session: Session, values: dict) -> bool:
     """Insert a reseller unless it exists; True when this call created it (race-safe)."""
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    stmt = insert(Reseller).values(**values).on_conflict_do_nothing(
-        index_elements=["distributor_id", "id"]
+    stmt = (
+        insert(Reseller)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["distributor_id", "id"])
+        .returning(Reseller.id)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def list_resellers(

@@ -720,6 +720,7 @@ def draw(
         created_by=actor,
     )
     session.add(drawing)
+    session.flush()  # the drawing row before the allocations that reference it
     _entry(session, reseller, kind="drawing_posted", actor=actor, at=now, drawing_reference=reference,
            amount_minor=amount_minor, details={"vendor_id": vendor_id} if vendor_id else None)
     allocations = []
@@ -816,6 +817,7 @@ def release(
         distributor_id=distributor_id, reseller_id=reseller_id, drawing_reference=drawing_reference,
         reference=reference, amount_minor=amount_minor, kind=kind, created_at=now, created_by=actor,
     ))
+    session.flush()
     _entry(session, reseller, kind="release_posted", actor=actor, at=now, drawing_reference=drawing_reference,
            release_reference=reference, amount_minor=amount_minor, details={"kind": kind})
     for line_id, freed in plan:
