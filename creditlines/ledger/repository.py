@@ -50,25 +50,6 @@ def insert_reseller_if_absent(session: Session, values: dict) -> bool:
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
-def list_resellers(
-    session: Session,
-    distributor_id: str,
-    *,
-    after_id: str | None,
-    limit: int,
-    status: str | None = None,
-    ids: list[str] | None = None,
-) -> list[Reseller]:
-    stmt = select(Reseller).where(Reseller.distributor_id == distributor_id)
-    if status:
-        stmt = stmt.where(Reseller.status == status)
-    if ids is not None:
-        stmt = stmt.where(Reseller.id.in_(ids))
-    if after_id is not None:
-        stmt = stmt.where(Reseller.id > after_id)
-    return list(session.scalars(stmt.order_by(Reseller.id).limit(limit)))
-
-
 def lines_of(session: Session, distributor_id: str, reseller_id: str) -> list[Line]:
     return list(
         session.scalars(
@@ -183,3 +164,60 @@ def stream_resellers(session: Session, distributor_id: str | None) -> Iterator[R
     if distributor_id:
         stmt = stmt.where(Reseller.distributor_id == distributor_id)
     yield from session.scalars(stmt.execution_options(yield_per=5000))
+
+
+def lines_of_many(session: Session, distributor_id: str, reseller_ids: list[str]) -> list[Line]:
+    if not reseller_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Line)
+            .where(Line.distributor_id == distributor_id, Line.reseller_id.in_(reseller_ids))
+            .order_by(Line.reseller_id, Line.grant_seq)
+        )
+    )
+
+
+def reseller_balances(distributor_id: str, day):
+    """Per reseller: limit of the lines current on local date ``day``, and what weighs on
+    them (an active line past its end still weighs under ``transfer_to_base``) — the same
+    rules as ``eligibility.totals``, in SQL, for filtering whole lists."""
+    from sqlalchemy import and_, case, func, or_
+
+    current = and_(Line.status == "active", Line.valid_from <= day,
+                   or_(Line.valid_until.is_(None), Line.valid_until >= day))
+    weighs = and_(Line.status == "active",
+                  or_(Line.valid_until.is_(None), Line.valid_until >= day, Line.on_expiry == "transfer_to_base"))
+    return (
+        select(
+            Line.reseller_id.label("reseller_id"),
+            func.sum(case((current, Line.limit_minor), else_=0)).label("limit_minor"),
+            func.sum(case((weighs, Line.drawn_minor), else_=0)).label("drawn_minor"),
+        )
+        .where(Line.distributor_id == distributor_id)
+        .group_by(Line.reseller_id)
+        .subquery()
+    )
+
+
+def list_resellers_filtered(
+    session: Session,
+    distributor_id: str,
+    *,
+    day,
+    after_id: str | None,
+    limit: int,
+    status: str | None = None,
+    over_limit: bool | None = None,
+) -> list[Reseller]:
+    stmt = select(Reseller).where(Reseller.distributor_id == distributor_id)
+    if over_limit is not None:
+        balances = reseller_balances(distributor_id, day)
+        stmt = stmt.join(balances, balances.c.reseller_id == Reseller.id)
+        over = balances.c.drawn_minor > balances.c.limit_minor
+        stmt = stmt.where(over if over_limit else ~over)
+    if status:
+        stmt = stmt.where(Reseller.status == status)
+    if after_id is not None:
+        stmt = stmt.where(Reseller.id > after_id)
+    return list(session.scalars(stmt.order_by(Reseller.id).limit(limit)))

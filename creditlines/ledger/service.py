@@ -838,3 +838,40 @@ def ledger_entries(
     require_distributor(session, distributor_id)
     _require_reseller(session, distributor_id, reseller_id, lock=False)
     return repo.entries_of(session, distributor_id, reseller_id, after_seq=after_seq, limit=limit)
+
+
+# ---------------------------------------------------------------------------- reseller summaries
+
+
+@dataclass(frozen=True)
+class ResellerSummary:
+    reseller: Reseller
+    currency: str
+    totals: elig.Totals
+
+
+def reseller_summary(session: Session, *, distributor_id: str, reseller_id: str) -> ResellerSummary:
+    distributor = require_distributor(session, distributor_id)
+    reseller, rows = _current_state(session, distributor_id, reseller_id)
+    day = clock.local_today(distributor.timezone)
+    return ResellerSummary(reseller, distributor.currency, elig.totals([line_state(r) for r in rows], day))
+
+
+def list_resellers(
+    session: Session,
+    *,
+    distributor_id: str,
+    after: str | None,
+    limit: int,
+    status: str | None = None,
+    over_limit: bool | None = None,
+) -> list[ResellerSummary]:
+    """A page of resellers (by id) with their totals; filters apply before paging."""
+    distributor = require_distributor(session, distributor_id)
+    day = clock.local_today(distributor.timezone)
+    resellers = repo.list_resellers_filtered(session, distributor_id, day=day, after_id=after, limit=limit,
+                                             status=status, over_limit=over_limit)
+    lines: dict[str, list[elig.LineState]] = {}
+    for row in repo.lines_of_many(session, distributor_id, [r.id for r in resellers]):
+        lines.setdefault(row.reseller_id, []).append(line_state(row))
+    return [ResellerSummary(r, distributor.currency, elig.totals(lines.get(r.id, []), day)) for r in resellers]

@@ -1,0 +1,83 @@
+"""RFC 9457 problem+json for every refusal, validation included; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from creditlines import errors
+from creditlines.money import Money, amount_str
+
+log = logging.getLogger("creditlines.api")
+
+STATUS = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.ValidationFailed: 422,
+    errors.InvalidAmount: 422,
+    errors.CurrencyMismatch: 422,
+    errors.InsufficientCredit: 409,
+    errors.AccountOnHold: 409,
+    errors.ResellerTerminated: 409,
+    errors.IdempotencyConflict: 409,
+    errors.ReleaseExceedsOutstanding: 409,
+    errors.ProgrammeClosed: 409,
+    errors.BudgetExhausted: 409,
+    errors.Conflict: 409,
+}
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra) -> JSONResponse:
+    body = {"type": f"https://creditlines.dev/problems/{code}", "title": title, "status": status,
+            "detail": detail, "code": code}
+    for key, value in extra.items():
+        body[key] = {"amount": amount_str_of(value), "currency": value.currency.code} if isinstance(value, Money) else value
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def amount_str_of(money: Money) -> str:
+    from creditlines.money import to_minor
+
+    return amount_str(to_minor(money), money.currency.code)
+
+
+def _validation_code(exc: RequestValidationError) -> tuple[str, str]:
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        if "amount" in loc or "limit" in loc:
+            return "invalid_amount", "Amounts are decimal strings such as \"5000.00\", never numbers."
+    return "validation_error", "The request does not match the API's schema."
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.CreditLinesError)
+    async def domain_error(_request: Request, exc: errors.CreditLinesError):
+        status = STATUS.get(type(exc), 409 if exc.code != "error" else 400)
+        return problem(status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError):
+        code, title = _validation_code(exc)
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()[:5]
+        )
+        return problem(422, code, title, details[:1000])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+        code = codes.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception):  # pragma: no cover - a bug by definition
+        log.exception("unexpected error")
+        return problem(500, "internal_error", "Internal error", "An unexpected error occurred; nothing was posted.")

@@ -1,0 +1,63 @@
+"""Tenants and keys (admin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from api.deps import allow, get_uow
+from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, DistributorIn, DistributorOut, VendorIn, VendorOut
+from creditlines.auth import service as auth
+from creditlines.auth.service import Principal
+from creditlines.db.engine import UnitOfWork
+from creditlines.tenants import service as tenants
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+admin_only = allow()  # no role but admin
+
+
+@router.post("/distributors", status_code=201, response_model=DistributorOut)
+def create_distributor(body: DistributorIn, response: Response, uow: UnitOfWork = Depends(get_uow),
+                       _: Principal = Depends(admin_only)):
+    """Create a distributor (a tenant). The same body again answers 200 with it."""
+    with uow.write() as s:
+        row, created = tenants.create_distributor(s, id=body.id, name=body.name, currency=body.currency,
+                                                  timezone=body.timezone)
+        out = DistributorOut.model_validate(row, from_attributes=True)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.post("/vendors", status_code=201, response_model=VendorOut)
+def create_vendor(body: VendorIn, response: Response, uow: UnitOfWork = Depends(get_uow),
+                  _: Principal = Depends(admin_only)):
+    with uow.write() as s:
+        row, created = tenants.create_vendor(s, id=body.id, name=body.name)
+        out = VendorOut.model_validate(row, from_attributes=True)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
+def create_api_key(body: ApiKeyIn, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)):
+    """Create a key bound to a role (and a distributor or vendor). The key is shown once."""
+    with uow.write() as s:
+        row, key = auth.create_key(s, role=body.role, distributor_id=body.distributor_id,
+                                   vendor_id=body.vendor_id, label=body.label)
+        return ApiKeyCreated(key=key, **ApiKeyOut.model_validate(row, from_attributes=True).model_dump())
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+def list_api_keys(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)):
+    with uow.read() as s:
+        return [ApiKeyOut.model_validate(row, from_attributes=True) for row in auth.list_keys(s)]
+
+
+@router.delete("/api-keys/{key_id}", status_code=204)
+def revoke_api_key(key_id: str = Path(max_length=32), uow: UnitOfWork = Depends(get_uow),
+                   _: Principal = Depends(admin_only)):
+    """Revoke a key: it is refused (401) from the next request on."""
+    with uow.write() as s:
+        auth.revoke_key(s, key_id=key_id)
+    return Response(status_code=204)

@@ -1,0 +1,267 @@
+"""Resellers, limits, holds, availability, eligibility, drawings, releases, ledger."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from sqlalchemy.orm import Session
+
+from api.deps import allow, decode_cursor, encode_cursor, get_uow
+from api.schemas import (
+    AllocationOut,
+    AvailabilityOut,
+    BaseLimitIn,
+    DecisionOut,
+    DrawingIn,
+    DrawingOut,
+    DrawingPage,
+    EligibilityIn,
+    LedgerEntryOut,
+    LedgerPage,
+    LineOut,
+    MoneyIn,
+    MoneyOut,
+    PlanItemOut,
+    ReasonIn,
+    ReasonOut,
+    ReleaseIn,
+    ResellerIn,
+    ResellerOut,
+    ResellerPage,
+)
+from creditlines import clock
+from creditlines.auth.service import Principal
+from creditlines.db.engine import UnitOfWork
+from creditlines.errors import ValidationFailed
+from creditlines.ledger import service
+from creditlines.money import from_minor, parse_amount
+
+router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["resellers"])
+
+DistributorId = Path(max_length=64)
+ResellerId = Path(max_length=64)
+RefPath = Path(max_length=100)
+officer = allow("credit_officer")
+officer_or_integration = allow("credit_officer", "integration")
+
+
+def _money(session: Session, distributor_id: str, value: MoneyIn, *, allow_zero: bool = False):
+    distributor = service.require_distributor(session, distributor_id)
+    return parse_amount(value.amount, value.currency, expected_currency=distributor.currency,
+                        allow_zero=allow_zero)
+
+
+def _reseller_out(summary: service.ResellerSummary) -> ResellerOut:
+    r, cur, t = summary.reseller, summary.currency, summary.totals
+    return ResellerOut(
+        distributor_id=r.distributor_id, id=r.id, name=r.name, status=r.status, status_reason=r.status_reason,
+        currency=cur, total_limit=MoneyOut.of(from_minor(t.limit, cur)),
+        total_drawn=MoneyOut.of(from_minor(t.drawn, cur)), total_available=MoneyOut.of(from_minor(t.available, cur)),
+        over_limit=t.over_limit, created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
+def _drawing_out(d: service.DrawingView) -> DrawingOut:
+    return DrawingOut(
+        reference=d.reference, amount=MoneyOut.of(d.amount), outstanding=MoneyOut.of(d.outstanding),
+        status=d.status, vendor_id=d.vendor_id, created_at=d.created_at,
+        allocations=[AllocationOut(line_id=a.line_id, funder=a.funder, amount=MoneyOut.of(a.amount),
+                                   outstanding=MoneyOut.of(a.outstanding)) for a in d.allocations],
+    )
+
+
+def _summary(s: Session, distributor_id: str, reseller_id: str) -> ResellerOut:
+    return _reseller_out(service.reseller_summary(s, distributor_id=distributor_id, reseller_id=reseller_id))
+
+
+@router.put("/resellers/{reseller_id}", status_code=201, response_model=ResellerOut)
+def put_reseller(body: ResellerIn, response: Response, distributor_id: str = DistributorId,
+                 reseller_id: str = ResellerId, uow: UnitOfWork = Depends(get_uow),
+                 who: Principal = Depends(officer)):
+    """Create a reseller (201, with a base line of limit 0) or rename it (200)."""
+    with uow.write() as s:
+        _, created = service.upsert_reseller(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                                             name=body.name, actor=who.actor)
+        out = _summary(s, distributor_id, reseller_id)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.get("/resellers", response_model=ResellerPage)
+def list_resellers(distributor_id: str = DistributorId,
+                   status_: Literal["active", "on_hold", "terminated"] | None = Query(None, alias="status"),
+                   over_limit: bool | None = None, cursor: str | None = Query(None, max_length=500),
+                   limit: int = Query(50, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
+                   _: Principal = Depends(officer)):
+    after = decode_cursor(cursor, str)
+    with uow.read() as s:
+        page = service.list_resellers(s, distributor_id=distributor_id, after=after, limit=limit + 1,
+                                      status=status_, over_limit=over_limit)
+    items = [_reseller_out(x) for x in page[:limit]]
+    return ResellerPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(page) > limit else None)
+
+
+@router.get("/resellers/{reseller_id}", response_model=ResellerOut)
+def get_reseller(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+                 uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+    with uow.read() as s:
+        return _summary(s, distributor_id, reseller_id)
+
+
+@router.put("/resellers/{reseller_id}/base-limit", response_model=ResellerOut)
+def put_base_limit(body: BaseLimitIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+                   uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+    """Set the base limit. "0.00" means no credit; a cut may leave the reseller over limit."""
+    with uow.write() as s:
+        limit = _money(s, distributor_id, body.limit, allow_zero=True)
+        service.set_base_limit(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
+                               reason=body.reason, actor=who.actor)
+        return _summary(s, distributor_id, reseller_id)
+
+
+@router.post("/resellers/{reseller_id}/hold", response_model=ResellerOut)
+def place_hold(body: ReasonIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+               uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+    with uow.write() as s:
+        service.place_hold(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason,
+                           actor=who.actor)
+        return _summary(s, distributor_id, reseller_id)
+
+
+@router.delete("/resellers/{reseller_id}/hold", response_model=ResellerOut)
+def lift_hold(body: ReasonIn | None = Body(None), distributor_id: str = DistributorId,
+              reseller_id: str = ResellerId, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+    with uow.write() as s:
+        service.lift_hold(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                          reason=body.reason if body else "hold lifted", actor=who.actor)
+        return _summary(s, distributor_id, reseller_id)
+
+
+@router.post("/resellers/{reseller_id}/termination", response_model=ResellerOut)
+def terminate(body: ReasonIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+              uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+    """Terminate (final): programme lines revoked at once, drawings refused, payments accepted."""
+    with uow.write() as s:
+        service.terminate(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason,
+                          actor=who.actor)
+        return _summary(s, distributor_id, reseller_id)
+
+
+@router.get("/resellers/{reseller_id}/availability", response_model=AvailabilityOut)
+def availability(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+                 as_of: str | None = Query(None, max_length=40, description="ISO 8601 instant with offset"),
+                 uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+    """Lines and totals now; at a past instant from the ledger; at a future one, a projection."""
+    at = None
+    if as_of is not None:
+        try:
+            at = clock.parse_instant(as_of)
+        except ValueError:
+            raise ValidationFailed("as_of must be an ISO 8601 instant with its offset, e.g. 2026-06-30T23:59:00+02:00") from None
+    with uow.read() as s:
+        v = service.availability(s, distributor_id=distributor_id, reseller_id=reseller_id, as_of=at)
+    return AvailabilityOut(
+        distributor_id=v.distributor_id, reseller_id=v.reseller_id, status=v.status, as_of=v.as_of,
+        currency=v.currency, total_limit=MoneyOut.of(v.total_limit), total_drawn=MoneyOut.of(v.total_drawn),
+        total_available=MoneyOut.of(v.total_available), over_limit=v.over_limit,
+        lines=[LineOut(id=l.id, kind=l.kind, programme_id=l.programme_id, vendor_id=l.vendor_id, funder=l.funder,
+                       limit=MoneyOut.of(l.limit), drawn=MoneyOut.of(l.drawn), available=MoneyOut.of(l.available),
+                       valid_from=l.valid_from, valid_until=l.valid_until, status=l.status,
+                       usable_for=l.usable_for, on_expiry=l.on_expiry) for l in v.lines],
+    )
+
+
+@router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
+def eligibility(body: EligibilityIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+                uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
+    """Would this order be accepted now, and from which lines? Posts nothing."""
+    with uow.read() as s:
+        amount = _money(s, distributor_id, body.amount)
+        d = service.check_eligibility(s, distributor_id=distributor_id, reseller_id=reseller_id, amount=amount,
+                                      vendor_id=body.vendor_id)
+    return DecisionOut(
+        eligible=d.eligible, requested=MoneyOut.of(d.requested), available=MoneyOut.of(d.available),
+        shortfall=MoneyOut.of(d.shortfall),
+        plan=[PlanItemOut(line_id=p.line_id, kind=p.kind, funder=p.funder, amount=MoneyOut.of(p.amount))
+              for p in d.plan],
+        reasons=[ReasonOut(code=r.code, message=r.message) for r in d.reasons],
+    )
+
+
+@router.post("/resellers/{reseller_id}/drawings", status_code=201, response_model=DrawingOut)
+def post_drawing(body: DrawingIn, response: Response, distributor_id: str = DistributorId,
+                 reseller_id: str = ResellerId, uow: UnitOfWork = Depends(get_uow),
+                 who: Principal = Depends(officer_or_integration)):
+    """Post an order (201). The same reference and body again answers 200 with the same drawing."""
+    with uow.write() as s:
+        amount = _money(s, distributor_id, body.amount)
+        drawing, created = service.draw(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                                        reference=body.reference, amount=amount, vendor_id=body.vendor_id,
+                                        actor=who.actor)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _drawing_out(drawing)
+
+
+@router.get("/resellers/{reseller_id}/drawings", response_model=DrawingPage)
+def list_drawings(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+                  status_: Literal["open", "settled"] | None = Query(None, alias="status"),
+                  cursor: str | None = Query(None, max_length=500), limit: int = Query(50, ge=1, le=500),
+                  uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
+    after = decode_cursor(cursor, str)
+    with uow.read() as s:
+        page = service.list_drawings(s, distributor_id=distributor_id, reseller_id=reseller_id, after=after,
+                                     limit=limit + 1, status=status_)
+    items = [_drawing_out(d) for d in page[:limit]]
+    return DrawingPage(items=items, next_cursor=encode_cursor(items[-1].reference) if len(page) > limit else None)
+
+
+@router.get("/resellers/{reseller_id}/drawings/{reference}", response_model=DrawingOut)
+def get_drawing(distributor_id: str = DistributorId, reseller_id: str = ResellerId, reference: str = RefPath,
+                uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
+    with uow.read() as s:
+        return _drawing_out(service.get_drawing(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                                                reference=reference))
+
+
+@router.post("/resellers/{reseller_id}/drawings/{reference}/releases", status_code=201, response_model=DrawingOut)
+def post_release(body: ReleaseIn, response: Response, distributor_id: str = DistributorId,
+                 reseller_id: str = ResellerId, reference: str = RefPath, uow: UnitOfWork = Depends(get_uow),
+                 who: Principal = Depends(officer_or_integration)):
+    """A payment, cancellation or credit note (201); answers the drawing after it. Replays answer 200."""
+    with uow.write() as s:
+        amount = _money(s, distributor_id, body.amount)
+        drawing, created = service.release(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                                           drawing_reference=reference, reference=body.reference, amount=amount,
+                                           kind=body.kind, actor=who.actor)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _drawing_out(drawing)
+
+
+@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage)
+def ledger(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+           cursor: str | None = Query(None, max_length=500), limit: int = Query(100, ge=1, le=1000),
+           uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+    """Every entry for this reseller, oldest first."""
+    after = decode_cursor(cursor, int)
+    with uow.read() as s:
+        cur = service.require_distributor(s, distributor_id).currency
+        entries = service.ledger_entries(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                                         after_seq=after, limit=limit + 1)
+
+    def money(minor):
+        return None if minor is None else MoneyOut.of(from_minor(minor, cur))
+
+    items = [
+        LedgerEntryOut(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, reason=e.reason, line_id=e.line_id,
+                       drawing_reference=e.drawing_reference, release_reference=e.release_reference,
+                       amount=money(e.amount_minor), drawn_delta=money(e.drawn_delta_minor),
+                       limit_after=money(e.limit_after_minor), valid_until_after=e.valid_until_after,
+                       status_after=e.status_after, details=json.loads(e.details) if e.details else None)
+        for e in entries[:limit]
+    ]
+    return LedgerPage(items=items, next_cursor=encode_cursor(items[-1].seq) if len(entries) > limit else None)

@@ -1,0 +1,241 @@
+"""Request and response bodies. Money is always {"amount": "<decimal string>", "currency"}."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from creditlines.money import Money, amount_str, to_minor
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Reference = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+Reason = Annotated[StrictStr, Field(min_length=1, max_length=500)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyIn(Strict):
+    amount: Annotated[StrictStr, Field(max_length=40, examples=["5000.00"],
+                                       description="A decimal string with at most the currency's minor digits")]
+    currency: Annotated[StrictStr, Field(max_length=10, examples=["EUR"])]
+
+
+class MoneyOut(BaseModel):
+    amount: str = Field(examples=["5000.00"])
+    currency: str = Field(examples=["EUR"])
+
+    @classmethod
+    def of(cls, money: Money) -> "MoneyOut":
+        return cls(amount=amount_str(to_minor(money), money.currency.code), currency=money.currency.code)
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    available: MoneyOut | None = None
+    shortfall: MoneyOut | None = None
+
+
+# ----------------------------------------------------------------------- admin
+
+
+class DistributorIn(Strict):
+    id: Id
+    name: Name
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3, examples=["EUR"])]
+    timezone: Annotated[StrictStr, Field(min_length=1, max_length=64, examples=["Europe/Paris"])]
+
+
+class DistributorOut(BaseModel):
+    id: str
+    name: str
+    currency: str
+    timezone: str
+    created_at: datetime
+
+
+class VendorIn(Strict):
+    id: Id
+    name: Name
+
+
+class VendorOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class ApiKeyIn(Strict):
+    role: Literal["admin", "credit_officer", "integration", "partner_manager"]
+    distributor_id: Id | None = None
+    vendor_id: Id | None = None
+    label: Annotated[StrictStr, Field(max_length=200)] | None = None
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    role: str
+    distributor_id: str | None
+    vendor_id: str | None
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself. Shown once: store it now.")
+
+
+# ----------------------------------------------------------------------- resellers
+
+
+class ResellerIn(Strict):
+    name: Name
+
+
+class ResellerOut(BaseModel):
+    distributor_id: str
+    id: str
+    name: str
+    status: Literal["active", "on_hold", "terminated"]
+    status_reason: str | None
+    currency: str
+    total_limit: MoneyOut
+    total_drawn: MoneyOut
+    total_available: MoneyOut
+    over_limit: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ResellerPage(BaseModel):
+    items: list[ResellerOut]
+    next_cursor: str | None
+
+
+class BaseLimitIn(Strict):
+    limit: MoneyIn
+    reason: Reason
+
+
+class ReasonIn(Strict):
+    reason: Reason
+
+
+class LineOut(BaseModel):
+    id: str
+    kind: Literal["base", "programme"]
+    programme_id: str | None
+    vendor_id: str | None
+    funder: str
+    limit: MoneyOut
+    drawn: MoneyOut
+    available: MoneyOut
+    valid_from: date
+    valid_until: date | None
+    status: Literal["active", "expired", "revoked", "pending"]
+    usable_for: Literal["any", "vendor_products"]
+    on_expiry: Literal["transfer_to_base", "run_off"] | None
+
+
+class AvailabilityOut(BaseModel):
+    distributor_id: str
+    reseller_id: str
+    status: str
+    as_of: datetime
+    currency: str
+    lines: list[LineOut]
+    total_limit: MoneyOut
+    total_drawn: MoneyOut
+    total_available: MoneyOut
+    over_limit: bool
+
+
+class EligibilityIn(Strict):
+    amount: MoneyIn
+    vendor_id: Id | None = None
+
+
+class PlanItemOut(BaseModel):
+    line_id: str
+    kind: str
+    funder: str
+    amount: MoneyOut
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+
+
+class DecisionOut(BaseModel):
+    eligible: bool
+    requested: MoneyOut
+    available: MoneyOut
+    shortfall: MoneyOut
+    plan: list[PlanItemOut]
+    reasons: list[ReasonOut]
+
+
+class DrawingIn(Strict):
+    reference: Reference
+    amount: MoneyIn
+    vendor_id: Id | None = None
+
+
+class AllocationOut(BaseModel):
+    line_id: str
+    funder: str
+    amount: MoneyOut
+    outstanding: MoneyOut
+
+
+class DrawingOut(BaseModel):
+    reference: str
+    amount: MoneyOut
+    outstanding: MoneyOut
+    status: Literal["open", "settled"]
+    vendor_id: str | None
+    allocations: list[AllocationOut]
+    created_at: datetime
+
+
+class DrawingPage(BaseModel):
+    items: list[DrawingOut]
+    next_cursor: str | None
+
+
+class ReleaseIn(Strict):
+    reference: Reference
+    amount: MoneyIn
+    kind: Literal["payment", "cancellation", "credit_note"]
+
+
+class LedgerEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    reason: str | None
+    line_id: str | None
+    drawing_reference: str | None
+    release_reference: str | None
+    amount: MoneyOut | None
+    drawn_delta: MoneyOut | None
+    limit_after: MoneyOut | None
+    valid_until_after: date | None
+    status_after: str | None
+    details: dict | None
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None
