@@ -1,0 +1,3 @@
+from creditlines.cli import app
+
+app()
