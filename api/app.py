@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import problems
-from api.routers import admin, resellers
+from api.routers import admin, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock
 from creditlines.config import get_settings
@@ -24,7 +24,7 @@ PROBLEM_RESPONSES = {
         403: "Outside the key's scope (`forbidden`)",
         404: "Unknown distributor, reseller or drawing (`not_found`)",
         409: "Business refusal: `insufficient_credit`, `account_on_hold`, `reseller_terminated`, "
-             "`idempotency_conflict`, `release_exceeds_outstanding`, …",
+             "`idempotency_conflict`, `release_exceeds_outstanding`, `programme_closed`, `budget_exhausted`, …",
         422: "Invalid request: `validation_error`, `invalid_amount`, `currency_mismatch`",
     }.items()
 }
@@ -42,6 +42,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)
+    app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     if clock.is_fixed():
         log.warning("CREDITLINES_NOW is set: the clock is fixed at %s", clock.now().isoformat())
 

@@ -239,3 +239,139 @@ class LedgerEntryOut(BaseModel):
 class LedgerPage(BaseModel):
     items: list[LedgerEntryOut]
     next_cursor: str | None
+
+
+# ----------------------------------------------------------------------- programmes
+
+
+class BudgetIn(Strict):
+    max_beneficiaries: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    max_total_limit: MoneyIn | None = None
+
+
+class TriggerIn(Strict):
+    product_category: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["office_oem"])]
+    min_amount: MoneyIn
+
+
+class ProgrammeIn(Strict):
+    code: Id
+    distributor_id: Id
+    name: Name
+    kind: Literal["standing", "purchase_triggered"]
+    line_limit: MoneyIn
+    starts_on: date
+    ends_on: date
+    usable_for: Literal["any", "vendor_products"] = "any"
+    on_expiry: Literal["transfer_to_base", "run_off"] = "transfer_to_base"
+    budget: BudgetIn | None = None
+    trigger: TriggerIn | None = None
+    line_duration_months: Annotated[int, Field(ge=1, le=120)] | None = None
+
+
+class ProgrammePatch(Strict):
+    name: Name | None = None
+    ends_on: date | None = None
+    status: Literal["active", "closed"] | None = None
+    budget: BudgetIn | None = None
+
+
+class BudgetOut(BaseModel):
+    max_beneficiaries: int | None
+    max_total_limit: MoneyOut | None
+
+
+class BudgetLeftOut(BaseModel):
+    beneficiaries: int | None
+    total_limit: MoneyOut | None
+
+
+class TriggerOut(BaseModel):
+    product_category: str
+    min_amount: MoneyOut
+
+
+class ProgrammeOut(BaseModel):
+    id: str
+    code: str
+    vendor_id: str
+    distributor_id: str
+    name: str
+    kind: Literal["standing", "purchase_triggered"]
+    status: Literal["active", "closed"]
+    line_limit: MoneyOut
+    starts_on: date
+    ends_on: date
+    usable_for: Literal["any", "vendor_products"]
+    on_expiry: Literal["transfer_to_base", "run_off"]
+    budget: BudgetOut | None
+    trigger: TriggerOut | None
+    line_duration_months: int | None
+    beneficiaries: int
+    total_limit: MoneyOut
+    total_drawn: MoneyOut
+    budget_left: BudgetLeftOut | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class ProgrammeLineOut(BaseModel):
+    id: str
+    reseller_id: str
+    programme_id: str | None
+    vendor_id: str | None
+    funder: str
+    limit: MoneyOut
+    drawn: MoneyOut
+    valid_from: date
+    valid_until: date | None
+    status: Literal["active", "expired", "revoked"]
+    usable_for: Literal["any", "vendor_products"]
+    on_expiry: Literal["transfer_to_base", "run_off"] | None
+
+
+class ProgrammeLinePage(BaseModel):
+    items: list[ProgrammeLineOut]
+    next_cursor: str | None
+
+
+class EnrolmentItemIn(Strict):
+    reseller_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    limit: MoneyIn | None = None
+
+
+class EnrolmentIn(Strict):
+    resellers: Annotated[list[EnrolmentItemIn], Field(min_length=1, max_length=1000)]
+
+
+class EnrolmentResultOut(BaseModel):
+    reseller_id: str
+    outcome: Literal["granted", "already_granted", "not_eligible", "budget_exhausted", "unknown_reseller"]
+    reason: str | None
+    line: ProgrammeLineOut | None
+
+
+class EnrolmentOut(BaseModel):
+    results: list[EnrolmentResultOut]
+
+
+class PurchaseEventIn(Strict):
+    event_id: Reference
+    reseller_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    vendor_id: Id
+    product_category: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    amount: MoneyIn
+    occurred_at: Annotated[StrictStr, Field(max_length=40, description="ISO 8601 instant with its offset")]
+
+
+class PurchaseResultOut(BaseModel):
+    programme_id: str
+    outcome: Literal["granted", "extended", "not_qualifying", "not_eligible", "budget_exhausted"]
+    reason: str | None
+    line: ProgrammeLineOut | None
+
+
+class PurchaseEventOut(BaseModel):
+    event_id: str
+    results: list[PurchaseResultOut]

@@ -65,6 +65,77 @@ def serve(
                 log_level=settings.log_level.lower(), access_log=False)
 
 
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: str = typer.Option(..., help="admin | credit_officer | integration | partner_manager"),
+    distributor: str = typer.Option(None, "--distributor", help="for credit_officer and integration"),
+    vendor: str = typer.Option(None, "--vendor", help="for partner_manager"),
+    label: str = typer.Option(None, help="who holds it, e.g. 'Lyon credit desk'"),
+) -> None:
+    """Create a key. It is printed once: store it now."""
+    from creditlines.auth import service as auth
+    from creditlines.errors import CreditLinesError
+
+    try:
+        with _uow().write() as session:
+            row, key = auth.create_key(session, role=role, distributor_id=distributor, vendor_id=vendor, label=label)
+    except CreditLinesError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from None
+    console.print(f"key id [bold]{row.id}[/bold] ({row.role}{' @ ' + (row.distributor_id or row.vendor_id) if row.distributor_id or row.vendor_id else ''})")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from rich.table import Table
+
+    from creditlines.auth import service as auth
+
+    table = Table("id", "role", "scope", "label", "created", "revoked")
+    with _uow().read() as session:
+        for row in auth.list_keys(session):
+            table.add_row(row.id, row.role, row.distributor_id or row.vendor_id or "-", row.label or "",
+                          row.created_at.isoformat(timespec="seconds"),
+                          row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key: refused from the next request on."""
+    from creditlines.auth import service as auth
+    from creditlines.errors import CreditLinesError
+
+    try:
+        with _uow().write() as session:
+            auth.revoke_key(session, key_id=key_id)
+    except CreditLinesError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from None
+    console.print(f"key {key_id} revoked")
+
+
+@app.command()
+def demo(
+    size: str = typer.Option("default", help="default | large"),
+    if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when data is already there"),
+    seed: int = typer.Option(2026, help="random seed of the generated scenario"),
+) -> None:
+    """Load the field scenario: Actebis, ETC, Tech Data, Ingram Micro, Microsoft, HP, resellers, programmes."""
+    from creditlines import demo as demo_mod
+
+    settings = get_settings()
+    keys = demo_mod.load(_uow(), size=size, if_empty=if_empty, seed=seed, database_url=settings.database_url,
+                         progress=console)
+    demo_mod.print_welcome(console, keys)
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 

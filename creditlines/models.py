@@ -3,6 +3,7 @@
 from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
+from creditlines.programmes.models import Programme, PurchaseEvent
 from creditlines.tenants.models import Distributor, Vendor
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "Distributor",
     "Drawing",
     "LedgerEntry",
+    "Programme",
+    "PurchaseEvent",
     "Line",
     "Release",
     "Reseller",

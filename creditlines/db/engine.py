@@ -74,6 +74,8 @@ class UnitOfWork:
     """Session factories bound to one engine."""
 
     def __init__(self, engine: Engine) -> None:
+        import creditlines.models  # noqa: F401 - every mapper known before the first flush
+
         self.engine = engine
         self._factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 

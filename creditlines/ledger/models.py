@@ -66,7 +66,7 @@ class Line(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reseller_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
-    programme_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    programme_id: Mapped[str | None] = mapped_column(String(130), nullable=True)
     vendor_id: Mapped[str | None] = mapped_column(
         String(64), ForeignKey("vendor.id"), nullable=True
     )
@@ -115,7 +115,11 @@ class Line(Base):
             postgresql_where=text("kind = 'base'"),
         ),
         Index("ix_line_expiry", "distributor_id", "status", "valid_until"),
-        Index("ix_line_programme", "distributor_id", "programme_id"),
+        Index("ix_line_programme", "distributor_id", "vendor_id", "programme_id", "status"),
+        ForeignKeyConstraint(
+            ["distributor_id", "vendor_id", "programme_id"],
+            ["programme.distributor_id", "programme.vendor_id", "programme.id"],
+        ),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 17:33:42.475980
+Create Date: 2026-11-22 18:05:08.253043
 """
 from __future__ import annotations
 
@@ -46,6 +46,40 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['distributor_id'], ['distributor.id'], name=op.f('fk_api_key_distributor_id_distributor')),
     sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_api_key_vendor_id_vendor')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key'))
+    )
+    op.create_table('programme',
+    sa.Column('distributor_id', sa.String(length=64), nullable=False),
+    sa.Column('vendor_id', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.String(length=130), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('line_limit_minor', sa.BigInteger(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('usable_for', sa.String(length=16), nullable=False),
+    sa.Column('on_expiry', sa.String(length=16), nullable=False),
+    sa.Column('max_beneficiaries', sa.Integer(), nullable=True),
+    sa.Column('max_total_limit_minor', sa.BigInteger(), nullable=True),
+    sa.Column('trigger_category', sa.String(length=100), nullable=True),
+    sa.Column('trigger_min_minor', sa.BigInteger(), nullable=True),
+    sa.Column('line_duration_months', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("(kind = 'standing' AND trigger_category IS NULL AND trigger_min_minor IS NULL AND line_duration_months IS NULL) OR (kind = 'purchase_triggered' AND trigger_category IS NOT NULL AND trigger_min_minor > 0 AND line_duration_months >= 1)", name=op.f('ck_programme_kind_shape')),
+    sa.CheckConstraint("kind IN ('standing', 'purchase_triggered')", name=op.f('ck_programme_kind')),
+    sa.CheckConstraint("on_expiry IN ('transfer_to_base', 'run_off')", name=op.f('ck_programme_on_expiry')),
+    sa.CheckConstraint("status IN ('active', 'closed')", name=op.f('ck_programme_status')),
+    sa.CheckConstraint("usable_for IN ('any', 'vendor_products')", name=op.f('ck_programme_usable_for')),
+    sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_programme_window')),
+    sa.CheckConstraint('line_limit_minor > 0', name=op.f('ck_programme_line_limit_positive')),
+    sa.CheckConstraint('max_beneficiaries IS NULL OR max_beneficiaries >= 0', name=op.f('ck_programme_max_beneficiaries')),
+    sa.CheckConstraint('max_total_limit_minor IS NULL OR max_total_limit_minor >= 0', name=op.f('ck_programme_max_total_limit')),
+    sa.ForeignKeyConstraint(['distributor_id'], ['distributor.id'], name=op.f('fk_programme_distributor_id_distributor')),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_programme_vendor_id_vendor')),
+    sa.PrimaryKeyConstraint('distributor_id', 'vendor_id', 'id', name=op.f('pk_programme'))
     )
     op.create_table('reseller',
     sa.Column('distributor_id', sa.String(length=64), nullable=False),
@@ -105,7 +139,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('reseller_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('programme_id', sa.String(length=64), nullable=True),
+    sa.Column('programme_id', sa.String(length=130), nullable=True),
     sa.Column('vendor_id', sa.String(length=64), nullable=True),
     sa.Column('funder', sa.String(length=64), nullable=False),
     sa.Column('limit_minor', sa.BigInteger(), nullable=False),
@@ -127,15 +161,32 @@ def upgrade() -> None:
     sa.CheckConstraint('drawn_minor >= 0', name=op.f('ck_line_drawn_nonnegative')),
     sa.CheckConstraint('limit_minor >= 0', name=op.f('ck_line_limit_nonnegative')),
     sa.ForeignKeyConstraint(['distributor_id', 'reseller_id'], ['reseller.distributor_id', 'reseller.id'], name=op.f('fk_line_distributor_id_reseller')),
+    sa.ForeignKeyConstraint(['distributor_id', 'vendor_id', 'programme_id'], ['programme.distributor_id', 'programme.vendor_id', 'programme.id'], name=op.f('fk_line_distributor_id_programme')),
     sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_line_vendor_id_vendor')),
     sa.PrimaryKeyConstraint('distributor_id', 'id', name=op.f('pk_line'))
     )
     with op.batch_alter_table('line', schema=None) as batch_op:
         batch_op.create_index('ix_line_expiry', ['distributor_id', 'status', 'valid_until'], unique=False)
-        batch_op.create_index('ix_line_programme', ['distributor_id', 'programme_id'], unique=False)
+        batch_op.create_index('ix_line_programme', ['distributor_id', 'vendor_id', 'programme_id', 'status'], unique=False)
         batch_op.create_index('ix_line_reseller', ['distributor_id', 'reseller_id'], unique=False)
         batch_op.create_index('uq_line_one_base_per_reseller', ['distributor_id', 'reseller_id'], unique=True, sqlite_where=sa.text("kind = 'base'"), postgresql_where=sa.text("kind = 'base'"))
 
+    op.create_table('purchase_event',
+    sa.Column('distributor_id', sa.String(length=64), nullable=False),
+    sa.Column('event_id', sa.String(length=100), nullable=False),
+    sa.Column('reseller_id', sa.String(length=64), nullable=False),
+    sa.Column('vendor_id', sa.String(length=64), nullable=False),
+    sa.Column('product_category', sa.String(length=100), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('received_by', sa.String(length=100), nullable=False),
+    sa.Column('results', sa.Text(), nullable=False),
+    sa.CheckConstraint('amount_minor > 0', name=op.f('ck_purchase_event_amount_positive')),
+    sa.ForeignKeyConstraint(['distributor_id', 'reseller_id'], ['reseller.distributor_id', 'reseller.id'], name=op.f('fk_purchase_event_distributor_id_reseller')),
+    sa.ForeignKeyConstraint(['distributor_id'], ['distributor.id'], name=op.f('fk_purchase_event_distributor_id_distributor')),
+    sa.PrimaryKeyConstraint('distributor_id', 'event_id', name=op.f('pk_purchase_event'))
+    )
     op.create_table('allocation',
     sa.Column('distributor_id', sa.String(length=64), nullable=False),
     sa.Column('reseller_id', sa.String(length=64), nullable=False),
@@ -214,12 +265,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_line_expiry')
 
     op.drop_table('line')
+    op.drop_table('purchase_event')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entry_line')
 
     op.drop_table('ledger_entry')
     op.drop_table('drawing')
     op.drop_table('reseller')
+    op.drop_table('programme')
     op.drop_table('api_key')
     op.drop_table('vendor')
     op.drop_table('distributor')

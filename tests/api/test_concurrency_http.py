@@ -59,7 +59,8 @@ def _setup(base: str) -> str:
         assert c.post("/v1/distributors", json={"id": "actebis", "name": "Actebis", "currency": "EUR",
                                                  "timezone": "Europe/Paris"}).status_code == 201
         key = c.post("/v1/api-keys", json={"role": "integration", "distributor_id": "actebis"}).json()["key"]
-        c.put("/v1/distributors/actebis/resellers/R-HOT", json={"name": "Hot"})
+        created = c.put("/v1/distributors/actebis/resellers/R-HOT", json={"name": "Hot"})
+        assert created.status_code == 201, created.text
         c.put("/v1/distributors/actebis/resellers/R-HOT/base-limit",
               json={"limit": {"amount": "5000.00", "currency": "EUR"}, "reason": "open"})
     return key

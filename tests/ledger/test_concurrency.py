@@ -41,7 +41,7 @@ def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
     make_reseller(uow, "R-HOT", "10000.00")
     with uow.write() as s:
         service.grant_programme_line(s, distributor_id=D, reseller_id="R-HOT", vendor_id="microsoft",
-                                     programme_id="mezzanine", limit=eur("2500.00"),
+                                     programme_id=None, limit=eur("2500.00"),
                                      valid_until=date(2026, 6, 30), actor="partner")
 
     def order(i):

@@ -158,7 +158,7 @@ class LedgerMachine(RuleBasedStateMachine):
         until = self.model.day + timedelta(days=days)
         with self.uow.write() as s:
             line = service.grant_programme_line(
-                s, distributor_id=D, reseller_id=self.reseller, vendor_id="microsoft", programme_id="p",
+                s, distributor_id=D, reseller_id=self.reseller, vendor_id="microsoft", programme_id=None,
                 limit=eur_minor(limit), valid_until=until,
                 usable_for="vendor_products" if vendor_only else "any",
                 on_expiry="run_off" if run_off else "transfer_to_base", actor="t")

@@ -15,7 +15,7 @@ def _setup(uow, valid_until, tz="Europe/Paris", distributor="actebis"):
     make_reseller(uow, "R-1", "0.00", distributor_id=distributor)
     with uow.write() as s:
         return service.grant_programme_line(
-            s, distributor_id=distributor, reseller_id="R-1", vendor_id="microsoft", programme_id="mezzanine",
+            s, distributor_id=distributor, reseller_id="R-1", vendor_id="microsoft", programme_id=None,
             limit=eur("5000.00"), valid_until=valid_until, actor="partner")
 
 
@@ -70,7 +70,7 @@ def test_an_expired_transfer_line_weighs_on_base_before_the_job_runs(uow):
     make_reseller(uow, "R-1", "1000.00")
     with uow.write() as s:
         service.grant_programme_line(s, distributor_id="actebis", reseller_id="R-1", vendor_id="microsoft",
-                                     programme_id="mezzanine", limit=eur("5000.00"), valid_until=date(2026, 6, 30),
+                                     programme_id=None, limit=eur("5000.00"), valid_until=date(2026, 6, 30),
                                      actor="partner")
     with clock.frozen("2026-06-30T12:00:00+02:00"):
         with uow.write() as s:

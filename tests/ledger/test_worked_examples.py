@@ -47,7 +47,7 @@ def availability(uow, reseller, as_of=None):
 def grant_mezzanine(uow, reseller, limit="5000.00", valid_until=date(2026, 6, 30), **kw):
     with uow.write() as s:
         return service.grant_programme_line(
-            s, distributor_id=D, reseller_id=reseller, vendor_id="microsoft", programme_id="mezzanine",
+            s, distributor_id=D, reseller_id=reseller, vendor_id="microsoft", programme_id=None,
             limit=eur(limit), valid_until=valid_until, actor="partner", **kw)
 
 

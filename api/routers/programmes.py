@@ -1,0 +1,185 @@
+"""Vendor programmes (partner managers) and purchase events (ERP integrations)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from sqlalchemy.orm import Session
+
+from api.deps import allow, decode_cursor, encode_cursor, get_uow
+from api.schemas import (
+    BudgetLeftOut,
+    BudgetOut,
+    EnrolmentIn,
+    EnrolmentOut,
+    EnrolmentResultOut,
+    MoneyIn,
+    MoneyOut,
+    ProgrammeIn,
+    ProgrammeLineOut,
+    ProgrammeLinePage,
+    ProgrammeOut,
+    ProgrammePatch,
+    PurchaseEventIn,
+    PurchaseEventOut,
+    TriggerOut,
+)
+from creditlines import clock
+from creditlines.auth.service import Principal
+from creditlines.db.engine import UnitOfWork
+from creditlines.errors import ValidationFailed
+from creditlines.ledger import service as ledger
+from creditlines.ledger.models import Line
+from creditlines.money import Money, from_minor, parse_amount
+from creditlines.programmes import service
+from creditlines.programmes.models import Programme
+
+router = APIRouter(tags=["programmes"])
+partner = allow("partner_manager")
+integration = allow("integration")
+VendorId = Path(max_length=64)
+ProgrammeId = Path(max_length=130)
+
+
+def _money(session: Session, distributor_id: str, value: MoneyIn | None, *, allow_zero: bool = False) -> Money | None:
+    if value is None:
+        return None
+    distributor = ledger.require_distributor(session, distributor_id)
+    return parse_amount(value.amount, value.currency, expected_currency=distributor.currency, allow_zero=allow_zero)
+
+
+def line_out(line: Line, currency: str) -> ProgrammeLineOut:
+    return ProgrammeLineOut(
+        id=line.id, reseller_id=line.reseller_id, programme_id=line.programme_id, vendor_id=line.vendor_id,
+        funder=line.funder, limit=MoneyOut.of(from_minor(line.limit_minor, currency)),
+        drawn=MoneyOut.of(from_minor(line.drawn_minor, currency)), valid_from=line.valid_from,
+        valid_until=line.valid_until, status=line.status, usable_for=line.usable_for, on_expiry=line.on_expiry)
+
+
+def programme_out(session: Session, programme: Programme) -> ProgrammeOut:
+    v = service.view(session, programme)
+    cur = v.currency
+
+    def m(minor):
+        return None if minor is None else MoneyOut.of(from_minor(minor, cur))
+
+    has_budget = programme.max_beneficiaries is not None or programme.max_total_limit_minor is not None
+    return ProgrammeOut(
+        id=programme.id, code=programme.code, vendor_id=programme.vendor_id, distributor_id=programme.distributor_id,
+        name=programme.name, kind=programme.kind, status=programme.status, line_limit=m(programme.line_limit_minor),
+        starts_on=programme.starts_on, ends_on=programme.ends_on, usable_for=programme.usable_for,
+        on_expiry=programme.on_expiry,
+        budget=BudgetOut(max_beneficiaries=programme.max_beneficiaries,
+                         max_total_limit=m(programme.max_total_limit_minor)) if has_budget else None,
+        trigger=TriggerOut(product_category=programme.trigger_category, min_amount=m(programme.trigger_min_minor))
+        if programme.kind == "purchase_triggered" else None,
+        line_duration_months=programme.line_duration_months,
+        beneficiaries=v.beneficiaries, total_limit=MoneyOut.of(v.total_limit), total_drawn=MoneyOut.of(v.total_drawn),
+        budget_left=BudgetLeftOut(beneficiaries=v.beneficiaries_left,
+                                  total_limit=MoneyOut.of(v.total_limit_left) if v.total_limit_left is not None else None)
+        if has_budget else None,
+        created_at=programme.created_at, updated_at=programme.updated_at, closed_at=programme.closed_at,
+    )
+
+
+@router.post("/v1/vendors/{vendor_id}/programmes", status_code=201, response_model=ProgrammeOut)
+def create_programme(body: ProgrammeIn, response: Response, vendor_id: str = VendorId,
+                     uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
+    """Create a programme at one distributor; its id is `<code>@<distributor_id>`."""
+    with uow.write() as s:
+        d = body.distributor_id
+        programme, created = service.create_programme(
+            s, vendor_id=vendor_id, distributor_id=d, code=body.code, name=body.name, kind=body.kind,
+            line_limit=_money(s, d, body.line_limit), starts_on=body.starts_on, ends_on=body.ends_on,
+            usable_for=body.usable_for, on_expiry=body.on_expiry,
+            max_beneficiaries=body.budget.max_beneficiaries if body.budget else None,
+            max_total_limit=_money(s, d, body.budget.max_total_limit, allow_zero=True) if body.budget else None,
+            trigger_category=body.trigger.product_category if body.trigger else None,
+            trigger_min_amount=_money(s, d, body.trigger.min_amount) if body.trigger else None,
+            line_duration_months=body.line_duration_months)
+        out = programme_out(s, programme)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.get("/v1/vendors/{vendor_id}/programmes", response_model=list[ProgrammeOut])
+def list_programmes(vendor_id: str = VendorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
+    with uow.read() as s:
+        return [programme_out(s, p) for p in service.list_programmes(s, vendor_id=vendor_id)]
+
+
+@router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}", response_model=ProgrammeOut)
+def get_programme(vendor_id: str = VendorId, programme_id: str = ProgrammeId, uow: UnitOfWork = Depends(get_uow),
+                  _: Principal = Depends(partner)):
+    """The programme with its utilisation: beneficiaries, total limit, total drawn, budget left."""
+    with uow.read() as s:
+        return programme_out(s, service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id))
+
+
+@router.patch("/v1/vendors/{vendor_id}/programmes/{programme_id}", response_model=ProgrammeOut)
+def patch_programme(body: ProgrammePatch, vendor_id: str = VendorId, programme_id: str = ProgrammeId,
+                    uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(partner)):
+    """Rename, move `ends_on` (a standing programme's active lines follow), change the budget, or close."""
+    with uow.write() as s:
+        programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
+        kwargs = {}
+        if "budget" in body.model_fields_set:
+            budget = body.budget
+            kwargs["max_beneficiaries"] = budget.max_beneficiaries if budget else None
+            kwargs["max_total_limit"] = _money(s, programme.distributor_id, budget.max_total_limit,
+                                               allow_zero=True) if budget else None
+        programme = service.update_programme(s, vendor_id=vendor_id, programme_id=programme_id, actor=who.actor,
+                                             name=body.name, ends_on=body.ends_on, status=body.status, **kwargs)
+        return programme_out(s, programme)
+
+
+@router.post("/v1/vendors/{vendor_id}/programmes/{programme_id}/enrolments", response_model=EnrolmentOut)
+def enrol(body: EnrolmentIn, vendor_id: str = VendorId, programme_id: str = ProgrammeId,
+          uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(partner)):
+    """Enrol resellers in a standing programme: an outcome per reseller."""
+    with uow.write() as s:
+        programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
+        cur = ledger.require_distributor(s, programme.distributor_id).currency
+        results = service.enrol(
+            s, vendor_id=vendor_id, programme_id=programme_id, actor=who.actor,
+            resellers=[(item.reseller_id, _money(s, programme.distributor_id, item.limit)) for item in body.resellers])
+        return EnrolmentOut(results=[
+            EnrolmentResultOut(reseller_id=r.subject, outcome=r.outcome, reason=r.reason,
+                               line=line_out(r.line, cur) if r.line is not None else None) for r in results])
+
+
+@router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/lines", response_model=ProgrammeLinePage)
+def programme_lines(vendor_id: str = VendorId, programme_id: str = ProgrammeId,
+                    status_: str | None = Query(None, alias="status", pattern="^(active|expired|revoked)$"),
+                    cursor: str | None = Query(None, max_length=500), limit: int = Query(100, ge=1, le=1000),
+                    uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
+    """The programme's lines: reseller, limit, drawn, dates, status. Never a base line."""
+    after = decode_cursor(cursor, list)
+    if after is not None and (len(after) != 2 or not all(isinstance(x, str) for x in after)):
+        raise ValidationFailed("cursor is not one this API returned")
+    with uow.read() as s:
+        programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
+        cur = ledger.require_distributor(s, programme.distributor_id).currency
+        lines = service.programme_lines(s, programme, after=tuple(after) if after else None, limit=limit + 1,
+                                        status=status_)
+    items = [line_out(line, cur) for line in lines[:limit]]
+    return ProgrammeLinePage(items=items, next_cursor=encode_cursor([items[-1].reseller_id, items[-1].id])
+                             if len(lines) > limit else None)
+
+
+@router.post("/v1/distributors/{distributor_id}/purchase-events", status_code=201, response_model=PurchaseEventOut)
+def purchase_event(body: PurchaseEventIn, response: Response, distributor_id: str = Path(max_length=64),
+                   uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(integration)):
+    """A customer purchase: a result per programme of that vendor here. Re-deliveries answer 200, unchanged."""
+    try:
+        occurred_at = clock.parse_instant(body.occurred_at)
+    except ValueError:
+        raise ValidationFailed("occurred_at must be an ISO 8601 instant with its offset") from None
+    with uow.write() as s:
+        answer, created = service.record_purchase(
+            s, distributor_id=distributor_id, event_id=body.event_id, reseller_id=body.reseller_id,
+            vendor_id=body.vendor_id, product_category=body.product_category,
+            amount=_money(s, distributor_id, body.amount), occurred_at=occurred_at, actor=who.actor)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return PurchaseEventOut(event_id=answer.event_id, results=answer.results)

@@ -1,0 +1,431 @@
+"""Vendor programmes: standing lines (Mezzanine), purchase-triggered lines (the OEM offer), budgets.
+
+Lock order, everywhere: programme rows (by id) before reseller rows (by id). Budgets are
+checked under the programme's lock, so two grants racing for its last slot or last euro
+cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from moneyed import Money
+from sqlalchemy.orm import Session
+
+from creditlines import clock
+from creditlines.dates import months_validity_end
+from creditlines.errors import (
+    BudgetExhausted,
+    Conflict,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    InvalidAmount,
+    NotFound,
+    ProgrammeClosed,
+    ValidationFailed,
+)
+from creditlines.ledger import repository as ledger_repo
+from creditlines.ledger import service as ledger
+from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Line, Reseller
+from creditlines.money import amount_str, from_minor, to_minor
+from creditlines.programmes import repository as repo
+from creditlines.programmes.models import PROGRAMME_KINDS, Programme
+from creditlines.tenants.models import Distributor
+
+_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ProgrammeView:
+    programme: Programme
+    currency: str
+    beneficiaries: int
+    total_limit: Money
+    total_drawn: Money
+    beneficiaries_left: int | None
+    total_limit_left: Money | None
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    subject: str  # reseller id (enrolment) or programme id (purchase event)
+    outcome: str
+    reason: str | None
+    line: Line | None
+
+
+def programme_id_of(code: str, distributor_id: str) -> str:
+    return f"{code}@{distributor_id}"
+
+
+def split_programme_id(programme_id: str) -> tuple[str, str]:
+    code, sep, distributor_id = programme_id.rpartition("@")
+    if not sep or not code or not distributor_id:
+        raise NotFound(f"programme {programme_id!r} does not exist")
+    return code, distributor_id
+
+
+def _minor(money: Money, distributor: Distributor, what: str, *, positive: bool = True) -> int:
+    if money.currency.code != distributor.currency:
+        raise CurrencyMismatch(f"{what} must be in {distributor.currency}", expected=distributor.currency)
+    minor = to_minor(money)
+    if minor < 0 or (positive and minor == 0):
+        raise InvalidAmount(f"{what} must be positive")
+    return minor
+
+
+def _require_vendor(session: Session, vendor_id: str) -> None:
+    if ledger_repo.get_vendor(session, vendor_id) is None:
+        raise NotFound(f"vendor {vendor_id!r} does not exist")
+
+
+def get_programme(session: Session, *, vendor_id: str, programme_id: str, lock: bool = False) -> Programme:
+    _code, distributor_id = split_programme_id(programme_id)
+    programme = repo.get_programme(session, distributor_id, vendor_id, programme_id, lock=lock)
+    if programme is None:
+        raise NotFound(f"programme {programme_id!r} does not exist for vendor {vendor_id!r}")
+    return programme
+
+
+def create_programme(
+    session: Session,
+    *,
+    vendor_id: str,
+    distributor_id: str,
+    code: str,
+    name: str,
+    kind: str,
+    line_limit: Money,
+    starts_on: date,
+    ends_on: date,
+    usable_for: str = "any",
+    on_expiry: str = "transfer_to_base",
+    max_beneficiaries: int | None = None,
+    max_total_limit: Money | None = None,
+    trigger_category: str | None = None,
+    trigger_min_amount: Money | None = None,
+    line_duration_months: int | None = None,
+) -> tuple[Programme, bool]:
+    """Create a programme; the same definition again returns it (created False)."""
+    _require_vendor(session, vendor_id)
+    distributor = ledger.require_distributor(session, distributor_id)
+    if not _CODE_RE.fullmatch(code or ""):
+        raise ValidationFailed("code must be 1-64 lowercase letters, digits, '-' or '_'")
+    if not name or len(name) > 200:
+        raise ValidationFailed("name must be 1 to 200 characters")
+    if kind not in PROGRAMME_KINDS:
+        raise ValidationFailed(f"kind must be one of {', '.join(PROGRAMME_KINDS)}")
+    if usable_for not in USABLE_FOR:
+        raise ValidationFailed(f"usable_for must be one of {', '.join(USABLE_FOR)}")
+    if on_expiry not in ON_EXPIRY:
+        raise ValidationFailed(f"on_expiry must be one of {', '.join(ON_EXPIRY)}")
+    if ends_on < starts_on:
+        raise ValidationFailed("ends_on is before starts_on")
+    if max_beneficiaries is not None and max_beneficiaries < 0:
+        raise ValidationFailed("max_beneficiaries cannot be negative")
+    values = dict(
+        name=name, kind=kind, line_limit_minor=_minor(line_limit, distributor, "line_limit"),
+        starts_on=starts_on, ends_on=ends_on, usable_for=usable_for, on_expiry=on_expiry,
+        max_beneficiaries=max_beneficiaries,
+        max_total_limit_minor=None if max_total_limit is None else _minor(max_total_limit, distributor,
+                                                                           "max_total_limit", positive=False),
+        trigger_category=None, trigger_min_minor=None, line_duration_months=None,
+    )
+    if kind == "purchase_triggered":
+        if not trigger_category or len(trigger_category) > 100 or trigger_min_amount is None \
+                or not line_duration_months or not 1 <= line_duration_months <= 120:
+            raise ValidationFailed("a purchase_triggered programme needs trigger.product_category, "
+                                   "trigger.min_amount and line_duration_months (1-120)")
+        values.update(trigger_category=trigger_category,
+                      trigger_min_minor=_minor(trigger_min_amount, distributor, "trigger.min_amount"),
+                      line_duration_months=line_duration_months)
+    elif trigger_category or trigger_min_amount is not None or line_duration_months:
+        raise ValidationFailed("a standing programme has no trigger and no line_duration_months: "
+                               "its lines run until ends_on")
+    programme_id = programme_id_of(code, distributor_id)
+    existing = repo.get_programme(session, distributor_id, vendor_id, programme_id)
+    if existing is not None:
+        if any(getattr(existing, key) != value for key, value in values.items()):
+            raise Conflict(f"programme {programme_id!r} exists with another definition")
+        return existing, False
+    now = clock.now()
+    programme = Programme(distributor_id=distributor_id, vendor_id=vendor_id, id=programme_id, code=code,
+                          status="active", created_at=now, updated_at=now, **values)
+    session.add(programme)
+    session.flush()
+    return programme, True
+
+
+_UNSET = object()
+
+
+def update_programme(
+    session: Session,
+    *,
+    vendor_id: str,
+    programme_id: str,
+    actor: str,
+    name: str | None = None,
+    ends_on: date | None = None,
+    status: str | None = None,
+    max_beneficiaries: object = _UNSET,
+    max_total_limit: object = _UNSET,
+) -> Programme:
+    """Rename, move ``ends_on`` (a standing programme's active lines move with it), change the
+    budget, or close (final: grants nothing more; existing lines run to their end)."""
+    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True)
+    distributor = ledger.require_distributor(session, programme.distributor_id)
+    now = clock.now()
+    if status is not None:
+        if status not in ("active", "closed"):
+            raise ValidationFailed("status must be active or closed")
+        if status == "active" and programme.status == "closed":
+            raise ProgrammeClosed(f"programme {programme_id!r} is closed; closing is final")
+        if status == "closed" and programme.status == "active":
+            programme.status, programme.closed_at = "closed", now
+    if programme.status == "closed" and (ends_on is not None or max_beneficiaries is not _UNSET
+                                         or max_total_limit is not _UNSET):
+        raise ProgrammeClosed(f"programme {programme_id!r} is closed")
+    if name is not None:
+        if not name or len(name) > 200:
+            raise ValidationFailed("name must be 1 to 200 characters")
+        programme.name = name
+    if max_beneficiaries is not _UNSET:
+        if max_beneficiaries is not None and (not isinstance(max_beneficiaries, int) or max_beneficiaries < 0):
+            raise ValidationFailed("max_beneficiaries must be a non-negative integer or null")
+        programme.max_beneficiaries = max_beneficiaries  # type: ignore[assignment]
+    if max_total_limit is not _UNSET:
+        programme.max_total_limit_minor = None if max_total_limit is None else _minor(
+            max_total_limit, distributor, "max_total_limit", positive=False)  # type: ignore[arg-type]
+    if max_beneficiaries is not _UNSET or max_total_limit is not _UNSET:
+        beneficiaries, total_limit, _ = repo.utilisation(session, programme, clock.local_today(distributor.timezone))
+        if (programme.max_beneficiaries is not None and beneficiaries > programme.max_beneficiaries) or (
+                programme.max_total_limit_minor is not None and total_limit > programme.max_total_limit_minor):
+            raise BudgetExhausted(
+                f"programme {programme_id!r} already has {beneficiaries} beneficiaries and "
+                f"{amount_str(total_limit, distributor.currency)} {distributor.currency} of lines: "
+                "a budget cannot be set below what is already granted")
+    if ends_on is not None and ends_on != programme.ends_on:
+        today = clock.local_today(distributor.timezone)
+        if ends_on < programme.starts_on or ends_on < today:
+            raise ValidationFailed("ends_on cannot be before starts_on or in the past")
+        programme.ends_on = ends_on
+        if programme.kind == "standing":
+            _move_line_ends(session, programme, ends_on, actor=actor)
+    programme.updated_at = now
+    session.flush()
+    return programme
+
+
+def _move_line_ends(session: Session, programme: Programme, ends_on: date, *, actor: str) -> None:
+    lines = repo.active_lines_of_programme(session, programme)
+    for reseller_id in sorted({line.reseller_id for line in lines}):
+        reseller = ledger_repo.get_reseller(session, programme.distributor_id, reseller_id, lock=True)
+        for line in (l for l in lines if l.reseller_id == reseller_id):
+            ledger.extend_line(session, reseller=reseller, line=line, valid_until=ends_on, actor=actor,
+                               reason=f"programme {programme.id} now ends on {ends_on.isoformat()}")
+
+
+def view(session: Session, programme: Programme) -> ProgrammeView:
+    distributor = ledger.require_distributor(session, programme.distributor_id)
+    cur = distributor.currency
+    day = clock.local_today(distributor.timezone)
+    beneficiaries, total_limit, total_drawn = repo.utilisation(session, programme, day)
+    return ProgrammeView(
+        programme=programme, currency=cur, beneficiaries=beneficiaries,
+        total_limit=from_minor(total_limit, cur), total_drawn=from_minor(total_drawn, cur),
+        beneficiaries_left=None if programme.max_beneficiaries is None
+        else max(0, programme.max_beneficiaries - beneficiaries),
+        total_limit_left=None if programme.max_total_limit_minor is None
+        else from_minor(max(0, programme.max_total_limit_minor - total_limit), cur),
+    )
+
+
+def _budget_allows(session: Session, programme: Programme, day: date, extra_limit: int) -> bool:
+    if programme.max_beneficiaries is None and programme.max_total_limit_minor is None:
+        return True
+    beneficiaries, total_limit, _ = repo.utilisation(session, programme, day)
+    if programme.max_beneficiaries is not None and beneficiaries + 1 > programme.max_beneficiaries:
+        return False
+    if programme.max_total_limit_minor is not None and total_limit + extra_limit > programme.max_total_limit_minor:
+        return False
+    return True
+
+
+def _grant(session: Session, programme: Programme, reseller: Reseller, *, limit_minor: int, valid_from: date,
+           valid_until: date, actor: str, reason: str) -> Line:
+    distributor = ledger.require_distributor(session, programme.distributor_id)
+    return ledger.grant_programme_line(
+        session, distributor_id=programme.distributor_id, reseller_id=reseller.id, vendor_id=programme.vendor_id,
+        programme_id=programme.id, limit=from_minor(limit_minor, distributor.currency), valid_until=valid_until,
+        valid_from=valid_from, usable_for=programme.usable_for, on_expiry=programme.on_expiry, actor=actor,
+        reason=reason, reseller=reseller)
+
+
+def enrol(
+    session: Session,
+    *,
+    vendor_id: str,
+    programme_id: str,
+    resellers: list[tuple[str, Money | None]],
+    actor: str,
+) -> list[GrantResult]:
+    """Enrol resellers in a standing programme; an outcome per reseller, in the order given."""
+    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True)
+    if programme.kind != "standing":
+        raise ValidationFailed("only standing programmes take enrolments; purchase-triggered lines come from purchase events")
+    if programme.status == "closed":
+        raise ProgrammeClosed(f"programme {programme_id!r} is closed: it grants nothing more")
+    if not resellers or len(resellers) > 1000:
+        raise ValidationFailed("enrol 1 to 1,000 resellers per request")
+    if len({r for r, _ in resellers}) != len(resellers):
+        raise ValidationFailed("a reseller appears twice in the request")
+    distributor = ledger.require_distributor(session, programme.distributor_id)
+    limits: dict[str, int] = {}
+    for reseller_id, limit in resellers:
+        minor = programme.line_limit_minor if limit is None else _minor(limit, distributor, "limit")
+        if minor > programme.line_limit_minor:
+            raise InvalidAmount(f"{reseller_id}: limit above the programme's line_limit "
+                                f"{amount_str(programme.line_limit_minor, distributor.currency)}")
+        limits[reseller_id] = minor
+    day = clock.local_today(distributor.timezone)
+    outcomes: dict[str, GrantResult] = {}
+    for reseller_id in sorted(limits):  # lock order: by reseller id
+        reseller = ledger_repo.get_reseller(session, programme.distributor_id, reseller_id, lock=True)
+        if reseller is None:
+            outcomes[reseller_id] = GrantResult(reseller_id, "unknown_reseller", "no such reseller at this distributor", None)
+        elif reseller.status == "terminated":
+            outcomes[reseller_id] = GrantResult(reseller_id, "not_eligible", "reseller terminated", None)
+        elif day > programme.ends_on:
+            outcomes[reseller_id] = GrantResult(reseller_id, "not_eligible", "programme ended", None)
+        elif (line := repo.active_line_of(session, programme, reseller_id, day)) is not None:
+            outcomes[reseller_id] = GrantResult(reseller_id, "already_granted", None, line)
+        elif not _budget_allows(session, programme, day, limits[reseller_id]):
+            outcomes[reseller_id] = GrantResult(reseller_id, "budget_exhausted", None, None)
+        else:
+            line = _grant(session, programme, reseller, limit_minor=limits[reseller_id],
+                          valid_from=max(day, programme.starts_on), valid_until=programme.ends_on, actor=actor,
+                          reason=f"enrolled in {programme.id}")
+            outcomes[reseller_id] = GrantResult(reseller_id, "granted", None, line)
+    return [outcomes[reseller_id] for reseller_id, _ in resellers]
+
+
+@dataclass(frozen=True)
+class EventAnswer:
+    event_id: str
+    results: list[dict]
+
+
+def line_snapshot(line: Line | None, currency: str) -> dict | None:
+    if line is None:
+        return None
+    return {
+        "id": line.id, "reseller_id": line.reseller_id, "programme_id": line.programme_id,
+        "vendor_id": line.vendor_id, "funder": line.funder,
+        "limit": {"amount": amount_str(line.limit_minor, currency), "currency": currency},
+        "drawn": {"amount": amount_str(line.drawn_minor, currency), "currency": currency},
+        "valid_from": line.valid_from.isoformat(),
+        "valid_until": line.valid_until.isoformat() if line.valid_until else None,
+        "status": line.status, "usable_for": line.usable_for, "on_expiry": line.on_expiry,
+    }
+
+
+def record_purchase(
+    session: Session,
+    *,
+    distributor_id: str,
+    event_id: str,
+    reseller_id: str,
+    vendor_id: str,
+    product_category: str,
+    amount: Money,
+    occurred_at: datetime,
+    actor: str,
+) -> tuple[EventAnswer, bool]:
+    """Apply a purchase event to every programme of that vendor at that distributor.
+
+    Idempotent on ``event_id``: a re-delivery answers the stored results (created False);
+    the same id with another body is an ``idempotency_conflict``.
+    """
+    distributor = ledger.require_distributor(session, distributor_id)
+    if not event_id or len(event_id) > 100:
+        raise ValidationFailed("event_id must be 1 to 100 characters")
+    if not product_category or len(product_category) > 100:
+        raise ValidationFailed("product_category must be 1 to 100 characters")
+    amount_minor = _minor(amount, distributor, "amount")
+    now = clock.now()
+    if occurred_at > now + EVENT_CLOCK_SKEW:
+        raise ValidationFailed("occurred_at is in the future")
+    if ledger_repo.get_reseller(session, distributor_id, reseller_id) is None:
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
+    body = dict(reseller_id=reseller_id, vendor_id=vendor_id, product_category=product_category,
+                amount_minor=amount_minor, occurred_at=occurred_at)
+    claimed = repo.claim_event(session, dict(distributor_id=distributor_id, event_id=event_id, received_at=now,
+                                             received_by=actor, results="[]", **body))
+    event = repo.get_event(session, distributor_id, event_id)
+    if not claimed:
+        if any(getattr(event, key) != value for key, value in body.items()):
+            raise IdempotencyConflict(f"event {event_id!r} was already received with another body")
+        return EventAnswer(event_id, json.loads(event.results)), False
+
+    programmes = repo.programmes_of_vendor(session, vendor_id, distributor_id=distributor_id, lock=True)
+    reseller = ledger_repo.get_reseller(session, distributor_id, reseller_id, lock=True)
+    trigger_day = clock.local_date(occurred_at, distributor.timezone)
+    today = clock.local_date(now, distributor.timezone)
+    results = []
+    for programme in programmes:
+        result = _apply_purchase(session, programme, reseller, amount_minor=amount_minor,
+                                 category=product_category, trigger_day=trigger_day, today=today,
+                                 actor=actor, event_id=event_id)
+        results.append({"programme_id": programme.id, "outcome": result.outcome, "reason": result.reason,
+                        "line": line_snapshot(result.line, distributor.currency)})
+    event.results = json.dumps(results)
+    session.flush()
+    return EventAnswer(event_id, results), True
+
+
+def _apply_purchase(session: Session, programme: Programme, reseller: Reseller, *, amount_minor: int,
+                    category: str, trigger_day: date, today: date, actor: str, event_id: str) -> GrantResult:
+    def no(outcome: str, reason: str) -> GrantResult:
+        return GrantResult(programme.id, outcome, reason, None)
+
+    if programme.kind != "purchase_triggered":
+        return no("not_qualifying", "standing programme: its lines come from enrolment")
+    if programme.status == "closed":
+        return no("not_qualifying", "programme closed")
+    if category != programme.trigger_category:
+        return no("not_qualifying", f"category {category!r} does not trigger this programme")
+    if amount_minor < programme.trigger_min_minor:
+        return no("not_qualifying", "purchase below the programme's minimum")
+    if not programme.starts_on <= trigger_day <= programme.ends_on:
+        return no("not_qualifying", "purchase outside the programme's window")
+    if reseller.status == "terminated":
+        return no("not_eligible", "reseller terminated")
+    end = months_validity_end(trigger_day, programme.line_duration_months)
+    if end < today:
+        return no("not_qualifying", "the line would already have ended")
+    reason = f"purchase event {event_id}"
+    existing = repo.active_line_of(session, programme, reseller.id, today)
+    if existing is not None:
+        if end > existing.valid_until:
+            ledger.extend_line(session, reseller=reseller, line=existing, valid_until=end, actor=actor, reason=reason)
+        return GrantResult(programme.id, "extended", None, existing)
+    if not _budget_allows(session, programme, today, programme.line_limit_minor):
+        return no("budget_exhausted", "programme budget exhausted")
+    line = _grant(session, programme, reseller, limit_minor=programme.line_limit_minor, valid_from=trigger_day,
+                  valid_until=end, actor=actor, reason=reason)
+    return GrantResult(programme.id, "granted", None, line)
+
+
+def programme_lines(session: Session, programme: Programme, *, after: tuple[str, str] | None, limit: int,
+                    status: str | None = None) -> list[Line]:
+    return repo.lines_of_programme(session, programme, after=after, limit=limit, status=status)
+
+
+def list_programmes(session: Session, *, vendor_id: str) -> list[Programme]:
+    _require_vendor(session, vendor_id)
+    return repo.programmes_of_vendor(session, vendor_id)
