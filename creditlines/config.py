@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     admin_key: str | None = None
     now: str | None = None  # read by clock.py on every call, kept here for documentation
     log_level: str = "INFO"
+    locale: str = "fr_FR"  # how amounts are shown to people by the CLI
 
 
 @lru_cache(maxsize=1)

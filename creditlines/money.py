@@ -131,3 +131,10 @@ def amount_str(minor: int, currency_code: str) -> str:
 
 def zero(currency_code: str) -> Money:
     return Money(Decimal(0), currency_code)
+
+
+def for_people(money: Money, locale: str = "fr_FR") -> str:
+    """An amount as a person reads it in ``locale``: ``5 000,00 €`` in fr_FR."""
+    from moneyed.l10n import format_money
+
+    return format_money(money, locale=locale)

@@ -221,3 +221,11 @@ def list_resellers_filtered(
     if after_id is not None:
         stmt = stmt.where(Reseller.id > after_id)
     return list(session.scalars(stmt.order_by(Reseller.id).limit(limit)))
+
+
+def resellers_by_ids(session: Session, distributor_id: str, ids: list[str]) -> list[Reseller]:
+    found: list[Reseller] = []
+    for i in range(0, len(ids), 500):
+        found += session.scalars(
+            select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(ids[i:i + 500])))
+    return found

@@ -875,3 +875,57 @@ def list_resellers(
     for row in repo.lines_of_many(session, distributor_id, [r.id for r in resellers]):
         lines.setdefault(row.reseller_id, []).append(line_state(row))
     return [ResellerSummary(r, distributor.currency, elig.totals(lines.get(r.id, []), day)) for r in resellers]
+
+
+def import_resellers(
+    session: Session,
+    *,
+    distributor_id: str,
+    rows: list[tuple[str, str, Money]],
+    actor: str,
+    reason: str = "initial import",
+) -> int:
+    """Onboard many resellers at once (a distributor's customer base): each gets what
+    :func:`upsert_reseller` and :func:`set_base_limit` would give it — the reseller, its base
+    line and the same ledger entries — written in one flush. Existing ids are left alone.
+    Returns how many were created."""
+    distributor = require_distributor(session, distributor_id)
+    ids = [r for r, _, _ in rows]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed("a reseller id appears twice in the import")
+    existing = {r.id for r in repo.resellers_by_ids(session, distributor_id, ids)}
+    now = clock.now()
+    day = clock.local_date(now, distributor.timezone)
+    objects: list = []
+    for reseller_id, name, limit in rows:
+        if reseller_id in existing:
+            continue
+        _identifier(reseller_id, "reseller id")
+        _text(name, "name", max_length=200)
+        limit_minor = _check_currency(limit, distributor)
+        if limit_minor < 0:
+            raise InvalidAmount("a limit cannot be negative")
+        line_id = str(uuid.uuid4())
+        objects.append(Reseller(distributor_id=distributor_id, id=reseller_id, name=name, status="active",
+                                ledger_seq=3 if limit_minor else 2, created_at=now, updated_at=now))
+        objects.append(Line(distributor_id=distributor_id, id=line_id, reseller_id=reseller_id, kind="base",
+                            funder=distributor_id, limit_minor=limit_minor, drawn_minor=0, valid_from=day,
+                            valid_until=None, usable_for="any", on_expiry=None, status="active", granted_at=now,
+                            grant_seq=2))
+        common = dict(distributor_id=distributor_id, reseller_id=reseller_id, at=now, actor=actor)
+        objects.append(LedgerEntry(seq=1, kind="reseller_created", status_after="active",
+                                   details=json.dumps({"name": name}), **common))
+        objects.append(LedgerEntry(seq=2, kind="line_opened", line_id=line_id, limit_after_minor=0,
+                                   status_after="active", drawn_delta_minor=0,
+                                   details=json.dumps({"funder": distributor_id, "kind": "base"}, sort_keys=True),
+                                   **common))
+        if limit_minor:
+            objects.append(LedgerEntry(seq=3, kind="limit_set", reason=reason, line_id=line_id,
+                                       limit_after_minor=limit_minor, details=json.dumps({"before_minor": 0}),
+                                       **common))
+    resellers = [o for o in objects if isinstance(o, Reseller)]
+    session.add_all(resellers)
+    session.flush()  # resellers before the rows that reference them
+    session.add_all([o for o in objects if not isinstance(o, Reseller)])
+    session.flush()
+    return len(resellers)

@@ -1,0 +1,264 @@
+"""The field scenario: four French distributors, Microsoft and HP, 10,000 resellers,
+Mezzanine at Actebis, the Office OEM programme at ETC, and months of orders and payments.
+
+Everything goes through the real services with the clock moved through the past months,
+so the ledger, the balances and `verify` are exactly what production would hold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from moneyed import Money
+from rich.console import Console
+from sqlalchemy import func, select
+
+from creditlines import clock
+from creditlines.auth import service as auth
+from creditlines.db.engine import UnitOfWork
+from creditlines.errors import CreditLinesError
+from creditlines.ledger import service as ledger
+from creditlines.ledger.models import Reseller
+from creditlines.programmes import service as programmes
+from creditlines.tenants import service as tenants
+
+DISTRIBUTORS = [("actebis", "Actebis", 0.30), ("etc", "ETC", 0.25), ("techdata", "Tech Data", 0.25),
+                ("ingram", "Ingram Micro", 0.20)]
+VENDORS = [("microsoft", "Microsoft"), ("hp", "HP")]
+SIZES = {"default": {"resellers": 10_000, "orders": 6_000}, "large": {"resellers": 10_000, "orders": 160_000}}
+HISTORY_DAYS = 120
+TOWNS = ["Lyon", "Lille", "Nantes", "Rennes", "Bordeaux", "Toulouse", "Nice", "Grenoble", "Dijon", "Metz", "Brest",
+         "Angers", "Reims", "Tours", "Caen", "Rouen", "Limoges", "Pau", "Nancy", "Amiens"]
+WORDS = ["Informatique", "Micro", "Systèmes", "Réseaux", "Bureautique", "Solutions", "Services", "Digital", "Data",
+         "Conseil"]
+OWNERS = ["Dupont", "Martin", "Bernard", "Moreau", "Laurent", "Girard", "Roux", "Fournier", "Morel", "Lefebvre"]
+
+
+def keys_file(database_url: str) -> Path:
+    if database_url.startswith("sqlite:///"):
+        return Path(database_url[len("sqlite:///"):]).with_suffix(".demo-keys.json")
+    return Path("var") / "demo-keys.json"
+
+
+def coming_30_june(today: date) -> date:
+    june = date(today.year, 6, 30)
+    return june if june >= today else date(today.year + 1, 6, 30)
+
+
+@dataclass
+class _Stats:
+    resellers: int = 0
+    orders: int = 0
+    refused: int = 0
+    payments: int = 0
+    enrolled: int = 0
+    events: int = 0
+
+
+def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console) -> dict:
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}")
+    path = keys_file(database_url)
+    with uow.read() as s:
+        existing = s.scalar(select(func.count()).select_from(Reseller))
+    if existing:
+        if if_empty:
+            progress.print(f"[dim]demo data already loaded ({existing} resellers): nothing to do[/dim]")
+            return json.loads(path.read_text()) if path.exists() else {}
+        raise SystemExit("the database already holds data: the demo loads into an empty database")
+    rng = random.Random(seed)
+    real_now = clock.now()
+    today = real_now.date()
+    start = real_now - timedelta(days=HISTORY_DAYS + 30)
+    stats = _Stats()
+    spec = SIZES[size]
+
+    with progress.status("creating distributors, vendors and keys"):
+        keys = _tenants_and_keys(uow)
+    with clock.frozen(start), progress.status("creating 10,000 resellers"):
+        by_distributor = _resellers(uow, rng, spec["resellers"], stats)
+    mezzanine_start = (start + timedelta(days=20)).date()
+    with clock.frozen(start + timedelta(days=20)), progress.status("Microsoft sets up Mezzanine at Actebis"):
+        mezz = _mezzanine(uow, rng, by_distributor["actebis"], mezzanine_start, coming_30_june(today), stats)
+    with clock.frozen(start + timedelta(days=10)):
+        oem = _oem_programme(uow, (start + timedelta(days=10)).date(), today)
+    _history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
+    keys.update(example_reseller=mezz["example"], mezzanine=mezz["id"], oem=oem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    progress.print(
+        f"[green]demo loaded[/green]: {stats.resellers} resellers, {stats.enrolled} in Mezzanine, "
+        f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments")
+    return keys
+
+
+def _tenants_and_keys(uow: UnitOfWork) -> dict:
+    keys = {}
+    with uow.write() as s:
+        for did, name, _ in DISTRIBUTORS:
+            tenants.create_distributor(s, id=did, name=name, currency="EUR", timezone="Europe/Paris")
+        for vid, name in VENDORS:
+            tenants.create_vendor(s, id=vid, name=name)
+        keys["admin"] = auth.create_key(s, role="admin", label="demo admin")[1]
+        keys["officer_actebis"] = auth.create_key(s, role="credit_officer", distributor_id="actebis", label="demo")[1]
+        keys["erp_actebis"] = auth.create_key(s, role="integration", distributor_id="actebis", label="demo")[1]
+        keys["officer_etc"] = auth.create_key(s, role="credit_officer", distributor_id="etc", label="demo")[1]
+        keys["erp_etc"] = auth.create_key(s, role="integration", distributor_id="etc", label="demo")[1]
+        keys["partner_microsoft"] = auth.create_key(s, role="partner_manager", vendor_id="microsoft", label="demo")[1]
+    return keys
+
+
+def _base_limit(rng: random.Random) -> Money:
+    if rng.random() < 0.04:
+        return Money("0.00", "EUR")  # cover withdrawn
+    amount = min(500_000, max(1_000, math.exp(rng.gauss(math.log(8_000), 1.0))))
+    return Money(str(int(amount // 500 * 500)), "EUR")
+
+
+def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: _Stats) -> dict[str, list[str]]:
+    by_distributor: dict[str, list[str]] = {d: [] for d, _, _ in DISTRIBUTORS}
+    prefixes = {"actebis": "AC", "etc": "ET", "techdata": "TD", "ingram": "IM"}
+    weights = [w for _, _, w in DISTRIBUTORS]
+    rows: dict[str, list] = {d: [] for d in by_distributor}
+    for n in range(count):
+        did = rng.choices([d for d, _, _ in DISTRIBUTORS], weights)[0]
+        rid = f"{prefixes[did]}-{10001 + n}"
+        rows[did].append((rid, f"{rng.choice(WORDS)} {rng.choice(OWNERS)} {rng.choice(TOWNS)}", _base_limit(rng)))
+        by_distributor[did].append(rid)
+    with uow.write() as s:
+        for did, batch in rows.items():
+            stats.resellers += ledger.import_resellers(s, distributor_id=did, rows=batch,
+                                                       actor="demo:onboarding", reason="insurer cover")
+        for did, ids in by_distributor.items():
+            for rid in ids:
+                roll = rng.random()
+                if roll < 0.015:
+                    ledger.terminate(s, distributor_id=did, reseller_id=rid, reason="insolvency",
+                                     actor="demo:credit-officer")
+                elif roll < 0.04:
+                    ledger.place_hold(s, distributor_id=did, reseller_id=rid, reason="overdue invoices",
+                                      actor="demo:credit-officer")
+    return by_distributor
+
+
+def _mezzanine(uow, rng, resellers: list[str], starts_on: date, ends_on: date, stats: _Stats) -> dict:
+    with uow.write() as s:
+        programme, _ = programmes.create_programme(
+            s, vendor_id="microsoft", distributor_id="actebis", code="mezzanine", name="Microsoft Mezzanine",
+            kind="standing", line_limit=Money("5000.00", "EUR"), starts_on=starts_on, ends_on=ends_on,
+            max_beneficiaries=1000, max_total_limit=Money("4500000.00", "EUR"))
+        chosen = rng.sample(resellers, min(len(resellers), rng.randint(900, 1000)))
+        batch = [(rid, Money(str(rng.choice(range(1000, 5001, 500))), "EUR")) for rid in chosen]
+        results = []
+        for i in range(0, len(batch), 500):
+            results += programmes.enrol(s, vendor_id="microsoft", programme_id=programme.id,
+                                        resellers=batch[i:i + 500], actor="demo:partner-manager")
+        granted = [r.subject for r in results if r.outcome == "granted"]
+        stats.enrolled = len(granted)
+    return {"id": programme.id, "example": granted[0] if granted else resellers[0]}
+
+
+def _oem_programme(uow, starts_on: date, today: date) -> str:
+    with uow.write() as s:
+        programme, _ = programmes.create_programme(
+            s, vendor_id="microsoft", distributor_id="etc", code="office-oem", name="Office OEM booster",
+            kind="purchase_triggered", line_limit=Money("5000.00", "EUR"), starts_on=starts_on,
+            ends_on=date(today.year + 1, 12, 31), trigger_category="office_oem",
+            trigger_min_amount=Money("1000.00", "EUR"), line_duration_months=6, max_beneficiaries=600)
+    return programme.id
+
+
+def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: int, stats: _Stats,
+             progress: Console) -> None:
+    """Orders, payments and purchase events, in time order, a day per transaction."""
+    span = (end - begin).total_seconds()
+    moments = sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(orders))
+    all_resellers = [(d, r) for d, rs in by_distributor.items() for r in rs]
+    open_orders: list[tuple[str, str, str, int]] = []
+    day_groups: dict[date, list[datetime]] = {}
+    for moment in moments:
+        day_groups.setdefault(moment.date(), []).append(moment)
+    with progress.status("replaying orders, payments and purchase events") as status:
+        for n, (day, day_moments) in enumerate(sorted(day_groups.items())):
+            status.update(f"replaying history: {day.isoformat()}")
+            with uow.write() as s:
+                for moment in day_moments:
+                    clock.set_now(moment)
+                    _one_day_step(s, rng, all_resellers, open_orders, moment, stats)
+            clock.set_now(None)
+
+
+def _one_day_step(s, rng, all_resellers, open_orders, moment, stats) -> None:
+    roll = rng.random()
+    if roll < 0.08:  # an ETC customer buys Microsoft licences
+        rid = rng.choice([r for d, r in all_resellers if d == "etc"][:2000])
+        category = "office_oem" if rng.random() < 0.6 else "windows_oem"
+        amount = Money(str(rng.choice([450, 800, 1000, 1200, 2500, 4000])) + ".00", "EUR")
+        stats.events += 1
+        try:
+            programmes.record_purchase(s, distributor_id="etc", event_id=f"EV-{stats.events:06d}", reseller_id=rid,
+                                       vendor_id="microsoft", product_category=category, amount=amount,
+                                       occurred_at=moment, actor="demo:erp")
+        except CreditLinesError:
+            pass
+        return
+    if roll < 0.45 and open_orders:  # a payment, a credit note or a cancellation
+        i = rng.randrange(len(open_orders))
+        did, rid, ref, outstanding = open_orders[i]
+        amount = outstanding if rng.random() < 0.7 else max(1, outstanding // rng.choice([2, 3, 4]))
+        kind = rng.choices(["payment", "credit_note", "cancellation"], [0.85, 0.1, 0.05])[0]
+        drawing, _ = ledger.release(s, distributor_id=did, reseller_id=rid, drawing_reference=ref,
+                                    reference=f"{kind[:3].upper()}-{stats.payments:06d}",
+                                    amount=Money(amount, "EUR") / 100, kind=kind, actor="demo:erp")
+        stats.payments += 1
+        left = int(drawing.outstanding.amount * 100)
+        if left:
+            open_orders[i] = (did, rid, ref, left)
+        else:
+            open_orders.pop(i)
+        return
+    did, rid = rng.choice(all_resellers)
+    cents = int(min(60_000, math.exp(rng.gauss(math.log(1_500), 0.9))) * 100)
+    amount = Money(cents, "EUR") / 100
+    vendor = rng.choice([None, None, "microsoft", "hp"])
+    decision = ledger.check_eligibility(s, distributor_id=did, reseller_id=rid, amount=amount, vendor_id=vendor)
+    if not decision.eligible:
+        stats.refused += 1
+        return
+    ref = f"SO-{stats.orders + 1:07d}"
+    ledger.draw(s, distributor_id=did, reseller_id=rid, reference=ref, amount=amount, vendor_id=vendor, actor="demo:erp")
+    stats.orders += 1
+    open_orders.append((did, rid, ref, cents))
+
+
+def print_welcome(console: Console, keys: dict, base_url: str = "http://127.0.0.1:8000") -> None:
+    if not keys:
+        console.print("[yellow]no demo keys on file: create one with `creditlines keys create --role admin`[/yellow]")
+        return
+    r = keys.get("example_reseller", "AC-10001")
+    console.print("\n[bold]Keys of the demo[/bold] (also in the demo-keys file next to the database):")
+    for name in ("admin", "officer_actebis", "erp_actebis", "officer_etc", "erp_etc", "partner_microsoft"):
+        console.print(f"  {name:<18} {keys[name]}", soft_wrap=True, highlight=False)
+    console.print("\n[bold]Try it[/bold] once the server is up:\n")
+    console.print(
+        f"# a credit officer at Actebis: can {r} order EUR 7,500 of hardware?\n"
+        f"curl -s -X POST {base_url}/v1/distributors/actebis/resellers/{r}/eligibility \\\n"
+        f"  -H 'Authorization: Bearer {keys['officer_actebis']}' -H 'Content-Type: application/json' \\\n"
+        "  -d '{\"amount\": {\"amount\": \"7500.00\", \"currency\": \"EUR\"}}'\n", highlight=False, soft_wrap=True)
+    console.print(
+        f"# Actebis' ERP posts that order\n"
+        f"curl -s -X POST {base_url}/v1/distributors/actebis/resellers/{r}/drawings \\\n"
+        f"  -H 'Authorization: Bearer {keys['erp_actebis']}' -H 'Content-Type: application/json' \\\n"
+        "  -d '{\"reference\": \"SO-DEMO-1\", \"amount\": {\"amount\": \"7500.00\", \"currency\": \"EUR\"}}'\n",
+        highlight=False, soft_wrap=True)
+    console.print(
+        f"# Microsoft's partner manager watches Mezzanine\n"
+        f"curl -s {base_url}/v1/vendors/microsoft/programmes/{keys.get('mezzanine', 'mezzanine@actebis')} \\\n"
+        f"  -H 'Authorization: Bearer {keys['partner_microsoft']}'\n", highlight=False, soft_wrap=True)
+    console.print(f"API docs: {base_url}/docs\n")
