@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import problems
-from api.routers import admin, programmes, resellers
+from api.routers import admin, jobs, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock
 from creditlines.config import get_settings
@@ -43,6 +43,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
+    app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
     if clock.is_fixed():
         log.warning("CREDITLINES_NOW is set: the clock is fixed at %s", clock.now().isoformat())
 

@@ -136,6 +136,134 @@ def demo(
     demo_mod.print_welcome(console, keys)
 
 
+@app.command()
+def expire(
+    as_of: str = typer.Option(None, "--as-of", help="replay a missed night: expire what ended before DATE (YYYY-MM-DD)"),
+    distributor: str = typer.Option(None, "--distributor", "-d", help="only this distributor"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what would happen; write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable summary on stdout"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success (cron)"),
+) -> None:
+    """Expire every line past its valid_until in its distributor's local time and apply on_expiry.
+
+    Exit codes: 0 done (or nothing to do), 2 refused (bad or future --as-of, unknown distributor),
+    1 failure (nothing half-applied: rerun to finish).
+    """
+    import json
+    from datetime import date
+
+    from creditlines.errors import CreditLinesError
+    from creditlines.jobs import expiry
+    from creditlines.money import for_people, from_minor
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        err.print(f"[red]--as-of must be a date such as 2026-07-01, got {as_of!r}[/red]")
+        raise typer.Exit(2) from None
+    uow = _uow()
+    show_progress = console.is_terminal and not (as_json or quiet)
+    try:
+        if show_progress:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            total = expiry.count_due(uow, as_of=day)
+            with Progress(TextColumn("expiring lines"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+                task = bar.add_task("expire", total=total or 1)
+                reports = expiry.run_expiry(uow, as_of=day, distributor_id=distributor, dry_run=dry_run,
+                                            on_progress=lambda _d, n: bar.advance(task, n))
+        else:
+            reports = expiry.run_expiry(uow, as_of=day, distributor_id=distributor, dry_run=dry_run)
+    except expiry.FutureAsOf as exc:
+        err.print(f"[red]refused[/red]: {exc}; the job never expires a line early")
+        raise typer.Exit(2) from None
+    except CreditLinesError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({
+            "dry_run": dry_run,
+            "lines_expired": sum(r.lines_expired for r in reports),
+            "by_distributor": [{"distributor_id": r.distributor_id, "as_of": r.as_of.isoformat(),
+                                "lines_expired": r.lines_expired,
+                                "amount_transferred": {"amount": str(from_minor(r.minor_transferred, r.currency).amount),
+                                                       "currency": r.currency},
+                                "resellers_over_limit": r.resellers_over_limit} for r in reports]}))
+        return
+    if quiet:
+        return
+    from rich.table import Table
+
+    locale = get_settings().locale
+    table = Table("distributor", "as of", "lines expired", "moved to base", "resellers now over limit",
+                  title="expiry (dry run: nothing written)" if dry_run else "expiry")
+    for r in reports:
+        table.add_row(r.distributor_id, r.as_of.isoformat(), str(r.lines_expired),
+                      for_people(from_minor(r.minor_transferred, r.currency), locale), str(r.resellers_over_limit))
+    console.print(table)
+
+
+report_app = typer.Typer(help="Listings for credit officers: expiring lines, resellers over limit.",
+                         no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _print_rows(rows, fields: list[str], fmt: str) -> None:
+    import json
+    from dataclasses import asdict
+
+    from creditlines.jobs.listings import to_csv
+
+    if fmt == "csv":
+        typer.echo(to_csv(rows, fields), nl=False)
+    elif fmt == "json":
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table(*fields)
+        for r in rows:
+            table.add_row(*[str(v) if v is not None else "" for v in asdict(r).values()])
+        console.print(table)
+
+
+@report_app.command("expiring")
+def report_expiring(
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    within_days: int = typer.Option(30, "--within-days"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Vendor lines ending within N days, to warn resellers before their line ends."""
+    from creditlines.errors import CreditLinesError
+    from creditlines.jobs import listings
+
+    try:
+        with _uow().read() as s:
+            rows = list(listings.expiring(s, distributor_id=distributor, within_days=within_days))
+    except CreditLinesError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from None
+    _print_rows(rows, listings.EXPIRING_FIELDS, fmt)
+
+
+@report_app.command("over-limit")
+def report_over_limit(
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Resellers whose drawn amount exceeds their current lines."""
+    from creditlines.errors import CreditLinesError
+    from creditlines.jobs import listings
+
+    try:
+        with _uow().read() as s:
+            rows = list(listings.over_limit(s, distributor_id=distributor))
+    except CreditLinesError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from None
+    _print_rows(rows, listings.OVER_LIMIT_FIELDS, fmt)
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 

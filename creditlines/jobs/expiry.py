@@ -1,8 +1,5 @@
-"""Materialise expiries: what already holds (a line past its end gives no headroom) is
-written down, with ``on_expiry`` applied and ledger entries.
-
-This module holds the per-reseller core, shared by termination-style closing in the
-ledger service. The nightly command (batches, summaries, locking across runs) builds on it.
+"""The nightly expiry job: materialise what already holds (a line past its end gives no
+headroom from that instant) — mark the line expired, apply ``on_expiry``, write the ledger.
 """
 
 from __future__ import annotations
@@ -26,12 +23,13 @@ class ResellerExpiry:
     over_limit: bool
 
 
-def due_reseller_ids(session: Session, *, distributor_id: str, day: date, limit: int = 1000) -> list[str]:
-    """Resellers with an active line whose ``valid_until`` is before local date ``day``."""
+def due_reseller_ids(session: Session, *, distributor_id: str, day: date, limit: int = 1000,
+                     after: str = "") -> list[str]:
+    """Resellers (after ``after``, by id) with an active line whose ``valid_until`` is before ``day``."""
     stmt = (
         select(Line.reseller_id)
         .where(Line.distributor_id == distributor_id, Line.status == "active",
-               Line.valid_until.is_not(None), Line.valid_until < day)
+               Line.valid_until.is_not(None), Line.valid_until < day, Line.reseller_id > after)
         .distinct()
         .order_by(Line.reseller_id)
         .limit(limit)
@@ -58,3 +56,114 @@ def expire_reseller(
     current = [line for line in lines if line.status == "active"]
     over = sum(line.drawn_minor for line in current) > sum(line.limit_minor for line in current)
     return ResellerExpiry(expired, moved, over)
+
+
+# ------------------------------------------------------------------------------ the nightly run
+
+
+@dataclass
+class DistributorExpiry:
+    distributor_id: str
+    as_of: date
+    lines_expired: int = 0
+    minor_transferred: int = 0
+    resellers_over_limit: int = 0
+    resellers_touched: int = 0
+    currency: str = "EUR"
+
+
+class FutureAsOf(ValueError):
+    """``--as-of`` later than a distributor's local today: the job never expires a line early."""
+
+
+def _advisory_key(distributor_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(f"creditlines:expiry:{distributor_id}".encode())
+
+
+def run_expiry(
+    uow,
+    *,
+    as_of: date | None = None,
+    distributor_id: str | None = None,
+    dry_run: bool = False,
+    batch_size: int = 200,
+    actor: str = "job:expiry",
+    on_progress=None,
+    crash_after_batches: int | None = None,
+) -> list[DistributorExpiry]:
+    """Expire, per distributor, every active line whose ``valid_until`` is before the local date
+    ``as_of`` (default: the distributor's local today), in batches of resellers, each batch one
+    transaction. Idempotent; safe to run twice at once; a crash leaves whole batches done or not.
+
+    ``crash_after_batches`` exists for the tests that prove a crash leaves nothing half-applied.
+    """
+    from sqlalchemy import text
+
+    from creditlines.db.engine import is_postgresql
+    from creditlines.tenants import service as tenants
+
+    with uow.read() as s:
+        distributors = [d for d in tenants.list_distributors(s) if distributor_id in (None, d.id)]
+    if distributor_id and not distributors:
+        from creditlines.errors import NotFound
+
+        raise NotFound(f"distributor {distributor_id!r} does not exist")
+    for d in distributors:  # refuse before doing anything
+        today = clock.local_today(d.timezone)
+        if as_of is not None and as_of > today:
+            raise FutureAsOf(f"{as_of.isoformat()} is later than {d.id}'s local today {today.isoformat()}")
+    reports = []
+    batches = 0
+    for d in distributors:
+        day = as_of or clock.local_today(d.timezone)
+        report = DistributorExpiry(d.id, day, currency=d.currency)
+        guard = None
+        if is_postgresql(uow.engine) and not dry_run:
+            guard = uow.engine.connect()
+            guard.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _advisory_key(d.id)})
+        try:
+            after = ""
+            while True:
+                with uow.read() as s:
+                    due = due_reseller_ids(s, distributor_id=d.id, day=day, limit=batch_size, after=after)
+                if not due:
+                    break
+                after = due[-1]
+                with uow.write() as s:
+                    for reseller_id in due:
+                        result = expire_reseller(s, distributor_id=d.id, reseller_id=reseller_id, day=day, actor=actor)
+                        if result.lines_expired:
+                            report.lines_expired += result.lines_expired
+                            report.minor_transferred += result.minor_transferred
+                            report.resellers_touched += 1
+                            report.resellers_over_limit += int(result.over_limit)
+                    if dry_run:
+                        s.rollback()
+                batches += 1
+                if on_progress:
+                    on_progress(d.id, len(due))
+                if crash_after_batches is not None and batches >= crash_after_batches:
+                    raise RuntimeError("injected crash")
+        finally:
+            if guard is not None:
+                guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
+                guard.close()
+        reports.append(report)
+    return reports
+
+
+def count_due(uow, *, as_of: date | None = None) -> int:
+    from sqlalchemy import func
+
+    from creditlines.tenants import service as tenants
+
+    total = 0
+    with uow.read() as s:
+        for d in tenants.list_distributors(s):
+            day = as_of or clock.local_today(d.timezone)
+            total += s.scalar(select(func.count()).select_from(Line).where(
+                Line.distributor_id == d.id, Line.status == "active", Line.valid_until.is_not(None),
+                Line.valid_until < day)) or 0
+    return total

@@ -1,0 +1,96 @@
+"""Listings a credit officer sends out: lines about to expire, resellers over limit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from creditlines import clock
+from creditlines.errors import ValidationFailed
+from creditlines.ledger import repository as ledger_repo
+from creditlines.ledger import service as ledger
+from creditlines.ledger.models import Line, Reseller
+from creditlines.money import amount_str
+
+
+@dataclass(frozen=True)
+class ExpiringRow:
+    reseller_id: str
+    reseller_name: str
+    line_id: str
+    programme_id: str | None
+    funder: str
+    limit: str
+    drawn: str
+    currency: str
+    valid_until: str
+    on_expiry: str | None
+
+
+@dataclass(frozen=True)
+class OverLimitRow:
+    reseller_id: str
+    reseller_name: str
+    status: str
+    total_limit: str
+    total_drawn: str
+    over_limit_by: str
+    currency: str
+
+
+def expiring(session: Session, *, distributor_id: str, within_days: int) -> Iterator[ExpiringRow]:
+    """Active programme lines ending between today and today + ``within_days`` (local dates)."""
+    if not 0 <= within_days <= 3660:
+        raise ValidationFailed("within_days must be between 0 and 3660")
+    distributor = ledger.require_distributor(session, distributor_id)
+    today = clock.local_today(distributor.timezone)
+    cur = distributor.currency
+    stmt = (
+        select(Line, Reseller.name)
+        .join(Reseller, (Reseller.distributor_id == Line.distributor_id) & (Reseller.id == Line.reseller_id))
+        .where(Line.distributor_id == distributor_id, Line.status == "active", Line.valid_until.is_not(None),
+               Line.valid_until >= today, Line.valid_until <= today + timedelta(days=within_days))
+        .order_by(Line.valid_until, Line.reseller_id, Line.id)
+        .execution_options(yield_per=2000)
+    )
+    for line, name in session.execute(stmt):
+        yield ExpiringRow(line.reseller_id, name, line.id, line.programme_id, line.funder,
+                          amount_str(line.limit_minor, cur), amount_str(line.drawn_minor, cur), cur,
+                          line.valid_until.isoformat(), line.on_expiry)
+
+
+def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRow]:
+    """Resellers whose drawn amount exceeds the limit of their current lines, largest excess first."""
+    distributor = ledger.require_distributor(session, distributor_id)
+    day: date = clock.local_today(distributor.timezone)
+    cur = distributor.currency
+    balances = ledger_repo.reseller_balances(distributor_id, day)
+    excess = balances.c.drawn_minor - balances.c.limit_minor
+    stmt = (
+        select(Reseller.id, Reseller.name, Reseller.status, balances.c.limit_minor, balances.c.drawn_minor)
+        .join(balances, balances.c.reseller_id == Reseller.id)
+        .where(Reseller.distributor_id == distributor_id, excess > 0)
+        .order_by(excess.desc(), Reseller.id)
+    )
+    for rid, name, status, limit_minor, drawn_minor in session.execute(stmt):
+        yield OverLimitRow(rid, name, status, amount_str(int(limit_minor), cur), amount_str(int(drawn_minor), cur),
+                           amount_str(int(drawn_minor) - int(limit_minor), cur), cur)
+
+
+def to_csv(rows, fields: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    return out.getvalue()
+
+
+EXPIRING_FIELDS = list(ExpiringRow.__dataclass_fields__)
+OVER_LIMIT_FIELDS = list(OverLimitRow.__dataclass_fields__)
