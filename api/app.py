@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi.responses import Response
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import problems
+from api.observability import Observability, configure_logging
 from api.routers import admin, jobs, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock
@@ -39,7 +41,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         description="Base credit lines of IT resellers at distributors, and the supplementary lines vendors fund.",
     )
     app.state.uow = uow
+    configure_logging(settings.log_level)
     problems.install(app)
+    app.add_middleware(Observability)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
@@ -58,6 +62,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
         with uow.read() as session:
             session.execute(text("select 1"))
         return {"status": "ready"}
+
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"}})
+    def prometheus() -> Response:
+        """Requests and latency by route, drawings by outcome, grants by programme, expiry runs."""
+        from creditlines import metrics
+
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     def openapi() -> dict:
         if app.openapi_schema:

@@ -34,7 +34,8 @@ from api.schemas import (
 from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
-from creditlines.errors import ValidationFailed
+from creditlines import metrics
+from creditlines.errors import CreditLinesError, ValidationFailed
 from creditlines.ledger import service
 from creditlines.money import from_minor, parse_amount
 
@@ -196,11 +197,16 @@ def post_drawing(body: DrawingIn, response: Response, distributor_id: str = Dist
                  reseller_id: str = ResellerId, uow: UnitOfWork = Depends(get_uow),
                  who: Principal = Depends(officer_or_integration)):
     """Post an order (201). The same reference and body again answers 200 with the same drawing."""
-    with uow.write() as s:
-        amount = _money(s, distributor_id, body.amount)
-        drawing, created = service.draw(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                        reference=body.reference, amount=amount, vendor_id=body.vendor_id,
-                                        actor=who.actor)
+    try:
+        with uow.write() as s:
+            amount = _money(s, distributor_id, body.amount)
+            drawing, created = service.draw(s, distributor_id=distributor_id, reseller_id=reseller_id,
+                                            reference=body.reference, amount=amount, vendor_id=body.vendor_id,
+                                            actor=who.actor)
+    except CreditLinesError as exc:
+        metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
+        raise
+    metrics.DRAWINGS.labels(distributor_id, "accepted" if created else "replayed").inc()
     if not created:
         response.status_code = status.HTTP_200_OK
     return _drawing_out(drawing)

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, metrics
 from creditlines.ledger import repository as repo
 from creditlines.ledger import service
 from creditlines.ledger.models import Line
@@ -151,6 +151,10 @@ def run_expiry(
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
                 guard.close()
         reports.append(report)
+        metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
+        if not dry_run:
+            metrics.EXPIRY_LINES.labels(d.id).inc(report.lines_expired)
+            metrics.EXPIRY_TRANSFERRED.labels(d.id).inc(report.minor_transferred)
     return reports
 
 

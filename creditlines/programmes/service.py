@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from moneyed import Money
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, metrics
 from creditlines.dates import months_validity_end
 from creditlines.errors import (
     BudgetExhausted,
@@ -311,6 +311,8 @@ def enrol(
                           valid_from=max(day, programme.starts_on), valid_until=programme.ends_on, actor=actor,
                           reason=f"enrolled in {programme.id}")
             outcomes[reseller_id] = GrantResult(reseller_id, "granted", None, line)
+    for result in outcomes.values():
+        metrics.GRANTS.labels(programme.id, result.outcome).inc()
     return [outcomes[reseller_id] for reseller_id, _ in resellers]
 
 
@@ -381,6 +383,7 @@ def record_purchase(
         result = _apply_purchase(session, programme, reseller, amount_minor=amount_minor,
                                  category=product_category, trigger_day=trigger_day, today=today,
                                  actor=actor, event_id=event_id)
+        metrics.GRANTS.labels(programme.id, result.outcome).inc()
         results.append({"programme_id": programme.id, "outcome": result.outcome, "reason": result.reason,
                         "line": line_snapshot(result.line, distributor.currency)})
     event.results = json.dumps(results)

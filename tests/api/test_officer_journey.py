@@ -79,3 +79,15 @@ def test_lists_are_cursor_paginated_and_filtered(api):
     assert [d["reference"] for d in rest["items"]] == ["C"] and rest["next_cursor"] is None
     bad = api.get("/v1/distributors/actebis/resellers", params={"cursor": "not-a-cursor!"})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
+
+
+def test_operators_see_metrics_and_request_ids(api):
+    api.put(R, json={"name": "R"})
+    api.post(R + "/drawings", who="integration", json={"reference": "SO-X", "amount": eur("1.00")})  # refused: limit 0
+    traced = api.get(R, headers={"X-Request-ID": "req-123"})
+    assert traced.headers["x-request-id"] == "req-123"
+    assert len(api.get(R).headers["x-request-id"]) == 32
+    body = api.client.get("/metrics").text
+    assert 'creditlines_drawings_total{distributor_id="actebis",outcome="insufficient_credit"}' in body
+    assert 'route="/v1/distributors/{distributor_id}/resellers/{reseller_id}"' in body
+    assert "creditlines_http_request_duration_seconds_bucket" in body
