@@ -37,25 +37,47 @@ def due_reseller_ids(session: Session, *, distributor_id: str, day: date, limit:
     return list(session.scalars(stmt))
 
 
-def expire_reseller(
-    session: Session, *, distributor_id: str, reseller_id: str, day: date, actor: str = "job:expiry"
-) -> ResellerExpiry:
-    """Expire every active line of one reseller that ended before ``day``. Idempotent."""
-    reseller = repo.get_reseller(session, distributor_id, reseller_id, lock=True)
-    if reseller is None:
-        return ResellerExpiry(0, 0, False)
-    lines = repo.lines_of(session, distributor_id, reseller_id)
-    base = next(line for line in lines if line.kind == "base")
-    expired = moved = 0
-    at = clock.now()
+def expire_batch(
+    session: Session, *, distributor_id: str, reseller_ids: list[str], day: date, actor: str = "job:expiry"
+) -> list[ResellerExpiry]:
+    """Expire the due lines of many resellers in one transaction, reading set-wise: the
+    resellers are locked in one statement, their lines and the allocations to move loaded in
+    three queries, then each line is closed by the same code as everywhere else."""
+    resellers = repo.lock_resellers(session, distributor_id, reseller_ids)
+    lines = repo.lines_of_many(session, distributor_id, [r.id for r in resellers])
+    by_reseller: dict[str, list[Line]] = {}
     for line in lines:
-        if line.status == "active" and line.valid_until is not None and line.valid_until < day:
-            moved += service.close_line(session, reseller=reseller, line=line, base=base, status="expired",
-                                        at=at, actor=actor, reason=f"valid until {line.valid_until.isoformat()}")
-            expired += 1
-    current = [line for line in lines if line.status == "active"]
-    over = sum(line.drawn_minor for line in current) > sum(line.limit_minor for line in current)
-    return ResellerExpiry(expired, moved, over)
+        by_reseller.setdefault(line.reseller_id, []).append(line)
+    due = [l for l in lines if l.status == "active" and l.valid_until is not None and l.valid_until < day]
+    moving = [l for l in due if l.on_expiry == "transfer_to_base" and l.drawn_minor > 0]
+    open_allocs = repo.open_allocations_on_lines(session, distributor_id, [l.id for l in moving])
+    allocs_by_line: dict[str, list] = {}
+    for alloc in open_allocs:
+        allocs_by_line.setdefault(alloc.line_id, []).append(alloc)
+    bases = {rid: next(l for l in ls if l.kind == "base") for rid, ls in by_reseller.items()}
+    base_allocs: dict[str, dict] = {}
+    for alloc in repo.allocations_on_lines_for(session, distributor_id, [b.id for b in bases.values()],
+                                               sorted({a.drawing_reference for a in open_allocs})):
+        base_allocs.setdefault(alloc.reseller_id, {})[alloc.drawing_reference] = alloc
+    at = clock.now()
+    results = []
+    for reseller in resellers:
+        own = by_reseller.get(reseller.id, [])
+        base = bases[reseller.id]
+        expired = moved = 0
+        for line in own:
+            if line.status == "active" and line.valid_until is not None and line.valid_until < day:
+                moved += service.close_line(
+                    session, reseller=reseller, line=line, base=base, status="expired", at=at, actor=actor,
+                    reason=f"valid until {line.valid_until.isoformat()}",
+                    open_allocations=allocs_by_line.get(line.id, []),
+                    base_allocations=base_allocs.setdefault(reseller.id, {}), flush=False)
+                expired += 1
+        current = [l for l in own if l.status == "active"]
+        over = sum(l.drawn_minor for l in current) > sum(l.limit_minor for l in current)
+        results.append(ResellerExpiry(expired, moved, over))
+    session.flush()
+    return results
 
 
 # ------------------------------------------------------------------------------ the nightly run
@@ -88,7 +110,7 @@ def run_expiry(
     as_of: date | None = None,
     distributor_id: str | None = None,
     dry_run: bool = False,
-    batch_size: int = 200,
+    batch_size: int = 500,
     actor: str = "job:expiry",
     on_progress=None,
     crash_after_batches: int | None = None,
@@ -132,8 +154,7 @@ def run_expiry(
                     break
                 after = due[-1]
                 with uow.write() as s:
-                    for reseller_id in due:
-                        result = expire_reseller(s, distributor_id=d.id, reseller_id=reseller_id, day=day, actor=actor)
+                    for result in expire_batch(s, distributor_id=d.id, reseller_ids=due, day=day, actor=actor):
                         if result.lines_expired:
                             report.lines_expired += result.lines_expired
                             report.minor_transferred += result.minor_transferred

@@ -229,3 +229,29 @@ def resellers_by_ids(session: Session, distributor_id: str, ids: list[str]) -> l
         found += session.scalars(
             select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(ids[i:i + 500])))
     return found
+
+
+def lock_resellers(session: Session, distributor_id: str, reseller_ids: list[str]) -> list[Reseller]:
+    """Lock many resellers at once, always in id order (no deadlock between batches)."""
+    stmt = (select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(reseller_ids))
+            .order_by(Reseller.id))
+    if is_postgresql(session):
+        stmt = stmt.with_for_update()
+    return list(session.scalars(stmt))
+
+
+def open_allocations_on_lines(session: Session, distributor_id: str, line_ids: list[str]) -> list[Allocation]:
+    if not line_ids:
+        return []
+    return list(session.scalars(select(Allocation).where(
+        Allocation.distributor_id == distributor_id, Allocation.line_id.in_(line_ids),
+        Allocation.outstanding_minor > 0)))
+
+
+def allocations_on_lines_for(session: Session, distributor_id: str, line_ids: list[str],
+                             references: list[str]) -> list[Allocation]:
+    if not line_ids or not references:
+        return []
+    return list(session.scalars(select(Allocation).where(
+        Allocation.distributor_id == distributor_id, Allocation.line_id.in_(line_ids),
+        Allocation.drawing_reference.in_(references))))

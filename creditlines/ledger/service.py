@@ -387,8 +387,15 @@ def close_line(
     at: datetime,
     actor: str,
     reason: str | None,
+    open_allocations: list[Allocation] | None = None,
+    base_allocations: dict[str, Allocation] | None = None,
+    flush: bool = True,
 ) -> int:
     """Expire or revoke a programme line and apply its ``on_expiry``. Returns the minor units moved.
+
+    ``open_allocations`` (the line's allocations with something outstanding) and
+    ``base_allocations`` (the base line's allocations by drawing reference) may be preloaded by
+    a caller that closes many lines at once; otherwise they are read here.
 
     ``transfer_to_base`` moves what is still drawn, allocation by allocation, to the base
     line (which may leave the reseller over limit); ``run_off`` leaves it on the closed line,
@@ -401,14 +408,18 @@ def close_line(
     line.status = status
     line.closed_at = at
     if line.on_expiry == "transfer_to_base" and line.drawn_minor > 0:
-        allocations = repo.open_allocations_on_line(session, line.distributor_id, line.id)
-        base_allocs = {
-            a.drawing_reference: a
-            for a in repo.allocations_of(
-                session, line.distributor_id, reseller.id, [a.drawing_reference for a in allocations]
-            )
-            if a.line_id == base.id
-        }
+        if open_allocations is None:
+            open_allocations = repo.open_allocations_on_line(session, line.distributor_id, line.id)
+        allocations = open_allocations
+        if base_allocations is None:
+            base_allocations = {
+                a.drawing_reference: a
+                for a in repo.allocations_of(
+                    session, line.distributor_id, reseller.id, [a.drawing_reference for a in allocations]
+                )
+                if a.line_id == base.id
+            }
+        base_allocs = base_allocations
         for alloc in allocations:
             amount = alloc.outstanding_minor
             target = base_allocs.get(alloc.drawing_reference)
@@ -424,6 +435,7 @@ def close_line(
                     position=0,
                 )
                 session.add(target)
+                base_allocs[alloc.drawing_reference] = target
             alloc.outstanding_minor = 0
             target.outstanding_minor += amount
             _entry(session, reseller, kind="drawn_transferred_out", actor=actor, at=at, reason=reason,
@@ -437,7 +449,8 @@ def close_line(
             raise RuntimeError(f"line {line.id}: allocations ({moved}) disagree with drawn ({line.drawn_minor})")
         line.drawn_minor = 0
         base.drawn_minor += moved
-    session.flush()
+    if flush:
+        session.flush()
     return moved
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from creditlines import clock
 from creditlines.errors import AccountOnHold, InsufficientCredit, ResellerTerminated
 from creditlines.ledger import service
-from creditlines.jobs.expiry import expire_reseller
+from creditlines.jobs.expiry import expire_batch
 from creditlines.ledger.verify import verify
 from tests.factories import make_world
 
@@ -202,7 +202,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule()
     def nightly_expiry_job(self):
         with self.uow.write() as s:
-            expire_reseller(s, distributor_id=D, reseller_id=self.reseller, day=self.model.day)
+            expire_batch(s, distributor_id=D, reseller_ids=[self.reseller], day=self.model.day)
         self.model.run_job()
 
     @rule(dice=st.integers(min_value=0, max_value=3))
