@@ -114,6 +114,7 @@ def run_expiry(
     actor: str = "job:expiry",
     on_progress=None,
     crash_after_batches: int | None = None,
+    workers: int = 2,
 ) -> list[DistributorExpiry]:
     """Expire, per distributor, every active line whose ``valid_until`` is before the local date
     ``as_of`` (default: the distributor's local today), in batches of resellers, each batch one
@@ -137,7 +138,6 @@ def run_expiry(
         if as_of is not None and as_of > today:
             raise FutureAsOf(f"{as_of.isoformat()} is later than {d.id}'s local today {today.isoformat()}")
     reports = []
-    batches = 0
     for d in distributors:
         day = as_of or clock.local_today(d.timezone)
         report = DistributorExpiry(d.id, day, currency=d.currency)
@@ -146,27 +146,8 @@ def run_expiry(
             guard = uow.engine.connect()
             guard.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _advisory_key(d.id)})
         try:
-            after = ""
-            while True:
-                with uow.read() as s:
-                    due = due_reseller_ids(s, distributor_id=d.id, day=day, limit=batch_size, after=after)
-                if not due:
-                    break
-                after = due[-1]
-                with uow.write() as s:
-                    for result in expire_batch(s, distributor_id=d.id, reseller_ids=due, day=day, actor=actor):
-                        if result.lines_expired:
-                            report.lines_expired += result.lines_expired
-                            report.minor_transferred += result.minor_transferred
-                            report.resellers_touched += 1
-                            report.resellers_over_limit += int(result.over_limit)
-                    if dry_run:
-                        s.rollback()
-                batches += 1
-                if on_progress:
-                    on_progress(d.id, len(due))
-                if crash_after_batches is not None and batches >= crash_after_batches:
-                    raise RuntimeError("injected crash")
+            _expire_distributor(uow, d.id, day, report, batch_size=batch_size, workers=workers, actor=actor,
+                                dry_run=dry_run, on_progress=on_progress, crash_after_batches=crash_after_batches)
         finally:
             if guard is not None:
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
@@ -177,6 +158,50 @@ def run_expiry(
             metrics.EXPIRY_LINES.labels(d.id).inc(report.lines_expired)
             metrics.EXPIRY_TRANSFERRED.labels(d.id).inc(report.minor_transferred)
     return reports
+
+
+def _expire_distributor(uow, distributor_id: str, day: date, report: "DistributorExpiry", *, batch_size: int,
+                        workers: int, actor: str, dry_run: bool, on_progress, crash_after_batches: int | None) -> None:
+    """Batches of due resellers (keyset by reseller id), each its own transaction, on ``workers``
+    threads with their own connections; at most ``2 × workers`` batches in flight (flat memory)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    def one_batch(reseller_ids: list[str]) -> list[ResellerExpiry]:
+        with uow.write() as s:
+            results = expire_batch(s, distributor_id=distributor_id, reseller_ids=reseller_ids, day=day, actor=actor)
+            if dry_run:
+                s.rollback()
+        return results
+
+    def account(results: list[ResellerExpiry], size: int) -> None:
+        for result in results:
+            if result.lines_expired:
+                report.lines_expired += result.lines_expired
+                report.minor_transferred += result.minor_transferred
+                report.resellers_touched += 1
+                report.resellers_over_limit += int(result.over_limit)
+        if on_progress:
+            on_progress(distributor_id, size)
+
+    after, done, pending = "", 0, {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        while True:
+            with uow.read() as s:
+                due = due_reseller_ids(s, distributor_id=distributor_id, day=day, limit=batch_size, after=after)
+            if due:
+                after = due[-1]
+                pending[pool.submit(one_batch, due)] = len(due)
+            if pending and (not due or len(pending) >= 2 * max(1, workers)):
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    account(future.result(), pending.pop(future))  # re-raises a batch's failure
+                    done += 1
+                    if crash_after_batches is not None and done >= crash_after_batches:
+                        for other in pending:
+                            other.cancel()
+                        raise RuntimeError("injected crash")
+            if not due and not pending:
+                return
 
 
 def count_due(uow, *, as_of: date | None = None) -> int:

@@ -138,7 +138,7 @@ def test_a_crash_half_way_leaves_nothing_half_applied_and_a_rerun_finishes(uow):
     _many(uow, n=12)
     with clock.frozen("2026-07-01T09:00:00+02:00"):
         with pytest.raises(RuntimeError, match="injected crash"):
-            expiry.run_expiry(uow, batch_size=5, crash_after_batches=1)
+            expiry.run_expiry(uow, batch_size=5, crash_after_batches=1, workers=1)
         assert_agrees(uow)
         with uow.read() as s:
             expired = s.execute(select(LedgerEntry.reseller_id, LedgerEntry.kind)
