@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""HTTP benchmarks of issue 6, each figure next to a minimal baseline measured in the same run.
+
+Needs `wrk` (Debian: apt-get install wrk) and the bench extra (pip install -e '.[bench]').
+Load comes from wrk, a separate process on loopback, bounded by --duration.
+
+    .venv/bin/python scripts/bench/api_load.py [--duration 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import psycopg
+from moneyed import Money
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SERVER = os.environ.get("CREDITLINES_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+RESELLERS = 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str) -> str:
+    from creditlines.auth import service as auth
+    from creditlines.db.engine import UnitOfWork, make_engine
+    from creditlines.db.migrate import upgrade
+    from creditlines.ledger import service as ledger
+    from creditlines.tenants import service as tenants
+
+    upgrade(url)
+    uow = UnitOfWork(make_engine(url))
+    with uow.write() as s:
+        tenants.create_distributor(s, id="bench", name="Bench", currency="EUR", timezone="Europe/Paris")
+        rows = [(f"R-{i:06d}", f"Reseller {i}", Money("1000000000.00", "EUR")) for i in range(1, RESELLERS + 1)]
+        rows.append(("R-000000", "Hot reseller", Money("3000.00", "EUR")))
+        ledger.import_resellers(s, distributor_id="bench", rows=rows, actor="bench")
+        key = auth.create_key(s, role="integration", distributor_id="bench")[1]
+    uow.engine.dispose()
+    return key
+
+
+def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise SystemExit(proc.stderr.read().decode()[-3000:])
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"{cmd} did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(port: int, script: str, *, duration: int, connections: int, env: dict | None = None) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / script),
+         f"http://127.0.0.1:{port}"], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        lat[f"p{pct}_ms"] = round(float(value) * UNITS[unit], 2)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": round(rps), **lat, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else None}
+
+
+def add_history(dsn: str, entries_per_reseller: int) -> int:
+    """Pile up ledger entries (renames: no effect on balances) so history is large."""
+    with psycopg.connect(dsn) as c:  # one transaction, resellers locked: in-flight requests finish first
+        c.execute("LOCK TABLE reseller IN EXCLUSIVE MODE")
+        c.execute("""INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, details)
+                     SELECT 'bench', r.id, r.ledger_seq + g, now(), 'bench', 'reseller_renamed', '{}'
+                     FROM reseller r, generate_series(1, %s) g""", (entries_per_reseller,))
+        c.execute("UPDATE reseller SET ledger_seq = ledger_seq + %s", (entries_per_reseller,))
+        c.commit()
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("VACUUM ANALYZE")
+        return c.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    opts = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    d, c, w = opts.duration, opts.connections, opts.workers
+    name = f"creditlines_bench_http_{os.getpid()}"
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"{SERVER.rsplit('/', 1)[0]}/{name}"
+    url = dsn.replace("postgresql://", "postgresql+psycopg://")
+    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
+                     "command": " ".join(["scripts/bench/api_load.py", *sys.argv[1:]]),
+                     "connections": c, "workers": w, "duration_s": d}
+    procs = []
+    try:
+        key = seed(url)
+        env = {**os.environ, "CREDITLINES_DATABASE_URL": url, "CREDITLINES_LOG_LEVEL": "WARNING"}
+        cl_port, base_port = free_port(), free_port()
+        procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(cl_port), "--workers", str(w),
+                            "--no-migrate"], env, cl_port))
+        procs.append(start([sys.executable, "-m", "uvicorn", "scripts.bench.baseline_app:app", "--port",
+                            str(base_port), "--workers", str(w), "--log-level", "warning"],
+                           {**os.environ, "BASELINE_DSN": dsn}, base_port))
+        load = {"KEY": key, "RESELLERS": str(RESELLERS)}
+        wrk(cl_port, "eligibility.lua", duration=2, connections=c, env=load)  # warm-up
+        wrk(base_port, "eligibility.lua", duration=2, connections=c, env=load)
+        results["eligibility_baseline"] = wrk(base_port, "eligibility.lua", duration=d, connections=c, env=load)
+        results["eligibility"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
+        results["drawings_baseline"] = wrk(base_port, "drawings.lua", duration=d, connections=c, env=load)
+        results["drawings"] = wrk(cl_port, "drawings.lua", duration=d, connections=c, env=load)
+        results["drawings_hot_reseller"] = wrk(cl_port, "drawings.lua", duration=d, connections=c,
+                                               env={**load, "HOT": "1"})
+        with psycopg.connect(dsn) as conn:
+            results["ledger_entries_before_history"] = conn.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
+            hot = conn.execute("SELECT limit_minor, drawn_minor FROM line WHERE reseller_id = 'R-000000'").fetchone()
+            results["hot_reseller_limit_minor"], results["hot_reseller_drawn_minor"] = hot
+        results["ledger_entries_with_history"] = add_history(dsn, 1000)
+        results["eligibility_with_history"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
+        for proc in procs:
+            stop(proc)
+        procs.clear()
+        verify = subprocess.run([sys.executable, "-m", "creditlines", "verify"], env=env, capture_output=True, text=True)
+        results["verify_exit"] = verify.returncode
+
+        with tempfile.TemporaryDirectory() as tmp:
+            sqlite_url = f"sqlite:///{tmp}/bench.db"
+            sqlite_key = seed(sqlite_url)
+            port = free_port()
+            procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "1",
+                                "--no-migrate"], {**env, "CREDITLINES_DATABASE_URL": sqlite_url}, port))
+            sqlite_load = {"KEY": sqlite_key, "RESELLERS": str(RESELLERS)}
+            wrk(port, "eligibility.lua", duration=2, connections=c, env=sqlite_load)
+            results["eligibility_sqlite_1_worker"] = wrk(port, "eligibility.lua", duration=d, connections=c,
+                                                         env=sqlite_load)
+            stop(procs.pop())
+    finally:
+        for proc in procs:
+            stop(proc)
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    e, eb = results["eligibility"], results["eligibility_baseline"]
+    dr, db = results["drawings"], results["drawings_baseline"]
+    results["ratios"] = {
+        "eligibility_vs_baseline": round(e["rps"] / eb["rps"], 2),
+        "drawings_vs_baseline": round(dr["rps"] / db["rps"], 2),
+        "history_p50": round(results["eligibility_with_history"]["p50_ms"] / e["p50_ms"], 2),
+        "history_p99": round(results["eligibility_with_history"]["p99_ms"] / e["p99_ms"], 2),
+    }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
