@@ -36,7 +36,7 @@ def verify(distributor: str = typer.Option(None, "--distributor", "-d", help="on
     """Recompute every balance from the ledger; exit 1 on any difference."""
     from creditlines.ledger.verify import verify as run_verify
 
-    with _uow().read() as session:
+    with _uow().snapshot() as session:
         differences = run_verify(session, distributor_id=distributor)
     if differences:
         for difference in differences:
@@ -238,7 +238,7 @@ def report_expiring(
     from creditlines.jobs import listings
 
     try:
-        with _uow().read() as s:
+        with _uow().snapshot() as s:
             rows = list(listings.expiring(s, distributor_id=distributor, within_days=within_days))
     except CreditLinesError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
@@ -256,7 +256,7 @@ def report_over_limit(
     from creditlines.jobs import listings
 
     try:
-        with _uow().read() as s:
+        with _uow().snapshot() as s:
             rows = list(listings.over_limit(s, distributor_id=distributor))
     except CreditLinesError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")

@@ -101,7 +101,7 @@ def report_expiring(request: Request, distributor_id: str = Path(max_length=64),
                     within_days: int = Query(30, ge=0, le=3660), uow: UnitOfWork = Depends(get_uow),
                     _: Principal = Depends(allow("credit_officer"))):
     """Vendor lines ending within `within_days`: what to tell resellers before their line ends."""
-    with uow.read() as s:
+    with uow.snapshot() as s:
         rows = list(listings.expiring(s, distributor_id=distributor_id, within_days=within_days))
     if _wants_csv(request):
         return Response(listings.to_csv(rows, listings.EXPIRING_FIELDS), media_type="text/csv")
@@ -117,7 +117,7 @@ def report_expiring(request: Request, distributor_id: str = Path(max_length=64),
 def report_over_limit(request: Request, distributor_id: str = Path(max_length=64), uow: UnitOfWork = Depends(get_uow),
                       _: Principal = Depends(allow("credit_officer"))):
     """Resellers whose drawn amount exceeds their current lines, largest excess first."""
-    with uow.read() as s:
+    with uow.snapshot() as s:
         rows = list(listings.over_limit(s, distributor_id=distributor_id))
     if _wants_csv(request):
         return Response(listings.to_csv(rows, listings.OVER_LIMIT_FIELDS), media_type="text/csv")

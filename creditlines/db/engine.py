@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,13 +39,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         )
         _install_sqlite_transactions(engine)
         return engine
-    return create_engine(
-        url,
-        echo=echo,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_pre_ping=True,
-    )
+    # No pre-ping (a round trip per checkout): a dead connection fails its first statement,
+    # is discarded by the pool, and /readyz reports the database; connections are recycled hourly.
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=3600)
 
 
 def _install_sqlite_transactions(engine: Engine) -> None:
@@ -77,7 +73,43 @@ class UnitOfWork:
         import creditlines.models  # noqa: F401 - every mapper known before the first flush
 
         self.engine = engine
-        self._factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        # Distributors never change currency or time zone (create_distributor refuses it), so
+        # each process keeps what it has read of them.
+        self.distributors: dict = {}
+        self._factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False,
+                                     info={"distributors": self.distributors})
+        self._read_factory = self._factory
+        self._read_options: dict = {"sqlite_begin": "DEFERRED"}
+        self.read_engine: Engine | None = None
+        if engine.dialect.name == "postgresql":
+            # Reads get their own pool whose connections stay in autocommit (switching a pooled
+            # connection back and forth would cost round trips of its own).
+            self.read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600,
+                                             pool_size=engine.pool.size(), max_overflow=engine.pool.size() * 2)
+            self._read_factory = sessionmaker(bind=self.read_engine, expire_on_commit=False, autoflush=False,
+                                              info={"distributors": self.distributors})
+            self._read_options = {}
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only transaction that sees one snapshot across all its statements (REPEATABLE
+        READ on PostgreSQL, a deferred transaction under WAL on SQLite): for `verify`, the
+        listings, and anything that streams with server-side cursors."""
+        session = self._factory()
+        try:
+            if self.engine.dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                session.execute(text("SET TRANSACTION READ ONLY"))
+            else:
+                session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -95,10 +127,13 @@ class UnitOfWork:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (deferred on SQLite), always rolled back."""
-        session = self._factory()
+        """A read-only session: a deferred transaction on SQLite; on PostgreSQL autocommit, so
+        each statement reads one committed state with no BEGIN/ROLLBACK round trips (the hot
+        reads fetch a reseller and its lines in a single statement)."""
+        session = self._read_factory()
         try:
-            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            if self._read_options:
+                session.connection(execution_options=self._read_options)
             yield session
         finally:
             session.close()  # ends the transaction; loaded objects stay readable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
@@ -14,8 +15,40 @@ from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Re
 from creditlines.tenants.models import Distributor, Vendor
 
 
-def get_distributor(session: Session, distributor_id: str) -> Distributor | None:
-    return session.get(Distributor, distributor_id)
+@dataclass(frozen=True)
+class DistributorInfo:
+    """What the ledger needs of a distributor; immutable, so cached per process."""
+
+    id: str
+    name: str
+    currency: str
+    timezone: str
+
+
+def get_distributor(session: Session, distributor_id: str) -> DistributorInfo | None:
+    cache = session.info.get("distributors")
+    if cache is not None and distributor_id in cache:
+        return cache[distributor_id]
+    row = session.get(Distributor, distributor_id)
+    if row is None:
+        return None
+    info = DistributorInfo(row.id, row.name, row.currency, row.timezone)
+    if cache is not None:
+        cache[distributor_id] = info
+    return info
+
+
+def reseller_with_lines(session: Session, distributor_id: str, reseller_id: str) -> tuple[Reseller | None, list[Line]]:
+    """The reseller and its lines in one statement: one consistent read, one round trip."""
+    rows = session.execute(
+        select(Reseller, Line)
+        .join(Line, (Line.distributor_id == Reseller.distributor_id) & (Line.reseller_id == Reseller.id))
+        .where(Reseller.distributor_id == distributor_id, Reseller.id == reseller_id)
+        .order_by(Line.grant_seq)
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [line for _, line in rows]
 
 
 def get_vendor(session: Session, vendor_id: str) -> Vendor | None:

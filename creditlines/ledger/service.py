@@ -42,7 +42,6 @@ from creditlines.ledger.models import (
     Reseller,
 )
 from creditlines.money import from_minor, to_minor
-from creditlines.tenants.models import Distributor
 
 # ---------------------------------------------------------------------------- views
 
@@ -118,7 +117,7 @@ class DrawingView:
 # ---------------------------------------------------------------------------- helpers
 
 
-def require_distributor(session: Session, distributor_id: str) -> Distributor:
+def require_distributor(session: Session, distributor_id: str) -> repo.DistributorInfo:
     distributor = repo.get_distributor(session, distributor_id)
     if distributor is None:
         raise NotFound(f"distributor {distributor_id!r} does not exist")
@@ -199,7 +198,7 @@ def _money(minor: int, currency: str) -> Money:
     return from_minor(minor, currency)
 
 
-def _check_currency(money: Money, distributor: Distributor) -> int:
+def _check_currency(money: Money, distributor: repo.DistributorInfo) -> int:
     if money.currency.code != distributor.currency:
         raise CurrencyMismatch(
             f"currency {money.currency.code} is not this distributor's currency {distributor.currency}",
@@ -572,11 +571,12 @@ def _fold_as_of(
     return status, lines
 
 
-def _current_state(
-    session: Session, distributor_id: str, reseller_id: str, *, lock: bool = False
-) -> tuple[Reseller, list[Line]]:
-    reseller = _require_reseller(session, distributor_id, reseller_id, lock=lock)
-    return reseller, repo.lines_of(session, distributor_id, reseller_id)
+def _current_state(session: Session, distributor_id: str, reseller_id: str) -> tuple[Reseller, list[Line]]:
+    """The reseller and its lines, read together (no lock: the read paths)."""
+    reseller, lines = repo.reseller_with_lines(session, distributor_id, reseller_id)
+    if reseller is None:
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
+    return reseller, lines
 
 
 def availability(

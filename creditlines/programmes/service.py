@@ -33,7 +33,6 @@ from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Line, Reseller
 from creditlines.money import amount_str, from_minor, to_minor
 from creditlines.programmes import repository as repo
 from creditlines.programmes.models import PROGRAMME_KINDS, Programme
-from creditlines.tenants.models import Distributor
 
 _CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
@@ -69,7 +68,7 @@ def split_programme_id(programme_id: str) -> tuple[str, str]:
     return code, distributor_id
 
 
-def _minor(money: Money, distributor: Distributor, what: str, *, positive: bool = True) -> int:
+def _minor(money: Money, distributor: ledger_repo.DistributorInfo, what: str, *, positive: bool = True) -> int:
     if money.currency.code != distributor.currency:
         raise CurrencyMismatch(f"{what} must be in {distributor.currency}", expected=distributor.currency)
     minor = to_minor(money)

@@ -54,7 +54,7 @@ def seed(url: str) -> str:
         rows.append(("R-000000", "Hot reseller", Money("3000.00", "EUR")))
         ledger.import_resellers(s, distributor_id="bench", rows=rows, actor="bench")
         key = auth.create_key(s, role="integration", distributor_id="bench")[1]
-    uow.engine.dispose()
+    uow.dispose()
     return key
 
 
@@ -134,13 +134,15 @@ def main() -> None:
     procs = []
     try:
         key = seed(url)
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}_baseline" TEMPLATE "{name}"')
         env = {**os.environ, "CREDITLINES_DATABASE_URL": url, "CREDITLINES_LOG_LEVEL": "WARNING"}
         cl_port, base_port = free_port(), free_port()
         procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(cl_port), "--workers", str(w),
                             "--no-migrate"], env, cl_port))
         procs.append(start([sys.executable, "-m", "uvicorn", "scripts.bench.baseline_app:app", "--port",
                             str(base_port), "--workers", str(w), "--log-level", "warning"],
-                           {**os.environ, "BASELINE_DSN": dsn}, base_port))
+                           {**os.environ, "BASELINE_DSN": f"{dsn}_baseline"}, base_port))
         load = {"KEY": key, "RESELLERS": str(RESELLERS)}
         wrk(cl_port, "eligibility.lua", duration=2, connections=c, env=load)  # warm-up
         wrk(base_port, "eligibility.lua", duration=2, connections=c, env=load)
@@ -161,6 +163,7 @@ def main() -> None:
         procs.clear()
         verify = subprocess.run([sys.executable, "-m", "creditlines", "verify"], env=env, capture_output=True, text=True)
         results["verify_exit"] = verify.returncode
+        results["verify_output"] = (verify.stdout + verify.stderr)[-1500:]
 
         with tempfile.TemporaryDirectory() as tmp:
             sqlite_url = f"sqlite:///{tmp}/bench.db"
@@ -178,6 +181,7 @@ def main() -> None:
             stop(proc)
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_baseline" WITH (FORCE)')
     e, eb = results["eligibility"], results["eligibility_baseline"]
     dr, db = results["drawings"], results["drawings_baseline"]
     results["ratios"] = {

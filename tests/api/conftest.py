@@ -60,7 +60,7 @@ def api(engine, monkeypatch) -> Api:
         a.keys["integration"] = a.key("integration", distributor_id="actebis")
         a.keys["partner"] = a.key("partner_manager", vendor_id="microsoft")
         yield a
-    uow.engine.dispose()
+    uow.dispose()
     get_settings.cache_clear()
 
 

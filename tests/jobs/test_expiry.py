@@ -39,7 +39,7 @@ def entries(uow) -> int:
 
 
 def assert_agrees(uow):
-    with uow.read() as s:
+    with uow.snapshot() as s:
         assert verify(s) == []
 
 

@@ -55,7 +55,7 @@ def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
     accepted = [r for kind, r in outcomes if kind == "ok"]
     assert len(accepted) == 17 and len(errors) == 23
 
-    with uow.read() as s:
+    with uow.snapshot() as s:
         view = service.availability(s, distributor_id=D, reseller_id="R-HOT")
         drawings = service.list_drawings(s, distributor_id=D, reseller_id="R-HOT", after=None, limit=100)
         assert verify(s) == []
@@ -90,7 +90,7 @@ def test_simultaneous_copies_of_one_order_post_once(uow):
     outcomes = _race(12, pay)
     assert [kind for kind, _ in outcomes] == ["ok"] * 12
     assert [c for _, (_d, c) in outcomes].count(True) == 1
-    with uow.read() as s:
+    with uow.snapshot() as s:
         view = service.availability(s, distributor_id=D, reseller_id="R-DUP")
         assert verify(s) == []
     assert view.total_drawn == eur("600.00")
@@ -107,7 +107,7 @@ def test_creating_one_reseller_from_many_clients_creates_it_once(uow):
     outcomes = _race(16, create)
     assert [kind for kind, _ in outcomes] == ["ok"] * 16
     assert [created for _, created in outcomes].count(True) == 1
-    with uow.read() as s:
+    with uow.snapshot() as s:
         view = service.availability(s, distributor_id=D, reseller_id="R-NEW")
         assert verify(s) == []
     assert len(view.lines) == 1

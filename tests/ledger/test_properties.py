@@ -256,7 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def teardown(self):
         if hasattr(self, "reseller"):
-            with self.uow.read() as s:
+            with self.uow.snapshot() as s:
                 assert verify(s, distributor_id=D) == []
 
 

@@ -52,7 +52,7 @@ def grant_mezzanine(uow, reseller, limit="5000.00", valid_until=date(2026, 6, 30
 
 
 def assert_ledger_agrees(uow):
-    with uow.read() as s:
+    with uow.snapshot() as s:
         assert verify(s) == []
 
 
