@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from api import problems
+from api.deps import KeyCache
 from api.observability import Observability, configure_logging
 from api.routers import admin, jobs, programmes, resellers
 from api.schemas import Problem
@@ -41,6 +42,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         description="Base credit lines of IT resellers at distributors, and the supplementary lines vendors fund.",
     )
     app.state.uow = uow
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
     configure_logging(settings.log_level)
     problems.install(app)
     app.add_middleware(Observability)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import time
 from typing import Any
 
 from fastapi import Depends, Request
@@ -21,13 +23,47 @@ def get_uow(request: Request) -> UnitOfWork:
     return request.app.state.uow
 
 
+class KeyCache:
+    """Verified keys, trusted for ``key_cache_seconds`` (a database read saved per request).
+    A revocation through this process drops the entry at once; elsewhere it takes effect within
+    the TTL. Keyed by a hash of the full key, never the key itself."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl, self.max_entries = ttl, max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        hit = self._entries.get(digest)
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[digest] = (principal, time.monotonic() + self.ttl)
+
+    def forget_key(self, key_id: str) -> None:
+        for digest, (principal, _) in list(self._entries.items()):
+            if principal.key_id == key_id:
+                self._entries.pop(digest, None)
+
+
 def current_principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
-    uow: UnitOfWork = request.app.state.uow
     token = credentials.credentials if credentials else None
+    cache: KeyCache = request.app.state.key_cache
+    digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
+    if token and (principal := cache.get(digest)) is not None:
+        return principal
+    uow: UnitOfWork = request.app.state.uow
     with uow.read() as session:
-        return authenticate(session, token, bootstrap_admin_key=get_settings().admin_key)
+        principal = authenticate(session, token, bootstrap_admin_key=get_settings().admin_key)
+    cache.put(digest, principal)
+    return principal
 
 
 def allow(*roles: str):

@@ -154,3 +154,18 @@ def test_tenants_are_created_once(api):
     assert_problem(api.post("/v1/distributors", who="admin", json={**body, "id": "y", "currency": "ZZZ"}),
                    422, "validation_error")
     assert api.post("/v1/vendors", who="admin", json={"id": "lenovo", "name": "Lenovo"}).status_code == 201
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_the_cache_ttl(api):
+    """The CLI (another process) revokes: this worker trusts its cached check for at most the TTL."""
+    from creditlines.auth import service as auth
+
+    api.client.app.state.key_cache.ttl = 0.2
+    created = api.post("/v1/api-keys", who="admin", json={"role": "credit_officer", "distributor_id": "actebis"}).json()
+    assert api.get("/v1/distributors/actebis/resellers", who=created["key"]).status_code == 200
+    with api.uow.write() as s:
+        auth.revoke_key(s, key_id=created["id"])
+    import time
+
+    time.sleep(0.25)
+    assert_problem(api.get("/v1/distributors/actebis/resellers", who=created["key"]), 401, "unauthenticated")
