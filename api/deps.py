@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from creditlines.auth.service import Principal, authenticate, authorise
@@ -19,7 +20,7 @@ from creditlines.errors import ValidationFailed
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cl_…`")
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
     return request.app.state.uow
 
 
@@ -51,25 +52,29 @@ class KeyCache:
                 self._entries.pop(digest, None)
 
 
-def current_principal(
+async def current_principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
+    """Async so that a cached key costs no thread hop; a miss reads the database in the threadpool."""
     token = credentials.credentials if credentials else None
     cache: KeyCache = request.app.state.key_cache
     digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
     if token and (principal := cache.get(digest)) is not None:
         return principal
-    uow: UnitOfWork = request.app.state.uow
-    with uow.read() as session:
-        principal = authenticate(session, token, bootstrap_admin_key=get_settings().admin_key)
+    principal = await run_in_threadpool(_authenticate, request.app.state.uow, token)
     cache.put(digest, principal)
     return principal
+
+
+def _authenticate(uow: UnitOfWork, token: str | None) -> Principal:
+    with uow.read() as session:
+        return authenticate(session, token, bootstrap_admin_key=get_settings().admin_key)
 
 
 def allow(*roles: str):
     """Only ``roles`` (and admin), inside the key's distributor or vendor, before any work."""
 
-    def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         authorise(principal, roles=roles, distributor_id=request.path_params.get("distributor_id"),
                   vendor_id=request.path_params.get("vendor_id"))
         return principal
