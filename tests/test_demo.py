@@ -1,0 +1,29 @@
+"""The field scenario loads through the real services and the ledger agrees with it."""
+
+from io import StringIO
+
+from rich.console import Console
+from sqlalchemy import func, select
+
+from creditlines import demo
+from creditlines.db.engine import UnitOfWork
+from creditlines.ledger.models import Drawing, Line, Reseller
+from creditlines.ledger.verify import verify
+from creditlines.programmes.models import PurchaseEvent
+
+
+def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
+    uow = UnitOfWork(engine)
+    out = Console(file=StringIO(), width=120)
+    keys = demo.load(uow, size="smoke", if_empty=False, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
+    assert {"admin", "officer_actebis", "erp_actebis", "partner_microsoft", "example_reseller"} <= keys.keys()
+    with uow.snapshot() as s:
+        assert verify(s) == []
+        assert s.scalar(select(func.count()).select_from(Reseller)) == 400
+        statuses = dict(s.execute(select(Reseller.status, func.count()).group_by(Reseller.status)).all())
+        mezzanine = s.scalar(select(func.count()).select_from(Line).where(Line.programme_id == "mezzanine@actebis"))
+        assert s.scalar(select(func.count()).select_from(Drawing)) > 50
+        assert s.scalar(select(func.count()).select_from(PurchaseEvent)) > 0
+    assert statuses["active"] > 350 and mezzanine > 30
+    again = demo.load(uow, size="smoke", if_empty=True, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
+    assert again == keys  # --if-empty: nothing loaded twice, the keys shown again
