@@ -40,43 +40,32 @@ def due_reseller_ids(session: Session, *, distributor_id: str, day: date, limit:
 def expire_batch(
     session: Session, *, distributor_id: str, reseller_ids: list[str], day: date, actor: str = "job:expiry"
 ) -> list[ResellerExpiry]:
-    """Expire the due lines of many resellers in one transaction, reading set-wise: the
-    resellers are locked in one statement, their lines and the allocations to move loaded in
-    three queries, then each line is closed by the same code as everywhere else."""
+    """Expire the due lines of many resellers in one transaction: the resellers locked in one
+    statement, their lines loaded in one, then closed set-wise by ``ledger.close_lines``."""
     resellers = repo.lock_resellers(session, distributor_id, reseller_ids)
     lines = repo.lines_of_many(session, distributor_id, [r.id for r in resellers])
     by_reseller: dict[str, list[Line]] = {}
     for line in lines:
         by_reseller.setdefault(line.reseller_id, []).append(line)
-    due = [l for l in lines if l.status == "active" and l.valid_until is not None and l.valid_until < day]
-    moving = [l for l in due if l.on_expiry == "transfer_to_base" and l.drawn_minor > 0]
-    open_allocs = repo.open_allocations_on_lines(session, distributor_id, [l.id for l in moving])
-    allocs_by_line: dict[str, list] = {}
-    for alloc in open_allocs:
-        allocs_by_line.setdefault(alloc.line_id, []).append(alloc)
     bases = {rid: next(l for l in ls if l.kind == "base") for rid, ls in by_reseller.items()}
-    base_allocs: dict[str, dict] = {}
-    for alloc in repo.allocations_on_lines_for(session, distributor_id, [b.id for b in bases.values()],
-                                               sorted({a.drawing_reference for a in open_allocs})):
-        base_allocs.setdefault(alloc.reseller_id, {})[alloc.drawing_reference] = alloc
-    at = clock.now()
+    closing = [(r, l) for r in resellers for l in by_reseller.get(r.id, [])
+               if l.status == "active" and l.valid_until is not None and l.valid_until < day]
+    # What each reseller looks like after: for the summary, from the state read under the lock.
+    after = {r.id: ([l for l in by_reseller.get(r.id, []) if l.status == "active"
+                     and not (l.valid_until is not None and l.valid_until < day)]) for r in resellers}
+    drawn_before = {r.id: {l.id: l.drawn_minor for l in after[r.id]} for r in resellers}
+    limits = {r.id: sum(l.limit_minor for l in after[r.id]) for r in resellers}
+    reseller_ids_locked = [r.id for r in resellers]  # read before close_lines expires the objects
+    expired: dict[str, int] = {}
+    for _reseller, line in closing:
+        expired[line.reseller_id] = expired.get(line.reseller_id, 0) + 1
+    moved = service.close_lines(session, distributor_id=distributor_id, closing=closing, bases=bases,
+                                status="expired", at=clock.now(), actor=actor,
+                                reason=lambda line: f"valid until {line.valid_until.isoformat()}")
     results = []
-    for reseller in resellers:
-        own = by_reseller.get(reseller.id, [])
-        base = bases[reseller.id]
-        expired = moved = 0
-        for line in own:
-            if line.status == "active" and line.valid_until is not None and line.valid_until < day:
-                moved += service.close_line(
-                    session, reseller=reseller, line=line, base=base, status="expired", at=at, actor=actor,
-                    reason=f"valid until {line.valid_until.isoformat()}",
-                    open_allocations=allocs_by_line.get(line.id, []),
-                    base_allocations=base_allocs.setdefault(reseller.id, {}), flush=False)
-                expired += 1
-        current = [l for l in own if l.status == "active"]
-        over = sum(l.drawn_minor for l in current) > sum(l.limit_minor for l in current)
-        results.append(ResellerExpiry(expired, moved, over))
-    session.flush()
+    for rid in reseller_ids_locked:
+        drawn = sum(drawn_before[rid].values()) + moved.get(rid, 0)
+        results.append(ResellerExpiry(expired.get(rid, 0), moved.get(rid, 0), drawn > limits[rid]))
     return results
 
 

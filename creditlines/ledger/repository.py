@@ -136,18 +136,6 @@ def allocations_of(
     )
 
 
-def open_allocations_on_line(session: Session, distributor_id: str, line_id: str) -> list[Allocation]:
-    return list(
-        session.scalars(
-            select(Allocation).where(
-                Allocation.distributor_id == distributor_id,
-                Allocation.line_id == line_id,
-                Allocation.outstanding_minor > 0,
-            )
-        )
-    )
-
-
 def get_release(
     session: Session, distributor_id: str, reseller_id: str, drawing_reference: str, reference: str
 ) -> Release | None:
@@ -271,20 +259,3 @@ def lock_resellers(session: Session, distributor_id: str, reseller_ids: list[str
     if is_postgresql(session):
         stmt = stmt.with_for_update()
     return list(session.scalars(stmt))
-
-
-def open_allocations_on_lines(session: Session, distributor_id: str, line_ids: list[str]) -> list[Allocation]:
-    if not line_ids:
-        return []
-    return list(session.scalars(select(Allocation).where(
-        Allocation.distributor_id == distributor_id, Allocation.line_id.in_(line_ids),
-        Allocation.outstanding_minor > 0)))
-
-
-def allocations_on_lines_for(session: Session, distributor_id: str, line_ids: list[str],
-                             references: list[str]) -> list[Allocation]:
-    if not line_ids or not references:
-        return []
-    return list(session.scalars(select(Allocation).where(
-        Allocation.distributor_id == distributor_id, Allocation.line_id.in_(line_ids),
-        Allocation.drawing_reference.in_(references))))
