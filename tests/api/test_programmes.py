@@ -184,3 +184,16 @@ def test_budget_of_total_limit_stops_events(field):
     assert _event(api, "EV-B", reseller="E-2").json()["results"][0]["outcome"] == "budget_exhausted"
     programme = api.get("/v1/vendors/microsoft/programmes/office-oem@etc", who="partner").json()
     assert programme["budget_left"] == {"beneficiaries": None, "total_limit": eur("0.00")}
+
+
+def test_a_programme_is_in_its_distributors_currency(field):
+    api = field
+    usd = api.post(MS, who="partner", json={**MEZZANINE, "line_limit": {"amount": "5000.00", "currency": "USD"}})
+    assert usd.status_code == 422 and usd.json()["code"] == "currency_mismatch"
+    inexact = api.post(MS, who="partner", json={**MEZZANINE, "line_limit": eur("5000.001")})
+    assert inexact.status_code == 422 and inexact.json()["code"] == "invalid_amount"
+    backwards = api.post(MS, who="partner", json={**MEZZANINE, "starts_on": "2026-07-01", "ends_on": "2026-06-30"})
+    assert backwards.status_code == 422 and backwards.json()["code"] == "validation_error"
+    no_trigger = api.post(MS, who="partner", json={**OEM, "trigger": None})
+    assert no_trigger.status_code == 422
+    assert api.get(MS, who="partner").json() == []  # nothing was created by the refusals
