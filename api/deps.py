@@ -29,7 +29,7 @@ class KeyCache:
     A revocation through this process drops the entry at once; elsewhere it takes effect within
     the TTL. Keyed by a hash of the full key, never the key itself."""
 
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl: int, max_entries: int = 10_000) -> None:
         self.ttl, self.max_entries = ttl, max_entries
         self._entries: dict[str, tuple[Principal, float]] = {}
 
@@ -97,3 +97,14 @@ def decode_cursor(cursor: str | None, kind: type) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValidationFailed("cursor is not one this API returned")
     return value
+
+
+def money_in(session, distributor_id: str, value, *, allow_zero: bool = False):
+    """A request's {amount, currency} as Money in the distributor's currency, exact or refused."""
+    from creditlines.ledger import service as ledger
+    from creditlines.money import parse_amount
+
+    if value is None:
+        return None
+    distributor = ledger.require_distributor(session, distributor_id)
+    return parse_amount(value.amount, value.currency, expected_currency=distributor.currency, allow_zero=allow_zero)

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     now: str | None = None  # read by clock.py on every call, kept here for documentation
     log_level: str = "INFO"
     locale: str = "fr_FR"  # how amounts are shown to people by the CLI
-    key_cache_seconds: float = 5.0  # how long a worker trusts a verified key; 0 checks every request
+    key_cache_seconds: int = 5  # how long a worker trusts a verified key; 0 checks every request
 
 
 @lru_cache(maxsize=1)

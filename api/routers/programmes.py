@@ -5,14 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import allow, decode_cursor, encode_cursor, get_uow
+from api.deps import allow, decode_cursor, encode_cursor, get_uow, money_in
 from api.schemas import (
     BudgetLeftOut,
     BudgetOut,
     EnrolmentIn,
     EnrolmentOut,
     EnrolmentResultOut,
-    MoneyIn,
     MoneyOut,
     ProgrammeIn,
     ProgrammeLineOut,
@@ -29,7 +28,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line
-from creditlines.money import Money, from_minor, parse_amount
+from creditlines.money import from_minor
 from creditlines.programmes import service
 from creditlines.programmes.models import Programme
 
@@ -38,13 +37,6 @@ partner = allow("partner_manager")
 integration = allow("integration")
 VendorId = Path(max_length=64)
 ProgrammeId = Path(max_length=130)
-
-
-def _money(session: Session, distributor_id: str, value: MoneyIn | None, *, allow_zero: bool = False) -> Money | None:
-    if value is None:
-        return None
-    distributor = ledger.require_distributor(session, distributor_id)
-    return parse_amount(value.amount, value.currency, expected_currency=distributor.currency, allow_zero=allow_zero)
 
 
 def line_out(line: Line, currency: str) -> ProgrammeLineOut:
@@ -89,12 +81,12 @@ def create_programme(body: ProgrammeIn, response: Response, vendor_id: str = Ven
         d = body.distributor_id
         programme, created = service.create_programme(
             s, vendor_id=vendor_id, distributor_id=d, code=body.code, name=body.name, kind=body.kind,
-            line_limit=_money(s, d, body.line_limit), starts_on=body.starts_on, ends_on=body.ends_on,
+            line_limit=money_in(s, d, body.line_limit), starts_on=body.starts_on, ends_on=body.ends_on,
             usable_for=body.usable_for, on_expiry=body.on_expiry,
             max_beneficiaries=body.budget.max_beneficiaries if body.budget else None,
-            max_total_limit=_money(s, d, body.budget.max_total_limit, allow_zero=True) if body.budget else None,
+            max_total_limit=money_in(s, d, body.budget.max_total_limit, allow_zero=True) if body.budget else None,
             trigger_category=body.trigger.product_category if body.trigger else None,
-            trigger_min_amount=_money(s, d, body.trigger.min_amount) if body.trigger else None,
+            trigger_min_amount=money_in(s, d, body.trigger.min_amount) if body.trigger else None,
             line_duration_months=body.line_duration_months)
         out = programme_out(s, programme)
     if not created:
@@ -126,7 +118,7 @@ def patch_programme(body: ProgrammePatch, vendor_id: str = VendorId, programme_i
         if "budget" in body.model_fields_set:
             budget = body.budget
             kwargs["max_beneficiaries"] = budget.max_beneficiaries if budget else None
-            kwargs["max_total_limit"] = _money(s, programme.distributor_id, budget.max_total_limit,
+            kwargs["max_total_limit"] = money_in(s, programme.distributor_id, budget.max_total_limit,
                                                allow_zero=True) if budget else None
         programme = service.update_programme(s, vendor_id=vendor_id, programme_id=programme_id, actor=who.actor,
                                              name=body.name, ends_on=body.ends_on, status=body.status, **kwargs)
@@ -142,7 +134,7 @@ def enrol(body: EnrolmentIn, vendor_id: str = VendorId, programme_id: str = Prog
         cur = ledger.require_distributor(s, programme.distributor_id).currency
         results = service.enrol(
             s, vendor_id=vendor_id, programme_id=programme_id, actor=who.actor,
-            resellers=[(item.reseller_id, _money(s, programme.distributor_id, item.limit)) for item in body.resellers])
+            resellers=[(item.reseller_id, money_in(s, programme.distributor_id, item.limit)) for item in body.resellers])
         return EnrolmentOut(results=[
             EnrolmentResultOut(reseller_id=r.subject, outcome=r.outcome, reason=r.reason,
                                line=line_out(r.line, cur) if r.line is not None else None) for r in results])
@@ -179,7 +171,7 @@ def purchase_event(body: PurchaseEventIn, response: Response, distributor_id: st
         answer, created = service.record_purchase(
             s, distributor_id=distributor_id, event_id=body.event_id, reseller_id=body.reseller_id,
             vendor_id=body.vendor_id, product_category=body.product_category,
-            amount=_money(s, distributor_id, body.amount), occurred_at=occurred_at, actor=who.actor)
+            amount=money_in(s, distributor_id, body.amount), occurred_at=occurred_at, actor=who.actor)
     if not created:
         response.status_code = status.HTTP_200_OK
     return PurchaseEventOut(event_id=answer.event_id, results=answer.results)

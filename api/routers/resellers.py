@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import allow, decode_cursor, encode_cursor, get_uow
+from api.deps import allow, decode_cursor, encode_cursor, get_uow, money_in
 from api.schemas import (
     AllocationOut,
     AvailabilityOut,
@@ -21,7 +21,6 @@ from api.schemas import (
     LedgerEntryOut,
     LedgerPage,
     LineOut,
-    MoneyIn,
     MoneyOut,
     PlanItemOut,
     ReasonIn,
@@ -37,7 +36,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines import metrics
 from creditlines.errors import CreditLinesError, ValidationFailed
 from creditlines.ledger import service
-from creditlines.money import from_minor, parse_amount
+from creditlines.money import from_minor
 
 router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["resellers"])
 
@@ -46,12 +45,6 @@ ResellerId = Path(max_length=64)
 RefPath = Path(max_length=100)
 officer = allow("credit_officer")
 officer_or_integration = allow("credit_officer", "integration")
-
-
-def _money(session: Session, distributor_id: str, value: MoneyIn, *, allow_zero: bool = False):
-    distributor = service.require_distributor(session, distributor_id)
-    return parse_amount(value.amount, value.currency, expected_currency=distributor.currency,
-                        allow_zero=allow_zero)
 
 
 def _reseller_out(summary: service.ResellerSummary) -> ResellerOut:
@@ -117,7 +110,7 @@ def put_base_limit(body: BaseLimitIn, distributor_id: str = DistributorId, resel
                    uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
     """Set the base limit. "0.00" means no credit; a cut may leave the reseller over limit."""
     with uow.write() as s:
-        limit = _money(s, distributor_id, body.limit, allow_zero=True)
+        limit = money_in(s, distributor_id, body.limit, allow_zero=True)
         service.set_base_limit(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
                                reason=body.reason, actor=who.actor)
         return _summary(s, distributor_id, reseller_id)
@@ -180,7 +173,7 @@ def eligibility(body: EligibilityIn, distributor_id: str = DistributorId, resell
                 uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
     """Would this order be accepted now, and from which lines? Posts nothing."""
     with uow.read() as s:
-        amount = _money(s, distributor_id, body.amount)
+        amount = money_in(s, distributor_id, body.amount)
         d = service.check_eligibility(s, distributor_id=distributor_id, reseller_id=reseller_id, amount=amount,
                                       vendor_id=body.vendor_id)
     return DecisionOut(
@@ -199,7 +192,7 @@ def post_drawing(body: DrawingIn, response: Response, distributor_id: str = Dist
     """Post an order (201). The same reference and body again answers 200 with the same drawing."""
     try:
         with uow.write() as s:
-            amount = _money(s, distributor_id, body.amount)
+            amount = money_in(s, distributor_id, body.amount)
             drawing, created = service.draw(s, distributor_id=distributor_id, reseller_id=reseller_id,
                                             reference=body.reference, amount=amount, vendor_id=body.vendor_id,
                                             actor=who.actor)
@@ -239,7 +232,7 @@ def post_release(body: ReleaseIn, response: Response, distributor_id: str = Dist
                  who: Principal = Depends(officer_or_integration)):
     """A payment, cancellation or credit note (201); answers the drawing after it. Replays answer 200."""
     with uow.write() as s:
-        amount = _money(s, distributor_id, body.amount)
+        amount = money_in(s, distributor_id, body.amount)
         drawing, created = service.release(s, distributor_id=distributor_id, reseller_id=reseller_id,
                                            drawing_reference=reference, reference=body.reference, amount=amount,
                                            kind=body.kind, actor=who.actor)

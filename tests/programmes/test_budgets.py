@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditlines import clock
-from creditlines.programmes import repository as repo
 from creditlines.programmes import service
 from tests.factories import eur, make_reseller, make_world
 
