@@ -184,6 +184,7 @@ def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: i
     span = (end - begin).total_seconds()
     moments = sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(orders))
     all_resellers = [(d, r) for d, rs in by_distributor.items() for r in rs]
+    etc_buyers = by_distributor["etc"][:2000]
     open_orders: list[tuple[str, str, str, int]] = []
     day_groups: dict[date, list[datetime]] = {}
     for moment in moments:
@@ -194,14 +195,14 @@ def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: i
             with uow.write() as s:
                 for moment in day_moments:
                     clock.set_now(moment)
-                    _one_day_step(s, rng, all_resellers, open_orders, moment, stats)
+                    _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats)
             clock.set_now(None)
 
 
-def _one_day_step(s, rng, all_resellers, open_orders, moment, stats) -> None:
+def _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats) -> None:
     roll = rng.random()
     if roll < 0.08:  # an ETC customer buys Microsoft licences
-        rid = rng.choice([r for d, r in all_resellers if d == "etc"][:2000])
+        rid = rng.choice(etc_buyers)
         category = "office_oem" if rng.random() < 0.6 else "windows_oem"
         amount = Money(str(rng.choice([450, 800, 1000, 1200, 2500, 4000])) + ".00", "EUR")
         stats.events += 1

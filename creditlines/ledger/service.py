@@ -30,6 +30,7 @@ from creditlines.errors import (
     ValidationFailed,
 )
 from creditlines.ledger import repository as repo
+from creditlines.ledger.fold import fold
 from creditlines.ledger.models import (
     ON_EXPIRY,
     RELEASE_KINDS,
@@ -587,36 +588,21 @@ def _fold_as_of(
 ) -> tuple[str | None, list[elig.LineState]]:
     """The reseller's status and lines as the ledger stood at instant ``at``."""
     statics = {line.id: line for line in repo.lines_of(session, distributor_id, reseller_id)}
-    status: str | None = None
-    state: dict[str, dict] = {}
-    for entry in repo.entries_of(session, distributor_id, reseller_id, until=at):
-        if entry.line_id is None:
-            if entry.status_after:
-                status = entry.status_after
-            continue
-        current = state.setdefault(entry.line_id, {"drawn": 0, "limit": 0, "valid_until": None, "status": "active"})
-        if entry.drawn_delta_minor:
-            current["drawn"] += entry.drawn_delta_minor
-        if entry.limit_after_minor is not None:
-            current["limit"] = entry.limit_after_minor
-        if entry.valid_until_after is not None:
-            current["valid_until"] = entry.valid_until_after
-        if entry.status_after:
-            current["status"] = entry.status_after
+    folded = fold(repo.entries_of(session, distributor_id, reseller_id, until=at))
     lines = []
-    for line_id, folded in state.items():
+    for line_id, state in folded.lines.items():
         static = statics[line_id]
         lines.append(
             elig.LineState(
                 id=line_id, kind=static.kind, funder=static.funder, programme_id=static.programme_id,
                 vendor_id=static.vendor_id, usable_for=static.usable_for, on_expiry=static.on_expiry,
-                status=folded["status"], limit=folded["limit"], drawn=folded["drawn"],
-                valid_from=static.valid_from, valid_until=folded["valid_until"],
+                status=state.status or "active", limit=state.limit or 0, drawn=state.drawn,
+                valid_from=static.valid_from, valid_until=state.valid_until,
                 grant_seq=static.grant_seq, granted_at=static.granted_at,
             )
         )
     lines.sort(key=lambda s: s.grant_seq)
-    return status, lines
+    return folded.status, lines
 
 
 def _current_state(session: Session, distributor_id: str, reseller_id: str) -> tuple[Reseller, list[Line]]:

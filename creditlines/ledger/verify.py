@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from creditlines.ledger import repository as repo
+from creditlines.ledger.fold import fold
 from creditlines.ledger.models import Allocation, Drawing, Line, Release
 
 
@@ -66,24 +67,8 @@ def _entries_against_rows(session: Session, distributor_id: str | None) -> Itera
 
 def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference]:
     d = reseller.distributor_id
-    status = None
-    folded: dict[str, dict] = {}
-    last_seq = 0
-    for entry in entries:
-        last_seq = entry.seq
-        if entry.line_id is None:
-            if entry.status_after:
-                status = entry.status_after
-            continue
-        state = folded.setdefault(entry.line_id, {"drawn": 0, "limit": None, "valid_until": None, "status": None})
-        if entry.drawn_delta_minor:
-            state["drawn"] += entry.drawn_delta_minor
-        if entry.limit_after_minor is not None:
-            state["limit"] = entry.limit_after_minor
-        if entry.valid_until_after is not None:
-            state["valid_until"] = entry.valid_until_after
-        if entry.status_after:
-            state["status"] = entry.status_after
+    folded_all = fold(entries)
+    status, last_seq, folded = folded_all.status, folded_all.last_seq, folded_all.lines
     if status != reseller.status:
         yield Difference(d, f"reseller {reseller.id}", "status", reseller.status, status)
     if last_seq != reseller.ledger_seq:
@@ -101,8 +86,8 @@ def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference
             ("valid_until", line.valid_until),
             ("status", line.status),
         ):
-            if stored != state[field]:
-                yield Difference(d, f"line {line.id}", field, stored, state[field])
+            if stored != getattr(state, field):
+                yield Difference(d, f"line {line.id}", field, stored, getattr(state, field))
     for line_id in folded.keys() - seen:
         yield Difference(d, f"line {line_id}", "exists", False, True)
 
