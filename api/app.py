@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -17,6 +18,7 @@ from api.schemas import Problem
 from creditlines import __version__, clock
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork, make_engine
+from creditlines.db.hot import HotPath
 
 log = logging.getLogger("creditlines.api")
 
@@ -35,13 +37,23 @@ PROBLEM_RESPONSES = {
 
 def create_app(database_url: str | None = None) -> FastAPI:
     settings = get_settings()
-    uow = UnitOfWork(make_engine(database_url or settings.database_url))
+    url = database_url or settings.database_url
+    uow = UnitOfWork(make_engine(url))
+    hot = HotPath(url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        await hot.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="creditlines",
         version=__version__,
         description="Base credit lines of IT resellers at distributors, and the supplementary lines vendors fund.",
     )
     app.state.uow = uow
+    app.state.hot = hot
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     configure_logging(settings.log_level)
     problems.install(app)

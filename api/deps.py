@@ -99,6 +99,21 @@ def decode_cursor(cursor: str | None, kind: type) -> Any:
     return value
 
 
+async def distributor_of(request: Request, distributor_id: str):
+    """The distributor (currency, time zone) from the per-process cache; a miss reads it once."""
+    uow: UnitOfWork = request.app.state.uow
+    info = uow.distributors.get(distributor_id)
+    if info is None:
+        from creditlines.ledger import service as ledger
+
+        def load():
+            with uow.read() as session:
+                return ledger.require_distributor(session, distributor_id)
+
+        info = await run_in_threadpool(load)
+    return info
+
+
 def money_in(session, distributor_id: str, value, *, allow_zero: bool = False):
     """A request's {amount, currency} as Money in the distributor's currency, exact or refused."""
     from creditlines.ledger import service as ledger

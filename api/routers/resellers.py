@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import allow, decode_cursor, encode_cursor, get_uow, money_in
+from api import render
+from api.deps import allow, decode_cursor, distributor_of, encode_cursor, get_uow, money_in
 from api.schemas import (
     AllocationOut,
     AvailabilityOut,
@@ -34,9 +35,9 @@ from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines import metrics
-from creditlines.errors import CreditLinesError, ValidationFailed
+from creditlines.errors import CreditLinesError, NotFound, ValidationFailed
 from creditlines.ledger import service
-from creditlines.money import from_minor
+from creditlines.money import from_minor, parse_amount, to_minor
 
 router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["resellers"])
 
@@ -169,20 +170,20 @@ def availability(distributor_id: str = DistributorId, reseller_id: str = Reselle
 
 
 @router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
-def eligibility(body: EligibilityIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
-                uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
-    """Would this order be accepted now, and from which lines? Posts nothing."""
-    with uow.read() as s:
-        amount = money_in(s, distributor_id, body.amount)
-        d = service.check_eligibility(s, distributor_id=distributor_id, reseller_id=reseller_id, amount=amount,
-                                      vendor_id=body.vendor_id)
-    return DecisionOut(
-        eligible=d.eligible, requested=MoneyOut.of(d.requested), available=MoneyOut.of(d.available),
-        shortfall=MoneyOut.of(d.shortfall),
-        plan=[PlanItemOut(line_id=p.line_id, kind=p.kind, funder=p.funder, amount=MoneyOut.of(p.amount))
-              for p in d.plan],
-        reasons=[ReasonOut(code=r.code, message=r.message) for r in d.reasons],
-    )
+async def eligibility(body: EligibilityIn, request: Request, distributor_id: str = DistributorId,
+                      reseller_id: str = ResellerId, _: Principal = Depends(officer_or_integration)):
+    """Would this order be accepted now, and from which lines? Posts nothing.
+
+    The hot path: one statement (the reseller and its lines) on the event loop, the pure
+    waterfall, and the JSON written directly (see `creditlines.db.hot`)."""
+    distributor = await distributor_of(request, distributor_id)
+    amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
+    status_, states = await request.app.state.hot.reseller_lines(distributor_id, reseller_id)
+    if status_ is None:
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
+    decision = service.decide_now(distributor, status_, states, amount_minor=to_minor(amount),
+                                  vendor_id=body.vendor_id)
+    return render.json_response(render.decision(decision, distributor.currency))
 
 
 @router.post("/resellers/{reseller_id}/drawings", status_code=201, response_model=DrawingOut)

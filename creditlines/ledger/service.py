@@ -667,20 +667,25 @@ def _decision_view(decision: elig.Decision, currency: str) -> DecisionView:
     )
 
 
+def decide_now(
+    distributor: repo.DistributorInfo, reseller_status: str, states: list[elig.LineState], *,
+    amount_minor: int, vendor_id: str | None,
+) -> elig.Decision:
+    """The eligibility decision on the distributor's local date, now."""
+    return elig.decide(states, amount=amount_minor, vendor_id=vendor_id,
+                       day=clock.local_today(distributor.timezone), reseller_status=reseller_status)
+
+
 def check_eligibility(
     session: Session, *, distributor_id: str, reseller_id: str, amount: Money, vendor_id: str | None = None
 ) -> DecisionView:
-    """Would this order be accepted now? Posts nothing; reads the reseller and its lines."""
+    """Would this order be accepted now? Posts nothing; reads the reseller and its lines.
+    (The HTTP route reads the same rows through ``db.hot`` and calls ``decide_now``.)"""
     distributor = require_distributor(session, distributor_id)
     amount_minor = _check_currency(amount, distributor)
     reseller, rows = _current_state(session, distributor_id, reseller_id)
-    decision = elig.decide(
-        [line_state(row) for row in rows],
-        amount=amount_minor,
-        vendor_id=vendor_id,
-        day=clock.local_today(distributor.timezone),
-        reseller_status=reseller.status,
-    )
+    decision = decide_now(distributor, reseller.status, [line_state(row) for row in rows],
+                          amount_minor=amount_minor, vendor_id=vendor_id)
     return _decision_view(decision, distributor.currency)
 
 

@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SERVER = os.environ.get("CREDITLINES_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 RESELLERS = 1000
+SCENARIOS = ("eligibility", "drawings", "hot", "history", "sqlite")
 
 
 def free_port() -> int:
@@ -118,7 +119,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", default=",".join(SCENARIOS),
+                        help=f"comma-separated subset of {','.join(SCENARIOS)} (all by default)")
     opts = parser.parse_args()
+    only = set(opts.only.split(","))
+    if not only <= set(SCENARIOS):
+        raise SystemExit(f"--only takes {', '.join(SCENARIOS)}")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     d, c, w = opts.duration, opts.connections, opts.workers
@@ -146,18 +152,22 @@ def main() -> None:
         load = {"KEY": key, "RESELLERS": str(RESELLERS)}
         wrk(cl_port, "eligibility.lua", duration=2, connections=c, env=load)  # warm-up
         wrk(base_port, "eligibility.lua", duration=2, connections=c, env=load)
-        results["eligibility_baseline"] = wrk(base_port, "eligibility.lua", duration=d, connections=c, env=load)
-        results["eligibility"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
-        results["drawings_baseline"] = wrk(base_port, "drawings.lua", duration=d, connections=c, env=load)
-        results["drawings"] = wrk(cl_port, "drawings.lua", duration=d, connections=c, env=load)
-        results["drawings_hot_reseller"] = wrk(cl_port, "drawings.lua", duration=d, connections=c,
-                                               env={**load, "HOT": "1"})
+        if only & {"eligibility", "history"}:
+            results["eligibility_baseline"] = wrk(base_port, "eligibility.lua", duration=d, connections=c, env=load)
+            results["eligibility"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
+        if "drawings" in only:
+            results["drawings_baseline"] = wrk(base_port, "drawings.lua", duration=d, connections=c, env=load)
+            results["drawings"] = wrk(cl_port, "drawings.lua", duration=d, connections=c, env=load)
+        if "hot" in only:
+            results["drawings_hot_reseller"] = wrk(cl_port, "drawings.lua", duration=d, connections=c,
+                                                   env={**load, "HOT": "1"})
         with psycopg.connect(dsn) as conn:
             results["ledger_entries_before_history"] = conn.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
             hot = conn.execute("SELECT limit_minor, drawn_minor FROM line WHERE reseller_id = 'R-000000'").fetchone()
             results["hot_reseller_limit_minor"], results["hot_reseller_drawn_minor"] = hot
-        results["ledger_entries_with_history"] = add_history(dsn, 1000)
-        results["eligibility_with_history"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
+        if "history" in only:
+            results["ledger_entries_with_history"] = add_history(dsn, 1000)
+            results["eligibility_with_history"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
         for proc in procs:
             stop(proc)
         procs.clear()
@@ -165,31 +175,33 @@ def main() -> None:
         results["verify_exit"] = verify.returncode
         results["verify_output"] = (verify.stdout + verify.stderr)[-1500:]
 
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite_url = f"sqlite:///{tmp}/bench.db"
-            sqlite_key = seed(sqlite_url)
-            port = free_port()
-            procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "1",
-                                "--no-migrate"], {**env, "CREDITLINES_DATABASE_URL": sqlite_url}, port))
-            sqlite_load = {"KEY": sqlite_key, "RESELLERS": str(RESELLERS)}
-            wrk(port, "eligibility.lua", duration=2, connections=c, env=sqlite_load)
-            results["eligibility_sqlite_1_worker"] = wrk(port, "eligibility.lua", duration=d, connections=c,
-                                                         env=sqlite_load)
-            stop(procs.pop())
+        if "sqlite" in only:
+            with tempfile.TemporaryDirectory() as tmp:
+                sqlite_url = f"sqlite:///{tmp}/bench.db"
+                sqlite_key = seed(sqlite_url)
+                port = free_port()
+                procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "1",
+                                    "--no-migrate"], {**env, "CREDITLINES_DATABASE_URL": sqlite_url}, port))
+                sqlite_load = {"KEY": sqlite_key, "RESELLERS": str(RESELLERS)}
+                wrk(port, "eligibility.lua", duration=2, connections=c, env=sqlite_load)
+                results["eligibility_sqlite_1_worker"] = wrk(port, "eligibility.lua", duration=d, connections=c,
+                                                             env=sqlite_load)
+                stop(procs.pop())
     finally:
         for proc in procs:
             stop(proc)
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP DATABASE IF EXISTS "{name}_baseline" WITH (FORCE)')
-    e, eb = results["eligibility"], results["eligibility_baseline"]
-    dr, db = results["drawings"], results["drawings_baseline"]
-    results["ratios"] = {
-        "eligibility_vs_baseline": round(e["rps"] / eb["rps"], 2),
-        "drawings_vs_baseline": round(dr["rps"] / db["rps"], 2),
-        "history_p50": round(results["eligibility_with_history"]["p50_ms"] / e["p50_ms"], 2),
-        "history_p99": round(results["eligibility_with_history"]["p99_ms"] / e["p99_ms"], 2),
-    }
+    ratios = results["ratios"] = {}
+    if "eligibility" in results:
+        ratios["eligibility_vs_baseline"] = round(results["eligibility"]["rps"] / results["eligibility_baseline"]["rps"], 2)
+    if "drawings" in results:
+        ratios["drawings_vs_baseline"] = round(results["drawings"]["rps"] / results["drawings_baseline"]["rps"], 2)
+    if "eligibility_with_history" in results:
+        for pct in ("p50", "p99"):
+            ratios[f"history_{pct}"] = round(results["eligibility_with_history"][f"{pct}_ms"]
+                                             / results["eligibility"][f"{pct}_ms"], 2)
     print(json.dumps(results, indent=2))
 
 

@@ -1,0 +1,36 @@
+"""Hot responses serialised straight to JSON bytes (no response-model pass).
+
+Each function produces exactly the document of its declared response model; the tests
+parse every such body with the model (tests/api/test_render.py) and schemathesis checks it
+against the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.responses import Response
+
+from creditlines.eligibility import Decision
+from creditlines.money import amount_str
+
+
+def money(minor: int, currency: str) -> dict[str, str]:
+    return {"amount": amount_str(minor, currency), "currency": currency}
+
+
+def decision(d: Decision, currency: str) -> dict:
+    return {
+        "eligible": d.eligible,
+        "requested": money(d.requested, currency),
+        "available": money(d.available, currency),
+        "shortfall": money(d.shortfall, currency),
+        "plan": [{"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": money(p.amount, currency)}
+                 for p in d.plan],
+        "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
+    }
+
+
+def json_response(document: dict, status_code: int = 200) -> Response:
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status_code=status_code, media_type="application/json")

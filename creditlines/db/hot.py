@@ -1,0 +1,123 @@
+"""The hot paths' database access: one statement per request, no ORM, no thread hop.
+
+A credit officer's eligibility check (and, on PostgreSQL, an ERP drawing) is a single
+statement. Going through the synchronous ORM costs a thread hop, a session and ORM rows per
+request — three quarters of the CPU of a check (docs/BENCHMARKS.md). Here:
+
+* PostgreSQL: a psycopg ``AsyncConnectionPool`` in autocommit, statements prepared on the
+  server; each statement reads one committed state (or, for ``creditlines_draw``, is its
+  own transaction).
+* SQLite: one connection per process, used from the event loop itself. A read of one
+  reseller's rows by primary key takes tens of microseconds — less than a hop to a thread —
+  and under WAL it never waits for a writer.
+
+The pool belongs to the event loop that opened it; a new loop (a test client, a new worker)
+gets its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import date
+from typing import Any, Sequence
+
+from sqlalchemy.engine import make_url
+
+from creditlines.eligibility import LineState
+
+RESELLER_LINES = """
+SELECT r.status, l.id, l.kind, l.funder, l.programme_id, l.vendor_id, l.usable_for, l.on_expiry,
+       l.status, l.limit_minor, l.drawn_minor, l.valid_from, l.valid_until, l.grant_seq
+FROM reseller r JOIN line l ON l.distributor_id = r.distributor_id AND l.reseller_id = r.id
+WHERE r.distributor_id = {d} AND r.id = {r}
+ORDER BY l.grant_seq
+"""
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineState]]:
+    """Rows of RESELLER_LINES as (reseller status, line states); (None, []) if no reseller."""
+    if not rows:
+        return None, []
+    return rows[0][0], [
+        LineState(id=row[1], kind=row[2], funder=row[3], programme_id=row[4], vendor_id=row[5],
+                  usable_for=row[6], on_expiry=row[7], status=row[8], limit=row[9], drawn=row[10],
+                  valid_from=_day(row[11]), valid_until=_day(row[12]), grant_seq=row[13])
+        for row in rows
+    ]
+
+
+class HotPath:
+    """One per process (``app.state.hot``)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        self.pool_size = pool_size
+        self._pool = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Lock | None = None
+        if self.dialect == "postgresql":
+            self._conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._reseller_lines = RESELLER_LINES.format(d="%(d)s", r="%(r)s")
+        else:
+            self._sqlite_path = parsed.database or ":memory:"
+            self._sqlite: sqlite3.Connection | None = None
+            self._reseller_lines = RESELLER_LINES.format(d=":d", r=":r")
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    async def _pg_pool(self):
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._loop is loop:
+            return self._pool
+        if self._loop is not loop:
+            self._loop, self._opening, self._pool = loop, asyncio.Lock(), None
+        async with self._opening:
+            if self._pool is None:
+                from psycopg_pool import AsyncConnectionPool
+
+                pool = AsyncConnectionPool(
+                    self._conninfo, min_size=1, max_size=self.pool_size, open=False, name="creditlines-hot",
+                    kwargs={"autocommit": True, "prepare_threshold": 0},
+                )
+                await pool.open()
+                self._pool = pool
+        return self._pool
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        if self._sqlite is None:
+            conn = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute("PRAGMA query_only=ON")
+            self._sqlite = conn
+        return self._sqlite
+
+    async def fetch(self, pg_sql: str, params: dict, sqlite_sql: str | None = None) -> list[tuple]:
+        """Rows of one statement (autocommit on PostgreSQL, one implicit read on SQLite)."""
+        if self.dialect == "postgresql":
+            pool = await self._pg_pool()
+            async with pool.connection() as conn:
+                cursor = await conn.execute(pg_sql, params)
+                return await cursor.fetchall()
+        return self._sqlite_connection().execute(sqlite_sql or pg_sql, params).fetchall()
+
+    async def reseller_lines(self, distributor_id: str, reseller_id: str) -> tuple[str | None, list[LineState]]:
+        rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id}, self._reseller_lines)
+        return line_states(rows)
+
+    async def close(self) -> None:
+        if self._pool is not None and self._loop is asyncio.get_running_loop():
+            await self._pool.close()
+        self._pool = None
+        if self.dialect != "postgresql" and self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
