@@ -39,7 +39,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     settings = get_settings()
     url = database_url or settings.database_url
     uow = UnitOfWork(make_engine(url))
-    hot = HotPath(url)
+    hot = HotPath(url, pool_size=settings.hot_pool_size)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

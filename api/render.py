@@ -12,7 +12,8 @@ import json
 from fastapi.responses import Response
 
 from creditlines.eligibility import Decision
-from creditlines.money import amount_str
+from creditlines.ledger.service import DrawingView
+from creditlines.money import amount_str, to_minor
 
 
 def money(minor: int, currency: str) -> dict[str, str]:
@@ -28,6 +29,24 @@ def decision(d: Decision, currency: str) -> dict:
         "plan": [{"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": money(p.amount, currency)}
                  for p in d.plan],
         "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
+    }
+
+
+def _money_of(value) -> dict[str, str]:
+    code = value.currency.code
+    return {"amount": amount_str(to_minor(value), code), "currency": code}
+
+
+def drawing(d: DrawingView) -> dict:
+    return {
+        "reference": d.reference,
+        "amount": _money_of(d.amount),
+        "outstanding": _money_of(d.outstanding),
+        "status": d.status,
+        "vendor_id": d.vendor_id,
+        "allocations": [{"line_id": a.line_id, "funder": a.funder, "amount": _money_of(a.amount),
+                         "outstanding": _money_of(a.outstanding)} for a in d.allocations],
+        "created_at": d.created_at.isoformat().replace("+00:00", "Z"),
     }
 
 

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     locale: str = "fr_FR"  # how amounts are shown to people by the CLI
     key_cache_seconds: int = 5  # how long a worker trusts a verified key; 0 checks every request
+    hot_pool_size: int = 4  # PostgreSQL connections per worker for the hot paths (eligibility, drawings)
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from moneyed import Money
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from creditlines import clock
@@ -29,6 +30,7 @@ from creditlines.errors import (
     ResellerTerminated,
     ValidationFailed,
 )
+from creditlines.db.engine import is_postgresql
 from creditlines.ledger import repository as repo
 from creditlines.ledger.fold import fold
 from creditlines.ledger.models import (
@@ -709,6 +711,61 @@ def _drawing_view(session: Session, drawing: Drawing, currency: str, allocations
     )
 
 
+DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day)"
+DRAW_PG = "SELECT creditlines_draw(%(d)s, %(r)s, %(reference)s, %(amount)s, %(vendor)s, %(actor)s, %(now)s, %(day)s)"
+
+
+def draw_amount(distributor: repo.DistributorInfo, reference: str, amount: Money) -> int:
+    """What a drawing request must be before anything is read: its amount in minor units."""
+    _identifier(reference, "reference")
+    amount_minor = _check_currency(amount, distributor)
+    if amount_minor <= 0:
+        raise InvalidAmount("amount must be positive")
+    return amount_minor
+
+
+def draw_params(distributor: repo.DistributorInfo, *, reseller_id: str, reference: str, amount_minor: int,
+                vendor_id: str | None, actor: str) -> dict:
+    """The arguments of ``creditlines_draw`` (migration 0002), the instant and local date included."""
+    now = clock.now()
+    return {"d": distributor.id, "r": reseller_id, "reference": reference, "amount": amount_minor,
+            "vendor": vendor_id, "actor": actor, "now": now.astimezone(timezone.utc).replace(tzinfo=None),
+            "day": clock.local_date(now, distributor.timezone)}
+
+
+def drawing_outcome(result: dict, distributor: repo.DistributorInfo, *, reseller_id: str, reference: str,
+                    amount_minor: int) -> tuple[DrawingView, bool]:
+    """The answer of a drawing, from the outcome both implementations return (a refusal raises)."""
+    outcome, cur = result["outcome"], distributor.currency
+    if outcome == "not_found":
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor.id!r}")
+    if outcome == "idempotency_conflict":
+        raise IdempotencyConflict(f"drawing {reference!r} was already posted with a different amount or vendor")
+    if outcome == "reseller_terminated":
+        raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
+    if outcome == "account_on_hold":
+        raise AccountOnHold(f"reseller {reseller_id!r} is on hold")
+    if outcome == "insufficient_credit":
+        raise InsufficientCredit(
+            f"{reference}: requested {from_minor(amount_minor, cur).amount} {cur}, "
+            f"available {from_minor(result['available'], cur).amount} {cur}",
+            available=_money(result["available"], cur),
+            shortfall=_money(result["shortfall"], cur),
+        )
+    created_at = result["created_at"]
+    if isinstance(created_at, str):
+        created_at = datetime.fromisoformat(created_at)
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    view = DrawingView(
+        reference=reference, amount=_money(result["amount"], cur), outstanding=_money(result["outstanding"], cur),
+        status=result["status"], vendor_id=result["vendor_id"], created_at=created_at,
+        allocations=[AllocationView(line_id, funder, _money(amount, cur), _money(outstanding, cur))
+                     for line_id, funder, amount, outstanding in result["allocations"]],
+    )
+    return view, outcome == "created"
+
+
 def draw(
     session: Session,
     *,
@@ -724,24 +781,50 @@ def draw(
     The same reference with the same body returns the stored drawing (created False);
     with a different body it is an ``idempotency_conflict``. A refused drawing stores
     nothing, so the ERP may retry the reference once credit is freed.
+
+    PostgreSQL posts it in one statement, ``creditlines_draw`` (migration 0002), so the
+    reseller's lock is held for a few statements inside the server; SQLite (and the
+    reference model of the tests) runs ``_draw_in_python``. Both return the same outcome.
     """
     distributor = require_distributor(session, distributor_id)
-    _identifier(reference, "reference")
-    amount_minor = _check_currency(amount, distributor)
-    if amount_minor <= 0:
-        raise InvalidAmount("amount must be positive")
-    reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
+    amount_minor = draw_amount(distributor, reference, amount)
+    if is_postgresql(session):
+        params = draw_params(distributor, reseller_id=reseller_id, reference=reference, amount_minor=amount_minor,
+                             vendor_id=vendor_id, actor=actor)
+        result = session.execute(text(DRAW_SQL), params).scalar_one()
+        session.expire_all()  # the function changed rows this session may hold
+    else:
+        result = _draw_in_python(session, distributor, reseller_id=reseller_id, reference=reference,
+                                 amount_minor=amount_minor, vendor_id=vendor_id, actor=actor)
+    return drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference,
+                           amount_minor=amount_minor)
+
+
+def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation]) -> dict:
+    return {"outcome": outcome, "amount": drawing.amount_minor, "outstanding": drawing.outstanding_minor,
+            "status": drawing.status, "vendor_id": drawing.vendor_id, "created_at": drawing.created_at,
+            "allocations": [[a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
+                            for a in sorted(allocations, key=lambda a: a.position)]}
+
+
+def _draw_in_python(
+    session: Session, distributor: repo.DistributorInfo, *, reseller_id: str, reference: str, amount_minor: int,
+    vendor_id: str | None, actor: str,
+) -> dict:
+    distributor_id = distributor.id
+    reseller = repo.get_reseller(session, distributor_id, reseller_id, lock=True)
+    if reseller is None:
+        return {"outcome": "not_found"}
     existing = repo.get_drawing(session, distributor_id, reseller_id, reference)
     if existing is not None:
         if existing.amount_minor != amount_minor or existing.vendor_id != vendor_id:
-            raise IdempotencyConflict(
-                f"drawing {reference!r} was already posted with a different amount or vendor"
-            )
-        return _drawing_view(session, existing, distributor.currency), False
+            return {"outcome": "idempotency_conflict"}
+        return _drawing_result("replayed", existing,
+                               repo.allocations_of(session, distributor_id, reseller_id, [reference]))
     if reseller.status == "terminated":
-        raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
+        return {"outcome": "reseller_terminated"}
     if reseller.status == "on_hold":
-        raise AccountOnHold(f"reseller {reseller_id!r} is on hold")
+        return {"outcome": "account_on_hold"}
     lines = repo.lines_of(session, distributor_id, reseller_id)
     now = clock.now()
     decision = elig.decide(
@@ -752,13 +835,7 @@ def draw(
         reseller_status=reseller.status,
     )
     if not decision.eligible:
-        cur = distributor.currency
-        raise InsufficientCredit(
-            f"{reference}: requested {from_minor(amount_minor, cur).amount} {cur}, "
-            f"available {from_minor(decision.available, cur).amount} {cur}",
-            available=_money(decision.available, cur),
-            shortfall=_money(decision.shortfall, cur),
-        )
+        return {"outcome": "insufficient_credit", "available": decision.available, "shortfall": decision.shortfall}
     by_id = {line.id: line for line in lines}
     drawing = Drawing(
         distributor_id=distributor_id,
@@ -791,7 +868,7 @@ def draw(
         _entry(session, reseller, kind="drawing_allocated", actor=actor, at=now, line_id=line.id,
                drawing_reference=reference, drawn_delta_minor=item.amount)
     session.flush()
-    return _drawing_view(session, drawing, distributor.currency, allocations), True
+    return _drawing_result("created", drawing, allocations)
 
 
 def get_drawing(session: Session, *, distributor_id: str, reseller_id: str, reference: str) -> DrawingView:

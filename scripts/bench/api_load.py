@@ -52,7 +52,7 @@ def seed(url: str) -> str:
     with uow.write() as s:
         tenants.create_distributor(s, id="bench", name="Bench", currency="EUR", timezone="Europe/Paris")
         rows = [(f"R-{i:06d}", f"Reseller {i}", Money("1000000000.00", "EUR")) for i in range(1, RESELLERS + 1)]
-        rows.append(("R-000000", "Hot reseller", Money("3000.00", "EUR")))
+        rows.append(("R-000000", "Hot reseller", Money("1000000.00", "EUR")))
         ledger.import_resellers(s, distributor_id="bench", rows=rows, actor="bench")
         key = auth.create_key(s, role="integration", distributor_id="bench")[1]
     uow.dispose()
@@ -98,6 +98,31 @@ def wrk(port: int, script: str, *, duration: int, connections: int, env: dict | 
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": round(rps), **lat, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
             "socket_errors": errors.group(1) if errors else None}
+
+
+def hot_line(url: str) -> tuple[int, int]:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute("SELECT limit_minor, drawn_minor FROM line WHERE distributor_id = 'bench' "
+                            "AND reseller_id = 'R-000000' AND kind = 'base'").fetchone()
+
+
+def last_euros(url: str, port: int, load: dict, *, connections: int) -> dict:
+    """No overdraw on the hot reseller: cut its limit to what is drawn + EUR 100.00, send 3 s of
+    EUR 1.00 drawings from every connection, and count: exactly 100 must be accepted."""
+    from creditlines.db.engine import UnitOfWork, make_engine
+    from creditlines.ledger import service as ledger
+    from creditlines.money import from_minor
+
+    _, drawn_before = hot_line(url)
+    uow = UnitOfWork(make_engine(url))
+    with uow.write() as s:
+        ledger.set_base_limit(s, distributor_id="bench", reseller_id="R-000000",
+                              limit=from_minor(drawn_before + 10_000, "EUR"), reason="bench: last euros", actor="bench")
+    uow.dispose()
+    run = wrk(port, "drawings.lua", duration=3, connections=connections, env={**load, "HOT": "1"})
+    limit, drawn = hot_line(url)
+    return {"limit_minor": limit, "drawn_before_minor": drawn_before, "drawn_after_minor": drawn,
+            "accepted": (drawn - drawn_before) // 100, "refused": run["non_2xx"], "overdrawn": drawn > limit}
 
 
 def add_history(dsn: str, entries_per_reseller: int) -> int:
@@ -161,10 +186,10 @@ def main() -> None:
         if "hot" in only:
             results["drawings_hot_reseller"] = wrk(cl_port, "drawings.lua", duration=d, connections=c,
                                                    env={**load, "HOT": "1"})
+        if "hot" in only:
+            results["hot_reseller_last_euros"] = last_euros(url, cl_port, load, connections=c)
         with psycopg.connect(dsn) as conn:
             results["ledger_entries_before_history"] = conn.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
-            hot = conn.execute("SELECT limit_minor, drawn_minor FROM line WHERE reseller_id = 'R-000000'").fetchone()
-            results["hot_reseller_limit_minor"], results["hot_reseller_drawn_minor"] = hot
         if "history" in only:
             results["ledger_entries_with_history"] = add_history(dsn, 1000)
             results["eligibility_with_history"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
