@@ -16,7 +16,7 @@ from pathlib import Path
 
 from moneyed import Money
 from rich.console import Console
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from creditlines import clock
 from creditlines.auth import service as auth
@@ -32,8 +32,10 @@ DISTRIBUTORS = [("actebis", "Actebis", 0.30), ("etc", "ETC", 0.25), ("techdata",
 VENDORS = [("microsoft", "Microsoft"), ("hp", "HP")]
 SIZES = {
     "default": {"resellers": 10_000, "orders": 6_000},
-    "large": {"resellers": 10_000, "orders": 160_000},
+    # large: the default story, preceded by ~240,000 settled orders (~1,000,000 ledger entries)
+    "large": {"resellers": 10_000, "orders": 6_000, "settled": 240_000},
     "smoke": {"resellers": 400, "orders": 300},  # for the test suite
+    "smoke-large": {"resellers": 400, "orders": 300, "settled": 3_000},  # the large path, for the test suite
 }
 HISTORY_DAYS = 120
 TOWNS = ["Lyon", "Lille", "Nantes", "Rennes", "Bordeaux", "Toulouse", "Nice", "Grenoble", "Dijon", "Metz", "Brest",
@@ -62,6 +64,7 @@ class _Stats:
     payments: int = 0
     enrolled: int = 0
     events: int = 0
+    settled: int = 0
 
 
 def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console) -> dict:
@@ -86,6 +89,9 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
         keys = _tenants_and_keys(uow)
     with clock.frozen(start), progress.status(f"creating {spec['resellers']:,} resellers"):
         by_distributor = _resellers(uow, rng, spec["resellers"], stats)
+    if spec.get("settled"):
+        _settled_history(uow, rng, start + timedelta(hours=1), start + timedelta(days=19), spec["settled"], stats,
+                         progress)
     mezzanine_start = (start + timedelta(days=20)).date()
     with clock.frozen(start + timedelta(days=20)), progress.status("Microsoft sets up Mezzanine at Actebis"):
         mezz = _mezzanine(uow, rng, by_distributor["actebis"], mezzanine_start, coming_30_june(today), stats)
@@ -98,7 +104,8 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
     path.chmod(0o600)
     progress.print(
         f"[green]demo loaded[/green]: {stats.resellers} resellers, {stats.enrolled} in Mezzanine, "
-        f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments")
+        f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments"
+        + (f", {stats.settled:,} settled orders of history" if stats.settled else ""))
     return keys
 
 
@@ -176,6 +183,70 @@ def _oem_programme(uow, starts_on: date, today: date) -> str:
             ends_on=date(today.year + 1, 12, 31), trigger_category="office_oem",
             trigger_min_amount=Money("1000.00", "EUR"), line_duration_months=6, max_beneficiaries=600)
     return programme.id
+
+
+def _settled_history(uow, rng, begin: datetime, end: datetime, orders: int, stats: _Stats,
+                     progress: Console) -> None:
+    """Volume for ``--size large``: orders that were drawn on the base line and paid in full
+    before the story starts, written in bulk (the same rows and entries ``draw`` and
+    ``release`` write: drawing, allocation, release, four ledger entries), 500 resellers per
+    transaction with their sequence. Each reseller's orders follow each other (paid before the
+    next), so no line was ever above its limit and every balance is unchanged; ``verify``
+    agrees. Spread over the active resellers with a limit, busier where the limit is larger."""
+    from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release
+
+    with uow.read() as s:
+        accounts = s.execute(
+            select(Reseller.distributor_id, Reseller.id, Reseller.ledger_seq, Line.id, Line.limit_minor)
+            .join(Line, (Line.distributor_id == Reseller.distributor_id) & (Line.reseller_id == Reseller.id))
+            .where(Reseller.status == "active", Line.kind == "base", Line.limit_minor > 0)
+            .order_by(Reseller.distributor_id, Reseller.id)
+        ).all()
+    weights = [math.sqrt(limit) for *_, limit in accounts]
+    total = sum(weights)
+    counts = [int(orders * w / total + rng.random()) for w in weights]
+    span = (end - begin).total_seconds()
+    entry_keys = dict.fromkeys(c.key for c in LedgerEntry.__table__.columns)
+    n = 0
+    with progress.status("writing settled history") as status:
+        for chunk in range(0, len(accounts), 500):
+            drawings, allocations, releases, entries, seqs = [], [], [], [], []
+            for (did, rid, seq, line_id, limit), count in zip(accounts[chunk:chunk + 500], counts[chunk:chunk + 500]):
+                for at in sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(count)):
+                    n += 1
+                    ref, pay = f"HX-{n:07d}", f"PAY-H{n:07d}"
+                    paid = at + timedelta(seconds=1)
+                    cents = max(1, min(limit, int(math.exp(rng.gauss(math.log(1_500), 0.9)) * 100), 6_000_000))
+                    drawings.append(dict(distributor_id=did, reseller_id=rid, reference=ref, amount_minor=cents,
+                                         outstanding_minor=0, vendor_id=None, status="settled", created_at=at,
+                                         created_by="demo:erp"))
+                    allocations.append(dict(distributor_id=did, reseller_id=rid, drawing_reference=ref, line_id=line_id,
+                                            funder=did, amount_minor=cents, outstanding_minor=0, position=0))
+                    releases.append(dict(distributor_id=did, reseller_id=rid, drawing_reference=ref, reference=pay,
+                                         amount_minor=cents, kind="payment", created_at=paid, created_by="demo:erp"))
+                    common = dict(entry_keys, distributor_id=did, reseller_id=rid, actor="demo:erp",
+                                  drawing_reference=ref)
+                    entries += [
+                        {**common, "seq": seq + 1, "at": at, "kind": "drawing_posted", "amount_minor": cents},
+                        {**common, "seq": seq + 2, "at": at, "kind": "drawing_allocated", "line_id": line_id,
+                         "drawn_delta_minor": cents},
+                        {**common, "seq": seq + 3, "at": paid, "kind": "release_posted", "release_reference": pay,
+                         "amount_minor": cents, "details": json.dumps({"kind": "payment"})},
+                        {**common, "seq": seq + 4, "at": paid, "kind": "release_applied", "line_id": line_id,
+                         "release_reference": pay, "drawn_delta_minor": -cents},
+                    ]
+                    seq += 4
+                seqs.append({"d": did, "r": rid, "seq": seq})
+            with uow.write() as s:
+                for table, rows in ((Drawing, drawings), (Allocation, allocations), (Release, releases),
+                                    (LedgerEntry, entries)):
+                    if rows:
+                        s.execute(insert(table.__table__), rows)
+                t = Reseller.__table__
+                s.execute(update(t).where(t.c.distributor_id == bindparam("d"), t.c.id == bindparam("r"))
+                          .values(ledger_seq=bindparam("seq")), seqs)
+            stats.settled += len(drawings)
+            status.update(f"writing settled history: {stats.settled:,} orders")
 
 
 def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: int, stats: _Stats,

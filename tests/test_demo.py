@@ -27,3 +27,25 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
     assert statuses["active"] > 350 and mezzanine > 30
     again = demo.load(uow, size="smoke", if_empty=True, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
     assert again == keys  # --if-empty: nothing loaded twice, the keys shown again
+
+
+def test_the_large_demo_writes_settled_history_the_ledger_agrees_with(engine, tmp_path):
+    from creditlines.ledger.models import LedgerEntry, Release
+
+    uow = UnitOfWork(engine)
+    out = Console(file=StringIO(), width=120)
+    demo.load(uow, size="smoke-large", if_empty=False, seed=11, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
+    with uow.snapshot() as s:
+        assert verify(s) == []  # every balance is the fold of its entries, sequences included
+        settled = s.scalar(select(func.count()).select_from(Drawing).where(Drawing.reference.like("HX-%")))
+        assert 2_800 <= settled <= 3_200
+        assert s.scalar(select(func.count()).select_from(Release).where(Release.reference.like("PAY-H%"))) == settled
+        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.drawing_reference.like("HX-%"))) \
+            == 4 * settled
+        # the story told through the services comes after the history, in time and in sequence
+        last_history = s.scalar(select(func.max(LedgerEntry.at)).where(LedgerEntry.drawing_reference.like("HX-%")))
+        first_story = s.scalar(select(func.min(LedgerEntry.at)).where(LedgerEntry.drawing_reference.like("SO-%")))
+        assert last_history < first_story
+        gaps = s.execute(select(LedgerEntry.distributor_id, LedgerEntry.reseller_id, func.count(), func.max(LedgerEntry.seq))
+                         .group_by(LedgerEntry.distributor_id, LedgerEntry.reseller_id)).all()
+        assert all(count == top for _, _, count, top in gaps)  # sequences without holes or doubles
