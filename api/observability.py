@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import time
-import uuid
 
 from creditlines import metrics
 
@@ -35,6 +36,17 @@ def configure_logging(level: str) -> None:
 class Observability:
     def __init__(self, app) -> None:
         self.app = app
+        # Request ids: a random per-process prefix and a counter (no urandom call per request).
+        self._ids = (f"{os.urandom(6).hex()}{n:020x}" for n in itertools.count())
+        self._children: dict[tuple[str, str, str], tuple] = {}  # metric children by labels
+
+    def _metrics(self, method: str, template: str, status: int) -> tuple:
+        key = (method, template, str(status))
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (metrics.HTTP_REQUESTS.labels(*key),
+                                               metrics.HTTP_LATENCY.labels(method, template))
+        return children
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -46,7 +58,7 @@ class Observability:
             if name == b"x-request-id":
                 request_id = value.decode("latin-1")[:100]
                 break
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or next(self._ids)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 
@@ -64,9 +76,10 @@ class Observability:
             template = getattr(route, "path", None) or "unmatched"
             elapsed = time.perf_counter() - started
             method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(method, template).observe(elapsed)
-            if template not in ("/metrics", "/healthz"):
+            requests, latency = self._metrics(method, template, status)
+            requests.inc()
+            latency.observe(elapsed)
+            if template not in ("/metrics", "/healthz") and log.isEnabledFor(logging.INFO):
                 log.info("request", extra={"fields": {
                     "request_id": request_id, "method": method, "path": scope["path"], "route": template,
                     "status": status, "duration_ms": round(elapsed * 1000, 2)}})

@@ -165,6 +165,8 @@ def main() -> None:
     procs = []
     try:
         key = seed(url)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")  # statistics, as autovacuum would have them in production
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}_baseline" TEMPLATE "{name}"')
         env = {**os.environ, "CREDITLINES_DATABASE_URL": url, "CREDITLINES_LOG_LEVEL": "WARNING"}
