@@ -4,7 +4,11 @@
 Needs `wrk` (Debian: apt-get install wrk) and the bench extra (pip install -e '.[bench]').
 Load comes from wrk, a separate process on loopback, bounded by --duration.
 
-    .venv/bin/python scripts/bench/api_load.py [--duration 10] [--connections 16]
+    .venv/bin/python scripts/bench/api_load.py [--duration 10] [--connections 16] [--repeat 3] [--only …]
+
+Each measurement runs --repeat times (baseline and creditlines alternately) and the medians
+are reported, with every run kept in the JSON: on a 2-core machine shared by the load
+generator, the servers and PostgreSQL, single runs move by ±20 %.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,6 +105,17 @@ def wrk(port: int, script: str, *, duration: int, connections: int, env: dict | 
             "socket_errors": errors.group(1) if errors else None}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """Each figure's median over the runs (throughput and each percentile separately)."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0] if key.startswith(("rps", "p"))
+            } | {"non_2xx": sum(run["non_2xx"] for run in runs)}
+
+
+def ledger_entries(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
+
+
 def hot_line(url: str) -> tuple[int, int]:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         return conn.execute("SELECT limit_minor, drawn_minor FROM line WHERE distributor_id = 'bench' "
@@ -136,6 +152,7 @@ def add_history(dsn: str, entries_per_reseller: int) -> int:
         c.commit()
     with psycopg.connect(dsn, autocommit=True) as c:
         c.execute("VACUUM ANALYZE")
+        c.execute("CHECKPOINT")  # the million rows on disk before the measurement, not during it
         return c.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
 
 
@@ -144,6 +161,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; medians are reported")
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (all by default)")
     opts = parser.parse_args()
@@ -177,24 +195,44 @@ def main() -> None:
                             str(base_port), "--workers", str(w), "--log-level", "warning"],
                            {**os.environ, "BASELINE_DSN": f"{dsn}_baseline"}, base_port))
         load = {"KEY": key, "RESELLERS": str(RESELLERS)}
-        wrk(cl_port, "eligibility.lua", duration=2, connections=c, env=load)  # warm-up
-        wrk(base_port, "eligibility.lua", duration=2, connections=c, env=load)
-        if only & {"eligibility", "history"}:
-            results["eligibility_baseline"] = wrk(base_port, "eligibility.lua", duration=d, connections=c, env=load)
-            results["eligibility"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
+        hot = {**load, "HOT": "1"}
+        for port in (cl_port, base_port):  # warm-up: pools, prepared statements, key caches
+            for script in ("eligibility.lua", "drawings.lua"):
+                wrk(port, script, duration=2, connections=c, env=load)
+
+        def pairs(script: str) -> dict:
+            """Baseline and creditlines, alternately, --repeat times: the median of each, and of the ratios."""
+            runs = [(wrk(base_port, script, duration=d, connections=c, env=load),
+                     wrk(cl_port, script, duration=d, connections=c, env=load)) for _ in range(opts.repeat)]
+            return {"baseline": median_run([b for b, _ in runs]), "creditlines": median_run([o for _, o in runs]),
+                    "ratio_median": round(statistics.median(o["rps"] / b["rps"] for b, o in runs), 2),
+                    "runs": [{"baseline": b, "creditlines": o} for b, o in runs]}
+
+        def alone(port: int, script: str, env: dict) -> dict:
+            runs = [wrk(port, script, duration=d, connections=c, env=env) for _ in range(opts.repeat)]
+            return {**median_run(runs), "runs": runs}
+
+        if "eligibility" in only:
+            results["eligibility"] = pairs("eligibility.lua")
         if "drawings" in only:
-            results["drawings_baseline"] = wrk(base_port, "drawings.lua", duration=d, connections=c, env=load)
-            results["drawings"] = wrk(cl_port, "drawings.lua", duration=d, connections=c, env=load)
+            results["drawings"] = pairs("drawings.lua")
         if "hot" in only:
-            results["drawings_hot_reseller"] = wrk(cl_port, "drawings.lua", duration=d, connections=c,
-                                                   env={**load, "HOT": "1"})
-        if "hot" in only:
+            results["drawings_hot_reseller"] = alone(cl_port, "drawings.lua", hot)
             results["hot_reseller_last_euros"] = last_euros(url, cl_port, load, connections=c)
-        with psycopg.connect(dsn) as conn:
-            results["ledger_entries_before_history"] = conn.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
         if "history" in only:
-            results["ledger_entries_with_history"] = add_history(dsn, 1000)
-            results["eligibility_with_history"] = wrk(cl_port, "eligibility.lua", duration=d, connections=c, env=load)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+            before = alone(cl_port, "eligibility.lua", load)
+            entries_before = ledger_entries(dsn)
+            entries_after = add_history(dsn, 1000)
+            wrk(cl_port, "eligibility.lua", duration=2, connections=c, env=load)
+            after = alone(cl_port, "eligibility.lua", load)
+            results["history"] = {
+                "ledger_entries_before": entries_before, "ledger_entries_after": entries_after,
+                "before": before, "after": after,
+                "p50_ratio": round(after["p50_ms"] / before["p50_ms"], 2),
+                "p99_ratio": round(after["p99_ms"] / before["p99_ms"], 2),
+            }
         for proc in procs:
             stop(proc)
         procs.clear()
@@ -211,8 +249,7 @@ def main() -> None:
                                     "--no-migrate"], {**env, "CREDITLINES_DATABASE_URL": sqlite_url}, port))
                 sqlite_load = {"KEY": sqlite_key, "RESELLERS": str(RESELLERS)}
                 wrk(port, "eligibility.lua", duration=2, connections=c, env=sqlite_load)
-                results["eligibility_sqlite_1_worker"] = wrk(port, "eligibility.lua", duration=d, connections=c,
-                                                             env=sqlite_load)
+                results["eligibility_sqlite_1_worker"] = alone(port, "eligibility.lua", sqlite_load)
                 stop(procs.pop())
     finally:
         for proc in procs:
@@ -220,15 +257,20 @@ def main() -> None:
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP DATABASE IF EXISTS "{name}_baseline" WITH (FORCE)')
-    ratios = results["ratios"] = {}
-    if "eligibility" in results:
-        ratios["eligibility_vs_baseline"] = round(results["eligibility"]["rps"] / results["eligibility_baseline"]["rps"], 2)
-    if "drawings" in results:
-        ratios["drawings_vs_baseline"] = round(results["drawings"]["rps"] / results["drawings_baseline"]["rps"], 2)
-    if "eligibility_with_history" in results:
-        for pct in ("p50", "p99"):
-            ratios[f"history_{pct}"] = round(results["eligibility_with_history"][f"{pct}_ms"]
-                                             / results["eligibility"][f"{pct}_ms"], 2)
+    summary = results["summary"] = {}
+    for name in ("eligibility", "drawings"):
+        if name in results:
+            summary[name] = {"rps": results[name]["creditlines"]["rps"], "p99_ms": results[name]["creditlines"]["p99_ms"],
+                             "baseline_rps": results[name]["baseline"]["rps"],
+                             "ratio_to_baseline": results[name]["ratio_median"]}
+    if "drawings_hot_reseller" in results:
+        summary["hot_reseller"] = {"rps": results["drawings_hot_reseller"]["rps"],
+                                   "overdrawn": results["hot_reseller_last_euros"]["overdrawn"],
+                                   "last_euros_accepted": results["hot_reseller_last_euros"]["accepted"]}
+    if "history" in results:
+        summary["history"] = {k: results["history"][k] for k in ("p50_ratio", "p99_ratio", "ledger_entries_after")}
+    if "eligibility_sqlite_1_worker" in results:
+        summary["sqlite_1_worker_rps"] = results["eligibility_sqlite_1_worker"]["rps"]
     print(json.dumps(results, indent=2))
 
 
