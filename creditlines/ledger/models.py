@@ -233,5 +233,4 @@ class LedgerEntry(Base):
         ForeignKeyConstraint(
             ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
         ),
-        Index("ix_ledger_entry_line", "distributor_id", "line_id"),
     )
