@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+import psycopg_pool
+import sqlalchemy.exc
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -38,7 +42,7 @@ def problem(status: int, code: str, title: str, detail: str, **extra) -> JSONRes
             "detail": detail, "code": code}
     for key, value in extra.items():
         body[key] = {"amount": amount_str_of(value), "currency": value.currency.code} if isinstance(value, Money) else value
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -76,6 +80,15 @@ def install(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
         code = codes.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    async def database_unavailable(_request: Request, exc: Exception):
+        log.error("database unavailable: %s", exc)
+        return problem(503, "service_unavailable", "Service unavailable",
+                       "The database cannot be reached; nothing was posted. Retry the same request "
+                       "(references make it safe).")
+
+    for unavailable in (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.exc.OperationalError):
+        app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception):  # pragma: no cover - a bug by definition

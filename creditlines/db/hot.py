@@ -87,6 +87,7 @@ class HotPath:
 
                 pool = AsyncConnectionPool(
                     self._conninfo, min_size=1, max_size=self.pool_size, open=False, name="creditlines-hot",
+                    timeout=10,  # then PoolTimeout: 503 service_unavailable, never a hang
                     kwargs={"autocommit": True, "prepare_threshold": 0},
                 )
                 await pool.open()
