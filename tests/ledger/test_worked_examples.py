@@ -11,6 +11,7 @@ from creditlines.errors import (
     AccountOnHold,
     IdempotencyConflict,
     InsufficientCredit,
+    NotFound,
     ReleaseExceedsOutstanding,
     ResellerTerminated,
 )
@@ -290,3 +291,32 @@ def test_availability_in_the_future_is_a_projection_without_expired_lines(world)
     assert june.total_available == eur("6000.00")
     assert july.total_available == eur("1000.00")
     assert [line.status for line in july.lines] == ["active"]  # expired and undrawn: not shown
+
+
+def test_a_late_copy_of_an_order_is_answered_even_after_hold_or_termination(world):
+    """The ERP's retry of an order it already posted gets that order back — as it stands now —
+    whatever happened to the reseller since; a new order is refused with the reason."""
+    make_reseller(world, "R-9009", "3000.00")
+    grant_mezzanine(world, "R-9009", "2000.00")
+    first, _ = draw(world, "R-9009", "SO-1", "4000.00", vendor_id="microsoft")
+    assert [(a.funder, a.amount) for a in first.allocations] == [("actebis", eur("3000.00")),
+                                                                  ("microsoft", eur("1000.00"))]
+    release(world, "R-9009", "SO-1", "PAY-1", "500.00")
+    with world.write() as s:
+        service.place_hold(s, distributor_id=D, reseller_id="R-9009", reason="overdue", actor="officer")
+    copy, created = draw(world, "R-9009", "SO-1", "4000.00", vendor_id="microsoft")
+    assert not created and copy.outstanding == eur("3500.00")
+    assert [a.outstanding for a in copy.allocations] == [eur("3000.00"), eur("500.00")]  # vendor money freed first
+    with pytest.raises(AccountOnHold, match="on hold"):
+        draw(world, "R-9009", "SO-2", "1.00")
+    with world.write() as s:
+        service.terminate(s, distributor_id=D, reseller_id="R-9009", reason="insolvent", actor="officer")
+    again, created = draw(world, "R-9009", "SO-1", "4000.00", vendor_id="microsoft")
+    assert not created and again.reference == "SO-1" and again.amount == eur("4000.00")
+    with pytest.raises(IdempotencyConflict):
+        draw(world, "R-9009", "SO-1", "4000.01", vendor_id="microsoft")
+    with pytest.raises(ResellerTerminated, match="terminated"):
+        draw(world, "R-9009", "SO-3", "1.00")
+    with pytest.raises(NotFound):
+        draw(world, "R-NOBODY", "SO-1", "1.00")
+    assert_ledger_agrees(world)
