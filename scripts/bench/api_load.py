@@ -187,6 +187,12 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE")  # statistics, as autovacuum would have them in production
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}_baseline" TEMPLATE "{name}"')
+            if "history" in only:  # two more copies: as seeded, and with a million ledger entries more
+                conn.execute(f'CREATE DATABASE "{name}_small" TEMPLATE "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}_history" TEMPLATE "{name}"')
+        if "history" in only:
+            results["ledger_entries_small"] = ledger_entries(f"{dsn}_small")
+            results["ledger_entries_history"] = add_history(f"{dsn}_history", 1000)
         env = {**os.environ, "CREDITLINES_DATABASE_URL": url, "CREDITLINES_LOG_LEVEL": "WARNING"}
         cl_port, base_port = free_port(), free_port()
         procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(cl_port), "--workers", str(w),
@@ -200,10 +206,10 @@ def main() -> None:
             for script in ("eligibility.lua", "drawings.lua"):
                 wrk(port, script, duration=2, connections=c, env=load)
 
-        def pairs(script: str) -> dict:
+        def pairs(script: str, env: dict = load) -> dict:
             """Baseline and creditlines, alternately, --repeat times: the median of each, and of the ratios."""
-            runs = [(wrk(base_port, script, duration=d, connections=c, env=load),
-                     wrk(cl_port, script, duration=d, connections=c, env=load)) for _ in range(opts.repeat)]
+            runs = [(wrk(base_port, script, duration=d, connections=c, env=env),
+                     wrk(cl_port, script, duration=d, connections=c, env=env)) for _ in range(opts.repeat)]
             return {"baseline": median_run([b for b, _ in runs]), "creditlines": median_run([o for _, o in runs]),
                     "ratio_median": round(statistics.median(o["rps"] / b["rps"] for b, o in runs), 2),
                     "runs": [{"baseline": b, "creditlines": o} for b, o in runs]}
@@ -217,21 +223,29 @@ def main() -> None:
         if "drawings" in only:
             results["drawings"] = pairs("drawings.lua")
         if "hot" in only:
-            results["drawings_hot_reseller"] = alone(cl_port, "drawings.lua", hot)
+            results["drawings_hot_reseller"] = pairs("drawings.lua", hot)
             results["hot_reseller_last_euros"] = last_euros(url, cl_port, load, connections=c)
         if "history" in only:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute("CHECKPOINT")
-            before = alone(cl_port, "eligibility.lua", load)
-            entries_before = ledger_entries(dsn)
-            entries_after = add_history(dsn, 1000)
-            wrk(cl_port, "eligibility.lua", duration=2, connections=c, env=load)
-            after = alone(cl_port, "eligibility.lua", load)
+            # Two servers, identical but for the history, measured alternately: drift on the machine
+            # (autovacuum, writeback, the other runs) falls on both.
+            ports = {}
+            for copy in ("small", "history"):
+                ports[copy] = free_port()
+                procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(ports[copy]),
+                                    "--workers", str(w), "--no-migrate"],
+                                   {**env, "CREDITLINES_DATABASE_URL": f"{url}_{copy}"}, ports[copy]))
+                wrk(ports[copy], "eligibility.lua", duration=2, connections=c, env=load)
+            runs = [(wrk(ports["small"], "eligibility.lua", duration=d, connections=c, env=load),
+                     wrk(ports["history"], "eligibility.lua", duration=d, connections=c, env=load))
+                    for _ in range(opts.repeat)]
+            small, history = median_run([a for a, _ in runs]), median_run([b for _, b in runs])
             results["history"] = {
-                "ledger_entries_before": entries_before, "ledger_entries_after": entries_after,
-                "before": before, "after": after,
-                "p50_ratio": round(after["p50_ms"] / before["p50_ms"], 2),
-                "p99_ratio": round(after["p99_ms"] / before["p99_ms"], 2),
+                "ledger_entries_before": results["ledger_entries_small"],
+                "ledger_entries_after": results["ledger_entries_history"],
+                "before": small, "after": history,
+                "p50_ratio": round(history["p50_ms"] / small["p50_ms"], 2),
+                "p99_ratio": round(history["p99_ms"] / small["p99_ms"], 2),
+                "runs": [{"small": a, "history": b} for a, b in runs],
             }
         for proc in procs:
             stop(proc)
@@ -256,7 +270,8 @@ def main() -> None:
             stop(proc)
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}_baseline" WITH (FORCE)')
+            for suffix in ("_baseline", "_small", "_history"):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}{suffix}" WITH (FORCE)')
     summary = results["summary"] = {}
     for name in ("eligibility", "drawings"):
         if name in results:
@@ -264,13 +279,19 @@ def main() -> None:
                              "baseline_rps": results[name]["baseline"]["rps"],
                              "ratio_to_baseline": results[name]["ratio_median"]}
     if "drawings_hot_reseller" in results:
-        summary["hot_reseller"] = {"rps": results["drawings_hot_reseller"]["rps"],
+        summary["hot_reseller"] = {"rps": results["drawings_hot_reseller"]["creditlines"]["rps"],
+                                   "p99_ms": results["drawings_hot_reseller"]["creditlines"]["p99_ms"],
+                                   "baseline_rps": results["drawings_hot_reseller"]["baseline"]["rps"],
+                                   "ratio_to_baseline": results["drawings_hot_reseller"]["ratio_median"],
                                    "overdrawn": results["hot_reseller_last_euros"]["overdrawn"],
                                    "last_euros_accepted": results["hot_reseller_last_euros"]["accepted"]}
     if "history" in results:
         summary["history"] = {k: results["history"][k] for k in ("p50_ratio", "p99_ratio", "ledger_entries_after")}
     if "eligibility_sqlite_1_worker" in results:
         summary["sqlite_1_worker_rps"] = results["eligibility_sqlite_1_worker"]["rps"]
+        if "eligibility" in results:  # there is no SQLite baseline: against the PostgreSQL one, 2 workers
+            summary["sqlite_1_worker_vs_postgresql_baseline"] = round(
+                results["eligibility_sqlite_1_worker"]["rps"] / results["eligibility"]["baseline"]["rps"], 2)
     print(json.dumps(results, indent=2))
 
 
