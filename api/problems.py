@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditlines import errors
-from creditlines.money import Money, amount_str
+from api import render
+from creditlines.money import Money
 
 log = logging.getLogger("creditlines.api")
 
@@ -41,15 +42,9 @@ def problem(status: int, code: str, title: str, detail: str, **extra) -> JSONRes
     body = {"type": f"https://creditlines.dev/problems/{code}", "title": title, "status": status,
             "detail": detail, "code": code}
     for key, value in extra.items():
-        body[key] = {"amount": amount_str_of(value), "currency": value.currency.code} if isinstance(value, Money) else value
+        body[key] = render.money_of(value) if isinstance(value, Money) else value
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
-
-
-def amount_str_of(money: Money) -> str:
-    from creditlines.money import to_minor
-
-    return amount_str(to_minor(money), money.currency.code)
 
 
 def _validation_code(exc: RequestValidationError) -> tuple[str, str]:

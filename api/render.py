@@ -1,7 +1,7 @@
 """Hot responses serialised straight to JSON bytes (no response-model pass).
 
 Each function produces exactly the document of its declared response model; the tests
-parse every such body with the model (tests/api/test_render.py) and schemathesis checks it
+parse every such body with the model (tests/api/test_hot_path.py) and schemathesis checks it
 against the OpenAPI schema.
 """
 
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from creditlines.eligibility import Decision
 from creditlines.ledger.service import DrawingView
-from creditlines.money import amount_str, to_minor
+from creditlines.money import Money, amount_str, to_minor
 
 
 def money(minor: int, currency: str) -> dict[str, str]:
@@ -32,7 +32,8 @@ def decision(d: Decision, currency: str) -> dict:
     }
 
 
-def _money_of(value) -> dict[str, str]:
+def money_of(value: Money) -> dict[str, str]:
+    """A Money as the API writes it: ``{"amount": "5000.00", "currency": "EUR"}``."""
     code = value.currency.code
     return {"amount": amount_str(to_minor(value), code), "currency": code}
 
@@ -40,12 +41,12 @@ def _money_of(value) -> dict[str, str]:
 def drawing(d: DrawingView) -> dict:
     return {
         "reference": d.reference,
-        "amount": _money_of(d.amount),
-        "outstanding": _money_of(d.outstanding),
+        "amount": money_of(d.amount),
+        "outstanding": money_of(d.outstanding),
         "status": d.status,
         "vendor_id": d.vendor_id,
-        "allocations": [{"line_id": a.line_id, "funder": a.funder, "amount": _money_of(a.amount),
-                         "outstanding": _money_of(a.outstanding)} for a in d.allocations],
+        "allocations": [{"line_id": a.line_id, "funder": a.funder, "amount": money_of(a.amount),
+                         "outstanding": money_of(a.outstanding)} for a in d.allocations],
         "created_at": d.created_at.isoformat().replace("+00:00", "Z"),
     }
 

@@ -56,7 +56,7 @@ def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineSta
 class HotPath:
     """One per process (``app.state.hot``)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 4) -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self.pool_size = pool_size
@@ -102,17 +102,18 @@ class HotPath:
             self._sqlite = conn
         return self._sqlite
 
-    async def fetch(self, pg_sql: str, params: dict, sqlite_sql: str | None = None) -> list[tuple]:
-        """Rows of one statement (autocommit on PostgreSQL, one implicit read on SQLite)."""
+    async def fetch(self, sql: str, params: dict) -> list[tuple]:
+        """Rows of one statement (autocommit on PostgreSQL, one implicit read on SQLite), ``sql``
+        in the dialect's parameter style."""
         if self.dialect == "postgresql":
             pool = await self._pg_pool()
             async with pool.connection() as conn:
-                cursor = await conn.execute(pg_sql, params)
+                cursor = await conn.execute(sql, params)
                 return await cursor.fetchall()
-        return self._sqlite_connection().execute(sqlite_sql or pg_sql, params).fetchall()
+        return self._sqlite_connection().execute(sql, params).fetchall()
 
     async def reseller_lines(self, distributor_id: str, reseller_id: str) -> tuple[str | None, list[LineState]]:
-        rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id}, self._reseller_lines)
+        rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id})
         return line_states(rows)
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ checked and written by two transactions at once.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -712,7 +713,7 @@ def _drawing_view(session: Session, drawing: Drawing, currency: str, allocations
 
 
 DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day)"
-DRAW_PG = "SELECT creditlines_draw(%(d)s, %(r)s, %(reference)s, %(amount)s, %(vendor)s, %(actor)s, %(now)s, %(day)s)"
+DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's parameter style (the hot path)
 
 
 def draw_amount(distributor: repo.DistributorInfo, reference: str, amount: Money) -> int:
