@@ -6,15 +6,17 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
 from api.deps import KeyCache
+from api.edge import BodyLimit, EncodedSlashes
 from api.observability import Observability, configure_logging
-from api.routers import admin, jobs, programmes, resellers
+from api.routers import admin, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock
 from creditlines.config import get_settings
@@ -27,11 +29,14 @@ PROBLEM_RESPONSES = {
     code: {"model": Problem, "description": description}
     for code, description in {
         401: "Missing, unknown or revoked API key (`unauthenticated`)",
-        403: "Outside the key's scope (`forbidden`)",
+        403: "Outside the key's scope (`forbidden`), or a vendor the distributor never admitted "
+             "(`vendor_not_admitted`)",
         404: "Unknown distributor, reseller or drawing (`not_found`)",
         409: "Business refusal: `insufficient_credit`, `account_on_hold`, `reseller_terminated`, "
-             "`idempotency_conflict`, `release_exceeds_outstanding`, `programme_closed`, `budget_exhausted`, …",
-        422: "Invalid request: `validation_error`, `invalid_amount`, `currency_mismatch`",
+             "`idempotency_conflict`, `release_exceeds_outstanding`, `programme_closed`, `budget_exhausted`, "
+             "`partnership_ended`, `approval_required`, `concurrent_update`, …",
+        413: "The request body is larger than 1 MiB (`payload_too_large`)",
+        422: "Invalid request: `validation_error`, `invalid_amount`, `currency_mismatch`, `limit_above_partnership`",
     }.items()
 }
 
@@ -62,9 +67,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     configure_logging(settings.log_level)
     problems.install(app)
+    app.add_middleware(EncodedSlashes)
+    app.add_middleware(BodyLimit)
     app.add_middleware(Observability)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)
+    app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
     if clock.is_fixed():
@@ -82,13 +90,19 @@ def create_app(database_url: str | None = None) -> FastAPI:
             session.execute(text("select 1"))
         return {"status": "ready"}
 
-    @app.get("/metrics", tags=["operations"], response_class=Response,
-             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                              "description": "Prometheus text format"}})
-    def prometheus() -> Response:
+    # /metrics on the API port only with a token, and only when it is not on its own port; for any
+    # other caller, method or setting it is the 404 of an unknown path, and it is not in the OpenAPI.
+    app.state.metrics_token = settings.metrics_token if settings.metrics_port is None else None
+
+    @app.api_route("/metrics", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    def prometheus(request: Request) -> Response:
         """Requests and latency by route, drawings by outcome, grants by programme, expiry runs."""
         from creditlines import metrics
 
+        if request.method != "GET" or not metrics.authorized(request.headers.get("authorization"),
+                                                              request.app.state.metrics_token):
+            raise StarletteHTTPException(404, "Not Found")
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 

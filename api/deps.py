@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
+import re
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -16,6 +18,17 @@ from creditlines.auth.service import Principal, authenticate, authorise
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
+from creditlines import validation
+from creditlines.validation import Identifier, KeyId, PathReference, ProgrammeId, TenantId
+
+# Path parameters: one type per kind of id (SPEC §15), the same rules as the bodies.
+DistributorId = Annotated[TenantId, Path(description="A distributor id")]
+VendorId = Annotated[Identifier, Path(description="A vendor id")]
+ResellerId = Annotated[Identifier, Path(description="A reseller id (the distributor's customer number)")]
+ProgrammeIdPath = Annotated[ProgrammeId, Path(description="`<code>@<distributor_id>`")]
+KeyIdPath = Annotated[KeyId, Path(description="An API key's id")]
+ReferencePath = Annotated[PathReference, Path(
+    description="A drawing's reference, percent-encoded: `FA/2026/0042` is `FA%2F2026%2F0042`, `#` is `%23`")]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cl_…`")
 
@@ -82,21 +95,37 @@ def allow(*roles: str):
     return dependency
 
 
+_CURSOR_RE = re.compile(r"[A-Za-z0-9_-]{1,500}")
+_MAX_SEQ = 2**63 - 1
+# What each listing's cursor holds; anything else was not written by this API.
+CURSOR_KINDS = {
+    "id": validation.is_identifier,
+    "reference": validation.is_reference,
+    "seq": lambda v: type(v) is int and 0 <= v <= _MAX_SEQ,
+    "id_pair": lambda v: type(v) is list and len(v) == 2 and all(map(validation.is_identifier, v)),
+}
+Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="`next_cursor` of the previous page, as it was given")]
+
+
 def encode_cursor(value: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"k": value}).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps({"k": value}, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, kind: type) -> Any:
+def decode_cursor(cursor: str | None, kind: str) -> Any:
+    """An opaque cursor back to its key, strictly: base64url of ``{"k": <key>}`` whose key has the
+    listing's type and alphabet (``CURSOR_KINDS``). Anything else is a 422, never a query."""
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["k"]
-    except Exception:  # noqa: BLE001 - any malformed cursor is the caller's error
-        raise ValidationFailed("cursor is not one this API returned") from None
-    if not isinstance(value, kind) or isinstance(value, bool):
+    if _CURSOR_RE.fullmatch(cursor) is None:
         raise ValidationFailed("cursor is not one this API returned")
-    return value
+    try:
+        document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, RecursionError):  # bad base64, not UTF-8, not JSON, too deep
+        raise ValidationFailed("cursor is not one this API returned") from None
+    if type(document) is not dict or document.keys() != {"k"} or not CURSOR_KINDS[kind](document["k"]):
+        raise ValidationFailed("cursor is not one this API returned")
+    return document["k"]
 
 
 async def distributor_of(request: Request, distributor_id: str):

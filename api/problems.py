@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditlines import errors
+from creditlines.db.retry import is_transient
 from api import render
+from api.edge import MAX_BODY
 from creditlines.money import Money
 
 log = logging.getLogger("creditlines.api")
@@ -34,17 +36,31 @@ STATUS = {
     errors.ProgrammeClosed: 409,
     errors.BudgetExhausted: 409,
     errors.Conflict: 409,
+    errors.VendorNotAdmitted: 403,
+    errors.PartnershipEnded: 409,
+    errors.LimitAbovePartnership: 422,
+    errors.ConcurrentUpdate: 409,
+    errors.ApprovalRequired: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra) -> JSONResponse:
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+            **extra) -> JSONResponse:
     body = {"type": f"https://creditlines.dev/problems/{code}", "title": title, "status": status,
             "detail": detail, "code": code}
     for key, value in extra.items():
         body[key] = render.money_of(value) if isinstance(value, Money) else value
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
+    if headers is None:
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def payload_too_large(limit: int) -> JSONResponse:
+    """413 (SPEC §15); the connection is closed, so the rest of the body is never read."""
+    return problem(413, "payload_too_large", "Payload too large",
+                   f"The request body is larger than {limit} bytes (1 MiB); it was not read.",
+                   headers={"Connection": "close"})
 
 
 def _validation_code(exc: RequestValidationError) -> tuple[str, str]:
@@ -72,11 +88,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 413:
+            return payload_too_large(MAX_BODY)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
         code = codes.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
     async def database_unavailable(_request: Request, exc: Exception):
+        if is_transient(exc):  # a deadlock that escaped the service's retries: not an outage
+            log.error("transient database conflict: %s", exc)
+            return problem(409, errors.ConcurrentUpdate.code, errors.ConcurrentUpdate.title,
+                           "The request collided with concurrent updates and was not applied; retry it.")
         log.error("database unavailable: %s", exc)
         return problem(503, "service_unavailable", "Service unavailable",
                        "The database cannot be reached; nothing was posted. Retry the same request "

@@ -1,18 +1,30 @@
-"""Request and response bodies. Money is always {"amount": "<decimal string>", "currency"}."""
+"""Request and response bodies. Money is always {"amount": "<decimal string>", "currency"}.
+
+Every identifier, reference, free text, instant and day in a request uses the types of
+`creditlines.validation` (SPEC §15), the same rules the services check."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from creditlines.money import Money, amount_str, to_minor
+from creditlines.validation import (
+    Category,
+    Day,
+    EventId,
+    Identifier,
+    Instant,
+    Label,
+    Name,
+    Reason,
+    Reference,
+    TenantId,
+)
 
-Id = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Reference = Annotated[StrictStr, Field(min_length=1, max_length=100)]
-Reason = Annotated[StrictStr, Field(min_length=1, max_length=500)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Id = Identifier
 
 
 class Strict(BaseModel):
@@ -48,10 +60,11 @@ class Problem(BaseModel):
 
 
 class DistributorIn(Strict):
-    id: Id
+    id: TenantId
     name: Name
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=3, examples=["EUR"])]
-    timezone: Annotated[StrictStr, Field(min_length=1, max_length=64, examples=["Europe/Paris"])]
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+    timezone: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/_+-]+$",
+                                         examples=["Europe/Paris"])]
 
 
 class DistributorOut(BaseModel):
@@ -77,7 +90,7 @@ class ApiKeyIn(Strict):
     role: Literal["admin", "credit_officer", "integration", "partner_manager"]
     distributor_id: Id | None = None
     vendor_id: Id | None = None
-    label: Annotated[StrictStr, Field(max_length=200)] | None = None
+    label: Label | None = None
 
 
 class ApiKeyOut(BaseModel):
@@ -250,18 +263,18 @@ class BudgetIn(Strict):
 
 
 class TriggerIn(Strict):
-    product_category: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["office_oem"])]
+    product_category: Annotated[Category, Field(examples=["office_oem"])]
     min_amount: MoneyIn
 
 
 class ProgrammeIn(Strict):
-    code: Id
-    distributor_id: Id
+    code: TenantId
+    distributor_id: TenantId
     name: Name
     kind: Literal["standing", "purchase_triggered"]
     line_limit: MoneyIn
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     usable_for: Literal["any", "vendor_products"] = "any"
     on_expiry: Literal["transfer_to_base", "run_off"] = "transfer_to_base"
     budget: BudgetIn | None = None
@@ -271,7 +284,7 @@ class ProgrammeIn(Strict):
 
 class ProgrammePatch(Strict):
     name: Name | None = None
-    ends_on: date | None = None
+    ends_on: Day | None = None
     status: Literal["active", "closed"] | None = None
     budget: BudgetIn | None = None
 
@@ -300,8 +313,8 @@ class ProgrammeOut(BaseModel):
     kind: Literal["standing", "purchase_triggered"]
     status: Literal["active", "closed"]
     line_limit: MoneyOut
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     usable_for: Literal["any", "vendor_products"]
     on_expiry: Literal["transfer_to_base", "run_off"]
     budget: BudgetOut | None
@@ -337,7 +350,7 @@ class ProgrammeLinePage(BaseModel):
 
 
 class EnrolmentItemIn(Strict):
-    reseller_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    reseller_id: Id
     limit: MoneyIn | None = None
 
 
@@ -357,12 +370,13 @@ class EnrolmentOut(BaseModel):
 
 
 class PurchaseEventIn(Strict):
-    event_id: Reference
-    reseller_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    event_id: EventId
+    reseller_id: Id
     vendor_id: Id
-    product_category: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    product_category: Category
     amount: MoneyIn
-    occurred_at: Annotated[StrictStr, Field(max_length=40, description="ISO 8601 instant with its offset")]
+    occurred_at: Annotated[Instant, Field(description="ISO 8601 instant with its offset, 1900-01-01 to 2200-12-31",
+                                          examples=["2026-11-22T10:00:00+01:00"])]
 
 
 class PurchaseResultOut(BaseModel):
@@ -375,3 +389,40 @@ class PurchaseResultOut(BaseModel):
 class PurchaseEventOut(BaseModel):
     event_id: str
     results: list[PurchaseResultOut]
+
+
+# ---------------------------------------------------------------------- partnerships
+
+
+class PartnershipIn(Strict):
+    max_line_limit: MoneyIn | None = Field(None, description="No line the vendor funds here above this (none: no cap)")
+    requires_approval: StrictBool = Field(False, description="Enrolments are nominations the distributor decides")
+    note: Reason | None = None
+
+
+class PartnershipOut(BaseModel):
+    distributor_id: str
+    vendor_id: str
+    status: Literal["active", "ended"]
+    max_line_limit: MoneyOut | None
+    requires_approval: bool
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+
+class PartnershipPage(BaseModel):
+    items: list[PartnershipOut]
+    next_cursor: str | None
+
+
+class PartnershipEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    status_after: str
+    max_line_limit_after: MoneyOut | None
+    requires_approval_after: bool
+    note_after: str | None

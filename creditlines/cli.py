@@ -23,10 +23,16 @@ def _uow():
 
 @app.command()
 def migrate() -> None:
-    """Apply the database migrations (idempotent)."""
+    """Apply the database migrations (idempotent), as the owner on PostgreSQL."""
     from creditlines.db.migrate import upgrade
+    from creditlines.db.roles import can_change_schema
 
-    url = get_settings().database_url
+    settings = get_settings()
+    url = settings.migration_database_url or settings.database_url
+    if not can_change_schema(url):
+        err.print(f"[red]refused[/red]: {_redact(url)} may not change the schema (it is the service's role); "
+                  "set CREDITLINES_MIGRATION_DATABASE_URL to the owner's URL")
+        raise typer.Exit(2)
     upgrade(url)
     console.print(f"[green]database at head[/green] ({_redact(url)})")
 
@@ -51,18 +57,96 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(8000, help="port to bind"),
     workers: int = typer.Option(1, help="worker processes"),
-    no_migrate: bool = typer.Option(False, "--no-migrate", help="do not apply migrations at start"),
+    no_migrate: bool = typer.Option(False, "--no-migrate", help="do not apply (or check) migrations at start"),
 ) -> None:
-    """Serve the HTTP API (migrations applied at start)."""
+    """Serve the HTTP API. At start, migrations are applied with CREDITLINES_MIGRATION_DATABASE_URL
+    when set, else with the service's URL if its role may; a role that may not (the app role)
+    only checks that the schema is at head and stops if it is not."""
+    import contextlib
+    import logging
+    import os
+    import tempfile
+
     import uvicorn
 
-    from creditlines.db.migrate import upgrade
+    from creditlines.db.migrate import SchemaNotAtHead, ensure_schema
 
     settings = get_settings()
     if not no_migrate:
-        upgrade(settings.database_url)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), access_log=False)
+        try:
+            ensure_schema(settings.database_url, settings.migration_database_url)
+        except SchemaNotAtHead as exc:
+            err.print(f"[red]not started[/red]: {exc}")
+            raise typer.Exit(1) from None
+    metrics_on = settings.metrics_token is not None or settings.metrics_port is not None
+    with contextlib.ExitStack() as stack:
+        if metrics_on and workers > 1 and not (os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+                                               or os.environ.get("prometheus_multiproc_dir")):
+            # Workers inherit the environment: each writes its samples there, /metrics adds them up.
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditlines-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        from api.observability import configure_logging
+        from creditlines import metrics
+
+        configure_logging(settings.log_level)
+        log = logging.getLogger("creditlines.metrics")
+        if settings.metrics_port is not None:
+            # Bound once, here, in the parent of the workers: it reads what every worker wrote.
+            try:
+                server = metrics.serve(settings.metrics_host, settings.metrics_port, settings.metrics_token)
+            except OSError as exc:
+                err.print(f"[red]cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}[/red]: {exc}")
+                raise typer.Exit(2) from None
+            stack.callback(server.shutdown)
+            log.info("metrics on http://%s:%d/metrics%s", settings.metrics_host, settings.metrics_port,
+                     " (bearer token required)" if settings.metrics_token else "")
+        elif not metrics_on:
+            log.warning("/metrics is off: set CREDITLINES_METRICS_TOKEN (served on the API port to that bearer "
+                        "token) or CREDITLINES_METRICS_PORT (served on its own port); see docs/OPERATIONS.md")
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower(), access_log=False)
+
+
+db_app = typer.Typer(help="Database set-up: the PostgreSQL roles.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("create-roles")
+def db_create_roles(
+    admin_url: str = typer.Option(None, "--admin-url", envvar="CREDITLINES_ADMIN_DATABASE_URL",
+                                  help="the application's database as a superuser"),
+    owner_role: str = typer.Option("creditlines_owner", "--owner-role", help="owns the tables, runs migrations"),
+    app_role: str = typer.Option(None, "--app-role", help="the service's role [default: CREDITLINES_APP_ROLE]"),
+    owner_password: str = typer.Option(None, envvar="CREDITLINES_OWNER_PASSWORD", hidden=True),
+    app_password: str = typer.Option(None, envvar="CREDITLINES_APP_PASSWORD", hidden=True),
+    print_sql: bool = typer.Option(False, "--sql", help="print the SQL instead of running it"),
+) -> None:
+    """Create the owner and app roles (idempotent) and hand the schema to the owner.
+
+    Passwords are read from CREDITLINES_OWNER_PASSWORD and CREDITLINES_APP_PASSWORD when set.
+    Then run `creditlines migrate` as the owner: migration 0004 grants the app role its rights.
+    """
+    from creditlines.db.roles import Roles, create_roles, statements
+
+    roles = Roles(owner=owner_role, app=app_role or get_settings().app_role)
+    if print_sql:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(admin_url).database if admin_url else "creditlines"
+        typer.echo("\n".join(statements(roles, database or "creditlines")))
+        return
+    if not admin_url:
+        err.print("[red]--admin-url (or CREDITLINES_ADMIN_DATABASE_URL) is required[/red]")
+        raise typer.Exit(2)
+    try:
+        created = create_roles(admin_url, roles, owner_password=owner_password, app_password=app_password)
+    except Exception as exc:  # noqa: BLE001 - a refusal from PostgreSQL, said plainly
+        err.print(f"[red]roles not created[/red]: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    for role, new in created.items():
+        console.print(f"role {role}: {'created' if new else 'already there'}")
+    console.print(f"next: CREDITLINES_MIGRATION_DATABASE_URL=<{roles.owner}'s URL> creditlines migrate; "
+                  f"serve with CREDITLINES_DATABASE_URL=<{roles.app}'s URL>")
 
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -262,6 +346,11 @@ def report_over_limit(
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
     _print_rows(rows, listings.OVER_LIMIT_FIELDS, fmt)
+
+
+from creditlines.cli_partners import app as partners_app  # noqa: E402 - its commands import _uow from here
+
+app.add_typer(partners_app, name="partners")
 
 
 def _redact(url: str) -> str:

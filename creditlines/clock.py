@@ -8,6 +8,7 @@ project asks :func:`now` and never reads the system clock itself.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Iterator
@@ -15,13 +16,27 @@ from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
 
+# SPEC §15: instants between 1900-01-01 and 2200-12-31 (UTC); anything else is refused.
+MIN_INSTANT = datetime(1900, 1, 1, tzinfo=timezone.utc)
+MAX_INSTANT = datetime(2201, 1, 1, tzinfo=timezone.utc)  # exclusive
+_INSTANT_CHARS = re.compile(r"[0-9A-Za-z:.,+ -]{1,40}")  # fromisoformat lets a trailing NUL through
+
 
 def parse_instant(value: str) -> datetime:
-    """Parse an ISO 8601 instant; an offset is required (a naive time is ambiguous)."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"instant {value!r} has no UTC offset")
-    return moment.astimezone(timezone.utc)
+    """Parse an ISO 8601 instant; an offset is required (a naive time is ambiguous) and it must
+    fall between 1900-01-01 and 2200-12-31 UTC. Every refusal is a ``ValueError``."""
+    if not isinstance(value, str) or _INSTANT_CHARS.fullmatch(value) is None:
+        raise ValueError(f"instant {value!r} is not an ISO 8601 instant")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"instant {value!r} has no UTC offset")
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        moment = None
+    if moment is None or not MIN_INSTANT <= moment < MAX_INSTANT:
+        raise ValueError(f"instant {value!r} is not between 1900-01-01 and 2200-12-31 UTC")
+    return moment
 
 
 def now() -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "creditlines.db"
@@ -13,13 +14,32 @@ DEFAULT_SQLITE_PATH = Path("var") / "creditlines.db"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITLINES_", extra="ignore")
 
-    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"  # the service's (on PostgreSQL: the app role)
+    # The owner's, for migrations (`creditlines migrate`, and `serve` when set); unset: database_url.
+    migration_database_url: str | None = None
+    app_role: str = "creditlines_app"  # the role migration 0004 grants the service's privileges to
     admin_key: str | None = None
     now: str | None = None  # read by clock.py on every call, kept here for documentation
     log_level: str = "INFO"
     locale: str = "fr_FR"  # how amounts are shown to people by the CLI
     key_cache_seconds: int = 5  # how long a worker trusts a verified key; 0 checks every request
     hot_pool_size: int = 4  # PostgreSQL connections per worker for the hot paths (eligibility, drawings)
+    # /metrics: off unless one of these is set (see docs/OPERATIONS.md)
+    metrics_token: str | None = None  # /metrics on the API port, for `Authorization: Bearer <it>` only
+    metrics_port: int | None = None  # /metrics on its own port (served by `creditlines serve`), not on the API's
+    metrics_host: str = "127.0.0.1"  # address of the metrics port
+
+    @field_validator("metrics_token", "metrics_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return None if value == "" else value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value):
+        if value is not None and len(value) < 16:
+            raise ValueError("CREDITLINES_METRICS_TOKEN must be at least 16 characters (a random secret)")
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,12 +26,16 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Reseller
+from creditlines.partnerships import service as partnerships
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
 
 DISTRIBUTORS = [("actebis", "Actebis", 0.30), ("etc", "ETC", 0.25), ("techdata", "Tech Data", 0.25),
                 ("ingram", "Ingram Micro", 0.20)]
 VENDORS = [("microsoft", "Microsoft"), ("hp", "HP")]
+PARTNERSHIPS = [("actebis", "microsoft", Money("5000.00", "EUR"), "Mezzanine agreement"),
+                ("etc", "microsoft", None, "Office OEM booster"),
+                ("techdata", "hp", None, None)]
 SIZES = {
     "default": {"resellers": 10_000, "orders": 6_000},
     # large: the default story, preceded by ~240,000 settled orders (~1,000,000 ledger entries)
@@ -49,6 +55,21 @@ def keys_file(database_url: str) -> Path:
     if database_url.startswith("sqlite:///"):
         return Path(database_url[len("sqlite:///"):]).with_suffix(".demo-keys.json")
     return Path("var") / "demo-keys.json"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only from the first byte: a new file created 0600
+    (O_EXCL, so never an existing file's mode) replaces the old one atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def coming_30_june(today: date) -> date:
@@ -99,9 +120,7 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
         oem = _oem_programme(uow, (start + timedelta(days=10)).date(), today)
     _history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
     keys.update(example_reseller=mezz["example"], mezzanine=mezz["id"], oem=oem)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(keys, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(keys, indent=2))
     progress.print(
         f"[green]demo loaded[/green]: {stats.resellers} resellers, {stats.enrolled} in Mezzanine, "
         f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments"
@@ -116,6 +135,12 @@ def _tenants_and_keys(uow: UnitOfWork) -> dict:
             tenants.create_distributor(s, id=did, name=name, currency="EUR", timezone="Europe/Paris")
         for vid, name in VENDORS:
             tenants.create_vendor(s, id=vid, name=name)
+        # Who admitted whom: Microsoft runs Mezzanine at Actebis and the OEM offer at ETC; Actebis
+        # caps vendor lines at EUR 5,000; HP is admitted at Tech Data (no programme yet); Ingram
+        # admitted nobody.
+        for did, vid, cap, note in PARTNERSHIPS:
+            partnerships.admit(s, distributor_id=did, vendor_id=vid, max_line_limit=cap, requires_approval=False,
+                               note=note, actor="demo:credit-officer")
         keys["admin"] = auth.create_key(s, role="admin", label="demo admin")[1]
         keys["officer_actebis"] = auth.create_key(s, role="credit_officer", distributor_id="actebis", label="demo")[1]
         keys["erp_actebis"] = auth.create_key(s, role="integration", distributor_id="actebis", label="demo")[1]

@@ -85,3 +85,34 @@ class Conflict(CreditLinesError):
 
     code = "conflict"
     title = "Conflict"
+
+
+class VendorNotAdmitted(CreditLinesError):
+    """The vendor has no partnership with this distributor: it may not act there at all."""
+
+    code = "vendor_not_admitted"
+    title = "Vendor not admitted by this distributor"
+
+
+class PartnershipEnded(CreditLinesError):
+    code = "partnership_ended"
+    title = "Partnership ended"
+
+
+class LimitAbovePartnership(CreditLinesError):
+    code = "limit_above_partnership"
+    title = "Limit above the partnership's maximum line limit"
+
+
+class ConcurrentUpdate(CreditLinesError):
+    """A deadlock or serialization failure that persisted after the service's retries."""
+
+    code = "concurrent_update"
+    title = "Concurrent update; retry the same request"
+
+
+class ApprovalRequired(CreditLinesError):
+    """The distributor decides this vendor's enrolments itself (partnership ``requires_approval``)."""
+
+    code = "approval_required"
+    title = "The distributor approves this vendor's enrolments"

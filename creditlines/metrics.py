@@ -1,12 +1,23 @@
-"""Prometheus metrics of the service and its jobs.
+"""Prometheus metrics of the service and its jobs, and who may read them.
 
 With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory before
-start: every worker then writes its samples there and ``/metrics`` aggregates them.
+start (``creditlines serve`` makes one when metrics are on and it is unset): every worker then
+writes its samples there and ``/metrics`` aggregates them.
+
+Exposure (SPEC §15): off by default. ``CREDITLINES_METRICS_TOKEN`` serves ``/metrics`` on the
+API port to ``Authorization: Bearer <token>`` only; ``CREDITLINES_METRICS_PORT`` serves it on its
+own port instead (:func:`serve`, started once by ``creditlines serve``, in the parent of the
+workers), behind the token too when both are set. Any other caller gets the very 404 an unknown
+path gets.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess
@@ -20,17 +31,68 @@ DRAWINGS = Counter("creditlines_drawings_total", "Drawings by outcome (accepted,
                    ["distributor_id", "outcome"])
 GRANTS = Counter("creditlines_grants_total", "Programme grant outcomes (enrolments and purchase events)",
                  ["programme_id", "outcome"])
+TRANSACTION_RETRIES = Counter("creditlines_transaction_retries_total",
+                              "Transactions run again after a deadlock or serialization failure", ["sqlstate"])
 EXPIRY_RUNS = Counter("creditlines_expiry_runs_total", "Expiry job runs", ["distributor_id", "dry_run"])
 EXPIRY_LINES = Counter("creditlines_expiry_lines_expired_total", "Lines expired by the job", ["distributor_id"])
 EXPIRY_TRANSFERRED = Counter("creditlines_expiry_transferred_minor_total",
                              "Minor units moved to base lines by the job", ["distributor_id"])
 
 
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+
+
 def render() -> tuple[bytes, str]:
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY
 
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_dir():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def authorized(authorization: str | None, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries the metrics token (compared in constant time)."""
+    if not token or not authorization:
+        return False
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+# The body of the API's 404 for an unknown path: what a caller without the token sees.
+NOT_FOUND = json.dumps({"type": "https://creditlines.dev/problems/not_found", "title": "Not Found", "status": 404,
+                        "detail": "Not Found", "code": "not_found"}, separators=(",", ":")).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    token: str | None = None
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.split("?", 1)[0] == "/metrics" and (
+                self.token is None or authorized(self.headers.get("Authorization"), self.token)):
+            body, content_type = render()
+            self._answer(200, body, content_type)
+        else:
+            self._answer(404, NOT_FOUND, "application/problem+json")
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args) -> None:  # scrapes are not access-logged, like /metrics on the API port
+        pass
+
+
+def serve(host: str, port: int, token: str | None = None) -> ThreadingHTTPServer:
+    """Serve ``GET /metrics`` on ``host:port`` from a daemon thread of this process; every other
+    request (and, with a token, every request without it) gets a 404."""
+    handler = type("MetricsHandler", (_Handler,), {"token": token})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

@@ -3,6 +3,7 @@
 from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
+from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.programmes.models import Programme, PurchaseEvent
 from creditlines.tenants.models import Distributor, Vendor
 
@@ -13,6 +14,8 @@ __all__ = [
     "Distributor",
     "Drawing",
     "LedgerEntry",
+    "Partnership",
+    "PartnershipEntry",
     "Programme",
     "PurchaseEvent",
     "Line",

@@ -4,6 +4,12 @@ Schemas are built with the Alembic migrations, never ``create_all``. SQLite test
 fresh copy of a migrated file; PostgreSQL tests share one database created for this run
 (``creditlines_test_<pid>``), emptied with TRUNCATE before each test and dropped at the end.
 
+On PostgreSQL the roles are those of production: ``creditlines db create-roles`` (cluster-wide,
+idempotent, never dropped: other runs share them) makes ``creditlines_owner``, which runs the
+migrations, and ``creditlines_app``, which every test engine and test server connects as. The
+superuser only creates, empties and drops the database; emptying it bypasses the ledger's
+TRUNCATE trigger with ``session_replication_role = replica``, which only a superuser may set.
+
 PostgreSQL is mandatory under ``CI=true``; elsewhere, when it is unreachable, its half of
 the suite is skipped with a message saying why.
 """
@@ -22,9 +28,9 @@ from sqlalchemy import Engine, text
 from creditlines import clock
 from creditlines.db.engine import UnitOfWork, make_engine
 from creditlines.db.migrate import upgrade
+from creditlines.db.roles import DEFAULT_APP_ROLE, DEFAULT_OWNER_ROLE, with_user
 from creditlines.models import Base
-
-PG_SERVER = os.environ.get("CREDITLINES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.harness import PG_SERVER, pg_database
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEFAULT_NOW = "2026-03-02T09:00:00+00:00"  # a Monday, 10:00 in Paris
 
@@ -39,26 +45,60 @@ def _pg_error() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
+    """This run's database, as the superuser; roles created and migrations applied as the owner."""
     error = _pg_error()
     if error:
         message = f"PostgreSQL at {PG_SERVER} is unreachable ({error})"
         if IN_CI:
             pytest.fail(message + " — it is mandatory under CI=true", pytrace=False)
         pytest.skip(message + " — PostgreSQL half of the suite skipped")
+    with pg_database("creditlines_test") as url:
+        yield url
+
+
+def create_pg_database() -> str:
+    """A new empty database on the test server; its URL as the superuser."""
     name = f"creditlines_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    upgrade(url)
-    yield url
+    return PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
+def pg_url(pg_admin_url: str) -> str:
+    """The app role's URL: what the service runs as."""
+    return with_user(pg_admin_url, DEFAULT_APP_ROLE)
+
+
+@pytest.fixture(scope="session")
+def pg_owner_url(pg_admin_url: str) -> str:
+    return with_user(pg_admin_url, DEFAULT_OWNER_ROLE)
+
+
+@pytest.fixture(scope="session")
 def pg_engine(pg_url: str) -> Iterator[Engine]:
     engine = make_engine(pg_url, pool_size=40)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_owner_engine(pg_owner_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_owner_url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine(pg_admin_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_admin_url, pool_size=1)
     yield engine
     engine.dispose()
 
@@ -82,10 +122,10 @@ def _fresh_engine(kind: str, request, tmp_path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
     else:
-        engine = request.getfixturevalue("pg_engine")
-        with engine.begin() as conn:
+        with request.getfixturevalue("pg_admin_engine").begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # the ledger's TRUNCATE trigger
             conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        yield engine
+        yield request.getfixturevalue("pg_engine")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,8 +139,17 @@ def pg_only_engine(request, tmp_path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def uow(engine: Engine) -> UnitOfWork:
-    return UnitOfWork(engine)
+def owner_engine(engine: Engine, request) -> Engine:
+    """The same database as ``engine``, as the owner of its tables (SQLite has no roles)."""
+    return request.getfixturevalue("pg_owner_engine") if engine.dialect.name == "postgresql" else engine
+
+
+@pytest.fixture
+def uow(engine: Engine) -> Iterator[UnitOfWork]:
+    uow = UnitOfWork(engine)
+    yield uow
+    if uow.read_engine is not None:  # its connections back now, not at garbage collection
+        uow.read_engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from moneyed import Money
 from creditlines import clock
 from creditlines.db.engine import UnitOfWork
 from creditlines.ledger import service
+from creditlines.partnerships import service as partnerships
 from creditlines.tenants.models import Distributor, Vendor
 
 
@@ -37,8 +38,8 @@ def eur(amount: str | int) -> Money:
     return Money(str(amount), "EUR")
 
 
-def make_world(uow: UnitOfWork, **distributor) -> None:
-    """Actebis (EUR, Paris) with Microsoft and HP as vendors."""
+def make_world(uow: UnitOfWork, *, admit: tuple[str, ...] = ("microsoft", "hp"), **distributor) -> None:
+    """Actebis (EUR, Paris) with Microsoft and HP as vendors, both admitted there (``admit``)."""
     with uow.write() as s:
         DistributorFactory._meta.sqlalchemy_session = s
         VendorFactory._meta.sqlalchemy_session = s
@@ -47,6 +48,9 @@ def make_world(uow: UnitOfWork, **distributor) -> None:
                            timezone=distributor.get("timezone", "Europe/Paris"))
         VendorFactory(id="microsoft", name="Microsoft")
         VendorFactory(id="hp", name="HP")
+        for vendor_id in admit:
+            partnerships.admit(s, distributor_id=distributor.get("id", "actebis"), vendor_id=vendor_id,
+                               max_line_limit=None, requires_approval=False, note=None, actor="test")
 
 
 def make_reseller(uow: UnitOfWork, reseller_id: str, base_limit: str | int | None = None, *,

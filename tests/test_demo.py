@@ -1,5 +1,8 @@
 """The field scenario loads through the real services and the ledger agrees with it."""
 
+import json
+import os
+import stat
 from io import StringIO
 
 from rich.console import Console
@@ -17,6 +20,7 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
     out = Console(file=StringIO(), width=120)
     keys = demo.load(uow, size="smoke", if_empty=False, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
     assert {"admin", "officer_actebis", "erp_actebis", "partner_microsoft", "example_reseller"} <= keys.keys()
+    assert_private(tmp_path / "x.demo-keys.json", keys)
     with uow.snapshot() as s:
         assert verify(s) == []
         assert s.scalar(select(func.count()).select_from(Reseller)) == 400
@@ -27,6 +31,36 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
     assert statuses["active"] > 350 and mezzanine > 30
     again = demo.load(uow, size="smoke", if_empty=True, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
     assert again == keys  # --if-empty: nothing loaded twice, the keys shown again
+
+
+def assert_private(path, keys) -> None:
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == keys
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
+
+
+def test_the_keys_file_is_private_from_its_first_byte(tmp_path, monkeypatch):
+    path = tmp_path / "var" / "x.demo-keys.json"
+    path.parent.mkdir()
+    path.write_text("old")
+    path.chmod(0o644)  # a file left by an earlier load, readable by all: replaced, never reused
+    old_umask = os.umask(0o022)
+    created = []
+    real_open = os.open
+
+    def watching_open(file, flags, mode=0o777, *args, **kwargs):
+        fd = real_open(file, flags, mode, *args, **kwargs)
+        created.append((flags, mode, stat.S_IMODE(os.fstat(fd).st_mode)))
+        return fd
+
+    monkeypatch.setattr(os, "open", watching_open)
+    try:
+        demo.write_private(path, json.dumps({"admin": "secret"}))
+    finally:
+        os.umask(old_umask)
+    (flags, mode, at_creation), = created
+    assert flags & os.O_CREAT and flags & os.O_EXCL and mode == 0o600 and at_creation == 0o600
+    assert_private(path, {"admin": "secret"})
 
 
 def test_the_large_demo_writes_settled_history_the_ledger_agrees_with(engine, tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from api.deps import allow, get_uow
+from api.deps import KeyIdPath, allow, get_uow
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, DistributorIn, DistributorOut, VendorIn, VendorOut
 from creditlines.auth import service as auth
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
+from creditlines.db.retry import retry_transient
 from creditlines.tenants import service as tenants
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -16,6 +17,7 @@ admin_only = allow()  # no role but admin
 
 
 @router.post("/distributors", status_code=201, response_model=DistributorOut)
+@retry_transient
 def create_distributor(body: DistributorIn, response: Response, uow: UnitOfWork = Depends(get_uow),
                        _: Principal = Depends(admin_only)):
     """Create a distributor (a tenant). The same body again answers 200 with it."""
@@ -29,6 +31,7 @@ def create_distributor(body: DistributorIn, response: Response, uow: UnitOfWork 
 
 
 @router.post("/vendors", status_code=201, response_model=VendorOut)
+@retry_transient
 def create_vendor(body: VendorIn, response: Response, uow: UnitOfWork = Depends(get_uow),
                   _: Principal = Depends(admin_only)):
     with uow.write() as s:
@@ -40,6 +43,7 @@ def create_vendor(body: VendorIn, response: Response, uow: UnitOfWork = Depends(
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
+@retry_transient
 def create_api_key(body: ApiKeyIn, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)):
     """Create a key bound to a role (and a distributor or vendor). The key is shown once."""
     with uow.write() as s:
@@ -55,7 +59,8 @@ def list_api_keys(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(adm
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
-def revoke_api_key(request: Request, key_id: str = Path(max_length=32), uow: UnitOfWork = Depends(get_uow),
+@retry_transient
+def revoke_api_key(request: Request, key_id: KeyIdPath, uow: UnitOfWork = Depends(get_uow),
                    _: Principal = Depends(admin_only)):
     """Revoke a key: refused (401) at once by this worker, within `CREDITLINES_KEY_CACHE_SECONDS` (5 s) by all."""
     with uow.write() as s:

@@ -5,23 +5,24 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.deps import allow, get_uow
+from api.deps import DistributorId, allow, get_uow
 from api.schemas import MoneyOut, Strict
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
 from creditlines.jobs import expiry, listings
 from creditlines.money import from_minor
+from creditlines.validation import Day
 
 router = APIRouter(tags=["jobs and reports"])
 
 
 class ExpiryIn(Strict):
-    as_of: date | None = None
+    as_of: Day | None = None
 
 
 class DistributorExpiryOut(BaseModel):
@@ -97,7 +98,7 @@ CSV_DOC = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
 
 
 @router.get("/v1/distributors/{distributor_id}/reports/expiring", response_model=ExpiringList, responses=CSV_DOC)
-def report_expiring(request: Request, distributor_id: str = Path(max_length=64),
+def report_expiring(request: Request, distributor_id: DistributorId,
                     within_days: int = Query(30, ge=0, le=3660), uow: UnitOfWork = Depends(get_uow),
                     _: Principal = Depends(allow("credit_officer"))):
     """Vendor lines ending within `within_days`: what to tell resellers before their line ends."""
@@ -114,7 +115,7 @@ def report_expiring(request: Request, distributor_id: str = Path(max_length=64),
 
 
 @router.get("/v1/distributors/{distributor_id}/reports/over-limit", response_model=OverLimitList, responses=CSV_DOC)
-def report_over_limit(request: Request, distributor_id: str = Path(max_length=64), uow: UnitOfWork = Depends(get_uow),
+def report_over_limit(request: Request, distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow),
                       _: Principal = Depends(allow("credit_officer"))):
     """Resellers whose drawn amount exceeds their current lines, largest excess first."""
     with uow.snapshot() as s:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import allow, decode_cursor, encode_cursor, get_uow, money_in
+from api.deps import (
+    Cursor,
+    DistributorId,
+    ProgrammeIdPath,
+    VendorId,
+    allow,
+    decode_cursor,
+    encode_cursor,
+    get_uow,
+    money_in,
+)
 from api.schemas import (
     BudgetLeftOut,
     BudgetOut,
@@ -22,21 +32,19 @@ from api.schemas import (
     PurchaseEventOut,
     TriggerOut,
 )
-from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
-from creditlines.errors import ValidationFailed
+from creditlines.db.retry import retry_transient
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line
 from creditlines.money import from_minor
+from creditlines.partnerships import service as partnerships
 from creditlines.programmes import service
 from creditlines.programmes.models import Programme
 
 router = APIRouter(tags=["programmes"])
 partner = allow("partner_manager")
 integration = allow("integration")
-VendorId = Path(max_length=64)
-ProgrammeId = Path(max_length=130)
 
 
 def line_out(line: Line, currency: str) -> ProgrammeLineOut:
@@ -74,11 +82,14 @@ def programme_out(session: Session, programme: Programme) -> ProgrammeOut:
 
 
 @router.post("/v1/vendors/{vendor_id}/programmes", status_code=201, response_model=ProgrammeOut)
-def create_programme(body: ProgrammeIn, response: Response, vendor_id: str = VendorId,
+@retry_transient
+def create_programme(body: ProgrammeIn, response: Response, vendor_id: VendorId,
                      uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
     """Create a programme at one distributor; its id is `<code>@<distributor_id>`."""
     with uow.write() as s:
         d = body.distributor_id
+        # Before anything is read about the distributor (its currency, its existence).
+        partnerships.require_admitted(s, distributor_id=d, vendor_id=vendor_id, lock=False, allow_ended=True)
         programme, created = service.create_programme(
             s, vendor_id=vendor_id, distributor_id=d, code=body.code, name=body.name, kind=body.kind,
             line_limit=money_in(s, d, body.line_limit), starts_on=body.starts_on, ends_on=body.ends_on,
@@ -95,13 +106,13 @@ def create_programme(body: ProgrammeIn, response: Response, vendor_id: str = Ven
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes", response_model=list[ProgrammeOut])
-def list_programmes(vendor_id: str = VendorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
+def list_programmes(vendor_id: VendorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
     with uow.read() as s:
         return [programme_out(s, p) for p in service.list_programmes(s, vendor_id=vendor_id)]
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}", response_model=ProgrammeOut)
-def get_programme(vendor_id: str = VendorId, programme_id: str = ProgrammeId, uow: UnitOfWork = Depends(get_uow),
+def get_programme(vendor_id: VendorId, programme_id: ProgrammeIdPath, uow: UnitOfWork = Depends(get_uow),
                   _: Principal = Depends(partner)):
     """The programme with its utilisation: beneficiaries, total limit, total drawn, budget left."""
     with uow.read() as s:
@@ -109,7 +120,8 @@ def get_programme(vendor_id: str = VendorId, programme_id: str = ProgrammeId, uo
 
 
 @router.patch("/v1/vendors/{vendor_id}/programmes/{programme_id}", response_model=ProgrammeOut)
-def patch_programme(body: ProgrammePatch, vendor_id: str = VendorId, programme_id: str = ProgrammeId,
+@retry_transient
+def patch_programme(body: ProgrammePatch, vendor_id: VendorId, programme_id: ProgrammeIdPath,
                     uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(partner)):
     """Rename, move `ends_on` (a standing programme's active lines follow), change the budget, or close."""
     with uow.write() as s:
@@ -126,7 +138,8 @@ def patch_programme(body: ProgrammePatch, vendor_id: str = VendorId, programme_i
 
 
 @router.post("/v1/vendors/{vendor_id}/programmes/{programme_id}/enrolments", response_model=EnrolmentOut)
-def enrol(body: EnrolmentIn, vendor_id: str = VendorId, programme_id: str = ProgrammeId,
+@retry_transient
+def enrol(body: EnrolmentIn, vendor_id: VendorId, programme_id: ProgrammeIdPath,
           uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(partner)):
     """Enrol resellers in a standing programme: an outcome per reseller."""
     with uow.write() as s:
@@ -141,14 +154,12 @@ def enrol(body: EnrolmentIn, vendor_id: str = VendorId, programme_id: str = Prog
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/lines", response_model=ProgrammeLinePage)
-def programme_lines(vendor_id: str = VendorId, programme_id: str = ProgrammeId,
+def programme_lines(vendor_id: VendorId, programme_id: ProgrammeIdPath,
                     status_: str | None = Query(None, alias="status", pattern="^(active|expired|revoked)$"),
-                    cursor: str | None = Query(None, max_length=500), limit: int = Query(100, ge=1, le=1000),
+                    cursor: Cursor = None, limit: int = Query(100, ge=1, le=1000),
                     uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
     """The programme's lines: reseller, limit, drawn, dates, status. Never a base line."""
-    after = decode_cursor(cursor, list)
-    if after is not None and (len(after) != 2 or not all(isinstance(x, str) for x in after)):
-        raise ValidationFailed("cursor is not one this API returned")
+    after = decode_cursor(cursor, "id_pair")
     with uow.read() as s:
         programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
         cur = ledger.require_distributor(s, programme.distributor_id).currency
@@ -160,18 +171,15 @@ def programme_lines(vendor_id: str = VendorId, programme_id: str = ProgrammeId,
 
 
 @router.post("/v1/distributors/{distributor_id}/purchase-events", status_code=201, response_model=PurchaseEventOut)
-def purchase_event(body: PurchaseEventIn, response: Response, distributor_id: str = Path(max_length=64),
+@retry_transient
+def purchase_event(body: PurchaseEventIn, response: Response, distributor_id: DistributorId,
                    uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(integration)):
     """A customer purchase: a result per programme of that vendor here. Re-deliveries answer 200, unchanged."""
-    try:
-        occurred_at = clock.parse_instant(body.occurred_at)
-    except ValueError:
-        raise ValidationFailed("occurred_at must be an ISO 8601 instant with its offset") from None
     with uow.write() as s:
         answer, created = service.record_purchase(
             s, distributor_id=distributor_id, event_id=body.event_id, reseller_id=body.reseller_id,
             vendor_id=body.vendor_id, product_category=body.product_category,
-            amount=money_in(s, distributor_id, body.amount), occurred_at=occurred_at, actor=who.actor)
+            amount=money_in(s, distributor_id, body.amount), occurred_at=body.occurred_at, actor=who.actor)
     if not created:
         response.status_code = status.HTTP_200_OK
     return PurchaseEventOut(event_id=answer.event_id, results=answer.results)

@@ -5,12 +5,23 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from api import render
-from api.deps import allow, decode_cursor, distributor_of, encode_cursor, get_uow, money_in
+from api.deps import (
+    Cursor,
+    DistributorId,
+    ReferencePath,
+    ResellerId,
+    allow,
+    decode_cursor,
+    distributor_of,
+    encode_cursor,
+    get_uow,
+    money_in,
+)
 from api.schemas import (
     AllocationOut,
     AvailabilityOut,
@@ -30,19 +41,17 @@ from api.schemas import (
     ResellerOut,
     ResellerPage,
 )
-from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
+from creditlines.db.retry import retry_transient, retry_transient_async
 from creditlines import metrics
-from creditlines.errors import CreditLinesError, NotFound, ValidationFailed
+from creditlines.errors import CreditLinesError, NotFound
 from creditlines.ledger import service
 from creditlines.money import from_minor, parse_amount, to_minor
+from creditlines.validation import Instant
 
 router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["resellers"])
 
-DistributorId = Path(max_length=64)
-ResellerId = Path(max_length=64)
-RefPath = Path(max_length=100)
 officer = allow("credit_officer")
 officer_or_integration = allow("credit_officer", "integration")
 
@@ -71,8 +80,9 @@ def _summary(s: Session, distributor_id: str, reseller_id: str) -> ResellerOut:
 
 
 @router.put("/resellers/{reseller_id}", status_code=201, response_model=ResellerOut)
-def put_reseller(body: ResellerIn, response: Response, distributor_id: str = DistributorId,
-                 reseller_id: str = ResellerId, uow: UnitOfWork = Depends(get_uow),
+@retry_transient
+def put_reseller(body: ResellerIn, response: Response, distributor_id: DistributorId,
+                 reseller_id: ResellerId, uow: UnitOfWork = Depends(get_uow),
                  who: Principal = Depends(officer)):
     """Create a reseller (201, with a base line of limit 0) or rename it (200)."""
     with uow.write() as s:
@@ -85,12 +95,12 @@ def put_reseller(body: ResellerIn, response: Response, distributor_id: str = Dis
 
 
 @router.get("/resellers", response_model=ResellerPage)
-def list_resellers(distributor_id: str = DistributorId,
+def list_resellers(distributor_id: DistributorId,
                    status_: Literal["active", "on_hold", "terminated"] | None = Query(None, alias="status"),
-                   over_limit: bool | None = None, cursor: str | None = Query(None, max_length=500),
+                   over_limit: bool | None = None, cursor: Cursor = None,
                    limit: int = Query(50, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
                    _: Principal = Depends(officer)):
-    after = decode_cursor(cursor, str)
+    after = decode_cursor(cursor, "id")
     with uow.read() as s:
         page = service.list_resellers(s, distributor_id=distributor_id, after=after, limit=limit + 1,
                                       status=status_, over_limit=over_limit)
@@ -99,14 +109,15 @@ def list_resellers(distributor_id: str = DistributorId,
 
 
 @router.get("/resellers/{reseller_id}", response_model=ResellerOut)
-def get_reseller(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+def get_reseller(distributor_id: DistributorId, reseller_id: ResellerId,
                  uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
     with uow.read() as s:
         return _summary(s, distributor_id, reseller_id)
 
 
 @router.put("/resellers/{reseller_id}/base-limit", response_model=ResellerOut)
-def put_base_limit(body: BaseLimitIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+@retry_transient
+def put_base_limit(body: BaseLimitIn, distributor_id: DistributorId, reseller_id: ResellerId,
                    uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
     """Set the base limit. "0.00" means no credit; a cut may leave the reseller over limit."""
     with uow.write() as s:
@@ -117,7 +128,8 @@ def put_base_limit(body: BaseLimitIn, distributor_id: str = DistributorId, resel
 
 
 @router.post("/resellers/{reseller_id}/hold", response_model=ResellerOut)
-def place_hold(body: ReasonIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+@retry_transient
+def place_hold(body: ReasonIn, distributor_id: DistributorId, reseller_id: ResellerId,
                uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
     with uow.write() as s:
         service.place_hold(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason,
@@ -126,8 +138,9 @@ def place_hold(body: ReasonIn, distributor_id: str = DistributorId, reseller_id:
 
 
 @router.delete("/resellers/{reseller_id}/hold", response_model=ResellerOut)
-def lift_hold(body: ReasonIn | None = Body(None), distributor_id: str = DistributorId,
-              reseller_id: str = ResellerId, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+@retry_transient
+def lift_hold(distributor_id: DistributorId, reseller_id: ResellerId, body: ReasonIn | None = Body(None),
+              uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
     with uow.write() as s:
         service.lift_hold(s, distributor_id=distributor_id, reseller_id=reseller_id,
                           reason=body.reason if body else "hold lifted", actor=who.actor)
@@ -135,7 +148,8 @@ def lift_hold(body: ReasonIn | None = Body(None), distributor_id: str = Distribu
 
 
 @router.post("/resellers/{reseller_id}/termination", response_model=ResellerOut)
-def terminate(body: ReasonIn, distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+@retry_transient
+def terminate(body: ReasonIn, distributor_id: DistributorId, reseller_id: ResellerId,
               uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
     """Terminate (final): programme lines revoked at once, drawings refused, payments accepted."""
     with uow.write() as s:
@@ -145,18 +159,13 @@ def terminate(body: ReasonIn, distributor_id: str = DistributorId, reseller_id: 
 
 
 @router.get("/resellers/{reseller_id}/availability", response_model=AvailabilityOut)
-def availability(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
-                 as_of: str | None = Query(None, max_length=40, description="ISO 8601 instant with offset"),
+def availability(distributor_id: DistributorId, reseller_id: ResellerId,
+                 as_of: Instant | None = Query(None, description="ISO 8601 instant with its offset, "
+                                                                 "e.g. 2026-06-30T23:59:00+02:00 (1900 to 2200)"),
                  uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
     """Lines and totals now; at a past instant from the ledger; at a future one, a projection."""
-    at = None
-    if as_of is not None:
-        try:
-            at = clock.parse_instant(as_of)
-        except ValueError:
-            raise ValidationFailed("as_of must be an ISO 8601 instant with its offset, e.g. 2026-06-30T23:59:00+02:00") from None
     with uow.read() as s:
-        v = service.availability(s, distributor_id=distributor_id, reseller_id=reseller_id, as_of=at)
+        v = service.availability(s, distributor_id=distributor_id, reseller_id=reseller_id, as_of=as_of)
     return AvailabilityOut(
         distributor_id=v.distributor_id, reseller_id=v.reseller_id, status=v.status, as_of=v.as_of,
         currency=v.currency, total_limit=MoneyOut.of(v.total_limit), total_drawn=MoneyOut.of(v.total_drawn),
@@ -169,8 +178,8 @@ def availability(distributor_id: str = DistributorId, reseller_id: str = Reselle
 
 
 @router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
-async def eligibility(body: EligibilityIn, request: Request, distributor_id: str = DistributorId,
-                      reseller_id: str = ResellerId, _: Principal = Depends(officer_or_integration)):
+async def eligibility(body: EligibilityIn, request: Request, distributor_id: DistributorId,
+                      reseller_id: ResellerId, _: Principal = Depends(officer_or_integration)):
     """Would this order be accepted now, and from which lines? Posts nothing.
 
     The hot path: one statement (the reseller and its lines) on the event loop, the pure
@@ -186,8 +195,8 @@ async def eligibility(body: EligibilityIn, request: Request, distributor_id: str
 
 
 @router.post("/resellers/{reseller_id}/drawings", status_code=201, response_model=DrawingOut)
-async def post_drawing(body: DrawingIn, request: Request, distributor_id: str = DistributorId,
-                       reseller_id: str = ResellerId, who: Principal = Depends(officer_or_integration)):
+async def post_drawing(body: DrawingIn, request: Request, distributor_id: DistributorId,
+                       reseller_id: ResellerId, who: Principal = Depends(officer_or_integration)):
     """Post an order (201). The same reference and body again answers 200 with the same drawing.
 
     On PostgreSQL one statement (`creditlines_draw`) from the event loop; on SQLite the
@@ -200,7 +209,7 @@ async def post_drawing(body: DrawingIn, request: Request, distributor_id: str = 
         if hot.is_postgresql:
             params = service.draw_params(distributor, reseller_id=reseller_id, reference=body.reference,
                                          amount_minor=amount_minor, vendor_id=body.vendor_id, actor=who.actor)
-            rows = await hot.fetch(service.DRAW_PG, params)
+            rows = await retry_transient_async(hot.fetch)(service.DRAW_PG, params)
             drawing, created = service.drawing_outcome(rows[0][0], distributor, reseller_id=reseller_id,
                                                        reference=body.reference, amount_minor=amount_minor)
         else:
@@ -213,6 +222,7 @@ async def post_drawing(body: DrawingIn, request: Request, distributor_id: str = 
     return render.json_response(render.drawing(drawing), 201 if created else 200)
 
 
+@retry_transient
 def _draw(uow: UnitOfWork, distributor_id, reseller_id, reference, amount, vendor_id, actor):
     with uow.write() as s:
         return service.draw(s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference,
@@ -220,11 +230,11 @@ def _draw(uow: UnitOfWork, distributor_id, reseller_id, reference, amount, vendo
 
 
 @router.get("/resellers/{reseller_id}/drawings", response_model=DrawingPage)
-def list_drawings(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
+def list_drawings(distributor_id: DistributorId, reseller_id: ResellerId,
                   status_: Literal["open", "settled"] | None = Query(None, alias="status"),
-                  cursor: str | None = Query(None, max_length=500), limit: int = Query(50, ge=1, le=500),
+                  cursor: Cursor = None, limit: int = Query(50, ge=1, le=500),
                   uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
-    after = decode_cursor(cursor, str)
+    after = decode_cursor(cursor, "reference")
     with uow.read() as s:
         page = service.list_drawings(s, distributor_id=distributor_id, reseller_id=reseller_id, after=after,
                                      limit=limit + 1, status=status_)
@@ -233,7 +243,7 @@ def list_drawings(distributor_id: str = DistributorId, reseller_id: str = Resell
 
 
 @router.get("/resellers/{reseller_id}/drawings/{reference}", response_model=DrawingOut)
-def get_drawing(distributor_id: str = DistributorId, reseller_id: str = ResellerId, reference: str = RefPath,
+def get_drawing(distributor_id: DistributorId, reseller_id: ResellerId, reference: ReferencePath,
                 uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
     with uow.read() as s:
         return _drawing_out(service.get_drawing(s, distributor_id=distributor_id, reseller_id=reseller_id,
@@ -241,8 +251,9 @@ def get_drawing(distributor_id: str = DistributorId, reseller_id: str = Reseller
 
 
 @router.post("/resellers/{reseller_id}/drawings/{reference}/releases", status_code=201, response_model=DrawingOut)
-def post_release(body: ReleaseIn, response: Response, distributor_id: str = DistributorId,
-                 reseller_id: str = ResellerId, reference: str = RefPath, uow: UnitOfWork = Depends(get_uow),
+@retry_transient
+def post_release(body: ReleaseIn, response: Response, distributor_id: DistributorId,
+                 reseller_id: ResellerId, reference: ReferencePath, uow: UnitOfWork = Depends(get_uow),
                  who: Principal = Depends(officer_or_integration)):
     """A payment, cancellation or credit note (201); answers the drawing after it. Replays answer 200."""
     with uow.write() as s:
@@ -256,11 +267,11 @@ def post_release(body: ReleaseIn, response: Response, distributor_id: str = Dist
 
 
 @router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage)
-def ledger(distributor_id: str = DistributorId, reseller_id: str = ResellerId,
-           cursor: str | None = Query(None, max_length=500), limit: int = Query(100, ge=1, le=1000),
+def ledger(distributor_id: DistributorId, reseller_id: ResellerId,
+           cursor: Cursor = None, limit: int = Query(100, ge=1, le=1000),
            uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
     """Every entry for this reseller, oldest first."""
-    after = decode_cursor(cursor, int)
+    after = decode_cursor(cursor, "seq")
     with uow.read() as s:
         cur = service.require_distributor(s, distributor_id).currency
         entries = service.ledger_entries(s, distributor_id=distributor_id, reseller_id=reseller_id,

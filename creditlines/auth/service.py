@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, validation
 from creditlines.auth.models import ROLES, ApiKey
 from creditlines.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from creditlines.ledger import repository as repo
@@ -62,8 +62,8 @@ def create_key(
             raise NotFound(f"vendor {vendor_id!r} does not exist")
     elif distributor_id or vendor_id:
         raise ValidationFailed("an admin key is bound to no distributor or vendor")
-    if label is not None and len(label) > 200:
-        raise ValidationFailed("label is longer than 200 characters")
+    if label:
+        validation.text(label, "label", max_length=validation.LABEL_MAX)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     row = ApiKey(id=key_id, secret_hash=_hash(secret), role=role, distributor_id=distributor_id,
@@ -93,7 +93,7 @@ def authenticate(session: Session, token: str | None, *, bootstrap_admin_key: st
     if bootstrap_admin_key and hmac.compare_digest(token.encode(), bootstrap_admin_key.encode()):
         return Principal(key_id=BOOTSTRAP_ADMIN_ID, role="admin")
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != "cl" or not parts[1] or not parts[2] or len(token) > 200:
+    if len(parts) != 3 or parts[0] != "cl" or not validation.is_key_id(parts[1]) or not parts[2] or len(token) > 200:
         raise Unauthenticated("unknown or revoked API key")
     row = session.get(ApiKey, parts[1])
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(parts[2])):

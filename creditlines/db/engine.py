@@ -8,7 +8,11 @@ waits for it with the busy timeout, instead of failing later with "database is l
 when a deferred reader tries to write). Read transactions use a plain deferred ``BEGIN``
 and run alongside writers thanks to WAL.
 
-PostgreSQL: READ COMMITTED; write paths serialise per reseller with ``SELECT … FOR UPDATE``.
+PostgreSQL: READ COMMITTED; write paths serialise per reseller with ``SELECT … FOR NO KEY UPDATE``
+(it excludes every other writer of the row but not the ``KEY SHARE`` lock a child row's foreign
+key takes). Lock order, everywhere: the partnership (``FOR SHARE``), then programmes by id, then
+resellers by id. Every row a decision rests on is read *after* its lock, with
+:func:`locked`/:func:`fresh`, which refresh objects the session already holds.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +63,22 @@ def _install_sqlite_transactions(engine: Engine) -> None:
     def _begin(conn):  # pragma: no cover - exercised by every test
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def fresh(session: Session, stmt: Select) -> Select:
+    """``stmt`` made to overwrite any object of the session's identity map with the row as the
+    database has it now. SQLAlchemy otherwise hands back the object it already holds, with the
+    values read before a lock was taken. Pending changes are flushed first so none is lost."""
+    session.flush()
+    return stmt.execution_options(populate_existing=True)
+
+
+def locked(session: Session, stmt: Select) -> Select:
+    """``stmt`` with the row lock of a write path (PostgreSQL: ``FOR NO KEY UPDATE``; SQLite's
+    ``BEGIN IMMEDIATE`` already holds the database's write lock), read fresh."""
+    if is_postgresql(session):
+        stmt = stmt.with_for_update(key_share=True)
+    return fresh(session, stmt)
 
 
 def is_postgresql(session_or_engine: Session | Engine) -> bool:

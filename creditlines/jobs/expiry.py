@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from creditlines.db.retry import retry_transient
 from creditlines import clock, metrics
 from creditlines.ledger import repository as repo
 from creditlines.ledger import service
@@ -155,6 +156,7 @@ def _expire_distributor(uow, distributor_id: str, day: date, report: "Distributo
     threads with their own connections; at most ``2 × workers`` batches in flight (flat memory)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    @retry_transient
     def one_batch(reseller_ids: list[str]) -> list[ResellerExpiry]:
         with uow.write() as s:
             results = expire_batch(s, distributor_id=distributor_id, reseller_ids=reseller_ids, day=day, actor=actor)

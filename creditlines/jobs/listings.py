@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Iterator
 
@@ -19,6 +20,9 @@ from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
 
 
+AMOUNT = {"amount": True}  # field metadata: a column of plain decimal amounts, written to CSV as numbers
+
+
 @dataclass(frozen=True)
 class ExpiringRow:
     reseller_id: str
@@ -26,8 +30,8 @@ class ExpiringRow:
     line_id: str
     programme_id: str | None
     funder: str
-    limit: str
-    drawn: str
+    limit: str = field(metadata=AMOUNT)
+    drawn: str = field(metadata=AMOUNT)
     currency: str
     valid_until: str
     on_expiry: str | None
@@ -38,9 +42,9 @@ class OverLimitRow:
     reseller_id: str
     reseller_name: str
     status: str
-    total_limit: str
-    total_drawn: str
-    over_limit_by: str
+    total_limit: str = field(metadata=AMOUNT)
+    total_drawn: str = field(metadata=AMOUNT)
+    over_limit_by: str = field(metadata=AMOUNT)
     currency: str
 
 
@@ -83,12 +87,34 @@ def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRo
                            amount_str(int(drawn_minor) - int(limit_minor), cur), cur)
 
 
-def to_csv(rows, fields: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
+# OWASP "CSV injection": a cell a spreadsheet would read as a formula (or whose leading tab or
+# carriage return hides one) is prefixed with a single quote, which shows it as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: object, *, amount: bool = False) -> str:
+    """One CSV cell: amounts as plain numbers (``-120.00`` stays a number), text neutralised."""
+    if value is None:
+        return ""
+    text = str(value)
+    if amount and _PLAIN_AMOUNT.fullmatch(text):
+        return text
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(rows, fields_: list[str]) -> str:
+    """The one CSV writer of the listings (API ``Accept: text/csv`` and CLI ``--format csv``).
+
+    Lines end with CRLF (RFC 4180), so a cell holding a carriage return or a newline is quoted."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(fields_)
+    amounts: set[str] | None = None
     for row in rows:
-        writer.writerow(asdict(row))
+        if amounts is None:
+            amounts = {f.name for f in fields(row) if f.metadata.get("amount")}
+        writer.writerow([csv_cell(getattr(row, name), amount=name in amounts) for name in fields_])
     return out.getvalue()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from creditlines.db.engine import is_postgresql
+from creditlines.db.engine import fresh, is_postgresql, locked
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
 from creditlines.tenants.models import Distributor, Vendor
 
@@ -60,14 +60,15 @@ def get_reseller(
 ) -> Reseller | None:
     """The reseller row; with ``lock`` it is held until the transaction ends.
 
-    On PostgreSQL the lock is ``SELECT … FOR UPDATE``; on SQLite the write transaction
-    already holds the database's write lock (``BEGIN IMMEDIATE``).
+    On PostgreSQL the lock is ``SELECT … FOR NO KEY UPDATE``; on SQLite the write transaction
+    already holds the database's write lock (``BEGIN IMMEDIATE``). A locked read refreshes the
+    object the session may already hold.
     """
     stmt = select(Reseller).where(
         Reseller.distributor_id == distributor_id, Reseller.id == reseller_id
     )
-    if lock and is_postgresql(session):
-        stmt = stmt.with_for_update()
+    if lock:
+        stmt = locked(session, stmt)
     return session.scalars(stmt).one_or_none()
 
 
@@ -84,12 +85,13 @@ def insert_reseller_if_absent(session: Session, values: dict) -> bool:
 
 
 def lines_of(session: Session, distributor_id: str, reseller_id: str) -> list[Line]:
+    """The reseller's lines as the database has them (callers hold the reseller's lock)."""
     return list(
-        session.scalars(
+        session.scalars(fresh(session,
             select(Line)
             .where(Line.distributor_id == distributor_id, Line.reseller_id == reseller_id)
             .order_by(Line.grant_seq)
-        )
+        ))
     )
 
 
@@ -180,6 +182,21 @@ def stream_lines(session: Session, distributor_id: str | None) -> Iterator[Line]
     yield from session.scalars(stmt.execution_options(yield_per=5000))
 
 
+def stream_drawings(session: Session, distributor_id: str | None) -> Iterator[Drawing]:
+    stmt = select(Drawing).order_by(Drawing.distributor_id, Drawing.reseller_id, Drawing.reference)
+    if distributor_id:
+        stmt = stmt.where(Drawing.distributor_id == distributor_id)
+    yield from session.scalars(stmt.execution_options(yield_per=5000))
+
+
+def stream_releases(session: Session, distributor_id: str | None) -> Iterator[Release]:
+    stmt = select(Release).order_by(Release.distributor_id, Release.reseller_id, Release.drawing_reference,
+                                    Release.reference)
+    if distributor_id:
+        stmt = stmt.where(Release.distributor_id == distributor_id)
+    yield from session.scalars(stmt.execution_options(yield_per=5000))
+
+
 def stream_resellers(session: Session, distributor_id: str | None) -> Iterator[Reseller]:
     stmt = select(Reseller).order_by(Reseller.distributor_id, Reseller.id)
     if distributor_id:
@@ -191,11 +208,11 @@ def lines_of_many(session: Session, distributor_id: str, reseller_ids: list[str]
     if not reseller_ids:
         return []
     return list(
-        session.scalars(
+        session.scalars(fresh(session,
             select(Line)
             .where(Line.distributor_id == distributor_id, Line.reseller_id.in_(reseller_ids))
             .order_by(Line.reseller_id, Line.grant_seq)
-        )
+        ))
     )
 
 
@@ -256,6 +273,4 @@ def lock_resellers(session: Session, distributor_id: str, reseller_ids: list[str
     """Lock many resellers at once, always in id order (no deadlock between batches)."""
     stmt = (select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(reseller_ids))
             .order_by(Reseller.id))
-    if is_postgresql(session):
-        stmt = stmt.with_for_update()
-    return list(session.scalars(stmt))
+    return list(session.scalars(locked(session, stmt)))

@@ -18,7 +18,7 @@ from moneyed import Money
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import (
     AccountOnHold,
@@ -212,19 +212,13 @@ def _check_currency(money: Money, distributor: repo.DistributorInfo) -> int:
 
 
 def _text(value: str | None, field: str, *, max_length: int = 500, required: bool = True) -> str | None:
-    if value is None or not value.strip():
-        if required:
-            raise ValidationFailed(f"{field} is required")
+    if not required and (value is None or not value.strip()):
         return None
-    if len(value) > max_length:
-        raise ValidationFailed(f"{field} is longer than {max_length} characters")
-    return value
+    return validation.text(value, field, max_length=max_length)
 
 
 def _identifier(value: str, field: str) -> str:
-    if not value or len(value) > 100 or not value.isprintable() or value != value.strip():
-        raise ValidationFailed(f"{field} must be 1 to 100 printable characters without surrounding spaces")
-    return value
+    return validation.identifier(value, field)
 
 
 # ---------------------------------------------------------------------------- resellers
@@ -718,7 +712,7 @@ DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's p
 
 def draw_amount(distributor: repo.DistributorInfo, reference: str, amount: Money) -> int:
     """What a drawing request must be before anything is read: its amount in minor units."""
-    _identifier(reference, "reference")
+    validation.reference(reference)
     amount_minor = _check_currency(amount, distributor)
     if amount_minor <= 0:
         raise InvalidAmount("amount must be positive")
@@ -911,7 +905,7 @@ def release(
     ``reference`` per drawing. Returns (the drawing after it, created).
     """
     distributor = require_distributor(session, distributor_id)
-    _identifier(reference, "reference")
+    validation.reference(reference)
     if kind not in RELEASE_KINDS:
         raise ValidationFailed(f"kind must be one of {', '.join(RELEASE_KINDS)}")
     amount_minor = _check_currency(amount, distributor)

@@ -1,7 +1,13 @@
 """Recompute every balance from the ledger and report any difference.
 
-Streams entries and lines in primary-key order (memory stays flat whatever the history)
-and lets the database aggregate allocations, drawings and releases.
+Streams entries, lines, drawings and releases in primary-key order, one reseller at a time
+(memory stays flat whatever the history), and lets the database aggregate allocations.
+
+Per reseller: the sequence runs 1..n without a gap and ends at the reseller's counter; the
+fold of the entries gives the reseller's status and each line's balance; each drawing has its
+``drawing_posted`` entry with its amount, and its outstanding is that amount less the releases
+the ledger posted against it; each release has its ``release_posted`` entry with its amount —
+and no entry names a drawing or a release that is not there.
 """
 
 from __future__ import annotations
@@ -42,27 +48,40 @@ def verify(session: Session, *, distributor_id: str | None = None) -> list[Diffe
 
 
 def _entries_against_rows(session: Session, distributor_id: str | None) -> Iterator[Difference]:
-    entries = groupby(repo.stream_entries(session, distributor_id), key=lambda e: (e.distributor_id, e.reseller_id))
-    lines = groupby(repo.stream_lines(session, distributor_id), key=lambda l: (l.distributor_id, l.reseller_id))
-    resellers = repo.stream_resellers(session, distributor_id)
-    pending_entries = next(entries, None)
-    pending_lines = next(lines, None)
-    for reseller in resellers:
+    entries_of = _PerReseller(repo.stream_entries(session, distributor_id))
+    lines_of = _PerReseller(repo.stream_lines(session, distributor_id))
+    drawings_of = _PerReseller(repo.stream_drawings(session, distributor_id))
+    releases_of = _PerReseller(repo.stream_releases(session, distributor_id))
+    for reseller in repo.stream_resellers(session, distributor_id):
         key = (reseller.distributor_id, reseller.id)
-        own_entries: list = []
-        while pending_entries is not None and pending_entries[0] < key:
-            yield Difference(pending_entries[0][0], f"reseller {pending_entries[0][1]}", "exists", False, True)
-            pending_entries = next(entries, None)
-        if pending_entries is not None and pending_entries[0] == key:
-            own_entries = list(pending_entries[1])
-            pending_entries = next(entries, None)
-        own_lines: list = []
-        while pending_lines is not None and pending_lines[0] < key:
-            pending_lines = next(lines, None)
-        if pending_lines is not None and pending_lines[0] == key:
-            own_lines = list(pending_lines[1])
-            pending_lines = next(lines, None)
-        yield from _check_reseller(reseller, own_entries, own_lines)
+        own_entries = entries_of.take(key)
+        for orphan in entries_of.skipped:
+            yield Difference(orphan[0], f"reseller {orphan[1]}", "exists", False, True)
+        yield from _check_reseller(reseller, own_entries, lines_of.take(key))
+        yield from _check_drawings_and_releases(reseller, own_entries, drawings_of.take(key), releases_of.take(key))
+    entries_of.take((chr(0x10FFFF),))  # entries after the last reseller
+    for orphan in entries_of.skipped:
+        yield Difference(orphan[0], f"reseller {orphan[1]}", "exists", False, True)
+
+
+class _PerReseller:
+    """Rows streamed in (distributor_id, reseller_id, …) order, handed out one reseller at a time."""
+
+    def __init__(self, rows) -> None:
+        self._groups = groupby(rows, key=lambda row: (row.distributor_id, row.reseller_id))
+        self._pending = next(self._groups, None)
+        self.skipped: list[tuple] = []  # the keys passed over by the last take()
+
+    def take(self, key: tuple) -> list:
+        self.skipped = []
+        while self._pending is not None and self._pending[0] < key:
+            self.skipped.append(self._pending[0])
+            self._pending = next(self._groups, None)
+        if self._pending is not None and self._pending[0] == key:
+            rows = list(self._pending[1])
+            self._pending = next(self._groups, None)
+            return rows
+        return []
 
 
 def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference]:
@@ -71,6 +90,10 @@ def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference
     status, last_seq, folded = folded_all.status, folded_all.last_seq, folded_all.lines
     if status != reseller.status:
         yield Difference(d, f"reseller {reseller.id}", "status", reseller.status, status)
+    for expected, entry in enumerate(entries, start=1):
+        if entry.seq != expected:  # a gap (or a sequence not starting at 1): report the first
+            yield Difference(d, f"reseller {reseller.id}", "ledger sequence", entry.seq, expected)
+            break
     if last_seq != reseller.ledger_seq:
         yield Difference(d, f"reseller {reseller.id}", "ledger_seq", reseller.ledger_seq, last_seq)
     seen = set()
@@ -90,6 +113,42 @@ def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference
                 yield Difference(d, f"line {line.id}", field, stored, getattr(state, field))
     for line_id in folded.keys() - seen:
         yield Difference(d, f"line {line_id}", "exists", False, True)
+
+
+def _check_drawings_and_releases(reseller, entries: list, drawings: list, releases: list) -> Iterator[Difference]:
+    d, r = reseller.distributor_id, reseller.id
+    posted: dict[str, list[int]] = {}  # drawing -> amounts of its drawing_posted entries
+    released: dict[str, int] = {}  # drawing -> sum of its release_posted entries
+    release_entries: dict[tuple[str, str], list[int]] = {}
+    for entry in entries:
+        if entry.kind == "drawing_posted":
+            posted.setdefault(entry.drawing_reference, []).append(entry.amount_minor)
+        elif entry.kind == "release_posted":
+            released[entry.drawing_reference] = released.get(entry.drawing_reference, 0) + (entry.amount_minor or 0)
+            release_entries.setdefault((entry.drawing_reference, entry.release_reference), []).append(entry.amount_minor)
+    seen = set()
+    for drawing in drawings:
+        seen.add(drawing.reference)
+        subject = f"drawing {r}/{drawing.reference}"
+        amounts = posted.get(drawing.reference, [])
+        if amounts != [drawing.amount_minor]:
+            yield Difference(d, subject, "amount vs ledger", drawing.amount_minor,
+                             amounts[0] if len(amounts) == 1 else amounts or None)
+        expected = (amounts[0] if len(amounts) == 1 else 0) - released.get(drawing.reference, 0)
+        if drawing.outstanding_minor != expected:
+            yield Difference(d, subject, "outstanding vs ledger", drawing.outstanding_minor, expected)
+    for reference in sorted(posted.keys() - seen):
+        yield Difference(d, f"drawing {r}/{reference}", "exists", False, True)
+    seen_releases = set()
+    for release in releases:
+        key = (release.drawing_reference, release.reference)
+        seen_releases.add(key)
+        amounts = release_entries.get(key, [])
+        if amounts != [release.amount_minor]:
+            yield Difference(d, f"release {r}/{key[0]}/{key[1]}", "amount vs ledger", release.amount_minor,
+                             amounts[0] if len(amounts) == 1 else amounts or None)
+    for drawing_reference, reference in sorted(release_entries.keys() - seen_releases):
+        yield Difference(d, f"release {r}/{drawing_reference}/{reference}", "exists", False, True)
 
 
 def _scoped(stmt, column, distributor_id):

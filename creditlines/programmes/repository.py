@@ -8,7 +8,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from creditlines.db.engine import is_postgresql
+from creditlines.db.engine import fresh, is_postgresql, locked
 from creditlines.ledger.models import Line
 from creditlines.programmes.models import Programme, PurchaseEvent
 
@@ -17,8 +17,8 @@ def get_programme(session: Session, distributor_id: str, vendor_id: str, program
                   lock: bool = False) -> Programme | None:
     stmt = select(Programme).where(Programme.distributor_id == distributor_id, Programme.vendor_id == vendor_id,
                                    Programme.id == programme_id)
-    if lock and is_postgresql(session):
-        stmt = stmt.with_for_update()
+    if lock:
+        stmt = locked(session, stmt)
     return session.scalars(stmt).one_or_none()
 
 
@@ -27,9 +27,9 @@ def programmes_of_vendor(session: Session, vendor_id: str, *, distributor_id: st
     stmt = select(Programme).where(Programme.vendor_id == vendor_id)
     if distributor_id is not None:
         stmt = stmt.where(Programme.distributor_id == distributor_id)
-    stmt = stmt.order_by(Programme.distributor_id, Programme.id)
-    if lock and is_postgresql(session):
-        stmt = stmt.with_for_update()
+    stmt = stmt.order_by(Programme.distributor_id, Programme.id)  # the lock order: programmes by id
+    if lock:
+        stmt = locked(session, stmt)
     return list(session.scalars(stmt))
 
 
@@ -56,10 +56,10 @@ def utilisation(session: Session, programme: Programme, day: date) -> tuple[int,
 
 
 def active_line_of(session: Session, programme: Programme, reseller_id: str, day: date) -> Line | None:
-    return session.scalars(
+    return session.scalars(fresh(session,
         select(Line).where(_of(programme), Line.reseller_id == reseller_id, _counts_now(day))
         .order_by(Line.grant_seq.desc()).limit(1)
-    ).one_or_none()
+    )).one_or_none()
 
 
 def lines_of_programme(session: Session, programme: Programme, *, after: tuple[str, str] | None, limit: int,
@@ -72,9 +72,11 @@ def lines_of_programme(session: Session, programme: Programme, *, after: tuple[s
     return list(session.scalars(stmt.order_by(Line.reseller_id, Line.id).limit(limit)))
 
 
-def active_lines_of_programme(session: Session, programme: Programme) -> list[Line]:
-    return list(session.scalars(
-        select(Line).where(_of(programme), Line.status == "active").order_by(Line.reseller_id, Line.id)))
+def active_lines_of_programme(session: Session, programme: Programme, reseller_id: str | None = None) -> list[Line]:
+    stmt = select(Line).where(_of(programme), Line.status == "active")
+    if reseller_id is not None:
+        stmt = stmt.where(Line.reseller_id == reseller_id)
+    return list(session.scalars(fresh(session, stmt.order_by(Line.reseller_id, Line.id))))
 
 
 def claim_event(session: Session, values: dict) -> bool:

@@ -1,23 +1,26 @@
 """Vendor programmes: standing lines (Mezzanine), purchase-triggered lines (the OEM offer), budgets.
 
-Lock order, everywhere: programme rows (by id) before reseller rows (by id). Budgets are
-checked under the programme's lock, so two grants racing for its last slot or last euro
-cannot both win.
+A vendor acts only at distributors that admitted it (``partnerships``). Lock order, everywhere:
+the partnership (``FOR SHARE``: it cannot end meanwhile), then programme rows by id, then
+reseller rows by id. Every value a decision rests on (``ends_on``, status, budget, the
+reseller's status, its lines) is read after the lock that protects it, so a grant racing a
+``PATCH`` sees the new ``ends_on``, a close or a lowered budget; two grants racing for a
+programme's last slot or last euro cannot both win.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from moneyed import Money
 from sqlalchemy.orm import Session
 
-from creditlines import clock, metrics
+from creditlines import clock, metrics, validation
 from creditlines.dates import months_validity_end
 from creditlines.errors import (
+    ApprovalRequired,
     BudgetExhausted,
     Conflict,
     CurrencyMismatch,
@@ -30,11 +33,13 @@ from creditlines.errors import (
 from creditlines.ledger import repository as ledger_repo
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Line, Reseller
+from creditlines.partnerships import service as partnerships
 from creditlines.money import amount_str, from_minor, to_minor
 from creditlines.programmes import repository as repo
+from creditlines.partnerships import repository as partnership_repo
+from creditlines.partnerships.models import Partnership
 from creditlines.programmes.models import PROGRAMME_KINDS, Programme
 
-_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -82,8 +87,14 @@ def _require_vendor(session: Session, vendor_id: str) -> None:
         raise NotFound(f"vendor {vendor_id!r} does not exist")
 
 
-def get_programme(session: Session, *, vendor_id: str, programme_id: str, lock: bool = False) -> Programme:
+def get_programme(session: Session, *, vendor_id: str, programme_id: str, lock: bool = False,
+                  check_partnership: bool = True) -> Programme:
+    """The vendor's programme (``lock``: for update, read fresh). A vendor that was never admitted
+    at the programme's distributor gets ``vendor_not_admitted``, whatever the programme id."""
     _code, distributor_id = split_programme_id(programme_id)
+    if check_partnership:
+        partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id, lock=False,
+                                      allow_ended=True)
     programme = repo.get_programme(session, distributor_id, vendor_id, programme_id, lock=lock)
     if programme is None:
         raise NotFound(f"programme {programme_id!r} does not exist for vendor {vendor_id!r}")
@@ -109,13 +120,19 @@ def create_programme(
     trigger_min_amount: Money | None = None,
     line_duration_months: int | None = None,
 ) -> tuple[Programme, bool]:
-    """Create a programme; the same definition again returns it (created False)."""
+    """Create a programme; the same definition again returns it (created False).
+
+    Only where the distributor admitted the vendor (``vendor_not_admitted`` otherwise, whether or
+    not the distributor exists), while the partnership is active, with a ``line_limit`` within
+    its ``max_line_limit``."""
     _require_vendor(session, vendor_id)
+    partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id,
+                                                allow_ended=True)
     distributor = ledger.require_distributor(session, distributor_id)
-    if not _CODE_RE.fullmatch(code or ""):
-        raise ValidationFailed("code must be 1-64 lowercase letters, digits, '-' or '_'")
-    if not name or len(name) > 200:
-        raise ValidationFailed("name must be 1 to 200 characters")
+    validation.tenant_id(code, "code")
+    validation.text(name, "name", max_length=validation.NAME_MAX)
+    validation.day(starts_on, "starts_on")
+    validation.day(ends_on, "ends_on")
     if kind not in PROGRAMME_KINDS:
         raise ValidationFailed(f"kind must be one of {', '.join(PROGRAMME_KINDS)}")
     if usable_for not in USABLE_FOR:
@@ -151,6 +168,8 @@ def create_programme(
         if any(getattr(existing, key) != value for key, value in values.items()):
             raise Conflict(f"programme {programme_id!r} exists with another definition")
         return existing, False
+    partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id, lock=False)
+    partnerships.check_line_limit(partnership, values["line_limit_minor"], distributor.currency)  # type: ignore[arg-type]
     now = clock.now()
     programme = Programme(distributor_id=distributor_id, vendor_id=vendor_id, id=programme_id, code=code,
                           status="active", created_at=now, updated_at=now, **values)
@@ -175,8 +194,15 @@ def update_programme(
     max_total_limit: object = _UNSET,
 ) -> Programme:
     """Rename, move ``ends_on`` (a standing programme's active lines move with it), change the
-    budget, or close (final: grants nothing more; existing lines run to their end)."""
-    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True)
+    budget, or close (final: grants nothing more; existing lines run to their end).
+
+    Once the partnership has ended, a programme can still be renamed, closed, shortened or have
+    its budget changed (winding down), but its lines cannot be prolonged (``partnership_ended``)."""
+    _code, distributor_id = split_programme_id(programme_id)
+    partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id,
+                                                allow_ended=True)
+    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True,
+                              check_partnership=False)
     distributor = ledger.require_distributor(session, programme.distributor_id)
     now = clock.now()
     if status is not None:
@@ -190,9 +216,7 @@ def update_programme(
                                          or max_total_limit is not _UNSET):
         raise ProgrammeClosed(f"programme {programme_id!r} is closed")
     if name is not None:
-        if not name or len(name) > 200:
-            raise ValidationFailed("name must be 1 to 200 characters")
-        programme.name = name
+        programme.name = validation.text(name, "name", max_length=validation.NAME_MAX)
     if max_beneficiaries is not _UNSET:
         if max_beneficiaries is not None and (not isinstance(max_beneficiaries, int) or max_beneficiaries < 0):
             raise ValidationFailed("max_beneficiaries must be a non-negative integer or null")
@@ -209,9 +233,12 @@ def update_programme(
                 f"{amount_str(total_limit, distributor.currency)} {distributor.currency} of lines: "
                 "a budget cannot be set below what is already granted")
     if ends_on is not None and ends_on != programme.ends_on:
+        validation.day(ends_on, "ends_on")
         today = clock.local_today(distributor.timezone)
         if ends_on < programme.starts_on or ends_on < today:
             raise ValidationFailed("ends_on cannot be before starts_on or in the past")
+        if ends_on > programme.ends_on and partnership.status != "active":
+            partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id, lock=False)
         programme.ends_on = ends_on
         if programme.kind == "standing":
             _move_line_ends(session, programme, ends_on, actor=actor)
@@ -221,10 +248,14 @@ def update_programme(
 
 
 def _move_line_ends(session: Session, programme: Programme, ends_on: date, *, actor: str) -> None:
-    lines = repo.active_lines_of_programme(session, programme)
-    for reseller_id in sorted({line.reseller_id for line in lines}):
+    """Every active line of the (locked) programme now ends on ``ends_on``. Each reseller is
+    locked in id order and its lines re-read under that lock: a line revoked or expired since
+    the first read is left alone."""
+    reseller_ids = sorted({line.reseller_id for line in repo.active_lines_of_programme(session, programme)})
+    for reseller_id in reseller_ids:
         reseller = ledger_repo.get_reseller(session, programme.distributor_id, reseller_id, lock=True)
-        for line in (l for l in lines if l.reseller_id == reseller_id):
+        assert reseller is not None  # resellers are never deleted
+        for line in repo.active_lines_of_programme(session, programme, reseller_id):
             ledger.extend_line(session, reseller=reseller, line=line, valid_until=ends_on, actor=actor,
                                reason=f"programme {programme.id} now ends on {ends_on.isoformat()}")
 
@@ -273,8 +304,17 @@ def enrol(
     resellers: list[tuple[str, Money | None]],
     actor: str,
 ) -> list[GrantResult]:
-    """Enrol resellers in a standing programme; an outcome per reseller, in the order given."""
-    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True)
+    """Enrol resellers in a standing programme; an outcome per reseller, in the order given.
+
+    Nothing about the distributor's resellers is answered unless the distributor admitted the
+    vendor and the partnership is active."""
+    _code, distributor_id = split_programme_id(programme_id)
+    partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id)
+    if partnership.requires_approval:
+        raise ApprovalRequired(f"{distributor_id!r} decides {vendor_id!r}'s enrolments itself (requires_approval): "
+                               "nominations are not available in this version, so nothing was enrolled")
+    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True,
+                              check_partnership=False)
     if programme.kind != "standing":
         raise ValidationFailed("only standing programmes take enrolments; purchase-triggered lines come from purchase events")
     if programme.status == "closed":
@@ -290,6 +330,7 @@ def enrol(
         if minor > programme.line_limit_minor:
             raise InvalidAmount(f"{reseller_id}: limit above the programme's line_limit "
                                 f"{amount_str(programme.line_limit_minor, distributor.currency)}")
+        partnerships.check_line_limit(partnership, minor, distributor.currency, f"{reseller_id}: limit")
         limits[reseller_id] = minor
     day = clock.local_today(distributor.timezone)
     outcomes: dict[str, GrantResult] = {}
@@ -353,10 +394,8 @@ def record_purchase(
     the same id with another body is an ``idempotency_conflict``.
     """
     distributor = ledger.require_distributor(session, distributor_id)
-    if not event_id or len(event_id) > 100:
-        raise ValidationFailed("event_id must be 1 to 100 characters")
-    if not product_category or len(product_category) > 100:
-        raise ValidationFailed("product_category must be 1 to 100 characters")
+    validation.event_id(event_id)
+    validation.text(product_category, "product_category", max_length=validation.CATEGORY_MAX)
     amount_minor = _minor(amount, distributor, "amount")
     now = clock.now()
     if occurred_at > now + EVENT_CLOCK_SKEW:
@@ -365,21 +404,28 @@ def record_purchase(
         raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
     body = dict(reseller_id=reseller_id, vendor_id=vendor_id, product_category=product_category,
                 amount_minor=amount_minor, occurred_at=occurred_at)
+    # Locks first, in the one order (partnership, programmes by id, reseller), and only then the
+    # claim row: its foreign key takes a share lock on the reseller, which, taken before the
+    # reseller's own lock, deadlocked with a drawing on the same reseller. A second copy of the
+    # event waits on these locks, then finds the first copy's claim and answers its results.
+    partnership = partnership_repo.get(session, distributor_id, vendor_id, lock="share")
+    programmes = repo.programmes_of_vendor(session, vendor_id, distributor_id=distributor_id, lock=True)
+    reseller = ledger_repo.get_reseller(session, distributor_id, reseller_id, lock=True)
+    assert reseller is not None  # resellers are never deleted
     claimed = repo.claim_event(session, dict(distributor_id=distributor_id, event_id=event_id, received_at=now,
                                              received_by=actor, results="[]", **body))
     event = repo.get_event(session, distributor_id, event_id)
+    assert event is not None
     if not claimed:
         if any(getattr(event, key) != value for key, value in body.items()):
             raise IdempotencyConflict(f"event {event_id!r} was already received with another body")
         return EventAnswer(event_id, json.loads(event.results)), False
 
-    programmes = repo.programmes_of_vendor(session, vendor_id, distributor_id=distributor_id, lock=True)
-    reseller = ledger_repo.get_reseller(session, distributor_id, reseller_id, lock=True)
     trigger_day = clock.local_date(occurred_at, distributor.timezone)
     today = clock.local_date(now, distributor.timezone)
     results = []
     for programme in programmes:
-        result = _apply_purchase(session, programme, reseller, amount_minor=amount_minor,
+        result = _apply_purchase(session, programme, reseller, partnership, amount_minor=amount_minor,
                                  category=product_category, trigger_day=trigger_day, today=today,
                                  actor=actor, event_id=event_id)
         metrics.GRANTS.labels(programme.id, result.outcome).inc()
@@ -390,7 +436,8 @@ def record_purchase(
     return EventAnswer(event_id, results), True
 
 
-def _apply_purchase(session: Session, programme: Programme, reseller: Reseller, *, amount_minor: int,
+def _apply_purchase(session: Session, programme: Programme, reseller: Reseller, partnership: Partnership | None,
+                    *, amount_minor: int,
                     category: str, trigger_day: date, today: date, actor: str, event_id: str) -> GrantResult:
     def no(outcome: str, reason: str) -> GrantResult:
         return GrantResult(programme.id, outcome, reason, None)
@@ -407,6 +454,11 @@ def _apply_purchase(session: Session, programme: Programme, reseller: Reseller, 
         return no("not_qualifying", "purchase outside the programme's window")
     if reseller.status == "terminated":
         return no("not_eligible", "reseller terminated")
+    if partnership is None or partnership.status != "active":
+        return no("not_eligible", "the vendor's partnership with this distributor has ended")
+    cap = partnership.max_line_limit_minor
+    if cap is not None and programme.line_limit_minor > cap:
+        return no("not_eligible", "the programme's line_limit is above the partnership's max_line_limit")
     end = months_validity_end(trigger_day, programme.line_duration_months)
     if end < today:
         return no("not_qualifying", "the line would already have ended")

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, validation
 from creditlines.errors import Conflict, ValidationFailed
 from creditlines.money import currency as known_currency
 from creditlines.tenants.models import Distributor, Vendor
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def _check_id(value: str, what: str) -> None:
-    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
-        raise ValidationFailed(f"{what} id must be 1-64 lowercase letters, digits, '-' or '_'")
-
-
 def _check_name(value: str) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise ValidationFailed("name must be 1 to 200 characters")
+    validation.text(value, "name", max_length=validation.NAME_MAX)
 
 
 def create_distributor(
     session: Session, *, id: str, name: str, currency: str, timezone: str
 ) -> tuple[Distributor, bool]:
     """Create a distributor. The same body again returns it (created False); another body conflicts."""
-    _check_id(id, "distributor")
+    validation.tenant_id(id, "distributor id")
     _check_name(name)
     known_currency(currency)
     try:
@@ -49,7 +39,7 @@ def create_distributor(
 
 
 def create_vendor(session: Session, *, id: str, name: str) -> tuple[Vendor, bool]:
-    _check_id(id, "vendor")
+    validation.identifier(id, "vendor id")
     _check_name(name)
     existing = session.get(Vendor, id)
     if existing is not None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """HTTP benchmarks of issue 6, each figure next to a minimal baseline measured in the same run.
 
-Needs `wrk` (Debian: apt-get install wrk) and the bench extra (pip install -e '.[bench]').
+Needs `wrk` (Debian: apt-get install wrk) and the bench extra
+(.venv/bin/pip install --require-hashes -r requirements/bench.txt).
 Load comes from wrk, a separate process on loopback, bounded by --duration.
 
     .venv/bin/python scripts/bench/api_load.py [--duration 10] [--connections 16] [--repeat 3] [--only …]

@@ -2,55 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-from decimal import Decimal
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import httpx
 import pytest
 
+from tests.harness import serve, verify_cli as run_verify
+
 ADMIN = "race-admin-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def server(pg_only_engine):
-    port = _free_port()
-    env = {**os.environ, "CREDITLINES_DATABASE_URL": pg_only_engine.url.render_as_string(hide_password=False),
-           "CREDITLINES_ADMIN_KEY": ADMIN, "CREDITLINES_NOW": "2026-03-02T09:00:00+00:00",
-           "CREDITLINES_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """`creditlines serve` as the app role, which may not change the schema: at start it only checks
+    that the schema is at head (the owner migrated it), then serves everything as that role."""
+    from creditlines.db.roles import DEFAULT_APP_ROLE
+
+    assert pg_only_engine.url.username == DEFAULT_APP_ROLE
+    with serve(pg_only_engine.url.render_as_string(hide_password=False), admin_key=ADMIN,
+               now="2026-03-02T09:00:00+00:00") as running:
+        yield running.base
 
 
 def _setup(base: str) -> str:
@@ -98,7 +71,4 @@ def test_racing_orders_through_http_never_overdraw_and_duplicates_post_once(serv
 
 @pytest.fixture
 def verify_cli(pg_only_engine):
-    def run():
-        env = {**os.environ, "CREDITLINES_DATABASE_URL": pg_only_engine.url.render_as_string(hide_password=False)}
-        return subprocess.run([sys.executable, "-m", "creditlines", "verify"], capture_output=True, text=True, env=env)
-    return run
+    return lambda: run_verify(pg_only_engine.url.render_as_string(hide_password=False))

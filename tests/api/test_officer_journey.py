@@ -88,7 +88,8 @@ def test_operators_see_metrics_and_request_ids(api):
     assert traced.headers["x-request-id"] == "req-123"
     ids = {api.get(R).headers["x-request-id"] for _ in range(3)}
     assert len(ids) == 3 and all(len(i) == 32 for i in ids)
-    body = api.client.get("/metrics").text
+    api.client.app.state.metrics_token = token = "journey-metrics-token"  # as CREDITLINES_METRICS_TOKEN sets it
+    body = api.client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
     assert 'creditlines_drawings_total{distributor_id="actebis",outcome="insufficient_credit"}' in body
     assert 'route="/v1/distributors/{distributor_id}/resellers/{reseller_id}"' in body
     assert "creditlines_http_request_duration_seconds_bucket" in body

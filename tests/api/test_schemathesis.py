@@ -26,7 +26,9 @@ def _aim(case):
     if "reseller_id" in params and len(str(params["reseller_id"])) % 2 == 0:
         params["reseller_id"] = "R-1"
     if "reference" in params and len(str(params["reference"])) % 2 == 0:
-        params["reference"] = "SO-1"
+        # Half of those times an invoice number with "/" and "#", percent-encoded as a client sends
+        # it (schemathesis stores path parameters already quoted): it must be reachable.
+        params["reference"] = "SO-1" if len(str(params["reference"])) % 4 == 0 else "FA%2F2026%231"
 
 
 @pytest.mark.slow
@@ -35,6 +37,7 @@ def test_no_input_breaks_the_api(api, mode):
     api.put("/v1/distributors/actebis/resellers/R-1", json={"name": "R"})
     api.put("/v1/distributors/actebis/resellers/R-1/base-limit", json={"limit": eur("100000.00"), "reason": "open"})
     api.post("/v1/distributors/actebis/resellers/R-1/drawings", json={"reference": "SO-1", "amount": eur("100.00")})
+    api.post("/v1/distributors/actebis/resellers/R-1/drawings", json={"reference": "FA/2026#1", "amount": eur("100.00")})
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.client.app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 19

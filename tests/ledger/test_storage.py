@@ -40,13 +40,19 @@ def test_yen_distributors_count_whole_yen(uow):
     assert view.total_available == Money("3765433", "JPY")
 
 
-def test_the_ledger_refuses_updates_and_deletes(uow):
+def test_the_ledger_refuses_updates_and_deletes(uow, owner_engine):
+    """Refused by trigger even to the tables' owner (the app role may not even ask: test_least_privilege)."""
+    from creditlines.db.engine import UnitOfWork
+
     make_world(uow)
     make_reseller(uow, "R-1", "100.00")
+    owner = UnitOfWork(owner_engine)
     for statement in ("update ledger_entry set actor = 'mallory'", "delete from ledger_entry"):
         with pytest.raises(DBAPIError, match="append-only"):
-            with uow.write() as s:
+            with owner.write() as s:
                 s.execute(text(statement))
+    if owner.read_engine is not None:
+        owner.read_engine.dispose()
     with uow.read() as s:
         assert s.execute(text("select count(*) from ledger_entry where actor = 'mallory'")).scalar() == 0
 

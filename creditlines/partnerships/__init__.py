@@ -1,0 +1,1 @@
+"""Partnerships: the distributor–vendor relation that lets a vendor fund lines at a distributor."""
