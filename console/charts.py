@@ -10,7 +10,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
+WIDTH = 1100
 DRAWN, AVAILABLE, OVER, TRACK = "#1f5fa8", "#9cc3e6", "#c0392b", "#e8ecf1"
 
 
@@ -27,7 +27,7 @@ class BarLine:
 def availability_bars(lines: Sequence[BarLine]) -> Markup:
     """One bar per line on a common scale: drawn (dark), available (light), above limit (red)."""
     scale = max([max(l.limit_minor, l.drawn_minor) for l in lines] + [1])
-    label_w, bar_w, row_h = 190, WIDTH - 200, 34
+    label_w, bar_w, row_h = 230, WIDTH - 240, 38
     height = row_h * max(1, len(lines)) + 4
     parts = [f'<svg class="bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-label="{escape(_bars_summary(lines))}" xmlns="http://www.w3.org/2000/svg">']
@@ -82,7 +82,7 @@ def gauge(label: str, used: int, maximum: int | None, used_text: str, max_text: 
 def series(title: str, points: Sequence[tuple[date, int]], *, value_text: Callable[[int], str],
            day_text: Callable[[date], str], colour: str = DRAWN) -> Markup:
     """A line over days, from 0 to the largest value, with the first and last day marked."""
-    h, left, bottom, top = 150, 110, 22, 22
+    h, left, bottom, top = 170, 120, 22, 22
     plot_w, plot_h = WIDTH - left - 10, h - top - bottom
     peak = max([v for _, v in points] + [1])
     n = max(1, len(points) - 1)

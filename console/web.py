@@ -102,6 +102,16 @@ async def checked_form(request: Request) -> FormData:
     return form
 
 
+async def maybe_viewer(request: Request) -> Viewer | None:
+    """Who is signed in, for an error page (its scope shown), or nobody."""
+    from fastapi.concurrency import run_in_threadpool
+
+    try:
+        return await run_in_threadpool(viewer, request)
+    except (NeedSignIn, lib.CreditLinesError):
+        return None
+
+
 def render(request: Request, who: Viewer | None, template: str, status_code: int = 200, /,
            **context: Any) -> HTMLResponse:
     context.update(request=request, who=who, nav=nav_for(who.principal) if who else [],
@@ -162,16 +172,17 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     async def domain_error(request: Request, exc: lib.CreditLinesError) -> Response:
         status = error_status(exc)
         title = {403: "Not in your scope", 404: "Not found"}.get(status, exc.title)
-        return render(request, None, "error.html", status, title=title, message=exc.detail, code=exc.code)
+        return render(request, await maybe_viewer(request), "error.html", status, title=title, message=exc.detail,
+                      code=exc.code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return render(request, None, "error.html", 422, title="Invalid request", code="validation_error",
+        return render(request, await maybe_viewer(request), "error.html", 422, title="Invalid request", code="validation_error",
                       message="; ".join(str(e.get("msg", "")) for e in exc.errors())[:500])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return render(request, None, "error.html", exc.status_code, title="Not found" if exc.status_code == 404
+        return render(request, await maybe_viewer(request), "error.html", exc.status_code, title="Not found" if exc.status_code == 404
                       else "Refused", message=str(exc.detail), code="not_found" if exc.status_code == 404 else "error")
 
     @app.get("/", include_in_schema=False)
