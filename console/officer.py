@@ -53,7 +53,7 @@ def resellers(request: Request, distributor_id: DistributorId, q: str | None = Q
 def _bar_lines(view: Any) -> list[charts.BarLine]:
     out = []
     for line in view.lines:
-        label = "Base" if line.kind == "base" else f"{line.funder} · {line.programme_id or 'line'}"
+        label = "Base" if line.kind == "base" else f"{line.funder} · {(line.programme_id or 'line').split('@')[0]}"
         out.append(charts.BarLine(label, lib.to_minor(line.limit), lib.to_minor(line.drawn), fmt.money(line.limit),
                                   fmt.money(line.drawn), fmt.money(line.available)))
     return out
@@ -197,11 +197,11 @@ def listing_page(request: Request, distributor_id: DistributorId, slug: str,
     listing = _listing(slug)
     with request.app.state.uow.read() as s:
         distributor = lib.require_distributor(s, distributor_id)
-        rows: list[list[str]] = []
+        rows: list[list[tuple[str, bool]]] = []  # (text, is an amount) per cell
         for row in listing.rows(s, distributor_id=distributor_id, within_days=within_days):
             amounts = {f.name for f in fields(row) if f.metadata.get("amount")}
-            rows.append([fmt.amount(getattr(row, name), distributor.currency) if name in amounts
-                         else str(getattr(row, name) or "") for name in listing.fields])
+            rows.append([(fmt.amount(getattr(row, name), distributor.currency), True) if name in amounts
+                         else (str(getattr(row, name) or ""), False) for name in listing.fields])
             if len(rows) > 500:
                 break
     return render(request, who, "listing.html", distributor=distributor, listing=listing, rows=rows[:500],
