@@ -36,7 +36,7 @@ def availability_bars(lines: Sequence[BarLine]) -> Markup:
         drawn = min(line.drawn_minor, line.limit_minor)
         over = max(0, line.drawn_minor - line.limit_minor)
         available = max(0, line.limit_minor - line.drawn_minor)
-        x = label_w
+        x: float = label_w
         parts.append(f'<text x="0" y="{y + 15}" class="bar-label">{escape(_clip(line.label, 28))}</text>')
         parts.append(f'<rect x="{x}" y="{y}" width="{bar_w}" height="18" fill="{TRACK}"/>')
         for value, colour, what in ((drawn, DRAWN, "drawn"), (available, AVAILABLE, "available"), (over, OVER, "over")):
@@ -89,7 +89,8 @@ def series(title: str, points: Sequence[tuple[date, int]], *, value_text: Callab
     coords = " ".join(f"{left + plot_w * i / n:.1f},{top + plot_h * (1 - v / peak):.1f}"
                       for i, (_, v) in enumerate(points))
     last = points[-1] if points else None
-    caption = title if last is None else f"{title}: {value_text(last[1])} on {day_text(last[0])}, peak {value_text(peak)}"
+    caption = title if last is None else \
+        f"{title}: {value_text(last[1])} on {day_text(last[0])}, peak {value_text(peak)}"
     parts = [f'<svg class="series" viewBox="0 0 {WIDTH} {h}" width="100%" role="img" aria-label="{escape(caption)}" '
              f'xmlns="http://www.w3.org/2000/svg">',
              f'<text x="0" y="14" class="bar-label">{escape(title)}</text>',

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from moneyed import Money
 
-from console import fmt, library as lib
+from console import fmt
+from console import library as lib
 
 MAX_ROWS = 1000
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from creditlines import validation
 from creditlines.auth.models import ApiKey
 from creditlines.auth.service import BOOTSTRAP_ADMIN_ID, Principal, authenticate, authorise
 from creditlines.config import get_settings
@@ -30,7 +31,6 @@ from creditlines.partnerships.service import require_admitted
 from creditlines.programmes.history import programme_history
 from creditlines.programmes.service import enrol, get_programme, list_programmes, programme_lines, view
 from creditlines.tenants.service import list_distributors, list_vendors
-from creditlines import validation
 
 __all__ = [
     "BOOTSTRAP_ADMIN_ID", "EXPIRING_FIELDS", "OVER_LIMIT_FIELDS", "CreditLinesError", "Forbidden", "NotFound",

@@ -1,8 +1,11 @@
 """What the console offers each kind of key: the navigation and the listings.
 
-Pages built elsewhere slot in by adding an entry here and a router in ``console.web.ROUTERS``
-(limit requests, nominations and insurer cover, SPEC §12: ``NavItem("Limit requests",
-"/distributors/{d}/limit-requests", ("credit_officer",))``, a ``Listing("cover-cuts", …)``)."""
+Pages built elsewhere slot in by adding an entry here and including their router in
+``console.web.create_console`` (limit requests, nominations and insurer cover, SPEC §12:
+``NavItem("Limit requests", "/distributors/{d}/limit-requests", ("credit_officer",))``, a
+``Listing("cover-cuts", …)``, and the templates ``reseller/_cover.html``,
+``reseller/_limit_extra.html`` and ``programme/_nominations.html`` that the reseller and
+programme pages include when they exist)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DistributorId, ResellerId
-from console import charts, fmt, library as lib
+from console import charts, fmt
+from console import library as lib
 from console.nav import LISTINGS
 from console.web import Viewer, checked_form, error_status, redirect, render, viewer
 

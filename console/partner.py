@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from api.deps import ProgrammeIdPath, VendorId
-from console import charts, enrolment, fmt, library as lib
+from console import charts, enrolment, fmt
+from console import library as lib
 from console.web import Viewer, checked_form, error_status, render, viewer
 
 router = APIRouter()
@@ -60,7 +61,8 @@ def programme_context(s: Session, vendor_id: str, programme_id: str, after: tupl
         drawn_chart=charts.series("Drawn on the programme's lines", [(p.day, p.drawn_minor) for p in points],
                                   value_text=lambda m: fmt.minor(m, cur), day_text=fmt.day, colour="#7d3c98"),
         last_point=points[-1] if points else None,
-        lines=lines[:PAGE], next_after=f"{lines[PAGE - 1].reseller_id},{lines[PAGE - 1].id}" if len(lines) > PAGE else None,
+        lines=lines[:PAGE],
+        next_after=f"{lines[PAGE - 1].reseller_id},{lines[PAGE - 1].id}" if len(lines) > PAGE else None,
     )
 
 

@@ -17,7 +17,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console import fmt, library as lib
+from console import fmt
+from console import library as lib
 from console.nav import nav_for
 from console.session import COOKIE, MAX_AGE_SECONDS, SessionData, Signer, new_csrf, same_token, signing_secret
 
@@ -177,12 +178,14 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return render(request, await maybe_viewer(request), "error.html", 422, title="Invalid request", code="validation_error",
+        who = await maybe_viewer(request)
+        return render(request, who, "error.html", 422, title="Invalid request", code="validation_error",
                       message="; ".join(str(e.get("msg", "")) for e in exc.errors())[:500])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return render(request, await maybe_viewer(request), "error.html", exc.status_code, title="Not found" if exc.status_code == 404
+        who = await maybe_viewer(request)
+        return render(request, who, "error.html", exc.status_code, title="Not found" if exc.status_code == 404
                       else "Refused", message=str(exc.detail), code="not_found" if exc.status_code == 404 else "error")
 
     @app.get("/", include_in_schema=False)

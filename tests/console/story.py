@@ -19,7 +19,8 @@ def load(uow: UnitOfWork) -> dict[str, str]:
     make_world(uow, admit=("microsoft",))
     with uow.write() as s:
         tenants.create_distributor(s, id="etc", name="ETC", currency="EUR", timezone="Europe/Paris")
-        for rid, name, limit in (("R-1001", "Bureau Vallée Lyon", "10000"), ("R-1002", "Informatique Dupont Lille", "2000"),
+        for rid, name, limit in (("R-1001", "Bureau Vallée Lyon", "10000"),
+                                 ("R-1002", "Informatique Dupont Lille", "2000"),
                                  ("R-1003", "=HYPERLINK(\"http://evil\")", "1000")):
             ledger.upsert_reseller(s, distributor_id="actebis", reseller_id=rid, name=name, actor="test")
             ledger.set_base_limit(s, distributor_id="actebis", reseller_id=rid, limit=eur(limit),

@@ -15,7 +15,7 @@ from moneyed import Money
 
 from api.app import create_app
 from console import enrolment, fmt
-from console.session import COOKIE, SessionData, Signer
+from console.session import COOKIE
 from creditlines import clock
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
@@ -153,7 +153,8 @@ def test_amounts_shown_in_french() -> None:
 
 
 def test_enrolment_rows() -> None:
-    rows = enrolment.parse("reseller_id;limit\nR-1;5 000,00\n\nR-2\nR-1;10\nbad id\nR-3,1000.50\nR-4;1;2\nR-5;-3\n", "EUR")
+    pasted = "reseller_id;limit\nR-1;5 000,00\n\nR-2\nR-1;10\nbad id\nR-3,1000.50\nR-4;1;2\nR-5;-3\n"
+    rows = enrolment.parse(pasted, "EUR")
     assert [(r.number, r.reseller_id, r.limit, r.error is None) for r in rows] == [
         (2, "R-1", eur("5000"), True), (4, "R-2", None, True), (5, "R-1", None, False), (6, "bad id", None, False),
         (7, "R-3", eur("1000.50"), True), (8, "R-4", None, False), (9, "R-5", None, False)]
