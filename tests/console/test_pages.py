@@ -119,6 +119,21 @@ def test_scope_partner_and_other_distributor(console: Any) -> None:
     assert client.get("/console/distributors/actebis/listings/over-limit.csv").status_code == 403
 
 
+def test_an_ended_partnership_stays_readable_and_enrols_nobody(console: Any) -> None:
+    """Actebis ends Microsoft's partnership: Mezzanine's lines run off and Microsoft watches
+    them, but the enrolment form answers what the API does, 409 partnership_ended."""
+    from creditlines.partnerships import service as partnerships
+
+    client, keys, uow = console
+    token = sign_in(client, keys["partner"])
+    with uow.write() as s:
+        partnerships.end(s, distributor_id="actebis", vendor_id="microsoft", actor="test")
+    assert client.get("/console/vendors/microsoft/programmes/mezzanine@actebis").status_code == 200
+    answer = client.post("/console/vendors/microsoft/programmes/mezzanine@actebis/enrolments",
+                         data={"csrf": token, "rows": "R-1001"})
+    assert answer.status_code == 409 and "Nothing was enrolled" in answer.text and "has ended" in answer.text
+
+
 def test_refusals_render_beside_the_form_with_their_status(console: Any) -> None:
     client, keys, _ = console
     token = sign_in(client, keys["officer"])
