@@ -31,8 +31,10 @@ def _missing(reason: str) -> None:
     pytest.skip(f"{reason}: browser tests of the console skipped (apt-get install -y chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module, stopped after it (Playwright's event loop never outlives
+    the browser tests)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -215,3 +215,14 @@ def test_programme_history_from_the_ledger(uow: UnitOfWork) -> None:
     assert points[0] == DayPoint(date(2026, 2, 1), 0, 0)
     assert points[-3:] == [DayPoint(date(2026, 3, 2), 2, 0), DayPoint(date(2026, 3, 3), 2, 150_000),
                            DayPoint(date(2026, 3, 4), 2, 0)]
+
+
+def test_bars_show_what_is_above_the_limit_and_escape_labels() -> None:
+    """R-1003: limit cut to 500 with 800 drawn — the bar is full and 300 of it is red."""
+    from console import charts
+
+    svg = str(charts.availability_bars([charts.BarLine("<b>Base</b>", 50_000, 80_000, "500", "800", "0")]))
+    assert "<b>" not in svg and "&lt;b&gt;Base" in svg
+    assert 'class="seg-drawn"' in svg and 'class="seg-over"' in svg and 'class="seg-available"' not in svg
+    widths = [float(w) for w in re.findall(r'width="([0-9.]+)" height="18" fill="#[0-9a-f]+" class', svg)]
+    assert widths[1] / widths[0] == pytest.approx(300 / 500, rel=1e-3)
