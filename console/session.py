@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -45,8 +46,18 @@ def _file_secret(path: Path) -> str:
 
 
 def signing_secret() -> bytes:
+    """The configured secret, else the file's; where the file cannot be written (a read-only
+    working directory), a secret of this process only, said once in the log: the API still
+    starts, and console sessions then last as long as the process and its worker."""
     settings = ConsoleSettings()
-    value = settings.secret or _file_secret(Path(settings.secret_file))
+    value = settings.secret
+    if not value:
+        try:
+            value = _file_secret(Path(settings.secret_file))
+        except OSError as exc:
+            logging.getLogger("creditlines.console").warning(
+                "console sessions are per process (%s: %s): set CREDITLINES_CONSOLE_SECRET", settings.secret_file, exc)
+            value = secrets.token_urlsafe(32)
     if len(value) < 16:
         raise RuntimeError("CREDITLINES_CONSOLE_SECRET must be at least 16 characters")
     return value.encode()

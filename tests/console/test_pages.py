@@ -147,6 +147,18 @@ def test_refusals_render_beside_the_form_with_their_status(console: Any) -> None
     assert client.get("/console/distributors/actebis/resellers?after=bad%20id").status_code == 422
 
 
+def test_the_signing_secret_survives_an_unwritable_place(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.session import signing_secret
+
+    monkeypatch.delenv("CREDITLINES_CONSOLE_SECRET", raising=False)
+    monkeypatch.setenv("CREDITLINES_CONSOLE_SECRET_FILE", str(tmp_path / "s" / "secret"))
+    assert signing_secret() == signing_secret()  # created once, then read by every worker
+    assert (tmp_path / "s" / "secret").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "a-file").write_text("")  # a folder that cannot be made (read-only is no obstacle to root)
+    monkeypatch.setenv("CREDITLINES_CONSOLE_SECRET_FILE", str(tmp_path / "a-file" / "secret"))
+    assert len(signing_secret()) >= 32 and signing_secret() != signing_secret()  # per process, still starts
+
+
 @pytest.mark.parametrize("typed, expected", [
     ("7 500,50", "7500.50"), ("7\u202f500,50\u00a0€", "7500.50"), ("7500.50", "7500.50"), ("12000", "12000"),
     ("0,5", "0.5"),
