@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from creditlines import validation
+from creditlines import clock, validation
 from creditlines.auth.models import ApiKey
 from creditlines.auth.service import BOOTSTRAP_ADMIN_ID, Principal, authenticate, authorise
 from creditlines.config import get_settings
@@ -35,7 +35,7 @@ from creditlines.tenants.service import list_distributors, list_vendors
 __all__ = [
     "BOOTSTRAP_ADMIN_ID", "EXPIRING_FIELDS", "OVER_LIMIT_FIELDS", "CreditLinesError", "Forbidden", "NotFound",
     "Principal", "Unauthenticated", "UnitOfWork", "ValidationFailed", "authenticate", "authorise", "availability",
-    "check_eligibility", "enrol", "expiring", "for_people", "from_minor", "get_programme", "get_settings",
+    "check_eligibility", "clock", "enrol", "expiring", "for_people", "from_minor", "get_programme", "get_settings",
     "lift_hold", "list_distributors", "list_programmes", "list_vendors", "over_limit", "parse_amount",
     "place_hold", "programme_history", "programme_lines", "recent_entries", "require_admitted",
     "require_distributor", "reseller_summary", "retry_transient", "search_resellers", "set_base_limit",

@@ -50,9 +50,7 @@ class Viewer:
 
 
 def _now() -> int:
-    from creditlines import clock
-
-    return int(clock.now().timestamp())
+    return int(lib.clock.now().timestamp())
 
 
 def _signer(request: Request) -> Signer:
