@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import console
 from api import problems
 from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
@@ -75,6 +76,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
+    console.mount(app)  # the console at /console (SPEC §14)
     if clock.is_fixed():
         log.warning("CREDITLINES_NOW is set: the clock is fixed at %s", clock.now().isoformat())
 

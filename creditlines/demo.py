@@ -362,4 +362,8 @@ def print_welcome(console: Console, keys: dict, base_url: str = "http://127.0.0.
         f"# Microsoft's partner manager watches Mezzanine\n"
         f"curl -s {base_url}/v1/vendors/microsoft/programmes/{keys.get('mezzanine', 'mezzanine@actebis')} \\\n"
         f"  -H 'Authorization: Bearer {keys['partner_microsoft']}'\n", highlight=False, soft_wrap=True)
-    console.print(f"API docs: {base_url}/docs\n")
+    console.print(f"API docs: {base_url}/docs")
+    console.print(f"\n[bold]Console[/bold]: {base_url}/console/ — sign in with the API key\n"
+                  f"  {keys['officer_actebis']}  (Actebis' credit officer)\n"
+                  f"  {keys['partner_microsoft']}  (Microsoft's partner manager, Mezzanine)\n",
+                  highlight=False, soft_wrap=True)

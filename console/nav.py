@@ -1,0 +1,64 @@
+"""What the console offers each kind of key: the navigation and the listings.
+
+Pages built elsewhere slot in by adding an entry here and including their router in
+``console.web.create_console`` (limit requests, nominations and insurer cover, SPEC §12:
+``NavItem("Limit requests", "/distributors/{d}/limit-requests", ("credit_officer",))``, a
+``Listing("cover-cuts", …)``, and the templates ``reseller/_cover.html``,
+``reseller/_limit_extra.html`` and ``programme/_nominations.html`` that the reseller and
+programme pages include when they exist)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from console import library as lib
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str  # formatted with d (distributor) and v (vendor)
+    roles: tuple[str, ...]
+
+
+NAV: list[NavItem] = [
+    NavItem("Resellers", "/distributors/{d}/resellers", ("credit_officer",)),
+    NavItem("Listings", "/distributors/{d}/listings", ("credit_officer",)),
+    NavItem("Programmes", "/vendors/{v}/programmes", ("partner_manager",)),
+]
+
+
+def nav_for(principal: lib.Principal) -> list[tuple[str, str]]:
+    return [(item.label, "/console" + item.path.format(d=principal.distributor_id, v=principal.vendor_id))
+            for item in NAV if principal.role in item.roles]
+
+
+@dataclass(frozen=True)
+class Listing:
+    slug: str
+    title: str
+    description: str
+    fields: list[str]
+    rows: Callable[..., Iterator[Any]]  # (session, distributor_id=, within_days=) -> rows
+    takes_days: bool = False
+
+
+def _expiring(session: Session, *, distributor_id: str, within_days: int) -> Iterator[Any]:
+    return lib.expiring(session, distributor_id=distributor_id, within_days=within_days)
+
+
+def _over_limit(session: Session, *, distributor_id: str, within_days: int) -> Iterator[Any]:
+    return lib.over_limit(session, distributor_id=distributor_id)
+
+
+LISTINGS: dict[str, Listing] = {
+    "expiring": Listing("expiring", "Lines expiring", "Vendor lines that end within the coming days.",
+                        lib.EXPIRING_FIELDS, _expiring, takes_days=True),
+    "over-limit": Listing("over-limit", "Over limit", "Resellers whose drawn amount is above the limit of "
+                          "their current lines, largest excess first.", lib.OVER_LIMIT_FIELDS, _over_limit),
+    # "cover-cuts" (SPEC §12) is added here by the insurer-cover work.
+}
