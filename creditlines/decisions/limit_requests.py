@@ -166,6 +166,7 @@ def decide(session: Session, *, distributor_id: str, request_id: str, decision: 
         raise AlreadyDecided(f"limit request {request_id!r} was already {status} by {request.decided_by}")
     if decision == "reject":
         request.status = "rejected"
+        request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
         journal.record(session, reseller, kind="limit_request_rejected", actor=actor, at=now, reason=reason,
                        amount_minor=request.requested_minor, details={"request_id": request.id})
     else:
@@ -178,13 +179,13 @@ def decide(session: Session, *, distributor_id: str, request_id: str, decision: 
         if granted > _base(session, distributor_id, reseller_id).limit_minor:
             _check_cap(session, distributor_id, reseller_id, granted, distributor.currency)
         request.status, request.decided_limit_minor = "approved", granted
+        request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
         journal.record(session, reseller, kind="limit_request_approved", actor=actor, at=now, reason=reason,
                        amount_minor=granted, details={"request_id": request.id,
                                                       "requested_minor": request.requested_minor,
                                                       "requested_by": request.requested_by})
         ledger.set_base_limit(session, distributor_id=distributor_id, reseller_id=reseller_id,
                               limit=from_minor(granted, distributor.currency), reason=reason, actor=actor)
-    request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
     session.flush()
     return request
 
