@@ -1,0 +1,102 @@
+"""Credit decisions raced on PostgreSQL through a real two-worker server (SPEC §12):
+
+* two officers decide one limit request at the same instant → exactly one wins, the other
+  answers ``409 already_decided``, and the ledger holds one decision;
+* an officer approves a nomination while the vendor closes the programme → either the line is
+  granted (the approval came first) or the approval answers ``programme_closed`` and no line
+  exists; never a line granted by a closed programme, never a 5xx.
+
+Each round starts both sides at a barrier; the invariants and ``verify`` are checked after.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import httpx
+import pytest
+
+from tests.concurrency.scenario import Scenario, Scenarios, eur
+
+ROUNDS = 8
+
+
+def _officer_keys(sc: Scenario, n: int) -> list[str]:
+    names = []
+    for x in range(n):
+        name = f"officer-{x}:{sc.d}"
+        sc.world.keys[name] = sc.world._ok(sc.world.post(
+            "/v1/api-keys", "admin", {"role": "credit_officer", "distributor_id": sc.d}), 201).json()["key"]
+        names.append(name)
+    return names
+
+
+def _both(first: Callable[[], httpx.Response], second: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    barrier = threading.Barrier(2)
+
+    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+        barrier.wait(timeout=60)
+        return call()
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(run, [first, second]))
+
+
+def _code(response: httpx.Response) -> str | None:
+    return response.json().get("code") if response.status_code >= 400 else None
+
+
+@pytest.mark.slow
+def test_two_decisions_on_one_request_exactly_one_wins(scenarios: Scenarios) -> None:
+    sc = scenarios.create("race-limit-decisions", rounds=ROUNDS)
+    w = sc.world
+    asker, left, right = _officer_keys(sc, 3)
+    w._ok(w.request("PATCH", f"/v1/distributors/{sc.d}", "admin", {"approval_threshold": eur("100.00")}), 200)
+    outcomes = []
+    for i in range(ROUNDS):
+        reseller = sc.reseller(i)
+        asked = w._ok(w.request("PUT", f"/v1/distributors/{sc.d}/resellers/{reseller}/base-limit", asker,
+                                {"limit": eur("5000.00"), "reason": f"round {i}"}), 202).json()
+        path = f"/v1/distributors/{sc.d}/limit-requests/{asked['id']}/decision"
+        bodies = ({"decision": "approve", "limit": eur("4000.00"), "reason": "left approves"},
+                  {"decision": ("reject", "approve")[i % 2], "reason": "right decides"})
+        answers = _both(lambda: w.request("POST", path, left, bodies[0]),
+                        lambda: w.request("POST", path, right, bodies[1]))
+        statuses = sorted((a.status_code, _code(a)) for a in answers)
+        assert statuses == [(200, None), (409, "already_decided")], [a.text for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).json()
+        entries = w.request("GET", f"/v1/distributors/{sc.d}/resellers/{reseller}/ledger?limit=1000", "admin").json()
+        decisions = [e for e in entries["items"] if e["kind"] in ("limit_request_approved", "limit_request_rejected")]
+        assert len(decisions) == 1 and decisions[0]["actor"] == winner["decided_by"]
+        limit = w.request("GET", f"/v1/distributors/{sc.d}/resellers/{reseller}/availability", "admin").json()
+        base = next(line for line in limit["lines"] if line["kind"] == "base")["limit"]
+        assert base == (winner["decided_limit"] if winner["status"] == "approved" else eur("2000.00"))
+        outcomes.append(winner["decided_by"])
+    assert sc.problems() == []
+
+
+@pytest.mark.slow
+def test_nomination_approval_racing_the_programme_close(scenarios: Scenarios) -> None:
+    sc = scenarios.create("race-nomination-close", rounds=ROUNDS)
+    w = sc.world
+    w._ok(w.request("PUT", f"/v1/distributors/{sc.d}/vendors/microsoft", "admin", {"requires_approval": True}), 200)
+    seen = set()
+    for i in range(ROUNDS):
+        reseller = sc.reseller(i + 1)  # s<i> holds R<i> from the seed and one place left
+        enrolled = w._ok(w.post(f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/enrolments", "partner:microsoft",
+                                {"resellers": [{"reseller_id": reseller}]}), 200).json()["results"][0]
+        assert enrolled["outcome"] == "pending_approval", enrolled
+        approve = f"/v1/distributors/{sc.d}/nominations/{enrolled['nomination_id']}/decision"
+        close = f"/v1/vendors/microsoft/programmes/{sc.standing(i)}"
+        approved, closed = _both(
+            lambda: w.post(approve, sc.who("officer"), {"decision": "approve", "reason": "ok"}),
+            lambda: w.request("PATCH", close, "partner:microsoft", {"status": "closed"}))
+        assert closed.status_code == 200, closed.text
+        assert (approved.status_code, _code(approved)) in ((200, None), (409, "programme_closed")), approved.text
+        lines = w.request("GET", f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/lines", "partner:microsoft").json()
+        granted = [line for line in lines["items"] if line["reseller_id"] == reseller]
+        assert len(granted) == (1 if approved.status_code == 200 else 0)
+        seen.add(approved.status_code)
+    assert sc.problems() == []
