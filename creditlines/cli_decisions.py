@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from datetime import date
 
 import typer
+from moneyed import Money
 from rich.console import Console
 from rich.table import Table
-from moneyed import Money
 from sqlalchemy.orm import Session
+
+from creditlines.db.engine import UnitOfWork
 
 requests_app = typer.Typer(help="Limit requests waiting for a second officer: list, approve, reject.",
                            no_args_is_help=True)
@@ -36,7 +38,7 @@ def _session(*, write: bool) -> Iterator[Session]:
     """One transaction on a unit of work of its own, whose connections are closed after it."""
     from creditlines.cli import _uow
 
-    uow = _uow()
+    uow: UnitOfWork = _uow()  # type: ignore[no-untyped-call]
     try:
         with uow.write() if write else uow.read() as s:
             yield s
@@ -148,8 +150,10 @@ def set_cover(distributor: str = typer.Option(..., "--distributor", "-d"),
     try:
         with _session(write=True) as s:
             currency = ledger.require_distributor(s, distributor).currency
+            amount = _money(s, distributor, cover)
+            assert amount is not None
             result = insurance.set_cover(s, distributor_id=distributor, reseller_id=reseller, insurer=insurer,
-                                         cover=_money(s, distributor, cover), decided_on=day, reference=reference,
+                                         cover=amount, decided_on=day, reference=reference,
                                          actor=f"cli:{officer}")
     except CreditLinesError as exc:
         _fail(exc)

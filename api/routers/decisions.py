@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -30,7 +30,6 @@ from api.decision_schemas import (
 from api.deps import (
     Cursor,
     DistributorId,
-    Identifier,
     ProgrammeIdPath,
     ResellerId,
     VendorId,
@@ -41,22 +40,30 @@ from api.deps import (
     money_in,
 )
 from api.schemas import MoneyOut
+from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
-from creditlines import clock
-from creditlines.decisions import insurance, limit_requests, nominations, policy, reports
+from creditlines.decisions import (
+    insurance,
+    limit_requests,
+    nominations,
+    policy,
+    reports,
+)
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
 from creditlines.jobs.listings import to_csv
 from creditlines.ledger import service as ledger
 from creditlines.money import from_minor
 from creditlines.programmes import service as programmes
+from creditlines.validation import Identifier
+
 router = APIRouter(tags=["credit decisions"])
 officer = allow("credit_officer")
 partner = allow("partner_manager")
 D = "/v1/distributors/{distributor_id}"
 DecisionId = Annotated[Identifier, Path(description="A limit request's or nomination's id")]
-CSV_DOC = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+CSV_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                  "description": "JSON, or CSV with `Accept: text/csv`"}}
 
 

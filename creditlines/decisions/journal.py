@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import LedgerEntry, Reseller
-from sqlalchemy.orm import Session
 
 
 def record(session: Session, reseller: Reseller, *, kind: str, actor: str, at: datetime,

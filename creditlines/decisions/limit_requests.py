@@ -13,8 +13,7 @@ after it, fresh. Two decisions on one request are thus serialised: the second fi
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta, date
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from moneyed import Money

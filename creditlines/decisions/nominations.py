@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock, validation
 from creditlines.decisions import journal
-from creditlines.decisions.limit_requests import DECISIONS, _limit_minor, _locked_reseller, new_id
+from creditlines.decisions.limit_requests import (
+    DECISIONS,
+    _limit_minor,
+    _locked_reseller,
+    new_id,
+)
 from creditlines.decisions.models import REFUSAL_CODES, Nomination
 from creditlines.errors import (
     AlreadyDecided,
@@ -42,8 +47,8 @@ if TYPE_CHECKING:
     from creditlines.programmes.service import GrantResult
 
 
-def nominate(session: Session, programme: "Programme", reseller: Reseller, *, limit_minor: int,
-             actor: str) -> "GrantResult":
+def nominate(session: Session, programme: Programme, reseller: Reseller, *, limit_minor: int,
+             actor: str) -> GrantResult:
     """The enrolment's answer where the distributor decides: a pending nomination (the one
     already pending for this reseller and programme, if any). Programme and reseller are locked
     by the caller (``programmes.service.enrol``), which has checked every rule it can check now."""
@@ -89,7 +94,7 @@ def list_for_distributor(session: Session, *, distributor_id: str, status: str |
     return list(session.scalars(stmt.order_by(Nomination.id).limit(limit)))
 
 
-def list_for_programme(session: Session, programme: "Programme", *, status: str | None, after: str | None,
+def list_for_programme(session: Session, programme: Programme, *, status: str | None, after: str | None,
                        limit: int) -> list[Nomination]:
     stmt = select(Nomination).where(Nomination.distributor_id == programme.distributor_id,
                                     Nomination.vendor_id == programme.vendor_id,
@@ -103,8 +108,8 @@ def list_for_programme(session: Session, programme: "Programme", *, status: str 
 
 @dataclass(frozen=True)
 class _Locked:
-    partnership: "Partnership | None"
-    programme: "Programme | None"
+    partnership: Partnership | None
+    programme: Programme | None
     reseller: Reseller
     nomination: Nomination
 

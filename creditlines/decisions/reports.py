@@ -7,9 +7,9 @@ vendor lines it holds. JSON, or CSV through the listings' writer that neutralise
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
