@@ -2,9 +2,10 @@
 
 * two officers decide one limit request at the same instant → exactly one wins, the other
   answers ``409 already_decided``, and the ledger holds one decision;
-* an officer approves a nomination while the vendor closes the programme → either the line is
-  granted (the approval came first) or the approval answers ``programme_closed`` and no line
-  exists; never a line granted by a closed programme, never a 5xx.
+* an officer approves a nomination while the vendor closes the programme (or the distributor
+  ends the partnership) → either the line is granted (the approval came first) or the approval
+  answers ``programme_closed`` (``partnership_ended``) and no line exists; never a line granted
+  by a closed programme or after the end (the witness invariants), never a 5xx.
 
 Each round starts both sides at a barrier; the invariants and ``verify`` are checked after.
 """
@@ -76,22 +77,28 @@ def test_two_decisions_on_one_request_exactly_one_wins(scenarios: Scenarios) -> 
 
 
 @pytest.mark.slow
-def test_nomination_approval_racing_the_programme_close(scenarios: Scenarios) -> None:
-    sc = scenarios.create("race-nomination-close", rounds=ROUNDS)
+@pytest.mark.parametrize("other", ["close", "partnership_end"])
+def test_nomination_approval_racing_the_programme_close(scenarios: Scenarios, other: str) -> None:
+    """The other side closes the programme, or the distributor ends the partnership (re-admitted
+    with approval before each round): a line exists exactly when the approval won."""
+    sc = scenarios.create(f"race-nomination-{other}".replace("_", "-"), rounds=ROUNDS)
     w = sc.world
-    w._ok(w.request("PUT", f"/v1/distributors/{sc.d}/vendors/microsoft", "admin", {"requires_approval": True}), 200)
+    partnership = f"/v1/distributors/{sc.d}/vendors/microsoft"
+    refusal = {"close": "programme_closed", "partnership_end": "partnership_ended"}[other]
     for i in range(ROUNDS):
+        w._ok(w.request("PUT", partnership, "admin", {"requires_approval": True}), 200)
         reseller = sc.reseller(i + 1)  # s<i> holds R<i> from the seed and one place left
         enrolled = w._ok(w.post(f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/enrolments", "partner:microsoft",
                                 {"resellers": [{"reseller_id": reseller}]}), 200).json()["results"][0]
         assert enrolled["outcome"] == "pending_approval", enrolled
         approve = f"/v1/distributors/{sc.d}/nominations/{enrolled['nomination_id']}/decision"
         close = f"/v1/vendors/microsoft/programmes/{sc.standing(i)}"
-        approved, closed = _both(
-            lambda approve=approve: w.post(approve, sc.who("officer"), {"decision": "approve", "reason": "ok"}),
-            lambda close=close: w.request("PATCH", close, "partner:microsoft", {"status": "closed"}))
-        assert closed.status_code == 200, closed.text
-        assert (approved.status_code, _code(approved)) in ((200, None), (409, "programme_closed")), approved.text
+        stop = ((lambda close=close: w.request("PATCH", close, "partner:microsoft", {"status": "closed"}))
+                if other == "close" else (lambda: w.request("DELETE", partnership, "admin")))
+        approved, stopped = _both(
+            lambda approve=approve: w.post(approve, sc.who("officer"), {"decision": "approve", "reason": "ok"}), stop)
+        assert stopped.status_code == 200, stopped.text
+        assert (approved.status_code, _code(approved)) in ((200, None), (409, refusal)), approved.text
         lines = w.request("GET", f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/lines", "partner:microsoft").json()
         granted = [line for line in lines["items"] if line["reseller_id"] == reseller]
         assert len(granted) == (1 if approved.status_code == 200 else 0)
