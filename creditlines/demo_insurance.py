@@ -3,7 +3,7 @@
 Actebis caps every base limit at the insurer's cover plus EUR 2,000 of its own
 (``cover_plus_discretionary``). At onboarding each active Actebis reseller with a line is
 covered for its limit less those 2,000; a few weeks later a wave of cuts by the credit insurers
-hits two resellers in three (cover down to 30–60 %), and their lines fall with it
+hits one in two (cover down to 30–60 %), and their lines fall with it
 (``insurer_cut``). Microsoft then chooses its Mezzanine beneficiaries among the resellers cut:
 the cover-cuts report is the list Actebis shares with it.
 
@@ -27,6 +27,7 @@ from creditlines.money import from_minor
 DISCRETIONARY = Money("2000.00", "EUR")
 INSURERS = ("Allianz Trade", "Coface", "Atradius")
 ACTOR = "demo:credit-officer"
+WAVE_SHARE = 0.5  # of the covered resellers: ~1,200, among whom Mezzanine's 900–1,000 beneficiaries
 
 
 def insurer_wave(uow: UnitOfWork, seed: int, resellers: list[str], onboarding: datetime, wave: datetime,
@@ -43,18 +44,15 @@ def insurer_wave(uow: UnitOfWork, seed: int, resellers: list[str], onboarding: d
         active = {r.id for r in _resellers(s, resellers) if r.status == "active"}
         for reseller_id in resellers:
             limit = limits.get(reseller_id, 0)
-            if reseller_id not in active or limit <= 200_000:
-                continue
-            insurer = rng.choice(INSURERS)
-            cover = limit - 200_000
-            insurance.set_cover(s, distributor_id="actebis", reseller_id=reseller_id, insurer=insurer,
-                                cover=from_minor(cover, "EUR"), decided_on=day, reference=None, actor=ACTOR)
-            covered.append((reseller_id, insurer, cover))
+            if reseller_id in active and limit > 200_000:
+                covered.append((reseller_id, rng.choice(INSURERS), limit - 200_000))
+        insurance.import_covers(s, distributor_id="actebis", decided_on=day, actor=ACTOR,
+                                rows=[(r, insurer, from_minor(cover, "EUR")) for r, insurer, cover in covered])
     cut: list[str] = []
     with clock.frozen(wave), progress.status("credit insurers cut their cover on Actebis resellers"), uow.write() as s:
         day = clock.local_today("Europe/Paris")
         for reseller_id, insurer, cover in covered:
-            if rng.random() >= 2 / 3:
+            if rng.random() >= WAVE_SHARE:
                 continue
             new_cover = cover * rng.choice((30, 40, 50, 60)) // 100 // 100 * 100  # whole euros
             insurance.set_cover(s, distributor_id="actebis", reseller_id=reseller_id, insurer=insurer,

@@ -95,13 +95,16 @@ def current_cover(session: Session, distributor_id: str, reseller_id: str) -> In
     ).one_or_none()
 
 
-def insured_cap(session: Session, distributor_id: str, reseller_id: str) -> int | None:
-    """The highest base limit the policy allows for the reseller now; None when uncapped."""
+def insured_cap(session: Session, distributor_id: str, reseller_id: str, *, cover_minor: int | None = None) -> int | None:
+    """The highest base limit the policy allows for the reseller now (with ``cover_minor``: for
+    that cover); None when uncapped."""
     row = session.get(CreditPolicy, distributor_id, populate_existing=True)
     if row is None or row.base_cap_policy != "cover_plus_discretionary":
         return None
-    cover = current_cover(session, distributor_id, reseller_id)
-    return (cover.cover_minor if cover is not None else 0) + row.discretionary_minor
+    if cover_minor is None:
+        cover = current_cover(session, distributor_id, reseller_id)
+        cover_minor = cover.cover_minor if cover is not None else 0
+    return cover_minor + row.discretionary_minor
 
 
 def approval_threshold(session: Session, distributor_id: str) -> int | None:
