@@ -13,9 +13,11 @@ from datetime import datetime
 
 from moneyed import Money
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from creditlines import clock
+from creditlines.db.engine import is_postgresql, locked
 from creditlines.decisions.models import CAP_POLICIES, CreditPolicy, InsuranceCover
 from creditlines.errors import CurrencyMismatch, InvalidAmount, ValidationFailed
 from creditlines.ledger import service as ledger
@@ -59,29 +61,34 @@ def _minor(value: Money, currency: str, what: str) -> int:
 def update(session: Session, *, distributor_id: str, actor: str, approval_threshold: object = UNSET,
            base_cap_policy: object = UNSET, discretionary: object = UNSET) -> PolicyView:
     """Change what is given (``approval_threshold=None`` removes the threshold). Changing the cap
-    policy cuts no limit by itself: the next cover decision on each reseller does."""
+    policy cuts no limit by itself: the next cover decision on each reseller does. Everything is
+    checked before anything is written; two first changes at once both land (insert-if-absent,
+    then the row locked)."""
     distributor = ledger.require_distributor(session, distributor_id)
     cur = distributor.currency
-    row = session.scalars(select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id)
-                          .with_for_update().execution_options(populate_existing=True)).one_or_none()
-    if row is None:
-        row = CreditPolicy(distributor_id=distributor_id, approval_threshold_minor=None, base_cap_policy="none",
-                           discretionary_minor=0, updated_at=clock.now(), updated_by=actor)
-        session.add(row)
+    changes: dict[str, object] = {}
     if approval_threshold is not UNSET:
         if approval_threshold is not None and not isinstance(approval_threshold, Money):
             raise ValidationFailed("approval_threshold must be an amount or null")
-        row.approval_threshold_minor = (None if approval_threshold is None
-                                        else _minor(approval_threshold, cur, "approval_threshold"))
+        changes["approval_threshold_minor"] = (None if approval_threshold is None
+                                               else _minor(approval_threshold, cur, "approval_threshold"))
     if base_cap_policy is not UNSET:
         if base_cap_policy not in CAP_POLICIES:
             raise ValidationFailed(f"base_cap_policy must be one of {', '.join(CAP_POLICIES)}")
-        row.base_cap_policy = str(base_cap_policy)
+        changes["base_cap_policy"] = str(base_cap_policy)
     if discretionary is not UNSET:
         if not isinstance(discretionary, Money):
             raise ValidationFailed("discretionary must be an amount")
-        row.discretionary_minor = _minor(discretionary, cur, "discretionary")
-    row.updated_at, row.updated_by = clock.now(), actor
+        changes["discretionary_minor"] = _minor(discretionary, cur, "discretionary")
+    now = clock.now()
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    session.execute(insert(CreditPolicy).values(
+        distributor_id=distributor_id, approval_threshold_minor=None, base_cap_policy="none", discretionary_minor=0,
+        updated_at=now, updated_by=actor).on_conflict_do_nothing(index_elements=["distributor_id"]))
+    row = session.scalars(locked(session, select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id))).one()
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.updated_at, row.updated_by = now, actor
     session.flush()
     return _view(distributor_id, cur, row)
 
