@@ -103,3 +103,35 @@ def test_nomination_approval_racing_the_programme_close(scenarios: Scenarios, ot
         granted = [line for line in lines["items"] if line["reseller_id"] == reseller]
         assert len(granted) == (1 if approved.status_code == 200 else 0)
     assert sc.problems() == []
+
+
+@pytest.mark.slow
+def test_an_approval_racing_a_cover_cut_never_leaves_a_limit_above_the_cap(scenarios: Scenarios) -> None:
+    """Under cover_plus_discretionary (discretionary 1,000), R<i> is covered 9,000 and asks for
+    10,000; one officer approves while another records the insurer's cut to 2,000. Whatever the
+    order, the base limit (2,000 from the seed) ends at most at 3,000: the approval either came
+    first (10,000, then the cut lowered it to 3,000) or found the new cap (`422 above_insured_cap`,
+    the limit stays 2,000)."""
+    sc = scenarios.create("race-approval-cut", rounds=ROUNDS)
+    w = sc.world
+    asker, approver, insurer_desk = _officer_keys(sc, 3)
+    w._ok(w.request("PATCH", f"/v1/distributors/{sc.d}", "admin",
+                    {"approval_threshold": eur("100.00"), "base_cap_policy": "cover_plus_discretionary",
+                     "discretionary": eur("1000.00")}), 200)
+    for i in range(ROUNDS):
+        r = f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i)}"
+        w._ok(w.request("PUT", r + "/insurance", asker, {"insurer": "Coface", "cover": eur("9000.00"),
+                                                         "decided_on": "2026-03-01"}), 200)
+        asked = w._ok(w.request("PUT", r + "/base-limit", asker, {"limit": eur("10000.00"), "reason": "raise"}),
+                      202).json()
+        path = f"/v1/distributors/{sc.d}/limit-requests/{asked['id']}/decision"
+        approved, cut = _both(
+            lambda path=path: w.request("POST", path, approver, {"decision": "approve", "reason": "ok"}),
+            lambda r=r: w.request("PUT", r + "/insurance", insurer_desk,
+                                  {"insurer": "Coface", "cover": eur("2000.00"), "decided_on": "2026-03-02"}))
+        assert cut.status_code == 200, cut.text
+        assert (approved.status_code, _code(approved)) in ((200, None), (422, "above_insured_cap")), approved.text
+        lines = w.request("GET", r + "/availability", "admin").json()["lines"]
+        expected = "3000.00" if approved.status_code == 200 else "2000.00"  # cut to the cap, or never raised
+        assert next(line for line in lines if line["kind"] == "base")["limit"] == eur(expected)
+    assert sc.problems() == []
