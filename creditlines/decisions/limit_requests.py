@@ -85,7 +85,8 @@ def _check_cap(session: Session, distributor_id: str, reseller_id: str, minor: i
 def set_or_request(session: Session, *, distributor_id: str, reseller_id: str, limit: Money, reason: str,
                    actor: str, key_id: str) -> LimitRequest | None:
     """Apply the new base limit at once (None), or open a pending request for a raise above the
-    distributor's threshold (the request; nothing else changes)."""
+    distributor's threshold (the request; nothing else changes). The same raise asked again by
+    the same key while its request is pending answers that request: a retried PUT opens no second one."""
     distributor = ledger.require_distributor(session, distributor_id)
     minor = _limit_minor(limit, distributor.currency)
     reason = validation.text(reason, "reason")
@@ -98,6 +99,12 @@ def set_or_request(session: Session, *, distributor_id: str, reseller_id: str, l
         threshold = policy.approval_threshold(session, distributor_id)
         if threshold is not None and minor - current > threshold:
             now = clock.now()
+            same = session.scalars(select(LimitRequest).where(
+                LimitRequest.distributor_id == distributor_id, LimitRequest.reseller_id == reseller_id,
+                LimitRequest.status == "pending", LimitRequest.expires_at > now,
+                LimitRequest.requested_minor == minor, LimitRequest.requested_key == key_id).limit(1)).first()
+            if same is not None:
+                return same  # the same raise asked again by the same key (a retry): the same request
             request = LimitRequest(
                 distributor_id=distributor_id, id=new_id("lr", now), reseller_id=reseller_id,
                 current_minor=current, requested_minor=minor, reason=reason, requested_by=actor,

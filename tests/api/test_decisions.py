@@ -52,6 +52,8 @@ def test_a_raise_above_the_threshold_is_approved_for_less_by_a_second_officer(ap
     assert (request["status"], request["current"], request["requested"]) == ("pending", eur("15000.00"), eur("25000.00"))
     assert request["expires_at"].startswith("2026-03-16")
     assert api.get(f"{D}/resellers/R-1001").json()["total_limit"] == eur("15000.00")  # nothing changed yet
+    retried = api.put(f"{D}/resellers/R-1001/base-limit", json={"limit": eur("25000.00"), "reason": "new store"})
+    assert retried.status_code == 202 and retried.json()["id"] == request["id"]  # a retry opens no second request
     pending = api.get(f"{D}/limit-requests", params={"status": "pending"}).json()["items"]
     assert [r["id"] for r in pending] == [request["id"]]
 
