@@ -222,3 +222,17 @@ def test_a_cover_cut_leaves_a_reseller_over_limit_and_mezzanine_helps(api):
     assert cuts[0]["vendor_funders"] == ["microsoft"] and cuts[0]["vendor_lines_limit"] == eur("5000.00")
     api.put(f"{D}/resellers/R-7/insurance", json={"insurer": "Coface", "cover": eur("30000.00"), "decided_on": "2026-03-02"})
     assert api.get(f"{D}/resellers/R-7").json()["total_limit"] == eur("15000.00")  # a raise of cover raises nothing
+
+
+def test_the_cover_cuts_csv_neutralises_what_a_spreadsheet_would_run(api):
+    """Insurer names and reseller names come from outside: a cell starting with = + - @ is text."""
+    assert api.put(f"{D}/resellers/R-9", json={"name": "@SUM(1+1)"}).status_code == 201
+    for cover, day in (("5000.00", "2026-02-01"), ("1000.00", "2026-02-20")):
+        assert api.put(f"{D}/resellers/R-9/insurance", json={"insurer": "=HYPERLINK(\"x\")", "cover": eur(cover),
+                                                             "decided_on": day}).status_code == 200
+    csv_text = api.get(f"{D}/reports/cover-cuts", params={"since": "2026-02-01"}, headers={"Accept": "text/csv"}).text
+    header, row = csv_text.splitlines()
+    assert header.startswith("reseller_id,reseller_name,status,insurer,cut_on,cover_before,cover_after")
+    assert row.startswith('R-9,\'@SUM(1+1),active,"\'=HYPERLINK(""x"")",2026-02-20,5000.00,1000.00,0.00,0.00')
+    _refused(api.get(f"{D}/reports/cover-cuts", params={"since": "2026-03-03"}), 422, "validation_error")  # the future
+    _refused(api.get(f"{D}/reports/cover-cuts", params={"since": "March"}), 422, "validation_error")
