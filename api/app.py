@@ -17,7 +17,7 @@ from api import problems
 from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
 from api.observability import Observability, configure_logging
-from api.routers import admin, jobs, partnerships, programmes, resellers
+from api.routers import admin, decisions, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock
 from creditlines.config import get_settings
@@ -31,13 +31,14 @@ PROBLEM_RESPONSES = {
     for code, description in {
         401: "Missing, unknown or revoked API key (`unauthenticated`)",
         403: "Outside the key's scope (`forbidden`), or a vendor the distributor never admitted "
-             "(`vendor_not_admitted`)",
+             "(`vendor_not_admitted`), or the requester's own key deciding its limit request (`same_approver`)",
         404: "Unknown distributor, reseller or drawing (`not_found`)",
         409: "Business refusal: `insufficient_credit`, `account_on_hold`, `reseller_terminated`, "
              "`idempotency_conflict`, `release_exceeds_outstanding`, `programme_closed`, `budget_exhausted`, "
-             "`partnership_ended`, `approval_required`, `concurrent_update`, …",
+             "`partnership_ended`, `already_decided`, `request_expired`, `already_granted`, `concurrent_update`, …",
         413: "The request body is larger than 1 MiB (`payload_too_large`)",
-        422: "Invalid request: `validation_error`, `invalid_amount`, `currency_mismatch`, `limit_above_partnership`",
+        422: "Invalid request: `validation_error`, `invalid_amount`, `currency_mismatch`, `limit_above_partnership`, "
+             "`above_insured_cap`",
     }.items()
 }
 
@@ -76,6 +77,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
+    app.include_router(decisions.router, responses=PROBLEM_RESPONSES)
     console.mount(app)  # the console at /console (SPEC §14)
     if clock.is_fixed():
         log.warning("CREDITLINES_NOW is set: the clock is fixed at %s", clock.now().isoformat())

@@ -41,6 +41,11 @@ STATUS = {
     errors.LimitAbovePartnership: 422,
     errors.ConcurrentUpdate: 409,
     errors.ApprovalRequired: 409,
+    errors.SameApprover: 403,
+    errors.AlreadyDecided: 409,
+    errors.RequestExpired: 409,
+    errors.AboveInsuredCap: 422,
+    errors.AlreadyGranted: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 

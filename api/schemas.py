@@ -360,9 +360,11 @@ class EnrolmentIn(Strict):
 
 class EnrolmentResultOut(BaseModel):
     reseller_id: str
-    outcome: Literal["granted", "already_granted", "not_eligible", "budget_exhausted", "unknown_reseller"]
+    outcome: Literal["granted", "already_granted", "not_eligible", "budget_exhausted", "unknown_reseller",
+                     "pending_approval"]
     reason: str | None
     line: ProgrammeLineOut | None
+    nomination_id: str | None = Field(None, description="With `pending_approval`: the nomination the distributor decides")
 
 
 class EnrolmentOut(BaseModel):

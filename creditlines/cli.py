@@ -351,6 +351,8 @@ def report_over_limit(
 from creditlines.cli_partners import app as partners_app  # noqa: E402 - its commands import _uow from here
 
 app.add_typer(partners_app, name="partners")
+from creditlines.cli_decisions import register as _register_decisions  # noqa: E402
+_register_decisions(app)  # requests list|approve|reject, insurance set (SPEC §12)
 
 
 def _redact(url: str) -> str:

@@ -20,7 +20,7 @@ from moneyed import Money
 from rich.console import Console
 from sqlalchemy import bindparam, func, insert, select, update
 
-from creditlines import clock
+from creditlines import clock, demo_insurance
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
@@ -113,9 +113,10 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
     if spec.get("settled"):
         _settled_history(uow, rng, start + timedelta(hours=1), start + timedelta(days=19), spec["settled"], stats,
                          progress)
+    cut = demo_insurance.insurer_wave(uow, seed, by_distributor["actebis"], start, start + timedelta(days=15), progress)
     mezzanine_start = (start + timedelta(days=20)).date()
     with clock.frozen(start + timedelta(days=20)), progress.status("Microsoft sets up Mezzanine at Actebis"):
-        mezz = _mezzanine(uow, rng, by_distributor["actebis"], mezzanine_start, coming_30_june(today), stats)
+        mezz = _mezzanine(uow, rng, cut, mezzanine_start, coming_30_june(today), stats)
     with clock.frozen(start + timedelta(days=10)):
         oem = _oem_programme(uow, (start + timedelta(days=10)).date(), today)
     _history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
@@ -189,7 +190,7 @@ def _mezzanine(uow, rng, resellers: list[str], starts_on: date, ends_on: date, s
             s, vendor_id="microsoft", distributor_id="actebis", code="mezzanine", name="Microsoft Mezzanine",
             kind="standing", line_limit=Money("5000.00", "EUR"), starts_on=starts_on, ends_on=ends_on,
             max_beneficiaries=1000, max_total_limit=Money("4500000.00", "EUR"))
-        chosen = rng.sample(resellers, min(len(resellers) // 2, rng.randint(900, 1000)))
+        chosen = rng.sample(resellers, min(len(resellers), rng.randint(900, 1000)))  # among the resellers cut
         batch = [(rid, Money(str(rng.choice(range(1000, 5001, 500))), "EUR")) for rid in chosen]
         results = []
         for i in range(0, len(batch), 500):

@@ -116,3 +116,32 @@ class ApprovalRequired(CreditLinesError):
 
     code = "approval_required"
     title = "The distributor approves this vendor's enrolments"
+
+
+class SameApprover(CreditLinesError):
+    """Four eyes: the key that asked for a raise may not decide it."""
+
+    code = "same_approver"
+    title = "The requester's own key cannot decide its request"
+
+
+class AlreadyDecided(CreditLinesError):
+    code = "already_decided"
+    title = "Already decided"
+
+
+class RequestExpired(CreditLinesError):
+    code = "request_expired"
+    title = "Limit request expired"
+
+
+class AboveInsuredCap(CreditLinesError):
+    """Under ``cover_plus_discretionary`` a base limit may not be raised above cover + discretionary."""
+
+    code = "above_insured_cap"
+    title = "Base limit above the insured cap"
+
+
+class AlreadyGranted(CreditLinesError):
+    code = "already_granted"
+    title = "The reseller already holds a line of this programme"

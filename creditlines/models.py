@@ -2,6 +2,7 @@
 
 from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
+from creditlines.decisions.models import CreditPolicy, InsuranceCover, LimitRequest, Nomination
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.programmes.models import Programme, PurchaseEvent
@@ -11,6 +12,10 @@ __all__ = [
     "ApiKey",
     "Allocation",
     "Base",
+    "CreditPolicy",
+    "InsuranceCover",
+    "LimitRequest",
+    "Nomination",
     "Distributor",
     "Drawing",
     "LedgerEntry",

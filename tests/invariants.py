@@ -108,6 +108,28 @@ RULES: list[tuple[str, str]] = [
           FROM line l JOIN reseller r ON r.distributor_id = l.distributor_id AND r.id = l.reseller_id
          WHERE r.status = 'terminated' AND l.kind = 'programme' AND l.status = 'active'
            AND (%(d)s::text IS NULL OR l.distributor_id = %(d)s)"""),
+    ("a limit request decided once in the ledger", """
+        SELECT 'limit request ' || q.id || ' (' || q.status || ') has ' || count(e.seq) || ' decision entries'
+          FROM limit_request q
+          LEFT JOIN ledger_entry e ON e.distributor_id = q.distributor_id AND e.reseller_id = q.reseller_id
+               AND e.kind IN ('limit_request_approved', 'limit_request_rejected', 'limit_request_expired')
+               AND e.details::jsonb ->> 'request_id' = q.id
+         WHERE (%(d)s::text IS NULL OR q.distributor_id = %(d)s)
+         GROUP BY q.distributor_id, q.id, q.status
+        HAVING count(e.seq) <> CASE WHEN q.status = 'pending' THEN 0 ELSE 1 END"""),
+    ("an approved nomination holds its line, granted in its programme", """
+        SELECT 'nomination ' || n.id || ' approved without its line in ' || n.programme_id
+          FROM nomination n
+          LEFT JOIN line l ON l.distributor_id = n.distributor_id AND l.id = n.line_id
+               AND l.programme_id = n.programme_id AND l.reseller_id = n.reseller_id
+         WHERE n.status = 'approved' AND l.id IS NULL
+           AND (%(d)s::text IS NULL OR n.distributor_id = %(d)s)"""),
+    ("every cover decision is in the ledger", """
+        SELECT 'cover of ' || c.reseller_id || ' (seq ' || c.seq || ') has no insurance_set entry'
+          FROM insurance_cover c
+          LEFT JOIN ledger_entry e ON e.distributor_id = c.distributor_id AND e.reseller_id = c.reseller_id
+               AND e.seq = c.seq AND e.kind = 'insurance_set' AND e.amount_minor = c.cover_minor
+         WHERE e.seq IS NULL AND (%(d)s::text IS NULL OR c.distributor_id = %(d)s)"""),
     ("drawn within bounds", """
         SELECT 'line ' || l.id || ' (' || l.kind || ', ' || l.reseller_id || '): drawn ' || l.drawn_minor
                || ', limit ' || l.limit_minor

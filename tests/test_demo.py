@@ -3,6 +3,8 @@
 import json
 import os
 import stat
+from datetime import date
+from decimal import Decimal
 from io import StringIO
 
 from rich.console import Console
@@ -29,6 +31,7 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
         assert s.scalar(select(func.count()).select_from(Drawing)) > 50
         assert s.scalar(select(func.count()).select_from(PurchaseEvent)) > 0
     assert statuses["active"] > 350 and mezzanine > 30
+    assert_the_insurer_story(uow)
     again = demo.load(uow, size="smoke", if_empty=True, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
     assert again == keys  # --if-empty: nothing loaded twice, the keys shown again
 
@@ -83,3 +86,19 @@ def test_the_large_demo_writes_settled_history_the_ledger_agrees_with(engine, tm
         gaps = s.execute(select(LedgerEntry.distributor_id, LedgerEntry.reseller_id, func.count(), func.max(LedgerEntry.seq))
                          .group_by(LedgerEntry.distributor_id, LedgerEntry.reseller_id)).all()
         assert all(count == top for _, _, count, top in gaps)  # sequences without holes or doubles
+
+
+def assert_the_insurer_story(uow) -> None:
+    """A wave of cover cuts at Actebis, lines cut with it, and Mezzanine's beneficiaries among them."""
+    from creditlines.decisions import reports
+    from creditlines.decisions.models import InsuranceCover
+    from creditlines.ledger.models import LedgerEntry
+
+    with uow.snapshot() as s:
+        cuts = {row.reseller_id: row for row in reports.cover_cuts(s, distributor_id="actebis", since=date(1970, 1, 1))}
+        beneficiaries = set(s.scalars(select(Line.reseller_id).where(Line.programme_id == "mezzanine@actebis")))
+        insurer_cuts = s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.reason == "insurer_cut"))
+        covers = s.scalar(select(func.count()).select_from(InsuranceCover))
+    assert len(cuts) > 40 and covers > len(cuts) and insurer_cuts == len(cuts)
+    assert beneficiaries and beneficiaries <= cuts.keys()  # Microsoft helps resellers the insurers cut
+    assert all(Decimal(row.cover_after) < Decimal(row.cover_before) for row in cuts.values())

@@ -57,7 +57,8 @@ def test_the_app_role_may_insert_and_select_ledger_entries_and_nothing_more(worl
                       "truncate release", "truncate line", "delete from alembic_version",
                       "update alembic_version set version_num = 'x'", "create table mine (id int)",
                       "alter table ledger_entry disable trigger user", "drop trigger ledger_entry_no_truncate on ledger_entry",
-                      "set session_replication_role = replica"):
+                      "set session_replication_role = replica", "update insurance_cover set cover_minor = 0",
+                      "delete from insurance_cover", "truncate insurance_cover"):
         message = _refused(pg_url, statement, (errors.InsufficientPrivilege, errors.UndefinedObject))
         assert "permission denied" in message or "must be owner" in message, (statement, message)
 
@@ -66,6 +67,7 @@ def test_even_the_owner_cannot_truncate_update_or_delete_the_ledger(world, pg_ow
     for statement in ("truncate ledger_entry", "truncate ledger_entry cascade", "update ledger_entry set actor = 'x'",
                       "delete from ledger_entry"):
         assert "ledger_entry is append-only" in _refused(pg_owner_url, statement, errors.RestrictViolation)
+    assert "insurance_cover is append-only" in _refused(pg_owner_url, "truncate insurance_cover", errors.RestrictViolation)
 
 
 def test_migrate_refuses_the_app_role_and_serve_checks_the_schema_is_at_head(pg_url):

@@ -149,7 +149,7 @@ def enrol(body: EnrolmentIn, vendor_id: VendorId, programme_id: ProgrammeIdPath,
             s, vendor_id=vendor_id, programme_id=programme_id, actor=who.actor,
             resellers=[(item.reseller_id, money_in(s, programme.distributor_id, item.limit)) for item in body.resellers])
         return EnrolmentOut(results=[
-            EnrolmentResultOut(reseller_id=r.subject, outcome=r.outcome, reason=r.reason,
+            EnrolmentResultOut(reseller_id=r.subject, outcome=r.outcome, reason=r.reason, nomination_id=r.nomination_id,
                                line=line_out(r.line, cur) if r.line is not None else None) for r in results])
 
 

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from api import render
+from api.routers import decisions_glue as decisions
 from api.deps import (
     Cursor,
     DistributorId,
@@ -115,15 +116,19 @@ def get_reseller(distributor_id: DistributorId, reseller_id: ResellerId,
         return _summary(s, distributor_id, reseller_id)
 
 
-@router.put("/resellers/{reseller_id}/base-limit", response_model=ResellerOut)
+@router.put("/resellers/{reseller_id}/base-limit", response_model=ResellerOut,
+            responses={202: {"model": decisions.LimitRequestOut, "description": "A raise above the distributor's "
+                             "approval_threshold: a pending limit request, nothing changed yet"}})
 @retry_transient
 def put_base_limit(body: BaseLimitIn, distributor_id: DistributorId, reseller_id: ResellerId,
                    uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
-    """Set the base limit. "0.00" means no credit; a cut may leave the reseller over limit."""
+    """Set the base limit. "0.00" means no credit; a cut may leave the reseller over limit. A raise
+    by more than the approval threshold answers `202` with a pending limit request (SPEC §12)."""
     with uow.write() as s:
         limit = money_in(s, distributor_id, body.limit, allow_zero=True)
-        service.set_base_limit(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
-                               reason=body.reason, actor=who.actor)
+        if (pending := decisions.set_or_request(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
+                                                reason=body.reason, actor=who.actor, key_id=who.key_id)) is not None:
+            return decisions.pending_response(s, pending)
         return _summary(s, distributor_id, reseller_id)
 
 

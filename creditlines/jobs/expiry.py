@@ -115,6 +115,7 @@ def run_expiry(
     from sqlalchemy import text
 
     from creditlines.db.engine import is_postgresql
+    from creditlines.decisions.limit_requests import expire_requests
     from creditlines.tenants import service as tenants
 
     with uow.read() as s:
@@ -142,6 +143,7 @@ def run_expiry(
             if guard is not None:
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
                 guard.close()
+        expire_requests(uow, d.id, day, actor=actor, dry_run=dry_run)  # limit requests past 14 days (SPEC §12)
         reports.append(report)
         metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
         if not dry_run:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock, metrics, validation
 from creditlines.dates import months_validity_end
+from creditlines.decisions import nominations
 from creditlines.errors import (
-    ApprovalRequired,
     BudgetExhausted,
     Conflict,
     CurrencyMismatch,
@@ -60,6 +60,7 @@ class GrantResult:
     outcome: str
     reason: str | None
     line: Line | None
+    nomination_id: str | None = None  # outcome pending_approval (decisions.nominations)
 
 
 def programme_id_of(code: str, distributor_id: str) -> str:
@@ -310,9 +311,6 @@ def enrol(
     vendor and the partnership is active."""
     _code, distributor_id = split_programme_id(programme_id)
     partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id)
-    if partnership.requires_approval:
-        raise ApprovalRequired(f"{distributor_id!r} decides {vendor_id!r}'s enrolments itself (requires_approval): "
-                               "nominations are not available in this version, so nothing was enrolled")
     programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True,
                               check_partnership=False)
     if programme.kind != "standing":
@@ -346,6 +344,9 @@ def enrol(
             outcomes[reseller_id] = GrantResult(reseller_id, "already_granted", None, line)
         elif not _budget_allows(session, programme, day, limits[reseller_id]):
             outcomes[reseller_id] = GrantResult(reseller_id, "budget_exhausted", None, None)
+        elif partnership.requires_approval:  # the distributor decides (SPEC §12)
+            outcomes[reseller_id] = nominations.nominate(session, programme, reseller, limit_minor=limits[reseller_id],
+                                                         actor=actor)
         else:
             line = _grant(session, programme, reseller, limit_minor=limits[reseller_id],
                           valid_from=max(day, programme.starts_on), valid_until=programme.ends_on, actor=actor,

@@ -129,11 +129,14 @@ def test_admitted_with_a_cap_then_ended(ingram):
 
 
 def test_requires_approval_stops_direct_enrolment(ingram):
+    """The enrolment becomes a nomination the distributor decides (SPEC §12): no line yet."""
     api = ingram
     api.put(f"{INGRAM}/vendors/microsoft", who="ingram officer", json={"requires_approval": True})
     assert api.post(MS, who="partner", json=BOOST).status_code == 201
-    _refused(api.post(f"{MS}/boost@ingram/enrolments", who="partner",
-                      json={"resellers": [{"reseller_id": "IM-1"}]}), 409, "approval_required")
+    enrolled = api.post(f"{MS}/boost@ingram/enrolments", who="partner", json={"resellers": [{"reseller_id": "IM-1"}]})
+    assert enrolled.status_code == 200, enrolled.text
+    [result] = enrolled.json()["results"]
+    assert result["outcome"] == "pending_approval" and result["nomination_id"] and result["line"] is None
     lines = api.get(f"{INGRAM}/resellers/IM-1/availability", who="ingram officer").json()["lines"]
     assert len(lines) == 1
 

@@ -38,8 +38,21 @@ ENDPOINTS = {
     "purchase event": ("POST", D + "/purchase-events", {"event_id": "EV-1", "reseller_id": "R-1", "vendor_id": "microsoft",
                                                         "product_category": "office_oem", "amount": eur("1.00"),
                                                         "occurred_at": "2026-03-02T09:00:00+01:00"}),
+    # Credit decisions (SPEC §12)
+    "patch distributor": ("PATCH", D, {"discretionary": eur("0.00")}),
+    "credit policy": ("GET", D + "/credit-policy", None),
+    "list limit requests": ("GET", D + "/limit-requests", None),
+    "get limit request": ("GET", D + "/limit-requests/lr-none", None),
+    "decide limit request": ("POST", D + "/limit-requests/lr-none/decision", {"decision": "reject", "reason": "x"}),
+    "list nominations": ("GET", D + "/nominations", None),
+    "decide nomination": ("POST", D + "/nominations/nom-none/decision", {"decision": "reject", "reason": "x"}),
+    "programme nominations": ("GET", P + "/mezzanine@actebis/nominations", None),
+    "put insurance": ("PUT", R + "/insurance", {"insurer": "Coface", "cover": eur("900.00"), "decided_on": "2026-03-01"}),
+    "insurance history": ("GET", R + "/insurance", None),
+    "cover cuts": ("GET", D + "/reports/cover-cuts?since=2026-01-01", None),
 }
-PROGRAMMES = {"create programme", "list programmes", "get programme", "patch programme", "enrol", "programme lines"}
+PROGRAMMES = {"create programme", "list programmes", "get programme", "patch programme", "enrol", "programme lines",
+              "programme nominations"}
 ADMIN_ONLY = {"create distributor", "create vendor", "create key", "list keys", "revoke key"}
 INTEGRATION = {"eligibility", "post drawing", "list drawings", "get drawing", "post release"}
 ALLOWED = {
@@ -81,7 +94,7 @@ def test_each_role_reaches_exactly_its_endpoints(world, role):
             assert response.status_code == 403, (role, name, response.status_code, response.text)
             assert response.json()["code"] == "forbidden"
     if not ALLOWED[role] & {"put reseller", "base limit", "place hold", "post drawing", "post release", "enrol",
-                            "purchase event"}:
+                            "purchase event", "put insurance"}:
         assert world.get(R + "/ledger", params={"limit": 1000}).json()["items"] == ledger_before
 
 

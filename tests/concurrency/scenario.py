@@ -4,7 +4,8 @@ A scenario is one distributor with resellers ``R00…``, and per round ``i`` a s
 ``s<i>`` (budget: 2 beneficiaries, one enrolled beforehand) and a purchase-triggered one ``o<i>``
 (category ``cat-<i>``, budget: 1 beneficiary), both of Microsoft; HP's ``old`` programme gave
 every reseller a line, half drawn, that ended on 2026-02-20 + i (the expiry job's work). Every
-reseller has a base limit of 2,000 with 1,000 drawn (drawing ``SEED``).
+reseller has a base limit of 2,000 with 1,000 drawn (drawing ``SEED``), under an insurer cover
+of 100,000 with the distributor's ``cover_plus_discretionary`` policy (``cover_cut`` cuts it).
 
 An operation is ``op(scenario, i, t, k)``: round ``i``, thread ``t`` (0 or 1) of the operation's
 instance ``k`` (0 or 1: the two sides of a pair). In round ``i`` thread 0 of every operation
@@ -30,6 +31,7 @@ from moneyed import Money
 
 from creditlines import clock
 from creditlines.db.engine import UnitOfWork
+from creditlines.decisions import insurance, policy
 from creditlines.ledger import service as ledger
 from creditlines.ledger.verify import verify
 from creditlines.programmes import service as programmes
@@ -170,6 +172,11 @@ class Scenario:
                 ledger.set_base_limit(s, distributor_id=d, reseller_id=r, limit=_eur("2000"), reason="raise",
                                       actor="seed")
         with clock.frozen(NOW), w.uow.write() as s:
+            # Base limits capped at the insurer's cover (SPEC §12): 100,000 each, so only `cover_cut` bites.
+            policy.update(s, distributor_id=d, actor="seed", base_cap_policy="cover_plus_discretionary",
+                          discretionary=_eur("0"))
+            insurance.import_covers(s, distributor_id=d, decided_on=TODAY, actor="seed",
+                                    rows=[(r, "Coface", _eur("100000")) for r in self.resellers])
             for i in range(self.rounds):
                 [result] = programmes.enrol(s, vendor_id="microsoft", programme_id=self.standing(i),
                                             resellers=[(self.reseller(i), None)], actor="seed")
@@ -292,6 +299,13 @@ def expiry(sc: Scenario, i: int, t: int, k: int) -> None:
     sc.call("expiry", "POST", "/v1/jobs/expiry", "admin", {"as_of": as_of.isoformat()})
 
 
+def cover_cut(sc: Scenario, i: int, t: int, k: int) -> None:
+    """The insurer cuts R<i+t>'s cover: its base limit (2,000, 1,000 drawn) falls to 300 or 1,500."""
+    sc.call("cover_cut", "PUT", f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/insurance", "officer",
+            {"insurer": "Coface", "cover": eur(("300.00", "1500.00")[(t + k) % 2]), "decided_on": TODAY.isoformat(),
+             "reference": f"C{k}{t}-{i}"})
+
+
 def partnership_end(sc: Scenario, i: int, t: int, k: int) -> None:
     sc.call("partnership_end", "DELETE", f"/v1/distributors/{sc.d}/vendors/microsoft", "admin")
 
@@ -312,6 +326,7 @@ OPERATIONS: dict[str, tuple[Op, frozenset[str]]] = {
     "purchase": (purchase, frozenset({RESELLER, PROGRAMME})),
     "expiry": (expiry, frozenset({RESELLER, PROGRAMME})),  # ends lines: frees budget
     "partnership_end": (partnership_end, frozenset({PROGRAMME})),
+    "cover_cut": (cover_cut, frozenset({RESELLER})),  # lowers the base limit under the cap policy
 }
 
 

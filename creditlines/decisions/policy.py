@@ -1,0 +1,119 @@
+"""A distributor's rules for base limits (SPEC §12): the four-eyes threshold and the cap policy.
+
+* ``approval_threshold``: a raise of a base limit by more than it waits for a second officer
+  key (none: every change applies at once, as before).
+* ``base_cap_policy``: ``none`` (default) or ``cover_plus_discretionary``: the base limit is at
+  most the insurer's current cover (0 when none was ever recorded) plus ``discretionary``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from moneyed import Money
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from creditlines import clock
+from creditlines.db.engine import is_postgresql, locked
+from creditlines.decisions.models import CAP_POLICIES, CreditPolicy, InsuranceCover
+from creditlines.errors import CurrencyMismatch, InvalidAmount, ValidationFailed
+from creditlines.ledger import service as ledger
+from creditlines.money import to_minor
+
+UNSET: object = object()
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    distributor_id: str
+    currency: str
+    approval_threshold_minor: int | None
+    base_cap_policy: str
+    discretionary_minor: int
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+def _view(distributor_id: str, currency: str, row: CreditPolicy | None) -> PolicyView:
+    if row is None:
+        return PolicyView(distributor_id, currency, None, "none", 0, None, None)
+    return PolicyView(distributor_id, currency, row.approval_threshold_minor, row.base_cap_policy,
+                      row.discretionary_minor, row.updated_at, row.updated_by)
+
+
+def get(session: Session, distributor_id: str) -> PolicyView:
+    distributor = ledger.require_distributor(session, distributor_id)
+    return _view(distributor_id, distributor.currency, session.get(CreditPolicy, distributor_id))
+
+
+def _minor(value: Money, currency: str, what: str) -> int:
+    if value.currency.code != currency:
+        raise CurrencyMismatch(f"{what} must be in {currency}", expected=currency)
+    minor = to_minor(value)
+    if minor < 0:
+        raise InvalidAmount(f"{what} cannot be negative")
+    return minor
+
+
+def update(session: Session, *, distributor_id: str, actor: str, approval_threshold: object = UNSET,
+           base_cap_policy: object = UNSET, discretionary: object = UNSET) -> PolicyView:
+    """Change what is given (``approval_threshold=None`` removes the threshold). Changing the cap
+    policy cuts no limit by itself: the next cover decision on each reseller does. Everything is
+    checked before anything is written; two first changes at once both land (insert-if-absent,
+    then the row locked)."""
+    distributor = ledger.require_distributor(session, distributor_id)
+    cur = distributor.currency
+    changes: dict[str, object] = {}
+    if approval_threshold is not UNSET:
+        if approval_threshold is not None and not isinstance(approval_threshold, Money):
+            raise ValidationFailed("approval_threshold must be an amount or null")
+        changes["approval_threshold_minor"] = (None if approval_threshold is None
+                                               else _minor(approval_threshold, cur, "approval_threshold"))
+    if base_cap_policy is not UNSET:
+        if base_cap_policy not in CAP_POLICIES:
+            raise ValidationFailed(f"base_cap_policy must be one of {', '.join(CAP_POLICIES)}")
+        changes["base_cap_policy"] = str(base_cap_policy)
+    if discretionary is not UNSET:
+        if not isinstance(discretionary, Money):
+            raise ValidationFailed("discretionary must be an amount")
+        changes["discretionary_minor"] = _minor(discretionary, cur, "discretionary")
+    now = clock.now()
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    session.execute(insert(CreditPolicy).values(
+        distributor_id=distributor_id, approval_threshold_minor=None, base_cap_policy="none", discretionary_minor=0,
+        updated_at=now, updated_by=actor).on_conflict_do_nothing(index_elements=["distributor_id"]))
+    row = session.scalars(locked(session, select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id))).one()
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.updated_at, row.updated_by = now, actor
+    session.flush()
+    return _view(distributor_id, cur, row)
+
+
+def current_cover(session: Session, distributor_id: str, reseller_id: str) -> InsuranceCover | None:
+    """The last cover decision recorded for the reseller (read under the reseller's lock)."""
+    return session.scalars(
+        select(InsuranceCover)
+        .where(InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id == reseller_id)
+        .order_by(InsuranceCover.seq.desc()).limit(1)
+    ).one_or_none()
+
+
+def insured_cap(session: Session, distributor_id: str, reseller_id: str, *, cover_minor: int | None = None) -> int | None:
+    """The highest base limit the policy allows for the reseller now (with ``cover_minor``: for
+    that cover); None when uncapped."""
+    row = session.get(CreditPolicy, distributor_id, populate_existing=True)
+    if row is None or row.base_cap_policy != "cover_plus_discretionary":
+        return None
+    if cover_minor is None:
+        cover = current_cover(session, distributor_id, reseller_id)
+        cover_minor = cover.cover_minor if cover is not None else 0
+    return cover_minor + row.discretionary_minor
+
+
+def approval_threshold(session: Session, distributor_id: str) -> int | None:
+    row = session.get(CreditPolicy, distributor_id, populate_existing=True)
+    return None if row is None else row.approval_threshold_minor
