@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from console import fmt
 from console import library as lib
@@ -149,6 +150,16 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def too_large_page(scope: Scope, limit: int) -> Response:
+    """The 413 of SPEC §15 for a person (``api.edge.BodyLimit`` answers it for /console paths):
+    the same code as the API's problem, on a page; the connection is closed unread."""
+    response = render(Request(scope), None, "error.html", 413, title="File too large",
+                      message=f"What you sent is larger than {limit // (1024 * 1024)} MiB and was not read. "
+                              "Split the list into smaller files, or paste fewer rows.", code="payload_too_large")
+    response.headers["Connection"] = "close"
+    return response
+
+
 def create_console(uow: lib.UnitOfWork) -> FastAPI:
     from console import officer, partner
 
@@ -159,6 +170,8 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
 
     @app.exception_handler(NeedSignIn)
     async def need_sign_in(request: Request, _exc: NeedSignIn) -> Response:
+        if request.method not in ("GET", "HEAD"):  # a form's address is no page to come back to
+            return RedirectResponse("/console/sign-in", status_code=303)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/console/sign-in?next={quote(target)}", status_code=303)
 

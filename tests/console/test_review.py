@@ -70,3 +70,39 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(console: Any) -> No
     client.cookies.set(COOKIE, copied, path="/console")
     answer = client.get("/console/distributors/actebis/resellers", follow_redirects=False)
     assert answer.status_code == 303
+
+
+def test_an_upload_above_1_mib_answers_a_page_with_the_code(console: Any) -> None:
+    """A partner manager uploads a 2 MiB export: 413 before the body is read, as the API does,
+    but as a page a person can read (with the same code), not a JSON document."""
+    client, keys, _ = console
+    token = sign_in(client, keys["partner"])
+    answer = client.post(ENROL, data={"csrf": token}, files={"file": ("big.csv", b"R-1001\n" * 300_000, "text/csv")})
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "payload_too_large" in answer.text and "1 MiB" in answer.text
+    api = client.post("/v1/vendors/microsoft/programmes/mezzanine@actebis/enrolments", content=b"x" * 2_000_000,
+                      headers={"Content-Type": "application/json"})
+    assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_form_posted_without_a_session_never_comes_back_as_the_next_page(console: Any) -> None:
+    """The key behind a session was replaced while a form was open: the post goes to sign-in,
+    and sign-in must not then send the browser to a form's address (a GET there is a 405)."""
+    from creditlines.auth import service as auth
+
+    client, keys, uow = console
+    token = sign_in(client, keys["officer"])
+    with uow.write() as s:
+        auth.revoke_key(s, key_id=keys["officer"].split("_")[1])
+    answer = client.post("/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": "x"},
+                         follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/sign-in"
+
+
+def test_long_or_control_character_reasons_are_refused_not_500(console: Any) -> None:
+    client, keys, _ = console
+    token = sign_in(client, keys["officer"])
+    for reason in ("x" * 10_000, "over\x00due", "a\x1bb"):
+        answer = client.post("/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": reason})
+        assert answer.status_code == 422, reason[:10]
