@@ -106,3 +106,62 @@ def test_long_or_control_character_reasons_are_refused_not_500(console: Any) -> 
     for reason in ("x" * 10_000, "over\x00due", "a\x1bb"):
         answer = client.post("/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": reason})
         assert answer.status_code == 422, reason[:10]
+
+
+def test_a_vendor_reaches_no_other_vendors_programme_by_editing_the_address(console: Any) -> None:
+    """HP runs its own programme at Actebis. Microsoft's partner manager puts HP's programme id
+    under its own vendor (not found: programmes are looked up by vendor and id), or HP's vendor
+    id in the address (not in scope), to read it or to enrol into it: nothing is shown or granted."""
+    from datetime import date
+
+    from creditlines.partnerships import service as partnerships
+    from creditlines.programmes import service as programmes
+    from tests.factories import eur
+
+    client, keys, uow = console
+    with uow.write() as s:
+        partnerships.admit(s, distributor_id="actebis", vendor_id="hp", max_line_limit=None, requires_approval=False,
+                           note=None, actor="test")
+        programmes.create_programme(s, vendor_id="hp", distributor_id="actebis", code="boost", name="HP Boost",
+                                    kind="standing", line_limit=eur("3000"), starts_on=date(2026, 2, 1),
+                                    ends_on=date(2026, 6, 30))
+    token = sign_in(client, keys["partner"])
+    assert client.get("/console/vendors/microsoft/programmes/boost@actebis").status_code == 404
+    assert client.get("/console/vendors/hp/programmes/boost@actebis").status_code == 403
+    assert "HP Boost" not in client.get("/console/vendors/microsoft/programmes").text
+    for vendor in ("microsoft", "hp"):
+        answer = client.post(f"/console/vendors/{vendor}/programmes/boost@actebis/enrolments",
+                             data={"csrf": token, "rows": "R-1001"})
+        assert answer.status_code in (403, 404) and "HP Boost" not in answer.text
+    with uow.read() as s:
+        programme = programmes.get_programme(s, vendor_id="hp", programme_id="boost@actebis")
+        assert programmes.view(s, programme).beneficiaries == 0
+
+
+def test_names_reasons_and_uploads_are_text_never_markup(console: Any) -> None:
+    """A reseller named like a script, a programme named like an image with a handler, a hold's
+    reason closing an attribute, and an uploaded row holding markup: every page shows them as text,
+    and the listing's CSV neutralises the ones a spreadsheet would run."""
+    from creditlines.ledger import service as ledger
+    from creditlines.programmes import service as programmes
+
+    client, keys, uow = console
+    evil = '<script>alert(1)</script>'
+    with uow.write() as s:
+        ledger.upsert_reseller(s, distributor_id="actebis", reseller_id="R-1001", name=evil, actor="test")
+        ledger.upsert_reseller(s, distributor_id="actebis", reseller_id="R-1002", name="@SUM(1+1)", actor="test")
+    token = sign_in(client, keys["officer"])
+    client.post("/console/distributors/actebis/resellers/R-1001/hold",
+                data={"csrf": token, "reason": '"><img src=x onerror=alert(2)>'})
+    for page in ("/console/distributors/actebis/resellers", "/console/distributors/actebis/resellers/R-1001",
+                 "/console/distributors/actebis/listings/over-limit"):
+        html = client.get(page).text
+        assert "<script>alert" not in html and "<img src=x" not in html, page
+    csv = client.get("/console/distributors/actebis/listings/over-limit.csv").text
+    assert "'=HYPERLINK" in csv and ",=HYPERLINK" not in csv
+    client.cookies.clear()
+    token = sign_in(client, keys["partner"])
+    answer = client.post(ENROL, data={"csrf": token},
+                         files={"file": ("x.csv", b"<svg onload=alert(3)>;5\nR-1002;<b>9</b>\n", "text/csv")})
+    assert answer.status_code == 200 and "<svg onload" not in answer.text and "<b>9" not in answer.text
+    assert outcomes(answer.text) == ["invalid_row", "invalid_row"]
