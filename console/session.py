@@ -28,6 +28,9 @@ class ConsoleSettings(BaseSettings):
 
     secret: str | None = None
     secret_file: str = "var/console-secret"
+    # Mark the cookie Secure whatever the scheme the server sees (TLS ended at a proxy that is
+    # not in uvicorn's FORWARDED_ALLOW_IPS); over HTTPS it is Secure anyway.
+    secure_cookie: bool = False
 
 
 def _file_secret(path: Path) -> str:

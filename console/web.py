@@ -21,7 +21,8 @@ from starlette.types import Scope
 from console import fmt
 from console import library as lib
 from console.nav import nav_for
-from console.session import COOKIE, MAX_AGE_SECONDS, SessionData, Signer, new_csrf, same_token, signing_secret
+from console.session import (COOKIE, MAX_AGE_SECONDS, ConsoleSettings, SessionData, Signer, new_csrf, same_token,
+                             signing_secret)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("creditlines.console")
@@ -65,7 +66,11 @@ def _session(request: Request) -> SessionData | None:
 
 def set_session(request: Request, response: Response, data: SessionData) -> None:
     response.set_cookie(COOKIE, _signer(request).dumps(data), max_age=MAX_AGE_SECONDS, path="/console",
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+                        httponly=True, samesite="strict", secure=_secure(request))
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.secure_cookie) or request.url.scheme == "https"
 
 
 def _scope_label(session_db: Any, principal: lib.Principal) -> str:
@@ -166,6 +171,7 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.uow = uow
     app.state.signer = Signer(signing_secret())
+    app.state.secure_cookie = ConsoleSettings().secure_cookie
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(NeedSignIn)
@@ -238,8 +244,7 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     @app.post("/sign-out")
     def sign_out(request: Request, _form: FormData = Depends(checked_form)) -> Response:
         response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
-        response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict",
-                               secure=request.url.scheme == "https")
+        response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict", secure=_secure(request))
         return response
 
     @app.get("/home", response_class=HTMLResponse)

@@ -104,7 +104,8 @@ def test_long_or_control_character_reasons_are_refused_not_500(console: Any) -> 
     client, keys, _ = console
     token = sign_in(client, keys["officer"])
     for reason in ("x" * 10_000, "over\x00due", "a\x1bb"):
-        answer = client.post("/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": reason})
+        answer = client.post("/console/distributors/actebis/resellers/R-1001/hold",
+                             data={"csrf": token, "reason": reason})
         assert answer.status_code == 422, reason[:10]
 
 
@@ -165,3 +166,21 @@ def test_names_reasons_and_uploads_are_text_never_markup(console: Any) -> None:
                          files={"file": ("x.csv", b"<svg onload=alert(3)>;5\nR-1002;<b>9</b>\n", "text/csv")})
     assert answer.status_code == 200 and "<svg onload" not in answer.text and "<b>9" not in answer.text
     assert outcomes(answer.text) == ["invalid_row", "invalid_row"]
+
+
+def test_behind_a_tls_proxy_the_cookie_can_be_marked_secure(console: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server sees plain HTTP when TLS ends at a proxy it does not trust for
+    X-Forwarded-Proto: the cookie went out without Secure. CREDITLINES_CONSOLE_SECURE_COOKIE
+    marks it Secure whatever the scheme; it is HttpOnly and SameSite=Strict in every case."""
+    from api.app import create_app
+
+    client, _, uow = console
+    assert "secure" not in client.get("/console/sign-in").headers["set-cookie"].lower()
+    monkeypatch.setenv("CREDITLINES_CONSOLE_SECURE_COOKIE", "true")
+    from fastapi.testclient import TestClient
+
+    app = create_app(database_url=uow.engine.url.render_as_string(hide_password=False))
+    with TestClient(app, base_url="http://127.0.0.1") as other:
+        cookie = other.get("/console/sign-in").headers["set-cookie"].lower()
+    app.state.uow.dispose()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
