@@ -184,3 +184,20 @@ def test_behind_a_tls_proxy_the_cookie_can_be_marked_secure(console: Any, monkey
         cookie = other.get("/console/sign-in").headers["set-cookie"].lower()
     app.state.uow.dispose()
     assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_the_expiring_listing_shows_local_dates_like_every_other_page(console: Any) -> None:
+    """Mezzanine's lines end on 30 June 2026: the listing's page read "2026-06-30" where every
+    other page writes "30 juin 2026" (SPEC §14: dates as local dates). The CSV keeps ISO dates."""
+    from creditlines.programmes import service as programmes
+
+    client, keys, uow = console
+    with uow.write() as s:
+        programmes.enrol(s, vendor_id="microsoft", programme_id="mezzanine@actebis", resellers=[("R-1001", None)],
+                         actor="test")
+    sign_in(client, keys["officer"])
+    page = client.get("/console/distributors/actebis/listings/expiring?within_days=200").text
+    assert "30 juin 2026" in page and "2026-06-30" not in page
+    assert "5\u202f000,00\u00a0€" in page
+    csv = client.get("/console/distributors/actebis/listings/expiring.csv?within_days=200").text
+    assert ",2026-06-30," in csv and ",5000.00," in csv
