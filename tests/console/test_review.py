@@ -201,3 +201,37 @@ def test_the_expiring_listing_shows_local_dates_like_every_other_page(console: A
     assert "5\u202f000,00\u00a0€" in page
     csv = client.get("/console/distributors/actebis/listings/expiring.csv?within_days=200").text
     assert ",2026-06-30," in csv and ",5000.00," in csv
+
+
+def test_every_page_answers_with_something_in_each_of_its_tables(console: Any) -> None:
+    """Every page and download, on both databases, once each list holds rows: R-1001 enrolled in
+    Mezzanine and drawing on it, R-1003 over its limit, a hold placed and lifted."""
+    from creditlines.ledger import service as ledger
+    from creditlines.programmes import service as programmes
+    from tests.factories import eur
+
+    client, keys, uow = console
+    with uow.write() as s:
+        programmes.enrol(s, vendor_id="microsoft", programme_id="mezzanine@actebis",
+                         resellers=[("R-1001", None), ("R-1002", eur("1000"))], actor="test")
+        ledger.draw(s, distributor_id="actebis", reseller_id="R-1001", reference="FA/2026/0042", amount=eur("9000"),
+                    actor="test")
+    token = sign_in(client, keys["officer"])
+    r = "/console/distributors/actebis/resellers/R-1001"
+    assert client.post(r + "/hold", data={"csrf": token, "reason": "overdue"}).status_code == 200
+    assert client.post(r + "/hold/lift", data={"csrf": token, "reason": "paid"}).status_code == 200
+    for page in ("/console/", "/console/distributors/actebis/resellers?q=r-10&status=active&over_limit=no",
+                 "/console/distributors/actebis/resellers?over_limit=yes", r, r + "?amount=7%20500,00&vendor=microsoft",
+                 r + "?before=3", "/console/distributors/actebis/listings",
+                 "/console/distributors/actebis/listings/expiring?within_days=3660",
+                 "/console/distributors/actebis/listings/expiring.csv?within_days=3660",
+                 "/console/distributors/actebis/listings/over-limit",
+                 "/console/distributors/actebis/listings/over-limit.csv"):
+        answer = client.get(page)
+        assert answer.status_code == 200, page
+    assert "FA/2026/0042" in client.get(r).text
+    client.cookies.clear()
+    sign_in(client, keys["partner"])
+    for page in ("/console/vendors/microsoft/programmes", "/console/vendors/microsoft/programmes/mezzanine@actebis",
+                 "/console/vendors/microsoft/programmes/mezzanine@actebis?after=R-1001,x"):
+        assert client.get(page).status_code == 200, page
