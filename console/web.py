@@ -220,10 +220,11 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     @app.post("/sign-in", response_class=HTMLResponse)
     def sign_in(request: Request, form: FormData = Depends(checked_form)) -> Response:
         token = form.get("api_key")
+        token = token.strip() if isinstance(token, str) else None  # pasted from a terminal: never part of a key
         target = _safe_next(str(form.get("next") or ""))
         with uow.read() as s:
             try:
-                principal = lib.authenticate(s, token if isinstance(token, str) else None,
+                principal = lib.authenticate(s, token,
                                              bootstrap_admin_key=lib.get_settings().admin_key)
             except lib.Unauthenticated:
                 principal = None

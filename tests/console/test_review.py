@@ -235,3 +235,17 @@ def test_every_page_answers_with_something_in_each_of_its_tables(console: Any) -
     for page in ("/console/vendors/microsoft/programmes", "/console/vendors/microsoft/programmes/mezzanine@actebis",
                  "/console/vendors/microsoft/programmes/mezzanine@actebis?after=R-1001,x"):
         assert client.get(page).status_code == 200, page
+
+
+def test_a_key_pasted_from_a_terminal_with_spaces_around_it_signs_in(console: Any) -> None:
+    """Copying the key that `scripts/serve` printed often takes the spaces or the line break
+    around it; keys never hold white space, so it is dropped, not reported as an unknown key."""
+    client, keys, _ = console
+    token = csrf_of(client.get("/console/sign-in").text)
+    answer = client.post("/console/sign-in", data={"csrf": token, "api_key": f"  {keys['officer']} \n"},
+                         follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/distributors/actebis/resellers"
+    client.cookies.clear()
+    token = csrf_of(client.get("/console/sign-in").text)
+    answer = client.post("/console/sign-in", data={"csrf": token, "api_key": keys["officer"][:-1] + " x"})
+    assert answer.status_code == 401 and "Unknown or revoked API key." in answer.text
