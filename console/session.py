@@ -95,7 +95,7 @@ class Signer:
         if not cookie or len(cookie) > 2000 or "." not in cookie:
             return None
         body, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac(body.encode())):
+        if not hmac.compare_digest(mac.encode(), self._mac(body.encode()).encode()):  # bytes: any text compares
             return None
         try:
             doc = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -113,4 +113,5 @@ def new_csrf() -> str:
 
 
 def same_token(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+    # compared as bytes: compare_digest raises TypeError on str with non-ASCII characters (a 500)
+    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())

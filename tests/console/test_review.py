@@ -249,3 +249,20 @@ def test_a_key_pasted_from_a_terminal_with_spaces_around_it_signs_in(console: An
     token = csrf_of(client.get("/console/sign-in").text)
     answer = client.post("/console/sign-in", data={"csrf": token, "api_key": keys["officer"][:-1] + " x"})
     assert answer.status_code == 401 and "Unknown or revoked API key." in answer.text
+
+
+def test_a_forged_cookie_or_token_with_non_ascii_characters_is_refused_not_500(console: Any) -> None:
+    """hmac.compare_digest raises TypeError on str holding non-ASCII characters: a cookie whose
+    signature part, or a form whose csrf field, held "é" answered 500 instead of a refusal."""
+    client, keys, _ = console
+    token = sign_in(client, keys["officer"])
+    cookie = client.cookies[COOKIE]
+    body, mac = cookie.rsplit(".", 1)
+    answer = client.post("/console/distributors/actebis/resellers/R-1001/hold",
+                         data={"csrf": token[:-1] + "é", "reason": "x"})
+    assert answer.status_code == 403 and "Form refused" in answer.text
+    client.cookies.clear()
+    raw = f"{COOKIE}={body}.{mac[:-1]}".encode() + "é".encode()
+    answer = client.get("/console/distributors/actebis/resellers", headers={"Cookie": raw},  # type: ignore[dict-item]
+                        follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
