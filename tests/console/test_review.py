@@ -266,3 +266,32 @@ def test_a_forged_cookie_or_token_with_non_ascii_characters_is_refused_not_500(c
     answer = client.get("/console/distributors/actebis/resellers", headers={"Cookie": raw},  # type: ignore[dict-item]
                         follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
+
+
+def test_enrolment_answers_what_the_api_answers_for_the_same_rows(console: Any) -> None:
+    """Two twin programmes of two places each: the same rows through the API into one and through
+    the console into the other give the same outcome per reseller, then again (already granted)."""
+    import re
+    from datetime import date
+
+    from creditlines.programmes import service as programmes
+    from tests.factories import eur
+
+    client, keys, uow = console
+    with uow.write() as s:
+        for code in ("twin-api", "twin-console"):
+            programmes.create_programme(s, vendor_id="microsoft", distributor_id="actebis", code=code, name=code,
+                                        kind="standing", line_limit=eur("5000"), starts_on=date(2026, 2, 1),
+                                        ends_on=date(2026, 6, 30), max_beneficiaries=2)
+    rows = [("R-1001", None), ("R-1002", "1000.00"), ("R-404", None), ("R-1003", None)]
+    token = sign_in(client, keys["partner"])
+    for _ in range(2):
+        api = client.post("/v1/vendors/microsoft/programmes/twin-api@actebis/enrolments",
+                          headers={"Authorization": f"Bearer {keys['partner']}"},
+                          json={"resellers": [{"reseller_id": r, **({"limit": {"amount": l, "currency": "EUR"}}
+                                                                     if l else {})} for r, l in rows]})
+        assert api.status_code == 200, api.text
+        page = client.post("/console/vendors/microsoft/programmes/twin-console@actebis/enrolments",
+                           data={"csrf": token, "rows": "\n".join(f"{r};{l or ''}" for r, l in rows)})
+        console_outcomes = re.findall(r'<tr class="outcome-([a-z_]+)"><td>\d+</td><td>([^<]+)</td>', page.text)
+        assert [(o, r) for r, o in console_outcomes] == [(x["reseller_id"], x["outcome"]) for x in api.json()["results"]]
