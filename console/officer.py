@@ -188,7 +188,8 @@ def listing_csv(request: Request, distributor_id: DistributorId, slug: str,
     with request.app.state.uow.snapshot() as s:
         body = lib.to_csv(listing.rows(s, distributor_id=distributor_id, within_days=within_days), listing.fields)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{distributor_id}-{slug}.csv"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{distributor_id}-{slug}.csv"', "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/distributors/{distributor_id}/listings/{slug}", response_class=HTMLResponse)

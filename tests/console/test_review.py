@@ -295,3 +295,12 @@ def test_enrolment_answers_what_the_api_answers_for_the_same_rows(console: Any) 
                            data={"csrf": token, "rows": "\n".join(f"{r};{l or ''}" for r, l in rows)})
         console_outcomes = re.findall(r'<tr class="outcome-([a-z_]+)"><td>\d+</td><td>([^<]+)</td>', page.text)
         assert [(o, r) for r, o in console_outcomes] == [(x["reseller_id"], x["outcome"]) for x in api.json()["results"]]
+
+
+def test_pages_and_downloads_forbid_type_sniffing(console: Any) -> None:
+    """A CSV whose cells hold markup must never be sniffed into a page: nosniff on both."""
+    client, keys, _ = console
+    sign_in(client, keys["officer"])
+    for path in ("/console/distributors/actebis/listings/over-limit",
+                 "/console/distributors/actebis/listings/over-limit.csv"):
+        assert client.get(path).headers.get("x-content-type-options") == "nosniff", path
