@@ -49,11 +49,12 @@ def day(value: date | None) -> str:
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def cell(value: object) -> str:
-    """A listing's text cell for people: an ISO date (``2026-06-30``) as a local date, the rest
-    as it is. (The CSV keeps the library's plain text.)"""
+def cell(name: str, value: object) -> str:
+    """A listing's text cell for people: a date field's ISO date (``valid_until``: ``2026-06-30``)
+    as a local date, the rest as it is — an id or a name that looks like a date stays itself.
+    (The CSV keeps the library's plain text.)"""
     text = "" if value is None else str(value)
-    if _ISO_DAY.fullmatch(text):
+    if name.endswith(("_until", "_on", "_from", "_date")) and _ISO_DAY.fullmatch(text):
         try:
             return day(date.fromisoformat(text))
         except ValueError:

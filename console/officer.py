@@ -203,7 +203,7 @@ def listing_page(request: Request, distributor_id: DistributorId, slug: str,
         for row in listing.rows(s, distributor_id=distributor_id, within_days=within_days):
             amounts = {f.name for f in fields(row) if f.metadata.get("amount")}
             rows.append([(fmt.amount(getattr(row, name), distributor.currency), True) if name in amounts
-                         else (fmt.cell(getattr(row, name)), False) for name in listing.fields])
+                         else (fmt.cell(name, getattr(row, name)), False) for name in listing.fields])
             if len(rows) > 500:
                 break
     return render(request, who, "listing.html", distributor=distributor, listing=listing, rows=rows[:500],

@@ -304,3 +304,11 @@ def test_pages_and_downloads_forbid_type_sniffing(console: Any) -> None:
     for path in ("/console/distributors/actebis/listings/over-limit",
                  "/console/distributors/actebis/listings/over-limit.csv"):
         assert client.get(path).headers.get("x-content-type-options") == "nosniff", path
+
+
+def test_only_date_fields_are_read_as_dates() -> None:
+    from console import fmt
+
+    assert fmt.cell("valid_until", "2026-06-30") == "30 juin 2026"
+    assert fmt.cell("reseller_id", "2026-06-30") == "2026-06-30"  # an id may look like a date
+    assert fmt.cell("valid_until", "2026-02-30") == "2026-02-30" and fmt.cell("on_expiry", None) == ""
