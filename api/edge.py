@@ -71,6 +71,11 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         from api.problems import payload_too_large
 
+        if str(scope.get("path", "")).startswith("/console/"):  # a person's upload: a page (console.web)
+            from console.web import too_large_page
+
+            await too_large_page(scope, self.max_body)(scope, receive, send)
+            return
         await payload_too_large(self.max_body)(scope, receive, send)
 
 

@@ -5,6 +5,7 @@ own outcome and are not sent; the others go to the library's ``enrol`` as one re
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from console import fmt
 from console import library as lib
 
 MAX_ROWS = 1000
+MAX_ROW_CHARS = 400  # an id (100) and an amount, with room to spare; csv's own limit would be a 500
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,10 @@ class Row:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without its BOM), else Windows-1252: what spreadsheets save."""
+    """UTF-16 with its BOM (Excel's "Unicode text"), UTF-8 (with or without its BOM), else
+    Windows-1252: what spreadsheets save."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -48,6 +53,9 @@ def parse(text: str, currency: str) -> list[Row]:
         raise lib.ValidationFailed(f"at most {MAX_ROWS} rows per enrolment")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        if len(line) > MAX_ROW_CHARS:
+            rows.append(Row(number, line[:40], error=f"row too long (at most {MAX_ROW_CHARS} characters)"))
             continue
         cells = [c.strip() for c in next(csv.reader(io.StringIO(line), delimiter=_delimiter(line)), [])]
         if not cells or not cells[0]:

@@ -46,6 +46,22 @@ def day(value: date | None) -> str:
     return "" if value is None else format_date(value, format="medium", locale=locale())
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def cell(name: str, value: object) -> str:
+    """A listing's text cell for people: a date field's ISO date (``valid_until``: ``2026-06-30``)
+    as a local date, the rest as it is — an id or a name that looks like a date stays itself.
+    (The CSV keeps the library's plain text.)"""
+    text = "" if value is None else str(value)
+    if name.endswith(("_until", "_on", "_from", "_date")) and _ISO_DAY.fullmatch(text):
+        try:
+            return day(date.fromisoformat(text))
+        except ValueError:
+            return text
+    return text
+
+
 def instant(value: datetime | None, timezone: str) -> str:
     if value is None:
         return ""

@@ -185,10 +185,11 @@ def listing_csv(request: Request, distributor_id: DistributorId, slug: str,
                 within_days: int = Query(30, ge=0, le=3660), who: Viewer = Depends(viewer)) -> Response:
     officer_of(who, distributor_id)
     listing = _listing(slug)
-    with request.app.state.uow.read() as s:
+    with request.app.state.uow.snapshot() as s:
         body = lib.to_csv(listing.rows(s, distributor_id=distributor_id, within_days=within_days), listing.fields)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{distributor_id}-{slug}.csv"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{distributor_id}-{slug}.csv"', "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/distributors/{distributor_id}/listings/{slug}", response_class=HTMLResponse)
@@ -196,13 +197,13 @@ def listing_page(request: Request, distributor_id: DistributorId, slug: str,
                  within_days: int = Query(30, ge=0, le=3660), who: Viewer = Depends(viewer)) -> Response:
     officer_of(who, distributor_id)
     listing = _listing(slug)
-    with request.app.state.uow.read() as s:
+    with request.app.state.uow.snapshot() as s:
         distributor = lib.require_distributor(s, distributor_id)
         rows: list[list[tuple[str, bool]]] = []  # (text, is an amount) per cell
         for row in listing.rows(s, distributor_id=distributor_id, within_days=within_days):
             amounts = {f.name for f in fields(row) if f.metadata.get("amount")}
             rows.append([(fmt.amount(getattr(row, name), distributor.currency), True) if name in amounts
-                         else (str(getattr(row, name) or ""), False) for name in listing.fields])
+                         else (fmt.cell(name, getattr(row, name)), False) for name in listing.fields])
             if len(rows) > 500:
                 break
     return render(request, who, "listing.html", distributor=distributor, listing=listing, rows=rows[:500],

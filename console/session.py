@@ -28,6 +28,9 @@ class ConsoleSettings(BaseSettings):
 
     secret: str | None = None
     secret_file: str = "var/console-secret"
+    # Mark the cookie Secure whatever the scheme the server sees (TLS ended at a proxy that is
+    # not in uvicorn's FORWARDED_ALLOW_IPS); over HTTPS it is Secure anyway.
+    secure_cookie: bool = False
 
 
 def _file_secret(path: Path) -> str:
@@ -92,7 +95,7 @@ class Signer:
         if not cookie or len(cookie) > 2000 or "." not in cookie:
             return None
         body, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac(body.encode())):
+        if not hmac.compare_digest(mac.encode(), self._mac(body.encode()).encode()):  # bytes: any text compares
             return None
         try:
             doc = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -110,4 +113,5 @@ def new_csrf() -> str:
 
 
 def same_token(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+    # compared as bytes: compare_digest raises TypeError on str with non-ASCII characters (a 500)
+    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())

@@ -16,11 +16,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from console import fmt
 from console import library as lib
 from console.nav import nav_for
-from console.session import COOKIE, MAX_AGE_SECONDS, SessionData, Signer, new_csrf, same_token, signing_secret
+from console.session import (COOKIE, MAX_AGE_SECONDS, ConsoleSettings, SessionData, Signer, new_csrf, same_token,
+                             signing_secret)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("creditlines.console")
@@ -64,7 +66,11 @@ def _session(request: Request) -> SessionData | None:
 
 def set_session(request: Request, response: Response, data: SessionData) -> None:
     response.set_cookie(COOKIE, _signer(request).dumps(data), max_age=MAX_AGE_SECONDS, path="/console",
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+                        httponly=True, samesite="strict", secure=_secure(request))
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.secure_cookie) or request.url.scheme == "https"
 
 
 def _scope_label(session_db: Any, principal: lib.Principal) -> str:
@@ -118,6 +124,7 @@ def render(request: Request, who: Viewer | None, template: str, status_code: int
     response: HTMLResponse = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                                    "script-src 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -149,16 +156,29 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def too_large_page(scope: Scope, limit: int) -> Response:
+    """The 413 of SPEC §15 for a person (``api.edge.BodyLimit`` answers it for /console paths):
+    the same code as the API's problem, on a page; the connection is closed unread."""
+    response = render(Request(scope), None, "error.html", 413, title="File too large",
+                      message=f"What you sent is larger than {limit // (1024 * 1024)} MiB and was not read. "
+                              "Split the list into smaller files, or paste fewer rows.", code="payload_too_large")
+    response.headers["Connection"] = "close"
+    return response
+
+
 def create_console(uow: lib.UnitOfWork) -> FastAPI:
     from console import officer, partner
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.uow = uow
     app.state.signer = Signer(signing_secret())
+    app.state.secure_cookie = ConsoleSettings().secure_cookie
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(NeedSignIn)
     async def need_sign_in(request: Request, _exc: NeedSignIn) -> Response:
+        if request.method not in ("GET", "HEAD"):  # a form's address is no page to come back to
+            return RedirectResponse("/console/sign-in", status_code=303)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/console/sign-in?next={quote(target)}", status_code=303)
 
@@ -201,10 +221,11 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     @app.post("/sign-in", response_class=HTMLResponse)
     def sign_in(request: Request, form: FormData = Depends(checked_form)) -> Response:
         token = form.get("api_key")
+        token = token.strip() if isinstance(token, str) else None  # pasted from a terminal: never part of a key
         target = _safe_next(str(form.get("next") or ""))
         with uow.read() as s:
             try:
-                principal = lib.authenticate(s, token if isinstance(token, str) else None,
+                principal = lib.authenticate(s, token,
                                              bootstrap_admin_key=lib.get_settings().admin_key)
             except lib.Unauthenticated:
                 principal = None
@@ -225,8 +246,7 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     @app.post("/sign-out")
     def sign_out(request: Request, _form: FormData = Depends(checked_form)) -> Response:
         response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
-        response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict",
-                               secure=request.url.scheme == "https")
+        response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict", secure=_secure(request))
         return response
 
     @app.get("/home", response_class=HTMLResponse)
