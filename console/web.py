@@ -150,7 +150,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def create_console(uow: lib.UnitOfWork) -> FastAPI:
-    from console import officer, partner
+    from console import decisions, officer, partner
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.uow = uow
@@ -239,4 +239,5 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
 
     app.include_router(officer.router)
     app.include_router(partner.router)
+    app.include_router(decisions.router)
     return app
