@@ -116,17 +116,19 @@ def test_the_credit_desk_decides(browser: Any, desk_server: tuple[Server, dict[s
     page.get_by_role("link", name="Nominations", exact=True).click()
     card = page.locator("article.request")
     assert "R-1002 nominated by hp for boost@actebis" in card.inner_text()
+    screenshot(page, screenshot_dir, db, "decisions-nomination-pending")
     card.get_by_label("Reason").fill(SECRET_REASON)
-    card.get_by_label("Refusal code (what the vendor sees)").select_option("credit_risk")
+    card.get_by_label("Refusal code, if rejected (all the vendor sees)").select_option("credit_risk")
     card.get_by_role("button", name="Reject").click()
     assert page.get_by_role("status").first.inner_text() == "Rejected."
     assert SECRET_REASON in page.locator("#recent-nominations").inner_text()
     screenshot(page, screenshot_dir, db, "decisions-nominations")
 
     # HP sees the refusal's code, never the reason.
-    hp.reload()
+    hp.goto(base + "/console/vendors/hp/programmes/boost@actebis")
     nominations = hp.locator("#nominations").inner_text()
     assert "rejected" in nominations and "credit_risk" in nominations
+    assert hp.locator("#nominations tbody tr").count() == 1
     assert SECRET_REASON not in hp.content()
     screenshot(hp, screenshot_dir, db, "decisions-partner-nominations")
     vendor.close()
