@@ -86,6 +86,9 @@ def test_a_raise_above_the_threshold_waits_for_another_officer(desk: Any) -> Non
     b = client()
     token_b = sign_in(b, keys["officer_b"])
     assert "You asked for this raise" not in b.get(f"{D}/limit-requests").text
+    more = b.post(f"{D}/limit-requests/{request.id}/decision",
+                  data={"csrf": token_b, "decision": "approve", "limit": "25 000", "reason": "more"})
+    assert more.status_code == 422 and "approve at most" in more.text and base_limit(uow, "R-1001") == 1_000_000
     answer = b.post(f"{D}/limit-requests/{request.id}/decision",
                     data={"csrf": token_b, "decision": "approve", "limit": "15 000,00", "reason": "half the shop"})
     assert answer.status_code == 200 and "Approved." in answer.text and "No request waits" in answer.text
@@ -162,6 +165,9 @@ def test_a_nomination_rejected_shows_the_vendor_its_code_only(desk: Any) -> None
     hp.post(f"{BOOST}/enrolments", data={"csrf": token_hp, "rows": "R-1002;3000"})
     with uow.read() as s:
         (again,) = nominations.list_for_distributor(s, distributor_id="actebis", status="pending", after=None, limit=9)
+    too_much = officer.post(f"{D}/nominations/{again.id}/decision",
+                            data={"csrf": token, "decision": "approve", "limit": "3 500", "reason": "more"})
+    assert too_much.status_code == 422 and "nominated" in too_much.text and f'id="error-{again.id}"' in too_much.text
     answer = officer.post(f"{D}/nominations/{again.id}/decision",
                           data={"csrf": token, "decision": "approve", "limit": "2 000", "reason": "a start",
                                 "refusal_code": "declined"})
