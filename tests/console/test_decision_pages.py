@@ -121,6 +121,9 @@ def test_an_already_decided_request_says_so(desk: Any) -> None:
     with uow.read() as s:
         (request,) = limit_requests.list_requests(s, distributor_id="actebis", status="pending", after=None, limit=9)
     url = f"{D}/limit-requests/{request.id}/decision"
+    blank = b.post(url, data={"csrf": token_b, "decision": "reject", "reason": "  "})  # a reason is required
+    assert blank.status_code == 422 and "reason must be 1 to" in blank.text
+    assert b.post(url, data={"csrf": token_b, "decision": "maybe", "reason": "x"}).status_code == 422
     assert b.post(url, data={"csrf": token_b, "decision": "reject", "reason": "too soon"}).status_code == 200
     second = a.post(url, data={"csrf": token_a, "decision": "approve", "reason": "after all"})
     assert second.status_code == 403 and "same_approver" in second.text  # four eyes is checked first
