@@ -13,7 +13,10 @@ from creditlines.auth.service import BOOTSTRAP_ADMIN_ID, Principal, authenticate
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
-from creditlines.errors import CreditLinesError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from creditlines.decisions import browse as decisions_browse
+from creditlines.decisions import insurance, limit_requests, nominations, policy, reports
+from creditlines.decisions.models import REFUSAL_CODES
+from creditlines.errors import CreditLinesError, Forbidden, NotFound, SameApprover, Unauthenticated, ValidationFailed
 from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, expiring, over_limit, to_csv
 from creditlines.ledger.browse import recent_entries, search_resellers
 from creditlines.ledger.service import (
@@ -40,7 +43,30 @@ __all__ = [
     "place_hold", "programme_history", "programme_lines", "recent_entries", "require_admitted",
     "require_distributor", "reseller_summary", "retry_transient", "search_resellers", "set_base_limit",
     "stored_key", "terminate", "to_csv", "to_minor", "validation", "view",
+    # credit decisions (SPEC §12)
+    "COVER_CUT_FIELDS", "REFUSAL_CODES", "SameApprover", "cover_cuts", "cover_history", "credit_policy",
+    "decide_nomination", "decide_request", "effective_status", "insured_cap", "nominations_of_distributor",
+    "nominations_of_programme", "pending_requests_of", "recent_nominations", "recent_requests", "requests_of_distributor",
+    "set_cover", "set_or_request",
 ]
+
+# Credit decisions (SPEC §12): the library's own functions under the names the pages use.
+set_or_request = limit_requests.set_or_request
+requests_of_distributor = limit_requests.list_requests
+decide_request = limit_requests.decide
+effective_status = limit_requests.effective_status
+nominations_of_distributor = nominations.list_for_distributor
+nominations_of_programme = nominations.list_for_programme
+decide_nomination = nominations.decide
+set_cover = insurance.set_cover
+cover_history = insurance.history
+credit_policy = policy.get
+insured_cap = policy.insured_cap
+cover_cuts = reports.cover_cuts
+COVER_CUT_FIELDS = reports.COVER_CUT_FIELDS
+recent_requests = decisions_browse.recent_requests
+recent_nominations = decisions_browse.recent_nominations
+pending_requests_of = decisions_browse.pending_requests_of
 
 
 def stored_key(session: Session, key_id: str) -> tuple[Principal, str] | None:

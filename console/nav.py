@@ -27,6 +27,8 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Resellers", "/distributors/{d}/resellers", ("credit_officer",)),
+    NavItem("Limit requests", "/distributors/{d}/limit-requests", ("credit_officer",)),
+    NavItem("Nominations", "/distributors/{d}/nominations", ("credit_officer",)),
     NavItem("Listings", "/distributors/{d}/listings", ("credit_officer",)),
     NavItem("Programmes", "/vendors/{v}/programmes", ("partner_manager",)),
 ]
@@ -55,10 +57,21 @@ def _over_limit(session: Session, *, distributor_id: str, within_days: int) -> I
     return lib.over_limit(session, distributor_id=distributor_id)
 
 
+def _cover_cuts(session: Session, *, distributor_id: str, within_days: int) -> Iterator[Any]:
+    """Cuts decided within the last ``within_days`` local days (the report's ``since``)."""
+    from datetime import timedelta
+
+    today = lib.clock.local_today(lib.require_distributor(session, distributor_id).timezone)
+    return lib.cover_cuts(session, distributor_id=distributor_id, since=today - timedelta(days=within_days))
+
+
 LISTINGS: dict[str, Listing] = {
     "expiring": Listing("expiring", "Lines expiring", "Vendor lines that end within the coming days.",
                         lib.EXPIRING_FIELDS, _expiring, takes_days=True),
     "over-limit": Listing("over-limit", "Over limit", "Resellers whose drawn amount is above the limit of "
                           "their current lines, largest excess first.", lib.OVER_LIMIT_FIELDS, _over_limit),
-    # "cover-cuts" (SPEC §12) is added here by the insurer-cover work.
+    "cover-cuts": Listing("cover-cuts", "Cover cuts", "Resellers whose insurer cover was cut in the last days "
+                          "and is still below what it was: cover before and after, base limit, drawn, vendor lines "
+                          "— the list to share when a vendor asks whom to help.",
+                          lib.COVER_CUT_FIELDS, _cover_cuts, takes_days=True),
 }

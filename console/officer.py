@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DistributorId, ResellerId
-from console import charts, fmt
+from console import charts, decision_context, fmt
 from console import library as lib
 from console.nav import LISTINGS
 from console.web import Viewer, checked_form, error_status, redirect, render, viewer
@@ -69,7 +69,8 @@ def reseller_context(s: Session, distributor_id: str, reseller_id: str, before: 
     return dict(distributor=distributor, summary=summary, reseller=summary.reseller, view=view,
                 bars=charts.availability_bars(_bar_lines(view)), entries=entries[:PAGE],
                 older=entries[PAGE - 1].seq if len(entries) > PAGE else None, before=before,
-                base_limit=next((l.limit for l in view.lines if l.kind == "base"), None))
+                base_limit=next((l.limit for l in view.lines if l.kind == "base"), None),
+                **decision_context.reseller_decisions(s, distributor_id, reseller_id))
 
 
 @router.get("/distributors/{distributor_id}/resellers/{reseller_id}", response_class=HTMLResponse)
@@ -126,13 +127,22 @@ def _reason(form: FormData) -> str:
 @router.post("/distributors/{distributor_id}/resellers/{reseller_id}/base-limit")
 def base_limit(request: Request, distributor_id: DistributorId, reseller_id: ResellerId,
                form: FormData = Depends(checked_form), who: Viewer = Depends(viewer)) -> Response:
+    """Set at once, or (a raise above the approval threshold) a pending four-eyes request."""
+    pending: dict[str, str] = {}
+
     def action(s: Session, actor: str) -> None:
         currency = lib.require_distributor(s, distributor_id).currency
         limit = fmt.parse_money(str(form.get("limit") or ""), currency, allow_zero=True)
-        lib.set_base_limit(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
-                           reason=_reason(form), actor=actor)
+        pending.clear()
+        asked = lib.set_or_request(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
+                                   reason=_reason(form), actor=actor, key_id=who.principal.key_id)
+        if asked is not None:
+            pending["id"] = asked.id
 
-    return _write(request, who, distributor_id, reseller_id, form, "limit", action)
+    response = _write(request, who, distributor_id, reseller_id, form, "limit", action)
+    if pending and response.status_code == 303:
+        return redirect(f"/distributors/{distributor_id}/resellers/{reseller_id}?done=requested#limit-title")
+    return response
 
 
 @router.post("/distributors/{distributor_id}/resellers/{reseller_id}/hold")

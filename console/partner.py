@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from api.deps import ProgrammeIdPath, VendorId
-from console import charts, enrolment, fmt
+from console import charts, decision_context, enrolment, fmt
 from console import library as lib
 from console.web import Viewer, checked_form, error_status, render, viewer
 
@@ -63,6 +63,7 @@ def programme_context(s: Session, vendor_id: str, programme_id: str, after: tupl
         last_point=points[-1] if points else None,
         lines=lines[:PAGE],
         next_after=f"{lines[PAGE - 1].reseller_id},{lines[PAGE - 1].id}" if len(lines) > PAGE else None,
+        **decision_context.programme_nominations(s, programme),
     )
 
 
@@ -130,6 +131,8 @@ def _enrol(request: Request, who: Viewer, vendor_id: str, programme_id: str, tex
             else:
                 result = results[row.reseller_id]
                 detail = result.reason or ""
+                if result.nomination_id:  # pending_approval: the distributor's officer decides
+                    detail = f"nomination {result.nomination_id}: {detail}"
                 if result.line is not None:
                     detail = detail or f"line of {fmt.minor(result.line.limit_minor, currency)} until " \
                                        f"{fmt.day(result.line.valid_until)}"
