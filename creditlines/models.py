@@ -2,6 +2,7 @@
 
 from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
+from creditlines.events.models import Event, Webhook, WebhookAttempt
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.programmes.models import Programme, PurchaseEvent
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "Distributor",
     "Drawing",
+    "Event",
     "LedgerEntry",
     "Partnership",
     "PartnershipEntry",
@@ -22,4 +24,6 @@ __all__ = [
     "Release",
     "Reseller",
     "Vendor",
+    "Webhook",
+    "WebhookAttempt",
 ]

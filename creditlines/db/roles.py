@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_OWNER_ROLE = "creditlines_owner"
 DEFAULT_APP_ROLE = "creditlines_app"
-APPEND_ONLY = ("ledger_entry", "release", "partnership_entry")  # kept in step with migration 0004
+APPEND_ONLY = ("ledger_entry", "release", "partnership_entry", "event", "webhook_attempt")  # migrations 0004, 0005
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from creditlines.db.retry import retry_transient
 from creditlines import clock, metrics
+from creditlines.events import nightly
 from creditlines.ledger import repository as repo
 from creditlines.ledger import service
 from creditlines.ledger.models import Line
@@ -82,6 +83,7 @@ class DistributorExpiry:
     resellers_over_limit: int = 0
     resellers_touched: int = 0
     currency: str = "EUR"
+    expiring_warnings: int = 0  # line.expiring events written (30 and 7 days before, once each)
 
 
 class FutureAsOf(ValueError):
@@ -142,6 +144,8 @@ def run_expiry(
             if guard is not None:
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
                 guard.close()
+        if not dry_run:
+            report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
         reports.append(report)
         metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
         if not dry_run:
