@@ -55,19 +55,17 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 event_id = self.headers.get("Creditlines-Event-Id", "")
-                with receiver._lock:
+                with receiver._lock:  # kept in the order of arrival
                     answer = receiver.script.pop(0) if receiver.script else "ok"
                     receiver._in_flight[event_id] = receiver._in_flight.get(event_id, 0) + 1
-                    overlap = receiver._in_flight[event_id]
+                    receiver.requests.append(Received(event_id, dict(self.headers.items()), body, answer,
+                                                      receiver._in_flight[event_id]))
                 try:
                     if receiver.delay_seconds:
                         time.sleep(receiver.delay_seconds)
                     if answer == "slow":
                         time.sleep(receiver.slow_seconds)
                     status = 200 if answer in ("ok", "slow") else int(answer)
-                    with receiver._lock:
-                        receiver.requests.append(Received(event_id, dict(self.headers.items()), body,
-                                                          "ok" if answer == "ok" else answer, overlap))
                     try:
                         self.send_response(status)
                         self.send_header("Content-Length", "0")
