@@ -352,6 +352,11 @@ from creditlines.cli_partners import app as partners_app  # noqa: E402 - its com
 
 app.add_typer(partners_app, name="partners")
 
+from creditlines.cli_events import app as events_app, deliver  # noqa: E402 - its commands import _uow from here
+
+app.add_typer(events_app, name="events")
+app.command()(deliver)
+
 
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
@@ -361,3 +366,4 @@ def _redact(url: str) -> str:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
