@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Identity, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Identity, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditlines.db.base import Base, UTCDateTime
@@ -31,12 +31,15 @@ class Event(Base):
     reseller_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     programme_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # Set on events written at most once (line.expiring): a unique key, so a replay writes nothing.
-    dedupe_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     data: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_event_distributor_order", "distributor_id", "txid", "id"),
-        Index("ix_event_vendor_order", "vendor_id", "txid", "id"),
+        Index("ix_event_vendor_order", "vendor_id", "txid", "id", postgresql_where=text("vendor_id IS NOT NULL"),
+              sqlite_where=text("vendor_id IS NOT NULL")),
+        Index("uq_event_dedupe_key", "dedupe_key", unique=True, postgresql_where=text("dedupe_key IS NOT NULL"),
+              sqlite_where=text("dedupe_key IS NOT NULL")),
     )
 
 

@@ -66,7 +66,8 @@ def record_once(session: Session, rows: list[dict[str, Any]]) -> int:
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     written = 0
     for chunk in range(0, len(rows), 500):
-        result = conn.execute(dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+        result = conn.execute(dialect_insert(_TABLE).on_conflict_do_nothing(
+            index_elements=["dedupe_key"], index_where=_TABLE.c.dedupe_key.is_not(None)),
                               rows[chunk:chunk + 500])
         written += max(result.rowcount, 0)
     return written

@@ -52,10 +52,13 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(length=300), nullable=True),
         sa.Column("data", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
-        sa.UniqueConstraint("dedupe_key", name=op.f("uq_event_dedupe_key")),
     )
+    # Partial indexes: a drawing's event (no vendor, no dedupe key) pays for two indexes, not four.
     op.create_index("ix_event_distributor_order", "event", ["distributor_id", "txid", "id"])
-    op.create_index("ix_event_vendor_order", "event", ["vendor_id", "txid", "id"])
+    op.create_index("ix_event_vendor_order", "event", ["vendor_id", "txid", "id"],
+                    postgresql_where=sa.text("vendor_id IS NOT NULL"), sqlite_where=sa.text("vendor_id IS NOT NULL"))
+    op.create_index("uq_event_dedupe_key", "event", ["dedupe_key"], unique=True,
+                    postgresql_where=sa.text("dedupe_key IS NOT NULL"), sqlite_where=sa.text("dedupe_key IS NOT NULL"))
     op.create_table(
         "webhook",
         sa.Column("id", sa.String(length=64), nullable=False),
