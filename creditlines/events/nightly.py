@@ -31,6 +31,7 @@ def write_expiring(session: Session, *, distributor_id: str, day: date) -> int:
     at = clock.now()
     rows = []
     for line_id, reseller_id, vendor_id, programme_id, valid_until in lines:
+        assert valid_until is not None  # selected so
         left = (valid_until - day).days
         warning = min(d for d in EXPIRING_DAYS if left <= d)  # the nearest warning that is due
         rows.append(outbox.row(

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -22,7 +22,7 @@ from creditlines import clock
 from creditlines.events.models import Event
 from creditlines.events.types import ALL_TYPES, DISTRIBUTOR_ONLY_KEYS
 
-_TABLE = Event.__table__
+_TABLE: Table = Event.__table__  # type: ignore[assignment]
 
 
 def _document(type_: str, vendor_id: str | None, data: dict[str, Any]) -> str:

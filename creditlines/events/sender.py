@@ -54,7 +54,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 def backoff(attempts: int, settings: Settings) -> float:
     """Seconds before attempt ``attempts + 1``: base × 2^(attempts−1), capped, times 50–100 %."""
     delay = min(settings.webhook_retry_cap_seconds, settings.webhook_retry_base_seconds * 2 ** max(0, attempts - 1))
-    return delay * (0.5 + random.random() / 2)
+    return float(delay * (0.5 + random.random() / 2))
 
 
 @dataclass(frozen=True)
