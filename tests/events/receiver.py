@@ -1,7 +1,7 @@
 """A real HTTP endpoint for the webhook tests: a ThreadingHTTPServer on a free loopback port.
 
-``script`` says how to answer each request in turn ("ok", a status code such as 500, or
-"slow" to answer after ``slow_seconds``); once it runs out, every request is answered 200.
+``script`` says how to answer each request in turn ("ok", a status code such as 500,
+"slow" to answer after ``slow_seconds``, "hang" to wait until ``release`` is set); once it runs out, every request is answered 200.
 Every request is kept (event id, headers, body) with the number of requests for the same
 event in flight at that moment.
 """
@@ -38,6 +38,8 @@ class Receiver:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: dict[str, int] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)  # set at each request
+    release: threading.Event = field(default_factory=threading.Event)  # "hang" answers wait for it
 
     @property
     def url(self) -> str:
@@ -63,9 +65,12 @@ class Receiver:
                 try:
                     if receiver.delay_seconds:
                         time.sleep(receiver.delay_seconds)
+                    receiver.arrived.set()
                     if answer == "slow":
                         time.sleep(receiver.slow_seconds)
-                    status = 200 if answer in ("ok", "slow") else int(answer)
+                    if answer == "hang":
+                        receiver.release.wait(30)
+                    status = 200 if answer in ("ok", "slow", "hang") else int(answer)
                     try:
                         self.send_response(status)
                         self.send_header("Content-Length", "0")

@@ -85,6 +85,7 @@ def test_the_credit_desk_follows_r1_from_opening_to_payment(api):
     for bad in ("nope", "eyJrIjogLTF9", "a" * 501):
         assert api.get(f"{D}/events", params={"after": bad}).status_code == 422
     assert api.get(f"{D}/events", params={"types": "drawing.exploded"}).json()["code"] == "validation_error"
+    assert api.get("/v1/distributors/nobody/events", who="admin").status_code == 404
 
 
 def test_microsoft_sees_its_mezzanine_lines_and_budget_never_a_base_limit(api):

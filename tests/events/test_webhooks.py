@@ -185,3 +185,41 @@ def test_who_may_subscribe_to_what(r1, receiver):
     assert api.get(f"/v1/webhooks/{mine['id']}").status_code == 404
     order(api, "FA-1")
     assert poll(Sender(api.uow, SETTINGS)) == 0 and receiver.requests == []
+
+
+def test_a_hanging_endpoint_does_not_hold_the_api(engine, monkeypatch, receiver):
+    """The sender inside the server (as `creditlines serve` runs it) is stuck on an endpoint that
+    does not answer; orders keep being answered meanwhile."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api.conftest import ADMIN_KEY
+    from tests.factories import make_reseller, make_world
+
+    monkeypatch.setenv("CREDITLINES_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.setenv("CREDITLINES_SENDER_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("CREDITLINES_WEBHOOK_TIMEOUT_SECONDS", "30")
+    from creditlines.config import get_settings
+
+    get_settings.cache_clear()
+    app = create_app(database_url=engine.url.render_as_string(hide_password=False))
+    make_world(app.state.uow)
+    make_reseller(app.state.uow, "R-1", "100000.00")
+    receiver.script = ["hang"]
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    try:
+        with TestClient(app) as client:
+            assert client.post("/v1/webhooks", headers=admin, json={
+                "url": receiver.url, "types": ["drawing.created"], "distributor_id": "actebis"}).status_code == 201
+
+            def order(ref: str) -> int:
+                return client.post(f"{D}/resellers/R-1/drawings", headers=admin,
+                                   json={"reference": ref, "amount": eur("10.00")}).status_code
+            assert order("FA-1") == 201
+            assert receiver.arrived.wait(30)  # the sender is now waiting on the endpoint
+            assert [order(f"FA-{n}") for n in range(2, 12)] == [201] * 10
+            assert len(receiver.requests) == 1  # still that one delivery, in flight
+            receiver.release.set()
+    finally:
+        receiver.release.set()
+        get_settings.cache_clear()
