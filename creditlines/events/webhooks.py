@@ -43,8 +43,12 @@ def check_types(types: Sequence[str], *, partner: bool) -> list[str]:
 def check_url(url: str) -> str:
     if not isinstance(url, str) or len(url) > MAX_URL or any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise ValidationFailed(f"url must be an http(s) URL of at most {MAX_URL} characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # a malformed IPv6 host, a port out of range
+        ok = False
+    if not ok:
         raise ValidationFailed("url must be an http(s) URL with a host")
     return url
 
