@@ -1,4 +1,4 @@
-"""Events of the nightly job.
+"""Events of the nightly job: line.expiring, and the alerts of lines that end.
 
 ``line.expiring`` is written 30 and 7 days before a programme line's ``valid_until``, once
 each: the event carries a unique key (line, its ``valid_until``, the warning), so a replayed
@@ -10,12 +10,13 @@ again for the new date. A missed night is caught up: every active line ending wi
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditlines import clock
-from creditlines.events import outbox
+from creditlines.events import alerts, outbox
 from creditlines.events.types import EXPIRING_DAYS, EventType
 from creditlines.ledger.models import Line
 
@@ -48,3 +49,34 @@ def run_expiring(uow: object, *, distributor_id: str, day: date) -> int:
     with uow.write() as s:  # type: ignore[attr-defined]
         return write_expiring(s, distributor_id=distributor_id, day=day)
 
+
+
+def totals_before_expiry(reseller_ids: list[str], limits: dict[str, int], drawn: dict[str, dict[str, int]],
+                         closing: list[tuple[Any, Line]]) -> dict[str, tuple[int, int]]:
+    """(limit, drawn) of each reseller as stored before the job closes its lines (the closing
+    lines still counted), from the rows the job read under the resellers' locks."""
+    totals = {rid: (limits[rid], sum(drawn[rid].values())) for rid in reseller_ids}
+    for _, line in closing:
+        limit, drawn_sum = totals[line.reseller_id]
+        totals[line.reseller_id] = (limit + line.limit_minor, drawn_sum + line.drawn_minor)
+    return totals
+
+
+def expiry_alerts(session: Session, *, distributor_id: str, before: dict[str, tuple[int, int]],
+                  after: dict[str, tuple[int, int]]) -> None:
+    """The alerts of lines ending: an expired Mezzanine line whose drawn amount moves to base may
+    take a reseller over its limit. (The availability view counted it from midnight; the job is
+    the first writer to see it, so the event is written here.)"""
+    from creditlines.eligibility import Totals
+
+    def totals(limit: int, drawn: int) -> Totals:
+        return Totals(limit=limit, drawn=drawn, available=max(0, limit - drawn), over_limit=drawn > limit)
+
+    at = clock.now()
+    rows = []
+    for rid, (limit, drawn) in after.items():
+        if (limit, drawn) != before[rid]:
+            rows += alerts.reseller_rows(distributor_id=distributor_id, reseller_id=rid,
+                                         before=totals(*before[rid]), after=totals(limit, drawn), at=at,
+                                         cause="line_expired")
+    outbox.record_many(session, rows)

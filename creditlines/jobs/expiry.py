@@ -58,6 +58,7 @@ def expire_batch(
     drawn_before = {r.id: {l.id: l.drawn_minor for l in after[r.id]} for r in resellers}
     limits = {r.id: sum(l.limit_minor for l in after[r.id]) for r in resellers}
     reseller_ids_locked = [r.id for r in resellers]  # read before close_lines expires the objects
+    totals_before = nightly.totals_before_expiry(reseller_ids_locked, limits, drawn_before, closing)
     expired: dict[str, int] = {}
     for _reseller, line in closing:
         expired[line.reseller_id] = expired.get(line.reseller_id, 0) + 1
@@ -68,6 +69,9 @@ def expire_batch(
     for rid in reseller_ids_locked:
         drawn = sum(drawn_before[rid].values()) + moved.get(rid, 0)
         results.append(ResellerExpiry(expired.get(rid, 0), moved.get(rid, 0), drawn > limits[rid]))
+    nightly.expiry_alerts(session, distributor_id=distributor_id, before=totals_before,
+                          after={rid: (limits[rid], sum(drawn_before[rid].values()) + moved.get(rid, 0))
+                                 for rid in reseller_ids_locked})
     return results
 
 

@@ -126,6 +126,9 @@ def test_the_nightly_job_warns_30_and_7_days_before_once_each(api):
     api.post("/v1/vendors/microsoft/programmes", who="partner", json=programme)
     api.post("/v1/vendors/microsoft/programmes/mezzanine@actebis/enrolments", who="partner",
              json={"resellers": [{"reseller_id": "R-1"}]})
+    # R-1 has no base credit: an order of 3,000 is all on Mezzanine (60 % of its 5,000).
+    assert api.post(f"{D}/resellers/R-1/drawings", who="integration",
+                    json={"reference": "FA-1", "amount": eur("3000.00")}).status_code == 201
 
     def night(instant: str) -> list[str]:
         clock.set_now(instant)
@@ -140,3 +143,9 @@ def test_the_nightly_job_warns_30_and_7_days_before_once_each(api):
     assert night("2026-06-30T21:00:00+00:00") == [("line.expiring", 30), ("line.expiring", 7)]  # still valid (Paris)
     after = night("2026-06-30T23:00:00+00:00")  # 1 July in Paris
     assert after[-1] == ("line.expired", None) and len(after) == 3
+    # The 3,000 moved to a base line of 0: the credit desk learns R-1 is over its limit.
+    alerts = [e for e in feed(api) if e["type"].startswith("reseller.")][1:]
+    assert [(e["type"], e["data"].get("threshold"), e["data"]["cause"]) for e in alerts] == [
+        ("reseller.utilisation_crossed", 70, "line_expired"), ("reseller.utilisation_crossed", 85, "line_expired"),
+        ("reseller.utilisation_crossed", 100, "line_expired"), ("reseller.over_limit", None, "line_expired")]
+    assert alerts[-1]["data"]["total_drawn"] == eur("3000.00") and alerts[-1]["data"]["total_limit"] == eur("0.00")
