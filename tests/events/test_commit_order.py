@@ -62,3 +62,20 @@ def test_events_are_append_only(engine, owner_engine):
             with pytest.raises(DBAPIError):
                 with target.begin() as conn:
                     conn.execute(text(statement))
+
+
+def test_the_app_role_appends_events_and_attempts_and_updates_only_delivery_state(pg_only_engine, pg_url):
+    import psycopg
+    import pytest
+    from psycopg import errors
+
+    from creditlines.db.roles import libpq_url
+
+    with psycopg.connect(libpq_url(pg_url)) as conn:
+        conn.execute("insert into event (type, occurred_at, data) values ('reseller.created', now(), '{}')")
+        conn.execute("update webhook set attempts = attempts + 1")  # the sender's state: allowed
+    for statement in ("update event set data = '{}'", "delete from event", "truncate event",
+                      "update webhook_attempt set outcome = 'delivered'", "delete from webhook_attempt",
+                      "truncate webhook_attempt"):
+        with pytest.raises(errors.InsufficientPrivilege), psycopg.connect(libpq_url(pg_url)) as conn:
+            conn.execute(statement)
