@@ -1,7 +1,7 @@
 """Webhook endpoints (SPEC §13): subscribe, read, delete, and the deliveries log.
 
 A subscription is scoped like the key that makes it: an admin may subscribe to one
-distributor, one vendor or everything; a credit officer to its distributor; a partner manager
+distributor or one vendor; a credit officer to its distributor; a partner manager
 to its vendor, and only to the event types of a vendor's feed. A new endpoint receives the
 events committed after it was created. The secret signs every delivery; it is shown once, at
 creation, and kept (it is needed to sign) but never shown again.
@@ -60,6 +60,8 @@ def _scope_for(who: Principal, distributor_id: str | None, vendor_id: str | None
         if value is not None:
             validation.identifier(value, field)
     if who.role == "admin":
+        if distributor_id is None and vendor_id is None:  # every feed is read by its scope's index
+            raise ValidationFailed("an admin's webhook names its distributor_id or vendor_id")
         return distributor_id, vendor_id
     if who.role == "credit_officer" and vendor_id is None and distributor_id in (None, who.distributor_id):
         return who.distributor_id, None

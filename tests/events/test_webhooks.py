@@ -177,8 +177,9 @@ def test_who_may_subscribe_to_what(r1, receiver):
                                                           "distributor_id": "etc"}).status_code == 403
     assert api.post("/v1/webhooks", who="integration", json={"url": receiver.url,
                                                               "types": ["line.granted"]}).status_code == 403
+    assert api.post("/v1/webhooks", who="admin", json={"url": receiver.url, "types": ["line.granted"]}).status_code == 422
     for url in ("ftp://x", "http://", "not a url", "http://a\x00b", "http://[::1", "http://a:99999/", "http://a:0/"):
-        assert api.post("/v1/webhooks", json={"url": url, "types": ["line.granted"]}).status_code == 422
+        assert api.post("/v1/webhooks", json={"url": url, "types": ["line.granted"]}).status_code == 422, url
     mine = subscribe(api, receiver)
     assert api.get(f"/v1/webhooks/{mine['id']}", who="partner").status_code == 404
     assert api.delete(f"/v1/webhooks/{mine['id']}").status_code == 204
