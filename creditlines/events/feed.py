@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from creditlines.events.models import Event
-from creditlines.events.types import PARTNER_TYPES
+from creditlines.events.types import PARTNER_TYPES, EventType
 from creditlines.money import amount_str
 
 MAX_POSITION = 2**63 - 1
@@ -36,7 +36,9 @@ class Scope:
             # The partner's scope is part of the query, never a filter applied afterwards.
             return and_(Event.vendor_id == self.vendor_id, Event.type.in_(PARTNER_TYPES))
         if self.distributor_id is not None:
-            return Event.distributor_id == self.distributor_id
+            # Everything of the distributor but a vendor's own webhook being disabled.
+            return and_(Event.distributor_id == self.distributor_id,
+                        or_(Event.vendor_id.is_(None), Event.type != EventType.WEBHOOK_DISABLED.value))
         return true()
 
 

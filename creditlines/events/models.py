@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Identity, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Identity, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditlines.db.base import Base, UTCDateTime
@@ -22,11 +22,12 @@ EventId = BigInteger().with_variant(Integer(), "sqlite")
 class Event(Base):
     __tablename__ = "event"
 
-    id: Mapped[int] = mapped_column(EventId, Identity(), primary_key=True)
+    # Every event is of one distributor (SPEC §10), first in its key; ids are global (a sequence).
+    distributor_id: Mapped[str] = mapped_column(String(64), ForeignKey("distributor.id"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     txid: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    distributor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     vendor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reseller_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     programme_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -38,7 +39,7 @@ class Event(Base):
         Index("ix_event_distributor_order", "distributor_id", "txid", "id"),
         Index("ix_event_vendor_order", "vendor_id", "txid", "id", postgresql_where=text("vendor_id IS NOT NULL"),
               sqlite_where=text("vendor_id IS NOT NULL")),
-        Index("uq_event_dedupe_key", "dedupe_key", unique=True, postgresql_where=text("dedupe_key IS NOT NULL"),
+        Index("uq_event_dedupe_key", "distributor_id", "dedupe_key", unique=True, postgresql_where=text("dedupe_key IS NOT NULL"),
               sqlite_where=text("dedupe_key IS NOT NULL")),
     )
 

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -34,7 +34,7 @@ def _document(type_: str, vendor_id: str | None, data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def row(type_: str, *, distributor_id: str | None, data: dict[str, Any], at: datetime | None = None,
+def row(type_: str, *, distributor_id: str, data: dict[str, Any], at: datetime | None = None,
         reseller_id: str | None = None, vendor_id: str | None = None, programme_id: str | None = None,
         dedupe_key: str | None = None) -> dict[str, Any]:
     """One event row, for :func:`record_many`."""
@@ -43,7 +43,7 @@ def row(type_: str, *, distributor_id: str | None, data: dict[str, Any], at: dat
             "dedupe_key": dedupe_key, "data": _document(str(type_), vendor_id, data)}
 
 
-def record(session: Session | Connection, type_: str, *, distributor_id: str | None, data: dict[str, Any],
+def record(session: Session | Connection, type_: str, *, distributor_id: str, data: dict[str, Any],
            at: datetime | None = None, reseller_id: str | None = None, vendor_id: str | None = None,
            programme_id: str | None = None) -> None:
     """Append one event in the caller's transaction (flushes nothing of the caller's)."""
@@ -51,10 +51,19 @@ def record(session: Session | Connection, type_: str, *, distributor_id: str | N
                               vendor_id=vendor_id, programme_id=programme_id)])
 
 
+def _insert(conn: Connection) -> Any:
+    """PostgreSQL numbers events with the identity column; SQLite with the rowid each row gets
+    (max + 1: one writer at a time, and event rows are never deleted)."""
+    if conn.dialect.name == "postgresql":
+        return insert(_TABLE)
+    return insert(_TABLE).values(id=select(func.coalesce(func.max(literal_column("rowid")), 0) + 1)
+                                 .select_from(_TABLE).scalar_subquery())
+
+
 def record_many(session: Session | Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn = session.connection() if isinstance(session, Session) else session
-        conn.execute(insert(_TABLE), rows)
+        conn.execute(_insert(conn), rows)
 
 
 def record_once(session: Session, rows: list[dict[str, Any]]) -> int:
@@ -63,12 +72,16 @@ def record_once(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     conn = session.connection()
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    if conn.dialect.name == "postgresql":
+        stmt: Any = pg_insert(_TABLE)
+    else:
+        stmt = sqlite_insert(_TABLE).values(id=select(func.coalesce(func.max(literal_column("rowid")), 0) + 1)
+                                            .select_from(_TABLE).scalar_subquery())
+    stmt = stmt.on_conflict_do_nothing(index_elements=["distributor_id", "dedupe_key"],
+                                       index_where=_TABLE.c.dedupe_key.is_not(None))
     written = 0
     for chunk in range(0, len(rows), 500):
-        result = conn.execute(dialect_insert(_TABLE).on_conflict_do_nothing(
-            index_elements=["dedupe_key"], index_where=_TABLE.c.dedupe_key.is_not(None)),
-                              rows[chunk:chunk + 500])
+        result = conn.execute(stmt, rows[chunk:chunk + 500])
         written += max(result.rowcount, 0)
     return written
 

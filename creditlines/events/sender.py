@@ -113,8 +113,8 @@ class Sender:
             doc = feed.documents(s, events)[0]
             return {"doc": doc, "position": feed.position(events[0]), "occurred_at": events[0].occurred_at}
 
-    def _settle(self, lease: Lease, *, event_id: int, position: tuple[int, int] | None, attempt: int,
-                status_code: int | None, error: str | None, duration_ms: int) -> bool:
+    def _settle(self, lease: Lease, *, event_id: int, distributor_id: str, position: tuple[int, int] | None,
+                attempt: int, status_code: int | None, error: str | None, duration_ms: int) -> bool:
         """Log the attempt and move the endpoint on; False when the lease was lost meanwhile."""
         now = clock.now()
         with self.uow.write() as s:
@@ -138,7 +138,9 @@ class Sender:
             hook.lease_owner = hook.lease_until = None
             if (now - hook.failing_since).total_seconds() >= self.settings.webhook_retry_window_seconds:
                 hook.status, hook.disabled_at = "disabled", now
-                outbox.record(s, EventType.WEBHOOK_DISABLED, distributor_id=hook.distributor_id,
+                # Of the distributor of the event it was stuck on (every event is of one); a
+                # vendor's endpoint shows in the vendor's feed only (feed.Scope).
+                outbox.record(s, EventType.WEBHOOK_DISABLED, distributor_id=distributor_id,
                               vendor_id=hook.vendor_id, at=now,
                               data={"webhook_id": hook.id, "url": hook.url, "failing_since":
                                     hook.failing_since.isoformat(), "attempts": hook.attempts})
@@ -192,7 +194,8 @@ class Sender:
                 ok = error is None
                 metrics.WEBHOOK_DELIVERIES.labels("delivered" if ok else "failed").inc()
                 kept = await asyncio.to_thread(
-                    self._settle, lease, event_id=int(item["doc"]["id"]), position=item["position"] if ok else None,
+                    self._settle, lease, event_id=int(item["doc"]["id"]), distributor_id=item["doc"]["distributor_id"],
+                    position=item["position"] if ok else None,
                     attempt=attempt, status_code=status_code, error=error, duration_ms=int(elapsed * 1000))
                 if not ok or not kept:
                     return sent  # _settle released the lease (or it was lost)

@@ -40,24 +40,28 @@ def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     op.create_table(
         "event",
-        *_id_column(pg),
+        sa.Column("distributor_id", sa.String(length=64), nullable=False),
+        # PostgreSQL: an identity. SQLite: set by the insert to the rowid it gets (max + 1 under
+        # its single writer), creditlines.events.outbox.
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False) if pg
+        else sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("txid", sa.BigInteger(), nullable=False,
                   server_default=sa.text("(pg_current_xact_id()::text::bigint)") if pg else sa.text("0")),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("occurred_at", sa.DateTime(), nullable=False),
-        sa.Column("distributor_id", sa.String(length=64), nullable=True),
         sa.Column("vendor_id", sa.String(length=64), nullable=True),
         sa.Column("reseller_id", sa.String(length=64), nullable=True),
         sa.Column("programme_id", sa.String(length=200), nullable=True),
         sa.Column("dedupe_key", sa.String(length=300), nullable=True),
         sa.Column("data", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
+        sa.ForeignKeyConstraint(["distributor_id"], ["distributor.id"], name=op.f("fk_event_distributor_id_distributor")),
+        sa.PrimaryKeyConstraint("distributor_id", "id", name=op.f("pk_event")),
     )
     # Partial indexes: a drawing's event (no vendor, no dedupe key) pays for two indexes, not four.
     op.create_index("ix_event_distributor_order", "event", ["distributor_id", "txid", "id"])
     op.create_index("ix_event_vendor_order", "event", ["vendor_id", "txid", "id"],
                     postgresql_where=sa.text("vendor_id IS NOT NULL"), sqlite_where=sa.text("vendor_id IS NOT NULL"))
-    op.create_index("uq_event_dedupe_key", "event", ["dedupe_key"], unique=True,
+    op.create_index("uq_event_dedupe_key", "event", ["distributor_id", "dedupe_key"], unique=True,
                     postgresql_where=sa.text("dedupe_key IS NOT NULL"), sqlite_where=sa.text("dedupe_key IS NOT NULL"))
     op.create_table(
         "webhook",

@@ -69,10 +69,13 @@ def test_the_app_role_appends_events_and_attempts_and_updates_only_delivery_stat
     import pytest
     from psycopg import errors
 
+    from creditlines.db.engine import UnitOfWork
     from creditlines.db.roles import libpq_url
 
+    make_world(UnitOfWork(pg_only_engine))
     with psycopg.connect(libpq_url(pg_url)) as conn:
-        conn.execute("insert into event (type, occurred_at, data) values ('reseller.created', now(), '{}')")
+        conn.execute("insert into event (distributor_id, type, occurred_at, data) "
+                     "values ('actebis', 'reseller.created', now(), '{}')")
         conn.execute("update webhook set attempts = attempts + 1")  # the sender's state: allowed
     for statement in ("update event set data = '{}'", "delete from event", "truncate event",
                       "update webhook_attempt set outcome = 'delivered'", "delete from webhook_attempt",
