@@ -89,6 +89,8 @@ def tail(distributor: str = typer.Option(None, "--distributor", "-d", help="a di
                 time.sleep(interval)
     except KeyboardInterrupt:
         return
+    finally:
+        uow.dispose()
 
 
 def deliver(once: bool = typer.Option(False, "--once", help="one round of deliveries, then stop")) -> None:
@@ -97,7 +99,8 @@ def deliver(once: bool = typer.Option(False, "--once", help="one round of delive
     from creditlines.config import get_settings
     from creditlines.events.sender import Sender
 
-    sender = Sender(_uow(), get_settings())
+    uow = _uow()
+    sender = Sender(uow, get_settings())
 
     async def run() -> None:
         if once:
@@ -113,3 +116,5 @@ def deliver(once: bool = typer.Option(False, "--once", help="one round of delive
         asyncio.run(run())
     except KeyboardInterrupt:
         return
+    finally:
+        uow.dispose()

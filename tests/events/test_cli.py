@@ -21,6 +21,8 @@ def test_tail_prints_the_feed_with_amounts_for_people(engine, monkeypatch):
                      actor="erp")
     monkeypatch.setenv("CREDITLINES_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "250")
+    if uow.read_engine is not None:
+        uow.read_engine.dispose()
     get_settings.cache_clear()
     runner = CliRunner()
     shown = runner.invoke(app, ["events", "tail", "--distributor", "actebis", "--from-start", "--once"])

@@ -46,6 +46,7 @@ def test_an_event_committed_late_is_not_skipped(pg_only_engine):
     seen, cursor = follow(uow, cursor)
     assert seen == ['{"reason":"slow"}', '{"reason":"fast"}']
     assert follow(uow, cursor)[0] == []
+    uow.read_engine.dispose()
 
 
 def test_events_are_append_only(engine, owner_engine):
@@ -57,6 +58,8 @@ def test_events_are_append_only(engine, owner_engine):
     uow = UnitOfWork(engine)
     make_world(uow)
     make_reseller(uow, "R-1")
+    if uow.read_engine is not None:
+        uow.read_engine.dispose()
     for statement in ("UPDATE event SET data = '{}'", "DELETE FROM event"):
         for target in {engine, owner_engine}:
             with pytest.raises(DBAPIError):
@@ -72,7 +75,10 @@ def test_the_app_role_appends_events_and_attempts_and_updates_only_delivery_stat
     from creditlines.db.engine import UnitOfWork
     from creditlines.db.roles import libpq_url
 
-    make_world(UnitOfWork(pg_only_engine))
+    uow = UnitOfWork(pg_only_engine)
+    make_world(uow)
+    assert uow.read_engine is not None
+    uow.read_engine.dispose()
     with psycopg.connect(libpq_url(pg_url)) as conn:
         conn.execute("insert into event (distributor_id, type, occurred_at, data) "
                      "values ('actebis', 'reseller.created', now(), '{}')")

@@ -223,4 +223,5 @@ def test_a_hanging_endpoint_does_not_hold_the_api(engine, monkeypatch, receiver)
             receiver.release.set()
     finally:
         receiver.release.set()
+        app.state.uow.dispose()
         get_settings.cache_clear()
