@@ -17,12 +17,13 @@ from api import problems
 from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
 from api.observability import Observability, configure_logging
-from api.routers import admin, decisions, jobs, partnerships, programmes, resellers
+from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork, make_engine
 from creditlines.db.hot import HotPath
+from creditlines.events.background import start_sender, stop_sender
 
 log = logging.getLogger("creditlines.api")
 
@@ -55,7 +56,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # cyclic collector from rescanning it on every full collection (~8 % of throughput here).
         gc.collect()
         gc.freeze()
+        sending = start_sender(uow, settings)
         yield
+        await stop_sender(sending)
         await hot.close()
 
     app = FastAPI(
@@ -79,6 +82,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
     app.include_router(decisions.router, responses=PROBLEM_RESPONSES)
     console.mount(app)  # the console at /console (SPEC §14)
+    app.include_router(events.router, responses=PROBLEM_RESPONSES)
     if clock.is_fixed():
         log.warning("CREDITLINES_NOW is set: the clock is fixed at %s", clock.now().isoformat())
 

@@ -103,6 +103,7 @@ CURSOR_KINDS = {
     "reference": validation.is_reference,
     "seq": lambda v: type(v) is int and 0 <= v <= _MAX_SEQ,
     "id_pair": lambda v: type(v) is list and len(v) == 2 and all(map(validation.is_identifier, v)),
+    "event": lambda v: type(v) is list and len(v) == 2 and all(type(x) is int and 0 <= x <= _MAX_SEQ for x in v),
 }
 Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
                                      description="`next_cursor` of the previous page, as it was given")]

@@ -354,6 +354,11 @@ app.add_typer(partners_app, name="partners")
 from creditlines.cli_decisions import register as _register_decisions  # noqa: E402
 _register_decisions(app)  # requests list|approve|reject, insurance set (SPEC §12)
 
+from creditlines.cli_events import app as events_app, deliver  # noqa: E402 - its commands import _uow from here
+
+app.add_typer(events_app, name="events")
+app.command()(deliver)
+
 
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
@@ -363,3 +368,4 @@ def _redact(url: str) -> str:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+

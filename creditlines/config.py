@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     metrics_token: str | None = None  # /metrics on the API port, for `Authorization: Bearer <it>` only
     metrics_port: int | None = None  # /metrics on its own port (served by `creditlines serve`), not on the API's
     metrics_host: str = "127.0.0.1"  # address of the metrics port
+    # The webhook sender (docs/OPERATIONS.md): inside `creditlines serve` unless sender is false.
+    sender: bool = True
+    sender_poll_seconds: float = 1.0  # how often a sender looks for new events (a new one goes out within it)
+    sender_concurrency: int = 8  # endpoints delivered to at once per sender
+    webhook_timeout_seconds: float = 10.0  # a POST answered later counts as failed
+    webhook_retry_base_seconds: float = 10.0  # first retry after 5-10 s, then doubling (jitter: 50-100 %)
+    webhook_retry_cap_seconds: float = 3600.0  # longest pause between two attempts
+    webhook_retry_window_seconds: float = 86400.0  # failing this long: the endpoint is disabled
 
     @field_validator("metrics_token", "metrics_port", mode="before")
     @classmethod

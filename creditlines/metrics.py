@@ -19,7 +19,7 @@ import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
 HTTP_REQUESTS = Counter("creditlines_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -96,3 +96,15 @@ def serve(host: str, port: int, token: str | None = None) -> ThreadingHTTPServer
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
+WEBHOOK_DELIVERIES = Counter("creditlines_webhook_deliveries_total",
+                             "Webhook delivery attempts by outcome (delivered, failed)", ["outcome"])
+WEBHOOK_DISABLED = Counter("creditlines_webhook_disabled_total",
+                           "Webhook endpoints disabled after failing for the whole retry window")
+WEBHOOK_LATENCY = Histogram("creditlines_webhook_delivery_seconds", "Webhook POST duration (any outcome)",
+                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+WEBHOOK_LAG = Gauge("creditlines_webhook_lag_seconds",
+                    "Age of the last event this sender delivered, at delivery (commit to POST)",
+                    multiprocess_mode="max")
+WEBHOOK_FAILING = Gauge("creditlines_webhook_failing_endpoints",
+                        "Endpoints this sender last found failing (in their retry window)",
+                        multiprocess_mode="max")

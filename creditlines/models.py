@@ -3,6 +3,7 @@
 from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
 from creditlines.decisions.models import CreditPolicy, InsuranceCover, LimitRequest, Nomination
+from creditlines.events.models import Event, Webhook, WebhookAttempt
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.programmes.models import Programme, PurchaseEvent
@@ -18,6 +19,7 @@ __all__ = [
     "Nomination",
     "Distributor",
     "Drawing",
+    "Event",
     "LedgerEntry",
     "Partnership",
     "PartnershipEntry",
@@ -27,4 +29,6 @@ __all__ = [
     "Release",
     "Reseller",
     "Vendor",
+    "Webhook",
+    "WebhookAttempt",
 ]

@@ -229,9 +229,12 @@ async def post_drawing(body: DrawingIn, request: Request, distributor_id: Distri
 
 @retry_transient
 def _draw(uow: UnitOfWork, distributor_id, reseller_id, reference, amount, vendor_id, actor):
-    with uow.write() as s:
-        return service.draw(s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference,
-                            amount=amount, vendor_id=vendor_id, actor=actor)
+    with uow.write() as s:  # committed before a refusal is raised: its drawing.refused event stays
+        result, distributor, amount_minor = service.draw_result(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference, amount=amount,
+            vendor_id=vendor_id, actor=actor)
+    return service.drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference,
+                                   amount_minor=amount_minor)
 
 
 @router.get("/resellers/{reseller_id}/drawings", response_model=DrawingPage)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_OWNER_ROLE = "creditlines_owner"
 DEFAULT_APP_ROLE = "creditlines_app"
-APPEND_ONLY = ("ledger_entry", "release", "partnership_entry", "insurance_cover")  # migrations 0004 and 0006
+APPEND_ONLY = ("ledger_entry", "release", "partnership_entry", "insurance_cover", "event", "webhook_attempt")  # 0004, 0005, 0006
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,39 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from creditlines.events import outbox
+from creditlines.events.types import EventType
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import LedgerEntry, Reseller
+
+# Each decision step is also an event (SPEC §13), written with its ledger entry.
+EVENT_OF: dict[str, EventType] = {
+    "limit_requested": EventType.LIMIT_REQUEST_CREATED,
+    "limit_request_approved": EventType.LIMIT_REQUEST_APPROVED,
+    "limit_request_rejected": EventType.LIMIT_REQUEST_REJECTED,
+    "limit_request_expired": EventType.LIMIT_REQUEST_EXPIRED,
+    "nomination_created": EventType.NOMINATION_CREATED,
+    "nomination_approved": EventType.NOMINATION_APPROVED,
+    "nomination_rejected": EventType.NOMINATION_REJECTED,
+    "insurance_set": EventType.INSURANCE_CHANGED,
+}
 
 
 def record(session: Session, reseller: Reseller, *, kind: str, actor: str, at: datetime,
            reason: str | None = None, amount_minor: int | None = None,
-           details: dict[str, Any] | None = None) -> LedgerEntry:
-    """Append one entry to the (locked) reseller's ledger."""
-    return ledger._entry(session, reseller, kind=kind, actor=actor, at=at, reason=reason,
-                         amount_minor=amount_minor, details=details)
+           details: dict[str, Any] | None = None, vendor_id: str | None = None) -> LedgerEntry:
+    """Append one entry to the (locked) reseller's ledger, and its event.
+
+    Nomination events name the vendor (they show in its feed): they carry ids, the amount and
+    the refusal code, never the officer's reason text."""
+    entry = ledger._entry(session, reseller, kind=kind, actor=actor, at=at, reason=reason,
+                          amount_minor=amount_minor, details=details)
+    data: dict[str, Any] = dict(details or {})
+    if amount_minor is not None:
+        data["amount_minor"] = amount_minor
+    if vendor_id is None:
+        data["reason"] = reason
+        data["actor"] = actor
+    outbox.record(session, EVENT_OF[kind], distributor_id=reseller.distributor_id, data=data, at=at,
+                  reseller_id=reseller.id, vendor_id=vendor_id, programme_id=data.get("programme_id"))
+    return entry

@@ -66,7 +66,8 @@ def nominate(session: Session, programme: Programme, reseller: Reseller, *, limi
         session.add(existing)
         journal.record(session, reseller, kind="nomination_created", actor=actor, at=now, amount_minor=limit_minor,
                        reason=f"nominated for {programme.id}",
-                       details={"nomination_id": existing.id, "programme_id": programme.id})
+                       details={"nomination_id": existing.id, "programme_id": programme.id},
+                       vendor_id=programme.vendor_id)
         session.flush()
     return GrantResult(reseller.id, "pending_approval", "the distributor decides this enrolment", None,
                        nomination_id=existing.id)
@@ -153,7 +154,8 @@ def decide(session: Session, *, distributor_id: str, nomination_id: str, decisio
         nomination.status, nomination.refusal_code = "rejected", refusal_code or "declined"
         journal.record(session, reseller, kind="nomination_rejected", actor=actor, at=now, reason=reason,
                        details={"nomination_id": nomination.id, "programme_id": nomination.programme_id,
-                                "refusal_code": nomination.refusal_code})
+                                "refusal_code": nomination.refusal_code},
+                       vendor_id=nomination.vendor_id)
     else:
         assert held.programme is not None and held.partnership is not None
         nomination.line_id = _grant(session, held, distributor.currency, distributor.timezone, limit, actor)
@@ -161,7 +163,8 @@ def decide(session: Session, *, distributor_id: str, nomination_id: str, decisio
         journal.record(session, reseller, kind="nomination_approved", actor=actor, at=now, reason=reason,
                        amount_minor=nomination.decided_limit_minor,
                        details={"nomination_id": nomination.id, "programme_id": nomination.programme_id,
-                                "line_id": nomination.line_id})
+                                "line_id": nomination.line_id},
+                       vendor_id=nomination.vendor_id)
     nomination.decided_at, nomination.decided_by, nomination.decision_reason = now, actor, reason
     session.flush()
     return nomination

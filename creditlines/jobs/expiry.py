@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from creditlines.db.retry import retry_transient
 from creditlines import clock, metrics
+from creditlines.events import nightly
 from creditlines.ledger import repository as repo
 from creditlines.ledger import service
 from creditlines.ledger.models import Line
@@ -57,6 +58,7 @@ def expire_batch(
     drawn_before = {r.id: {l.id: l.drawn_minor for l in after[r.id]} for r in resellers}
     limits = {r.id: sum(l.limit_minor for l in after[r.id]) for r in resellers}
     reseller_ids_locked = [r.id for r in resellers]  # read before close_lines expires the objects
+    totals_before = nightly.totals_before_expiry(reseller_ids_locked, limits, drawn_before, closing)
     expired: dict[str, int] = {}
     for _reseller, line in closing:
         expired[line.reseller_id] = expired.get(line.reseller_id, 0) + 1
@@ -67,6 +69,9 @@ def expire_batch(
     for rid in reseller_ids_locked:
         drawn = sum(drawn_before[rid].values()) + moved.get(rid, 0)
         results.append(ResellerExpiry(expired.get(rid, 0), moved.get(rid, 0), drawn > limits[rid]))
+    nightly.expiry_alerts(session, distributor_id=distributor_id, before=totals_before,
+                          after={rid: (limits[rid], sum(drawn_before[rid].values()) + moved.get(rid, 0))
+                                 for rid in reseller_ids_locked})
     return results
 
 
@@ -82,6 +87,7 @@ class DistributorExpiry:
     resellers_over_limit: int = 0
     resellers_touched: int = 0
     currency: str = "EUR"
+    expiring_warnings: int = 0  # line.expiring events written (30 and 7 days before, once each)
 
 
 class FutureAsOf(ValueError):
@@ -144,6 +150,8 @@ def run_expiry(
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
                 guard.close()
         expire_requests(uow, d.id, day, actor=actor, dry_run=dry_run)  # limit requests past 14 days (SPEC §12)
+        if not dry_run:
+            report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
         reports.append(report)
         metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
         if not dry_run:

@@ -32,6 +32,7 @@ from creditlines.errors import (
     ValidationFailed,
 )
 from creditlines.db.engine import is_postgresql
+from creditlines.events import ledger_events
 from creditlines.ledger import repository as repo
 from creditlines.ledger.fold import fold
 from creditlines.ledger.models import (
@@ -248,6 +249,7 @@ def upsert_reseller(
     if created:
         _entry(session, reseller, kind="reseller_created", actor=actor, at=now, status_after="active",
                details={"name": name})
+        ledger_events.reseller_created(session, reseller, name=name, at=now)
         base = Line(
             distributor_id=distributor_id,
             id=str(uuid.uuid4()),
@@ -307,13 +309,16 @@ def set_base_limit(
     reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
     if reseller.status == "terminated":
         raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
-    base = _base_line(repo.lines_of(session, distributor_id, reseller_id))
+    lines = repo.lines_of(session, distributor_id, reseller_id)
+    base = _base_line(lines)
     if base.limit_minor != limit_minor:
         now = clock.now()
         _entry(session, reseller, kind="limit_set", actor=actor, at=now, reason=reason,
                line_id=base.id, limit_after_minor=limit_minor,
                details={"before_minor": base.limit_minor})
-        base.limit_minor = limit_minor
+        before_minor, base.limit_minor = base.limit_minor, limit_minor
+        ledger_events.limit_changed(session, reseller, lines=lines, base=base, before_minor=before_minor,
+                                    reason=reason, at=now)
         reseller.updated_at = now
     session.flush()
     return base
@@ -340,6 +345,7 @@ def _set_status(
     if reseller.status != target:
         now = clock.now()
         _entry(session, reseller, kind=kind, actor=actor, at=now, reason=reason, status_after=target)
+        ledger_events.status_changed(session, reseller, kind=kind, reason=reason, at=now)
         reseller.status = target
         reseller.status_reason = reason if target == "on_hold" else None
         reseller.updated_at = now
@@ -361,6 +367,7 @@ def terminate(session: Session, *, distributor_id: str, reseller_id: str, reason
     now = clock.now()
     _entry(session, reseller, kind="reseller_terminated", actor=actor, at=now, reason=reason,
            status_after="terminated")
+    ledger_events.status_changed(session, reseller, kind="reseller_terminated", reason=reason, at=now)
     reseller.status = "terminated"
     reseller.status_reason = reason
     reseller.updated_at = now
@@ -485,6 +492,7 @@ def close_lines(
             .values(drawn_minor=line_table.c.drawn_minor + bindparam("amount")),
             [{"d": d, "l": bases[r].id, "amount": a} for r, a in moved.items()])
     conn.execute(insert(LedgerEntry.__table__), entries)
+    ledger_events.lines_closed(session, distributor_id=d, closing=closing, status=status, at=at, moving=moving_set)
     reseller_table = Reseller.__table__
     conn.execute(
         update(reseller_table)
@@ -559,6 +567,7 @@ def grant_programme_line(
            details={"kind": "programme", "funder": vendor_id, "programme_id": programme_id,
                     "usable_for": usable_for, "on_expiry": on_expiry,
                     "valid_from": start.isoformat()})
+    ledger_events.line_granted(session, reseller, line, at=now)
     reseller.updated_at = now
     session.flush()
     return line
@@ -572,7 +581,8 @@ def extend_line(
         _entry(session, reseller, kind="line_valid_until_set", actor=actor, at=clock.now(), reason=reason,
                line_id=line.id, valid_until_after=valid_until,
                details={"before": line.valid_until.isoformat() if line.valid_until else None})
-        line.valid_until = valid_until
+        before, line.valid_until = line.valid_until, valid_until
+        ledger_events.line_extended(session, reseller, line, before=before, at=clock.now())
         session.flush()
     return line
 
@@ -781,6 +791,19 @@ def draw(
     reseller's lock is held for a few statements inside the server; SQLite (and the
     reference model of the tests) runs ``_draw_in_python``. Both return the same outcome.
     """
+    result, distributor, amount_minor = draw_result(session, distributor_id=distributor_id, reseller_id=reseller_id,
+                                                    reference=reference, amount=amount, vendor_id=vendor_id,
+                                                    actor=actor)
+    return drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference,
+                           amount_minor=amount_minor)
+
+
+def draw_result(session: Session, *, distributor_id: str, reseller_id: str, reference: str, amount: Money,
+                vendor_id: str | None = None, actor: str) -> tuple[dict, repo.DistributorInfo, int]:
+    """:func:`draw` without raising a refusal: (outcome, distributor, amount in minor units). A
+    refusal's ``drawing.refused`` event is in the session's transaction: commit it, then raise
+    with :func:`drawing_outcome` (the HTTP route does; PostgreSQL's hot path commits it with
+    the statement)."""
     distributor = require_distributor(session, distributor_id)
     amount_minor = draw_amount(distributor, reference, amount)
     if is_postgresql(session):
@@ -791,8 +814,9 @@ def draw(
     else:
         result = _draw_in_python(session, distributor, reseller_id=reseller_id, reference=reference,
                                  amount_minor=amount_minor, vendor_id=vendor_id, actor=actor)
-    return drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference,
-                           amount_minor=amount_minor)
+        ledger_events.after_draw(session, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference,
+                                 amount_minor=amount_minor, vendor_id=vendor_id, result=result)
+    return result, distributor, amount_minor
 
 
 def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation]) -> dict:
@@ -952,6 +976,8 @@ def release(
                drawing_reference=drawing_reference, release_reference=reference, drawn_delta_minor=-freed)
     drawing.outstanding_minor -= amount_minor
     drawing.status = "settled" if drawing.outstanding_minor == 0 else "open"
+    ledger_events.released(session, reseller, drawing=drawing, release_reference=reference, amount_minor=amount_minor,
+                           lines=lines.values(), plan=plan, at=now)
     session.flush()
     return _drawing_view(session, drawing, distributor.currency, allocations), True
 
@@ -1052,4 +1078,7 @@ def import_resellers(
     session.flush()  # resellers before the rows that reference them
     session.add_all([o for o in objects if not isinstance(o, Reseller)])
     session.flush()
+    ledger_events.resellers_imported(session, distributor_id=distributor_id, at=now, reason=reason,
+                                     rows=[(r, n, _check_currency(m, distributor)) for r, n, m in rows
+                                           if r not in existing])
     return len(resellers)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from creditlines import clock, metrics, validation
 from creditlines.dates import months_validity_end
 from creditlines.decisions import nominations
+from creditlines.events import alerts
 from creditlines.errors import (
     BudgetExhausted,
     Conflict,
@@ -290,11 +291,13 @@ def _budget_allows(session: Session, programme: Programme, day: date, extra_limi
 def _grant(session: Session, programme: Programme, reseller: Reseller, *, limit_minor: int, valid_from: date,
            valid_until: date, actor: str, reason: str) -> Line:
     distributor = ledger.require_distributor(session, programme.distributor_id)
-    return ledger.grant_programme_line(
+    line = ledger.grant_programme_line(
         session, distributor_id=programme.distributor_id, reseller_id=reseller.id, vendor_id=programme.vendor_id,
         programme_id=programme.id, limit=from_minor(limit_minor, distributor.currency), valid_until=valid_until,
         valid_from=valid_from, usable_for=programme.usable_for, on_expiry=programme.on_expiry, actor=actor,
         reason=reason, reseller=reseller)
+    alerts.programme_granted(session, programme, limit_minor=limit_minor, day=clock.local_today(distributor.timezone))
+    return line
 
 
 def enrol(

@@ -50,6 +50,7 @@ def api(engine, monkeypatch) -> Api:
     from creditlines.config import get_settings
 
     monkeypatch.setenv("CREDITLINES_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.setenv("CREDITLINES_SENDER", "false")  # tests of webhooks run their own senders
     get_settings.cache_clear()
     app = create_app(database_url=engine.url.render_as_string(hide_password=False))
     uow = app.state.uow

@@ -8,7 +8,9 @@ from creditlines.ledger import service
 from creditlines.models import Base
 from tests.factories import make_reseller, make_world
 
-GLOBAL_TABLES = {"distributor", "vendor", "api_key"}
+# Configuration scoped to a distributor *or* a vendor, like API keys: webhook endpoints and their
+# deliveries log (the events they carry are keyed by distributor).
+GLOBAL_TABLES = {"distributor", "vendor", "api_key", "webhook", "webhook_attempt"}
 
 
 def test_the_largest_amounts_are_stored_to_the_cent(uow):
