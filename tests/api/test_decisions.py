@@ -77,6 +77,12 @@ def test_a_raise_above_the_threshold_is_approved_for_less_by_a_second_officer(ap
     assert entries[-1]["limit_after"] == eur("18000.00") and entries[-1]["reason"] == "cover allows 18k"
     assert entries[-2]["actor"] != entries[-3]["actor"]  # four eyes, in the ledger
 
+    # The ERP following the desk's feed learns each step in order (SPEC §13).
+    feed = [e["type"] for e in api.get(f"{D}/events", params={"limit": 500}).json()["items"]
+            if e["reseller_id"] == "R-1001"]
+    assert [t for t in feed if t.startswith("limit")][-4:] == [
+        "limit.changed", "limit_request.created", "limit_request.approved", "limit.changed"]
+
 
 def test_a_rejected_request_and_one_left_to_expire(api):
     """A rejection changes nothing; a request nobody decides expires after 14 days: decided too
@@ -143,6 +149,15 @@ def test_a_nomination_refused_shows_the_vendor_only_a_code(api):
     assert "unpaid" not in seen.text and "ok for 3k" not in seen.text
     assert _kinds(api, "R-1")[-2:] == [("nomination_created", "partner_manager"),
                                        ("nomination_rejected", "credit_officer")]
+
+    # Microsoft's feed tells it each decision with the code, never the officer's note (SPEC §13).
+    vendor_feed = api.get("/v1/vendors/microsoft/events", who="partner", params={"limit": 500})
+    assert vendor_feed.status_code == 200, vendor_feed.text
+    nominations = [(e["type"], e["reseller_id"], e["data"].get("refusal_code"))
+                   for e in vendor_feed.json()["items"] if e["type"].startswith("nomination")]
+    assert sorted(nominations) == [("nomination.approved", "R-2", None), ("nomination.created", "R-1", None),
+                                   ("nomination.created", "R-2", None), ("nomination.rejected", "R-1", "credit_risk")]
+    assert "unpaid" not in vendor_feed.text and "ok for 3k" not in vendor_feed.text
 
 
 def test_approving_a_nomination_rechecks_every_grant_rule_at_that_moment(api):
