@@ -1,6 +1,14 @@
 """The concurrency matrix on PostgreSQL: every pair of write paths that can meet on a reseller or
 a programme, raced through a real two-worker server, then checked: no 5xx (a 503 included), every
 invariant of ``tests/invariants.py``, and the ledger folded back into balances (``verify``).
+A transaction the server had to retry (a deadlock, 40P01) fails the race too: retrying hides a
+lock-order bug from the client, not from this matrix.
+
+Reintroduced bugs and what caught them (2026-12-03): locks without refreshing the identity map
+(``locked()`` without ``populate_existing``) → enrolment × ends_on: "standing line ends on its
+programme's ends_on"; enrolment × close: "nothing granted in a closed programme (witness)".
+The purchase event's claim row written before its locks, with ``FOR UPDATE`` reseller locks (the
+first version) → purchase × purchase and enrolment × purchase: "transaction aborted (40P01)".
 """
 
 from __future__ import annotations
