@@ -153,7 +153,7 @@ def add_history(dsn: str, entries_per_reseller: int) -> int:
         c.commit()
     with psycopg.connect(dsn, autocommit=True) as c:
         c.execute("VACUUM ANALYZE")
-        c.execute("CHECKPOINT")  # the million rows on disk before the measurement, not during it
+        c.execute("CHECKPOINT")  # the millions of rows on disk before the measurement, not during it
         return c.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
 
 
@@ -165,6 +165,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; medians are reported")
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (all by default)")
+    parser.add_argument("--history-per-reseller", type=int, default=10_000,
+                        help="ledger entries added per reseller for the history scenario (10,000: ~10 million)")
     opts = parser.parse_args()
     only = set(opts.only.split(","))
     if not only <= set(SCENARIOS):
@@ -188,12 +190,12 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE")  # statistics, as autovacuum would have them in production
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}_baseline" TEMPLATE "{name}"')
-            if "history" in only:  # two more copies: as seeded, and with a million ledger entries more
+            if "history" in only:  # two more copies: as seeded, and with millions of ledger entries more
                 conn.execute(f'CREATE DATABASE "{name}_small" TEMPLATE "{name}"')
                 conn.execute(f'CREATE DATABASE "{name}_history" TEMPLATE "{name}"')
         if "history" in only:
             results["ledger_entries_small"] = ledger_entries(f"{dsn}_small")
-            results["ledger_entries_history"] = add_history(f"{dsn}_history", 1000)
+            results["ledger_entries_history"] = add_history(f"{dsn}_history", opts.history_per_reseller)
         env = {**os.environ, "CREDITLINES_DATABASE_URL": url, "CREDITLINES_LOG_LEVEL": "WARNING"}
         cl_port, base_port = free_port(), free_port()
         procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(cl_port), "--workers", str(w),
