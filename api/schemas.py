@@ -42,7 +42,7 @@ class MoneyOut(BaseModel):
     currency: str = Field(examples=["EUR"])
 
     @classmethod
-    def of(cls, money: Money) -> "MoneyOut":
+    def of(cls, money: Money) -> MoneyOut:
         return cls(amount=amount_str(to_minor(money), money.currency.code), currency=money.currency.code)
 
 

@@ -170,7 +170,8 @@ def keys_create(
     except CreditLinesError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
-    console.print(f"key id [bold]{row.id}[/bold] ({row.role}{' @ ' + (row.distributor_id or row.vendor_id) if row.distributor_id or row.vendor_id else ''})")
+    scope = row.distributor_id or row.vendor_id
+    console.print(f"key id [bold]{row.id}[/bold] ({row.role}{' @ ' + scope if scope else ''})")
     typer.echo(key)
 
 
@@ -352,9 +353,11 @@ from creditlines.cli_partners import app as partners_app  # noqa: E402 - its com
 
 app.add_typer(partners_app, name="partners")
 from creditlines.cli_decisions import register as _register_decisions  # noqa: E402
+
 _register_decisions(app)  # requests list|approve|reject, insurance set (SPEC §12)
 
-from creditlines.cli_events import app as events_app, deliver  # noqa: E402 - its commands import _uow from here
+from creditlines.cli_events import app as events_app  # noqa: E402 - its commands import _uow from here
+from creditlines.cli_events import deliver  # noqa: E402
 
 app.add_typer(events_app, name="events")
 app.command()(deliver)

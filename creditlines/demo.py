@@ -237,7 +237,8 @@ def _settled_history(uow, rng, begin: datetime, end: datetime, orders: int, stat
     with progress.status("writing settled history") as status:
         for chunk in range(0, len(accounts), 500):
             drawings, allocations, releases, entries, seqs = [], [], [], [], []
-            for (did, rid, seq, line_id, limit), count in zip(accounts[chunk:chunk + 500], counts[chunk:chunk + 500]):
+            batch = zip(accounts[chunk:chunk + 500], counts[chunk:chunk + 500], strict=True)
+            for (did, rid, seq, line_id, limit), count in batch:
                 for at in sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(count)):
                     n += 1
                     ref, pay = f"HX-{n:07d}", f"PAY-H{n:07d}"
@@ -287,7 +288,7 @@ def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: i
     for moment in moments:
         day_groups.setdefault(moment.date(), []).append(moment)
     with progress.status("replaying orders, payments and purchase events") as status:
-        for n, (day, day_moments) in enumerate(sorted(day_groups.items())):
+        for day, day_moments in sorted(day_groups.items()):
             status.update(f"replaying history: {day.isoformat()}")
             with uow.write() as s:
                 for moment in day_moments:

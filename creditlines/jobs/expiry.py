@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines.db.retry import retry_transient
 from creditlines import clock, metrics
+from creditlines.db.retry import retry_transient
 from creditlines.events import nightly
 from creditlines.ledger import repository as repo
 from creditlines.ledger import service
@@ -49,14 +49,14 @@ def expire_batch(
     by_reseller: dict[str, list[Line]] = {}
     for line in lines:
         by_reseller.setdefault(line.reseller_id, []).append(line)
-    bases = {rid: next(l for l in ls if l.kind == "base") for rid, ls in by_reseller.items()}
-    closing = [(r, l) for r in resellers for l in by_reseller.get(r.id, [])
-               if l.status == "active" and l.valid_until is not None and l.valid_until < day]
+    bases = {rid: next(ln for ln in ls if ln.kind == "base") for rid, ls in by_reseller.items()}
+    closing = [(r, ln) for r in resellers for ln in by_reseller.get(r.id, [])
+               if ln.status == "active" and ln.valid_until is not None and ln.valid_until < day]
     # What each reseller looks like after: for the summary, from the state read under the lock.
-    after = {r.id: ([l for l in by_reseller.get(r.id, []) if l.status == "active"
-                     and not (l.valid_until is not None and l.valid_until < day)]) for r in resellers}
-    drawn_before = {r.id: {l.id: l.drawn_minor for l in after[r.id]} for r in resellers}
-    limits = {r.id: sum(l.limit_minor for l in after[r.id]) for r in resellers}
+    after = {r.id: ([ln for ln in by_reseller.get(r.id, []) if ln.status == "active"
+                     and not (ln.valid_until is not None and ln.valid_until < day)]) for r in resellers}
+    drawn_before = {r.id: {ln.id: ln.drawn_minor for ln in after[r.id]} for r in resellers}
+    limits = {r.id: sum(ln.limit_minor for ln in after[r.id]) for r in resellers}
     reseller_ids_locked = [r.id for r in resellers]  # read before close_lines expires the objects
     totals_before = nightly.totals_before_expiry(reseller_ids_locked, limits, drawn_before, closing)
     expired: dict[str, int] = {}
@@ -160,7 +160,7 @@ def run_expiry(
     return reports
 
 
-def _expire_distributor(uow, distributor_id: str, day: date, report: "DistributorExpiry", *, batch_size: int,
+def _expire_distributor(uow, distributor_id: str, day: date, report: DistributorExpiry, *, batch_size: int,
                         workers: int, actor: str, dry_run: bool, on_progress, crash_after_batches: int | None) -> None:
     """Batches of due resellers (keyset by reseller id), each its own transaction, on ``workers``
     threads with their own connections; at most ``2 × workers`` batches in flight (flat memory)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,6 @@ from creditlines.ledger import repository as ledger_repo
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
-
 
 AMOUNT = {"amount": True}  # field metadata: a column of plain decimal amounts, written to CSV as numbers
 
