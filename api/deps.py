@@ -34,7 +34,8 @@ bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: B
 
 
 async def get_uow(request: Request) -> UnitOfWork:
-    return request.app.state.uow
+    uow: UnitOfWork = request.app.state.uow
+    return uow
 
 
 class KeyCache:

@@ -6,7 +6,7 @@ Every identifier, reference, free text, instant and day in a request uses the ty
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
@@ -246,7 +246,7 @@ class LedgerEntryOut(BaseModel):
     limit_after: MoneyOut | None
     valid_until_after: date | None
     status_after: str | None
-    details: dict | None
+    details: dict[str, Any] | None
 
 
 class LedgerPage(BaseModel):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from creditlines.config import get_settings
+
+if TYPE_CHECKING:
+    from creditlines.db.engine import UnitOfWork
 
 app = typer.Typer(help="creditlines: credit lines of IT resellers and vendor-funded supplementary lines.",
                   no_args_is_help=True, add_completion=False)
@@ -15,7 +20,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _uow():
+def _uow() -> UnitOfWork:
     from creditlines.db.engine import UnitOfWork, make_engine
 
     return UnitOfWork(make_engine(get_settings().database_url))
@@ -293,7 +298,7 @@ report_app = typer.Typer(help="Listings for credit officers: expiring lines, res
 app.add_typer(report_app, name="report")
 
 
-def _print_rows(rows, fields: list[str], fmt: str) -> None:
+def _print_rows(rows: Iterable[Any], fields: list[str], fmt: str) -> None:
     import json
     from dataclasses import asdict
 

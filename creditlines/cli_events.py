@@ -24,7 +24,7 @@ STYLES = {"drawing.refused": "red", "reseller.over_limit": "bold red", "reseller
 def _uow() -> Any:
     from creditlines.cli import _uow as uow
 
-    return uow()  # type: ignore[no-untyped-call]
+    return uow()
 
 
 def _people(value: Any, locale: str) -> str:

@@ -47,7 +47,7 @@ def render() -> tuple[bytes, str]:
 
     if multiprocess_dir():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
@@ -83,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *_args) -> None:  # scrapes are not access-logged, like /metrics on the API port
+    def log_message(self, *_args: object) -> None:  # scrapes are not access-logged, like /metrics on the API port
         pass
 
 

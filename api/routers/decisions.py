@@ -77,7 +77,7 @@ def _cur(s: Session, distributor_id: str) -> str:
 
 def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
     return CreditPolicyOut(distributor_id=v.distributor_id, approval_threshold=_m(v.approval_threshold_minor, v.currency),
-                           base_cap_policy=v.base_cap_policy,  # type: ignore[arg-type]
+                           base_cap_policy=v.base_cap_policy,
                            discretionary=MoneyOut.of(from_minor(v.discretionary_minor, v.currency)),
                            updated_at=v.updated_at, updated_by=v.updated_by)
 
@@ -86,7 +86,7 @@ def request_out(r: LimitRequest, cur: str) -> LimitRequestOut:
     return LimitRequestOut(
         id=r.id, reseller_id=r.reseller_id, current=MoneyOut.of(from_minor(r.current_minor, cur)),
         requested=MoneyOut.of(from_minor(r.requested_minor, cur)), reason=r.reason, requested_by=r.requested_by,
-        status=limit_requests.effective_status(r, clock.now()),  # type: ignore[arg-type]
+        status=limit_requests.effective_status(r, clock.now()),
         created_at=r.created_at, expires_at=r.expires_at, decided_at=r.decided_at, decided_by=r.decided_by,
         decided_limit=_m(r.decided_limit_minor, cur), decision_reason=r.decision_reason)
 
@@ -100,18 +100,18 @@ def pending_response(s: Session, request: LimitRequest) -> JSONResponse:
 def nomination_out(n: Nomination, cur: str) -> NominationOut:
     return NominationOut(
         id=n.id, vendor_id=n.vendor_id, programme_id=n.programme_id, reseller_id=n.reseller_id,
-        limit=MoneyOut.of(from_minor(n.limit_minor, cur)), status=n.status,  # type: ignore[arg-type]
+        limit=MoneyOut.of(from_minor(n.limit_minor, cur)), status=n.status,
         nominated_by=n.nominated_by, created_at=n.created_at, decided_at=n.decided_at, decided_by=n.decided_by,
         decided_limit=_m(n.decided_limit_minor, cur), decision_reason=n.decision_reason,
-        refusal_code=n.refusal_code, line_id=n.line_id)  # type: ignore[arg-type]
+        refusal_code=n.refusal_code, line_id=n.line_id)
 
 
 def vendor_nomination_out(n: Nomination, cur: str) -> VendorNominationOut:
     return VendorNominationOut(
         id=n.id, programme_id=n.programme_id, reseller_id=n.reseller_id,
-        limit=MoneyOut.of(from_minor(n.limit_minor, cur)), status=n.status,  # type: ignore[arg-type]
+        limit=MoneyOut.of(from_minor(n.limit_minor, cur)), status=n.status,
         created_at=n.created_at, decided_at=n.decided_at, granted_limit=_m(n.decided_limit_minor, cur),
-        refusal_code=n.refusal_code, line_id=n.line_id)  # type: ignore[arg-type]
+        refusal_code=n.refusal_code, line_id=n.line_id)
 
 
 def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
@@ -255,7 +255,7 @@ def put_insurance(body: InsuranceIn, distributor_id: DistributorId, reseller_id:
             cover=money_in(s, distributor_id, body.cover, allow_zero=True), decided_on=body.decided_on,
             reference=body.reference, actor=who.actor)
         return InsuranceDecisionOut(
-            **cover_out(result.cover, cur), changed=result.changed,  # type: ignore[arg-type]
+            **cover_out(result.cover, cur), changed=result.changed,
             base_limit_before=MoneyOut.of(from_minor(result.limit_before_minor, cur)),
             base_limit_after=MoneyOut.of(from_minor(result.limit_after_minor, cur)), limit_cut=result.limit_cut)
 
@@ -266,7 +266,7 @@ def insurance_history(distributor_id: DistributorId, reseller_id: ResellerId, uo
     """Every cover decision recorded for the reseller, oldest first (the last one is current)."""
     with uow.read() as s:
         cur = _cur(s, distributor_id)
-        return [InsuranceOut(**cover_out(c, cur))  # type: ignore[arg-type]
+        return [InsuranceOut(**cover_out(c, cur))
                 for c in insurance.history(s, distributor_id=distributor_id, reseller_id=reseller_id)]
 
 

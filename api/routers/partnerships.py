@@ -30,7 +30,7 @@ def _money(session: Session, distributor_id: str, minor: int | None) -> MoneyOut
 
 def partnership_out(session: Session, p: Partnership) -> PartnershipOut:
     return PartnershipOut(
-        distributor_id=p.distributor_id, vendor_id=p.vendor_id, status=p.status,  # type: ignore[arg-type]
+        distributor_id=p.distributor_id, vendor_id=p.vendor_id, status=p.status,
         max_line_limit=_money(session, p.distributor_id, p.max_line_limit_minor),
         requires_approval=p.requires_approval, note=p.note, created_at=p.created_at, updated_at=p.updated_at,
         ended_at=p.ended_at)

@@ -4,6 +4,7 @@ headroom from that instant) — mark the line expired, apply ``on_expiry``, writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditlines import clock, metrics
+from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.events import nightly
 from creditlines.ledger import repository as repo
@@ -101,14 +103,14 @@ def _advisory_key(distributor_id: str) -> int:
 
 
 def run_expiry(
-    uow,
+    uow: UnitOfWork,
     *,
     as_of: date | None = None,
     distributor_id: str | None = None,
     dry_run: bool = False,
     batch_size: int = 500,
     actor: str = "job:expiry",
-    on_progress=None,
+    on_progress: Callable[[str, int], None] | None = None,
     crash_after_batches: int | None = None,
     workers: int = 2,
 ) -> list[DistributorExpiry]:
@@ -160,8 +162,9 @@ def run_expiry(
     return reports
 
 
-def _expire_distributor(uow, distributor_id: str, day: date, report: DistributorExpiry, *, batch_size: int,
-                        workers: int, actor: str, dry_run: bool, on_progress, crash_after_batches: int | None) -> None:
+def _expire_distributor(uow: UnitOfWork, distributor_id: str, day: date, report: DistributorExpiry, *, batch_size: int,
+                        workers: int, actor: str, dry_run: bool,
+                        on_progress: Callable[[str, int], None] | None, crash_after_batches: int | None) -> None:
     """Batches of due resellers (keyset by reseller id), each its own transaction, on ``workers``
     threads with their own connections; at most ``2 × workers`` batches in flight (flat memory)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -205,7 +208,7 @@ def _expire_distributor(uow, distributor_id: str, day: date, report: Distributor
                 return
 
 
-def count_due(uow, *, as_of: date | None = None) -> int:
+def count_due(uow: UnitOfWork, *, as_of: date | None = None) -> int:
     from sqlalchemy import func
 
     from creditlines.tenants import service as tenants
