@@ -85,7 +85,9 @@ def test_the_checker_finds_what_is_broken(tmp_path: Path) -> None:
     """The checks above can fail: a missing file, a missing heading, a path that leaves the
     repository and a link to the shared folder are each reported; code blocks and URLs are not."""
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "GUIDE.md").write_text("# Guide\n\n## 15. Rules every endpoint keeps\n\n## Money\n\n## Money\n")
+    (tmp_path / "docs" / "GUIDE.md").write_text(
+        "# Guide\n\n## 15. Rules every endpoint keeps\n\n## Money\n\n## Money\n"
+    )
     doc = tmp_path / "README.md"
     doc.write_text(
         "[guide](docs/GUIDE.md) [rules](docs/GUIDE.md#15-rules-every-endpoint-keeps) [again](docs/GUIDE.md#money-1)\n"
