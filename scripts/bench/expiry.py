@@ -67,7 +67,8 @@ def build(url_psycopg: str, resellers: int, expiring: int, today: date) -> None:
             ("ledger: programme lines", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
                 drawn_delta_minor, limit_after_minor, valid_until_after, status_after)
                 SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 2 + k, %(at)s, 'bench', 'line_opened',
-                'p' || k || '-' || i, 0, 500000, CASE WHEN k = 1 AND i <= %(x)s THEN %(y)s::date ELSE %(l)s::date END, 'active'
+                'p' || k || '-' || i, 0, 500000,
+                CASE WHEN k = 1 AND i <= %(x)s THEN %(y)s::date ELSE %(l)s::date END, 'active'
                 FROM generate_series(1, %(n)s) i, generate_series(1, 4) k"""),
             ("ledger: drawings", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind,
                 drawing_reference, amount_minor)
