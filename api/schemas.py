@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from creditlines.money import Money, amount_str, to_minor
+from creditlines.money import Money, money_json, to_minor
 from creditlines.validation import (
     Category,
     Day,
@@ -43,7 +43,12 @@ class MoneyOut(BaseModel):
 
     @classmethod
     def of(cls, money: Money) -> MoneyOut:
-        return cls(amount=amount_str(to_minor(money), money.currency.code), currency=money.currency.code)
+        return cls.of_minor(to_minor(money), money.currency.code)
+
+    @classmethod
+    def of_minor(cls, minor: int, currency: str) -> MoneyOut:
+        """The response model of ``creditlines.money.money_json``, from stored minor units."""
+        return cls(**money_json(minor, currency))
 
 
 class Problem(BaseModel):

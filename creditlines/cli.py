@@ -244,7 +244,7 @@ def expire(
 
     from creditlines.errors import CreditLinesError
     from creditlines.jobs import expiry
-    from creditlines.money import for_people, from_minor
+    from creditlines.money import for_people, from_minor, money_json
 
     try:
         day = date.fromisoformat(as_of) if as_of else None
@@ -276,8 +276,7 @@ def expire(
             "lines_expired": sum(r.lines_expired for r in reports),
             "by_distributor": [{"distributor_id": r.distributor_id, "as_of": r.as_of.isoformat(),
                                 "lines_expired": r.lines_expired,
-                                "amount_transferred": {"amount": str(from_minor(r.minor_transferred, r.currency).amount),
-                                                       "currency": r.currency},
+                                "amount_transferred": money_json(r.minor_transferred, r.currency),
                                 "resellers_over_limit": r.resellers_over_limit} for r in reports]}))
         return
     if quiet:

@@ -129,6 +129,12 @@ def amount_str(minor: int, currency_code: str) -> str:
     return f"{value:.{digits}f}"
 
 
+def money_json(minor: int, currency_code: str) -> dict[str, str]:
+    """The one shape of an amount in JSON, wherever it is written (API answers, problem details,
+    events and webhooks, ``--json`` of the CLI): ``{"amount": "5000.00", "currency": "EUR"}``."""
+    return {"amount": amount_str(minor, currency_code), "currency": currency_code}
+
+
 def zero(currency_code: str) -> Money:
     return Money(Decimal(0), currency_code)
 

@@ -11,7 +11,6 @@ from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.ledger import repository as ledger_repo
-from creditlines.money import from_minor
 from creditlines.partnerships import service
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 
@@ -25,7 +24,7 @@ def _money(session: Session, distributor_id: str, minor: int | None) -> MoneyOut
         return None
     info = ledger_repo.get_distributor(session, distributor_id)
     assert info is not None
-    return MoneyOut.of(from_minor(minor, info.currency))
+    return MoneyOut.of_minor(minor, info.currency)
 
 
 def partnership_out(session: Session, p: Partnership) -> PartnershipOut:

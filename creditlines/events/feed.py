@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from creditlines.events.models import Event
 from creditlines.events.types import PARTNER_TYPES, EventType
-from creditlines.money import amount_str
+from creditlines.money import money_json
 
 MAX_POSITION = 2**63 - 1
 
@@ -93,7 +93,7 @@ def _render(value: Any, currency: str | None) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key.endswith("_minor") and isinstance(item, int) and currency is not None:
-                out[key[:-len("_minor")]] = {"amount": amount_str(item, currency), "currency": currency}
+                out[key[:-len("_minor")]] = money_json(item, currency)
             else:
                 out[key] = _render(item, currency)
         return out
