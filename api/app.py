@@ -5,10 +5,11 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,7 +28,7 @@ from creditlines.events.background import start_sender, stop_sender
 
 log = logging.getLogger("creditlines.api")
 
-PROBLEM_RESPONSES = {
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": description}
     for code, description in {
         401: "Missing, unknown or revoked API key (`unauthenticated`)",
@@ -114,7 +115,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)

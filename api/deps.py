@@ -14,11 +14,11 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from creditlines import validation
 from creditlines.auth.service import Principal, authenticate, authorise
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
-from creditlines import validation
 from creditlines.validation import Identifier, KeyId, PathReference, ProgrammeId, TenantId
 
 # Path parameters: one type per kind of id (SPEC §15), the same rules as the bodies.
@@ -34,7 +34,8 @@ bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: B
 
 
 async def get_uow(request: Request) -> UnitOfWork:
-    return request.app.state.uow
+    uow: UnitOfWork = request.app.state.uow
+    return uow
 
 
 class KeyCache:

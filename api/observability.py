@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from typing import Any
 
 from creditlines import metrics
 
@@ -38,9 +39,9 @@ class Observability:
         self.app = app
         # Request ids: a random per-process prefix and a counter (no urandom call per request).
         self._ids = (f"{os.urandom(6).hex()}{n:020x}" for n in itertools.count())
-        self._children: dict[tuple[str, str, str], tuple] = {}  # metric children by labels
+        self._children: dict[tuple[str, str, str], tuple[Any, ...]] = {}  # metric children by labels
 
-    def _metrics(self, method: str, template: str, status: int) -> tuple:
+    def _metrics(self, method: str, template: str, status: int) -> tuple[Any, ...]:
         key = (method, template, str(status))
         children = self._children.get(key)
         if children is None:

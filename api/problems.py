@@ -7,16 +7,15 @@ import logging
 import psycopg
 import psycopg_pool
 import sqlalchemy.exc
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from creditlines import errors
-from creditlines.db.retry import is_transient
 from api import render
 from api.edge import MAX_BODY
+from creditlines import errors
+from creditlines.db.retry import is_transient
 from creditlines.money import Money
 
 log = logging.getLogger("creditlines.api")

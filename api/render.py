@@ -8,6 +8,7 @@ against the OpenAPI schema.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi.responses import Response
 
@@ -20,7 +21,7 @@ def money(minor: int, currency: str) -> dict[str, str]:
     return {"amount": amount_str(minor, currency), "currency": currency}
 
 
-def decision(d: Decision, currency: str) -> dict:
+def decision(d: Decision, currency: str) -> dict[str, Any]:
     return {
         "eligible": d.eligible,
         "requested": money(d.requested, currency),
@@ -38,7 +39,7 @@ def money_of(value: Money) -> dict[str, str]:
     return {"amount": amount_str(to_minor(value), code), "currency": code}
 
 
-def drawing(d: DrawingView) -> dict:
+def drawing(d: DrawingView) -> dict[str, Any]:
     return {
         "reference": d.reference,
         "amount": money_of(d.amount),
@@ -51,6 +52,6 @@ def drawing(d: DrawingView) -> dict:
     }
 
 
-def json_response(document: dict, status_code: int = 200) -> Response:
+def json_response(document: dict[str, Any], status_code: int = 200) -> Response:
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, status_code=status_code, media_type="application/json")

@@ -6,11 +6,11 @@ Every identifier, reference, free text, instant and day in a request uses the ty
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from creditlines.money import Money, amount_str, to_minor
+from creditlines.money import Money, money_json, to_minor
 from creditlines.validation import (
     Category,
     Day,
@@ -42,8 +42,13 @@ class MoneyOut(BaseModel):
     currency: str = Field(examples=["EUR"])
 
     @classmethod
-    def of(cls, money: Money) -> "MoneyOut":
-        return cls(amount=amount_str(to_minor(money), money.currency.code), currency=money.currency.code)
+    def of(cls, money: Money) -> MoneyOut:
+        return cls.of_minor(to_minor(money), money.currency.code)
+
+    @classmethod
+    def of_minor(cls, minor: int, currency: str) -> MoneyOut:
+        """The response model of ``creditlines.money.money_json``, from stored minor units."""
+        return cls(**money_json(minor, currency))
 
 
 class Problem(BaseModel):
@@ -246,7 +251,7 @@ class LedgerEntryOut(BaseModel):
     limit_after: MoneyOut | None
     valid_until_after: date | None
     status_after: str | None
-    details: dict | None
+    details: dict[str, Any] | None
 
 
 class LedgerPage(BaseModel):

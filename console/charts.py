@@ -26,7 +26,7 @@ class BarLine:
 
 def availability_bars(lines: Sequence[BarLine]) -> Markup:
     """One bar per line on a common scale: drawn (dark), available (light), above limit (red)."""
-    scale = max([max(l.limit_minor, l.drawn_minor) for l in lines] + [1])
+    scale = max([max(ln.limit_minor, ln.drawn_minor) for ln in lines] + [1])
     label_w, bar_w, row_h = 230, WIDTH - 240, 38
     height = row_h * max(1, len(lines)) + 4
     parts = [f'<svg class="bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
@@ -53,8 +53,8 @@ def availability_bars(lines: Sequence[BarLine]) -> Markup:
 
 
 def _bars_summary(lines: Sequence[BarLine]) -> str:
-    return "; ".join(f"{l.label}: drawn {l.drawn_text} of {l.limit_text}, available {l.available_text}"
-                     for l in lines) or "no line"
+    return "; ".join(f"{ln.label}: drawn {ln.drawn_text} of {ln.limit_text}, available {ln.available_text}"
+                     for ln in lines) or "no line"
 
 
 def _clip(text: str, n: int) -> str:

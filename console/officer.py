@@ -69,7 +69,7 @@ def reseller_context(s: Session, distributor_id: str, reseller_id: str, before: 
     return dict(distributor=distributor, summary=summary, reseller=summary.reseller, view=view,
                 bars=charts.availability_bars(_bar_lines(view)), entries=entries[:PAGE],
                 older=entries[PAGE - 1].seq if len(entries) > PAGE else None, before=before,
-                base_limit=next((l.limit for l in view.lines if l.kind == "base"), None),
+                base_limit=next((ln.limit for ln in view.lines if ln.kind == "base"), None),
                 **decision_context.reseller_decisions(s, distributor_id, reseller_id))
 
 

@@ -21,8 +21,16 @@ from starlette.types import Scope
 from console import fmt
 from console import library as lib
 from console.nav import nav_for
-from console.session import (COOKIE, MAX_AGE_SECONDS, ConsoleSettings, SessionData, Signer, new_csrf, same_token,
-                             signing_secret)
+from console.session import (
+    COOKIE,
+    MAX_AGE_SECONDS,
+    ConsoleSettings,
+    SessionData,
+    Signer,
+    new_csrf,
+    same_token,
+    signing_secret,
+)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("creditlines.console")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from creditlines.config import get_settings
+
+if TYPE_CHECKING:
+    from creditlines.db.engine import UnitOfWork
 
 app = typer.Typer(help="creditlines: credit lines of IT resellers and vendor-funded supplementary lines.",
                   no_args_is_help=True, add_completion=False)
@@ -15,7 +20,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _uow():
+def _uow() -> UnitOfWork:
     from creditlines.db.engine import UnitOfWork, make_engine
 
     return UnitOfWork(make_engine(get_settings().database_url))
@@ -170,7 +175,8 @@ def keys_create(
     except CreditLinesError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
-    console.print(f"key id [bold]{row.id}[/bold] ({row.role}{' @ ' + (row.distributor_id or row.vendor_id) if row.distributor_id or row.vendor_id else ''})")
+    scope = row.distributor_id or row.vendor_id
+    console.print(f"key id [bold]{row.id}[/bold] ({row.role}{' @ ' + scope if scope else ''})")
     typer.echo(key)
 
 
@@ -238,7 +244,7 @@ def expire(
 
     from creditlines.errors import CreditLinesError
     from creditlines.jobs import expiry
-    from creditlines.money import for_people, from_minor
+    from creditlines.money import for_people, from_minor, money_json
 
     try:
         day = date.fromisoformat(as_of) if as_of else None
@@ -270,8 +276,7 @@ def expire(
             "lines_expired": sum(r.lines_expired for r in reports),
             "by_distributor": [{"distributor_id": r.distributor_id, "as_of": r.as_of.isoformat(),
                                 "lines_expired": r.lines_expired,
-                                "amount_transferred": {"amount": str(from_minor(r.minor_transferred, r.currency).amount),
-                                                       "currency": r.currency},
+                                "amount_transferred": money_json(r.minor_transferred, r.currency),
                                 "resellers_over_limit": r.resellers_over_limit} for r in reports]}))
         return
     if quiet:
@@ -292,7 +297,7 @@ report_app = typer.Typer(help="Listings for credit officers: expiring lines, res
 app.add_typer(report_app, name="report")
 
 
-def _print_rows(rows, fields: list[str], fmt: str) -> None:
+def _print_rows(rows: Iterable[Any], fields: list[str], fmt: str) -> None:
     import json
     from dataclasses import asdict
 
@@ -352,9 +357,11 @@ from creditlines.cli_partners import app as partners_app  # noqa: E402 - its com
 
 app.add_typer(partners_app, name="partners")
 from creditlines.cli_decisions import register as _register_decisions  # noqa: E402
+
 _register_decisions(app)  # requests list|approve|reject, insurance set (SPEC §12)
 
-from creditlines.cli_events import app as events_app, deliver  # noqa: E402 - its commands import _uow from here
+from creditlines.cli_events import app as events_app  # noqa: E402 - its commands import _uow from here
+from creditlines.cli_events import deliver  # noqa: E402
 
 app.add_typer(events_app, name="events")
 app.command()(deliver)

@@ -38,7 +38,7 @@ def _session(*, write: bool) -> Iterator[Session]:
     """One transaction on a unit of work of its own, whose connections are closed after it."""
     from creditlines.cli import _uow
 
-    uow: UnitOfWork = _uow()  # type: ignore[no-untyped-call]
+    uow: UnitOfWork = _uow()
     try:
         with uow.write() if write else uow.read() as s:
             yield s

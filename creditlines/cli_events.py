@@ -24,7 +24,7 @@ STYLES = {"drawing.refused": "red", "reseller.over_limit": "bold red", "reseller
 def _uow() -> Any:
     from creditlines.cli import _uow as uow
 
-    return uow()  # type: ignore[no-untyped-call]
+    return uow()
 
 
 def _people(value: Any, locale: str) -> str:
@@ -76,7 +76,7 @@ def tail(distributor: str = typer.Option(None, "--distributor", "-d", help="a di
             with uow.read() as s:
                 events = feed.read(s, scope, after=after, limit=500, types=kinds)
                 docs = feed.documents(s, events)
-            for event, doc in zip(events, docs):
+            for event, doc in zip(events, docs, strict=True):
                 line = Text(f"{doc['occurred_at'][:19]}  ")
                 line.append(f"{doc['type']:<30}", style=STYLES.get(doc["type"], "cyan"))
                 line.append(f" {doc.get('reseller_id') or '-':<12} ")

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
+
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from creditlines.db.engine import UnitOfWork
+    from creditlines.errors import CreditLinesError
 
 app = typer.Typer(help="Partnerships: admit a vendor at a distributor, end it, list them.", no_args_is_help=True)
 console = Console()
@@ -12,18 +19,18 @@ err = Console(stderr=True)
 ACTOR = "cli:partners"
 
 
-def _uow():
+def _uow() -> UnitOfWork:
     from creditlines.cli import _uow as uow
 
     return uow()
 
 
-def _fail(exc) -> None:
+def _fail(exc: CreditLinesError) -> NoReturn:
     err.print(f"[red]{exc.code}[/red]: {exc.detail}")
     raise typer.Exit(2) from None
 
 
-def _show(rows) -> None:
+def _show(rows: Iterable[Any]) -> None:
     from creditlines.config import get_settings
     from creditlines.money import for_people, from_minor
 

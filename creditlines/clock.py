@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from typing import Iterator
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
 
 # SPEC §15: instants between 1900-01-01 and 2200-12-31 (UTC); anything else is refused.
-MIN_INSTANT = datetime(1900, 1, 1, tzinfo=timezone.utc)
-MAX_INSTANT = datetime(2201, 1, 1, tzinfo=timezone.utc)  # exclusive
+MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(2201, 1, 1, tzinfo=UTC)  # exclusive
 _INSTANT_CHARS = re.compile(r"[0-9A-Za-z:.,+ -]{1,40}")  # fromisoformat lets a trailing NUL through
 
 
@@ -31,7 +31,7 @@ def parse_instant(value: str) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError(f"instant {value!r} has no UTC offset")
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     except OverflowError:
         moment = None
     if moment is None or not MIN_INSTANT <= moment < MAX_INSTANT:
@@ -46,7 +46,7 @@ def now() -> datetime:
     fixed = os.environ.get("CREDITLINES_NOW")
     if fixed:
         return parse_instant(fixed)
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def is_fixed() -> bool:
@@ -77,7 +77,7 @@ def set_now(moment: datetime | str | None) -> None:
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are refused: give an offset")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def local_date(moment: datetime, tz: str) -> date:

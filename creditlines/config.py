@@ -39,12 +39,12 @@ class Settings(BaseSettings):
 
     @field_validator("metrics_token", "metrics_port", mode="before")
     @classmethod
-    def _empty_is_unset(cls, value):
+    def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("metrics_token")
     @classmethod
-    def _long_enough(cls, value):
+    def _long_enough(cls, value: str | None) -> str | None:
         if value is not None and len(value) < 16:
             raise ValueError("CREDITLINES_METRICS_TOKEN must be at least 16 characters (a random secret)")
         return value

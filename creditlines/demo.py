@@ -15,10 +15,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from moneyed import Money
 from rich.console import Console
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from creditlines import clock, demo_insurance
 from creditlines.auth import service as auth
@@ -26,6 +28,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Reseller
+from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
@@ -88,7 +91,7 @@ class _Stats:
     settled: int = 0
 
 
-def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console) -> dict:
+def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console) -> dict[str, Any]:
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     path = keys_file(database_url)
@@ -129,7 +132,7 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
     return keys
 
 
-def _tenants_and_keys(uow: UnitOfWork) -> dict:
+def _tenants_and_keys(uow: UnitOfWork) -> dict[str, Any]:
     keys = {}
     with uow.write() as s:
         for did, name, _ in DISTRIBUTORS:
@@ -162,7 +165,7 @@ def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: _Stats) -
     by_distributor: dict[str, list[str]] = {d: [] for d, _, _ in DISTRIBUTORS}
     prefixes = {"actebis": "AC", "etc": "ET", "techdata": "TD", "ingram": "IM"}
     weights = [w for _, _, w in DISTRIBUTORS]
-    rows: dict[str, list] = {d: [] for d in by_distributor}
+    rows: dict[str, list[tuple[str, str, Money]]] = {d: [] for d in by_distributor}
     for n in range(count):
         did = rng.choices([d for d, _, _ in DISTRIBUTORS], weights)[0]
         rid = f"{prefixes[did]}-{10001 + n}"
@@ -184,14 +187,15 @@ def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: _Stats) -
     return by_distributor
 
 
-def _mezzanine(uow, rng, resellers: list[str], starts_on: date, ends_on: date, stats: _Stats) -> dict:
+def _mezzanine(uow: UnitOfWork, rng: random.Random, resellers: list[str], starts_on: date, ends_on: date,
+               stats: _Stats) -> dict[str, Any]:
     with uow.write() as s:
         programme, _ = programmes.create_programme(
             s, vendor_id="microsoft", distributor_id="actebis", code="mezzanine", name="Microsoft Mezzanine",
             kind="standing", line_limit=Money("5000.00", "EUR"), starts_on=starts_on, ends_on=ends_on,
             max_beneficiaries=1000, max_total_limit=Money("4500000.00", "EUR"))
         chosen = rng.sample(resellers, min(len(resellers), rng.randint(900, 1000)))  # among the resellers cut
-        batch = [(rid, Money(str(rng.choice(range(1000, 5001, 500))), "EUR")) for rid in chosen]
+        batch: list[tuple[str, Money | None]] = [(rid, Money(str(rng.choice(range(1000, 5001, 500))), "EUR")) for rid in chosen]
         results = []
         for i in range(0, len(batch), 500):
             results += programmes.enrol(s, vendor_id="microsoft", programme_id=programme.id,
@@ -201,7 +205,7 @@ def _mezzanine(uow, rng, resellers: list[str], starts_on: date, ends_on: date, s
     return {"id": programme.id, "example": granted[0] if granted else resellers[0]}
 
 
-def _oem_programme(uow, starts_on: date, today: date) -> str:
+def _oem_programme(uow: UnitOfWork, starts_on: date, today: date) -> str:
     with uow.write() as s:
         programme, _ = programmes.create_programme(
             s, vendor_id="microsoft", distributor_id="etc", code="office-oem", name="Office OEM booster",
@@ -211,7 +215,7 @@ def _oem_programme(uow, starts_on: date, today: date) -> str:
     return programme.id
 
 
-def _settled_history(uow, rng, begin: datetime, end: datetime, orders: int, stats: _Stats,
+def _settled_history(uow: UnitOfWork, rng: random.Random, begin: datetime, end: datetime, orders: int, stats: _Stats,
                      progress: Console) -> None:
     """Volume for ``--size large``: orders that were drawn on the base line and paid in full
     before the story starts, written in bulk (the same rows and entries ``draw`` and
@@ -237,7 +241,8 @@ def _settled_history(uow, rng, begin: datetime, end: datetime, orders: int, stat
     with progress.status("writing settled history") as status:
         for chunk in range(0, len(accounts), 500):
             drawings, allocations, releases, entries, seqs = [], [], [], [], []
-            for (did, rid, seq, line_id, limit), count in zip(accounts[chunk:chunk + 500], counts[chunk:chunk + 500]):
+            batch = zip(accounts[chunk:chunk + 500], counts[chunk:chunk + 500], strict=True)
+            for (did, rid, seq, line_id, limit), count in batch:
                 for at in sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(count)):
                     n += 1
                     ref, pay = f"HX-{n:07d}", f"PAY-H{n:07d}"
@@ -267,16 +272,16 @@ def _settled_history(uow, rng, begin: datetime, end: datetime, orders: int, stat
                 for table, rows in ((Drawing, drawings), (Allocation, allocations), (Release, releases),
                                     (LedgerEntry, entries)):
                     if rows:
-                        s.execute(insert(table.__table__), rows)
-                t = Reseller.__table__
+                        s.execute(insert(cast(Table, table.__table__)), rows)
+                t = cast(Table, Reseller.__table__)
                 s.execute(update(t).where(t.c.distributor_id == bindparam("d"), t.c.id == bindparam("r"))
                           .values(ledger_seq=bindparam("seq")), seqs)
             stats.settled += len(drawings)
             status.update(f"writing settled history: {stats.settled:,} orders")
 
 
-def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: int, stats: _Stats,
-             progress: Console) -> None:
+def _history(uow: UnitOfWork, rng: random.Random, by_distributor: dict[str, list[str]], begin: datetime,
+             end: datetime, orders: int, stats: _Stats, progress: Console) -> None:
     """Orders, payments and purchase events, in time order, a day per transaction."""
     span = (end - begin).total_seconds()
     moments = sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(orders))
@@ -287,7 +292,7 @@ def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: i
     for moment in moments:
         day_groups.setdefault(moment.date(), []).append(moment)
     with progress.status("replaying orders, payments and purchase events") as status:
-        for n, (day, day_moments) in enumerate(sorted(day_groups.items())):
+        for day, day_moments in sorted(day_groups.items()):
             status.update(f"replaying history: {day.isoformat()}")
             with uow.write() as s:
                 for moment in day_moments:
@@ -296,7 +301,8 @@ def _history(uow, rng, by_distributor, begin: datetime, end: datetime, orders: i
             clock.set_now(None)
 
 
-def _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats) -> None:
+def _one_day_step(s: Session, rng: random.Random, all_resellers: list[tuple[str, str]], etc_buyers: list[str],
+                  open_orders: list[tuple[str, str, str, int]], moment: datetime, stats: _Stats) -> None:
     roll = rng.random()
     if roll < 0.08:  # an ETC customer buys Microsoft licences
         rid = rng.choice(etc_buyers)
@@ -313,11 +319,11 @@ def _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats)
     if roll < 0.45 and open_orders:  # a payment, a credit note or a cancellation
         i = rng.randrange(len(open_orders))
         did, rid, ref, outstanding = open_orders[i]
-        amount = outstanding if rng.random() < 0.7 else max(1, outstanding // rng.choice([2, 3, 4]))
+        minor = outstanding if rng.random() < 0.7 else max(1, outstanding // rng.choice([2, 3, 4]))
         kind = rng.choices(["payment", "credit_note", "cancellation"], [0.85, 0.1, 0.05])[0]
         drawing, _ = ledger.release(s, distributor_id=did, reseller_id=rid, drawing_reference=ref,
                                     reference=f"{kind[:3].upper()}-{stats.payments:06d}",
-                                    amount=Money(amount, "EUR") / 100, kind=kind, actor="demo:erp")
+                                    amount=from_minor(minor, "EUR"), kind=kind, actor="demo:erp")
         stats.payments += 1
         left = int(drawing.outstanding.amount * 100)
         if left:
@@ -327,7 +333,7 @@ def _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats)
         return
     did, rid = rng.choice(all_resellers)
     cents = int(min(60_000, math.exp(rng.gauss(math.log(1_500), 0.9))) * 100)
-    amount = Money(cents, "EUR") / 100
+    amount = from_minor(cents, "EUR")
     vendor = rng.choice([None, None, "microsoft", "hp"])
     decision = ledger.check_eligibility(s, distributor_id=did, reseller_id=rid, amount=amount, vendor_id=vendor)
     if not decision.eligible:
@@ -339,7 +345,7 @@ def _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats)
     open_orders.append((did, rid, ref, cents))
 
 
-def print_welcome(console: Console, keys: dict, base_url: str = "http://127.0.0.1:8000") -> None:
+def print_welcome(console: Console, keys: dict[str, Any], base_url: str = "http://127.0.0.1:8000") -> None:
     if not keys:
         console.print("[yellow]no demo keys on file: create one with `creditlines keys create --role admin`[/yellow]")
         return

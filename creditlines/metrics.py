@@ -19,8 +19,7 @@ import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 HTTP_REQUESTS = Counter("creditlines_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -48,7 +47,7 @@ def render() -> tuple[bytes, str]:
 
     if multiprocess_dir():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
@@ -69,7 +68,7 @@ NOT_FOUND = json.dumps({"type": "https://creditlines.dev/problems/not_found", "t
 class _Handler(BaseHTTPRequestHandler):
     token: str | None = None
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/metrics" and (
                 self.token is None or authorized(self.headers.get("Authorization"), self.token)):
             body, content_type = render()
@@ -84,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *_args) -> None:  # scrapes are not access-logged, like /metrics on the API port
+    def log_message(self, *_args: object) -> None:  # scrapes are not access-logged, like /metrics on the API port
         pass
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from moneyed import Currency, Money, get_currency
 from moneyed.classes import CurrencyDoesNotExist
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def currency(code: str) -> Currency:
     """A known ISO 4217 currency with a decimal minor unit, or ``validation_error``."""
     if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
@@ -50,7 +50,7 @@ def currency(code: str) -> Currency:
     return cur
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_digits(code: str) -> int:
     """Number of decimals of the currency's minor unit: EUR 2, JPY 0, BHD 3."""
     return len(str(currency(code).sub_unit)) - 1
@@ -127,6 +127,12 @@ def amount_str(minor: int, currency_code: str) -> str:
     digits = minor_digits(currency_code)
     value = Decimal(int(minor)).scaleb(-digits)
     return f"{value:.{digits}f}"
+
+
+def money_json(minor: int, currency_code: str) -> dict[str, str]:
+    """The one shape of an amount in JSON, wherever it is written (API answers, problem details,
+    events and webhooks, ``--json`` of the CLI): ``{"amount": "5000.00", "currency": "EUR"}``."""
+    return {"amount": amount_str(minor, currency_code), "currency": currency_code}
 
 
 def zero(currency_code: str) -> Money:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
@@ -72,7 +72,7 @@ def is_key_id(value: object) -> bool:
 # ----------------------------------------------------------------- checks for the services
 
 
-def _match(regex: re.Pattern, value: object, message: str) -> str:
+def _match(regex: re.Pattern[str], value: object, message: str) -> str:
     if not isinstance(value, str) or regex.fullmatch(value) is None:
         raise ValidationFailed(message)
     return value
@@ -132,7 +132,7 @@ def _pydantic_day(value: date) -> date:
     return value
 
 
-def _text_type(max_length: int, min_length: int = 1):
+def _text_type(max_length: int, min_length: int = 1) -> Any:
     """Lone surrogates are refused by pydantic itself (a str that is not valid Unicode)."""
     pattern = TEXT_PATTERN if min_length else r"^[^\x00-\x1f\x7f-\x9f]*$"
     return Annotated[str, StringConstraints(strict=True, min_length=min_length, max_length=max_length, pattern=pattern)]
@@ -149,6 +149,9 @@ Name = _text_type(NAME_MAX)
 Reason = _text_type(REASON_MAX)
 Label = _text_type(LABEL_MAX, min_length=0)
 Category = _text_type(CATEGORY_MAX)
-Instant = Annotated[str, StringConstraints(strict=True, max_length=40, pattern=r"^[0-9A-Za-z:.,+ -]+$"),
-                   AfterValidator(clock.parse_instant)]
+if TYPE_CHECKING:  # a string on the wire, an aware datetime once validated
+    Instant = datetime
+else:
+    Instant = Annotated[str, StringConstraints(strict=True, max_length=40, pattern=r"^[0-9A-Za-z:.,+ -]+$"),
+                       AfterValidator(clock.parse_instant)]
 Day = Annotated[date, AfterValidator(_pydantic_day)]

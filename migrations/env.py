@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from creditlines.db.engine import make_engine
 from creditlines.models import Base

@@ -31,6 +31,7 @@ from creditlines.db.migrate import upgrade
 from creditlines.db.roles import DEFAULT_APP_ROLE, DEFAULT_OWNER_ROLE, with_user
 from creditlines.models import Base
 from tests.harness import PG_SERVER, pg_database
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEFAULT_NOW = "2026-03-02T09:00:00+00:00"  # a Monday, 10:00 in Paris
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -35,7 +35,7 @@ def test_a_duration_is_at_least_a_month():
 def test_creditlines_now_fixes_the_clock(monkeypatch):
     clock.set_now(None)
     monkeypatch.setenv("CREDITLINES_NOW", "2026-06-30T23:59:00+02:00")
-    assert clock.now() == datetime(2026, 6, 30, 21, 59, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2026, 6, 30, 21, 59, tzinfo=UTC)
     assert clock.local_today("Europe/Paris") == date(2026, 6, 30)
     assert clock.local_today("America/New_York") == date(2026, 6, 30)
     assert clock.local_today("Asia/Tokyo") == date(2026, 7, 1)

@@ -16,8 +16,7 @@ from psycopg import errors
 from sqlalchemy.engine import make_url
 
 from creditlines.db.migrate import SchemaNotAtHead, current_heads, database_revisions, ensure_schema, upgrade
-from creditlines.db.roles import (DEFAULT_APP_ROLE, DEFAULT_OWNER_ROLE, Roles, create_roles, libpq_url,
-                                  with_user)
+from creditlines.db.roles import DEFAULT_APP_ROLE, DEFAULT_OWNER_ROLE, Roles, create_roles, libpq_url, with_user
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import make_reseller, make_world
 

@@ -59,3 +59,15 @@ def test_conversion_never_truncates():
 def test_unknown_currencies_are_refused():
     with pytest.raises(ValidationFailed):
         minor_digits("XYZ")
+
+
+def test_one_shape_of_money_in_json() -> None:
+    """API answers, problem details, events and the CLI's --json all write money through money_json."""
+    from api.schemas import MoneyOut
+    from creditlines.money import from_minor, money_json
+
+    assert money_json(500000, "EUR") == {"amount": "5000.00", "currency": "EUR"}
+    assert money_json(5, "JPY") == {"amount": "5", "currency": "JPY"}
+    assert money_json(-1, "EUR") == {"amount": "-0.01", "currency": "EUR"}
+    expected = {"amount": "1.23", "currency": "EUR"}
+    assert MoneyOut.of_minor(123, "EUR").model_dump() == MoneyOut.of(from_minor(123, "EUR")).model_dump() == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -65,9 +65,9 @@ def test_free_text(value, ok):
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=timezone.utc)),
-    ("2200-12-31T23:59:59.999999+00:00", datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)),
-    ("2026-06-30T23:59:00+02:00", datetime(2026, 6, 30, 21, 59, tzinfo=timezone.utc)),
+    ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC)),
+    ("2200-12-31T23:59:59.999999+00:00", datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+    ("2026-06-30T23:59:00+02:00", datetime(2026, 6, 30, 21, 59, tzinfo=UTC)),
     ("1899-12-31T23:59:59.999999Z", None), ("1900-01-01T00:30:00+01:00", None), ("2201-01-01T00:00:00Z", None),
     ("0001-01-01T00:00:00+01:00", None), ("9999-12-31T23:59:59-05:00", None), ("2026-01-01T00:00:00", None),
     ("2026-01-01T00:00:00+01:00\x00", None), ("", None), ("x" * 41, None),

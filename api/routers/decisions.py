@@ -54,7 +54,6 @@ from creditlines.decisions import (
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
 from creditlines.jobs.listings import to_csv
 from creditlines.ledger import service as ledger
-from creditlines.money import from_minor
 from creditlines.programmes import service as programmes
 from creditlines.validation import Identifier
 
@@ -68,7 +67,7 @@ CSV_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"sche
 
 
 def _m(minor: int | None, cur: str) -> MoneyOut | None:
-    return None if minor is None else MoneyOut.of(from_minor(minor, cur))
+    return None if minor is None else MoneyOut.of_minor(minor, cur)
 
 
 def _cur(s: Session, distributor_id: str) -> str:
@@ -77,16 +76,16 @@ def _cur(s: Session, distributor_id: str) -> str:
 
 def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
     return CreditPolicyOut(distributor_id=v.distributor_id, approval_threshold=_m(v.approval_threshold_minor, v.currency),
-                           base_cap_policy=v.base_cap_policy,  # type: ignore[arg-type]
-                           discretionary=MoneyOut.of(from_minor(v.discretionary_minor, v.currency)),
+                           base_cap_policy=v.base_cap_policy,
+                           discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
                            updated_at=v.updated_at, updated_by=v.updated_by)
 
 
 def request_out(r: LimitRequest, cur: str) -> LimitRequestOut:
     return LimitRequestOut(
-        id=r.id, reseller_id=r.reseller_id, current=MoneyOut.of(from_minor(r.current_minor, cur)),
-        requested=MoneyOut.of(from_minor(r.requested_minor, cur)), reason=r.reason, requested_by=r.requested_by,
-        status=limit_requests.effective_status(r, clock.now()),  # type: ignore[arg-type]
+        id=r.id, reseller_id=r.reseller_id, current=MoneyOut.of_minor(r.current_minor, cur),
+        requested=MoneyOut.of_minor(r.requested_minor, cur), reason=r.reason, requested_by=r.requested_by,
+        status=limit_requests.effective_status(r, clock.now()),
         created_at=r.created_at, expires_at=r.expires_at, decided_at=r.decided_at, decided_by=r.decided_by,
         decided_limit=_m(r.decided_limit_minor, cur), decision_reason=r.decision_reason)
 
@@ -100,22 +99,22 @@ def pending_response(s: Session, request: LimitRequest) -> JSONResponse:
 def nomination_out(n: Nomination, cur: str) -> NominationOut:
     return NominationOut(
         id=n.id, vendor_id=n.vendor_id, programme_id=n.programme_id, reseller_id=n.reseller_id,
-        limit=MoneyOut.of(from_minor(n.limit_minor, cur)), status=n.status,  # type: ignore[arg-type]
+        limit=MoneyOut.of_minor(n.limit_minor, cur), status=n.status,
         nominated_by=n.nominated_by, created_at=n.created_at, decided_at=n.decided_at, decided_by=n.decided_by,
         decided_limit=_m(n.decided_limit_minor, cur), decision_reason=n.decision_reason,
-        refusal_code=n.refusal_code, line_id=n.line_id)  # type: ignore[arg-type]
+        refusal_code=n.refusal_code, line_id=n.line_id)
 
 
 def vendor_nomination_out(n: Nomination, cur: str) -> VendorNominationOut:
     return VendorNominationOut(
         id=n.id, programme_id=n.programme_id, reseller_id=n.reseller_id,
-        limit=MoneyOut.of(from_minor(n.limit_minor, cur)), status=n.status,  # type: ignore[arg-type]
+        limit=MoneyOut.of_minor(n.limit_minor, cur), status=n.status,
         created_at=n.created_at, decided_at=n.decided_at, granted_limit=_m(n.decided_limit_minor, cur),
-        refusal_code=n.refusal_code, line_id=n.line_id)  # type: ignore[arg-type]
+        refusal_code=n.refusal_code, line_id=n.line_id)
 
 
 def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
-    return dict(reseller_id=c.reseller_id, insurer=c.insurer, cover=MoneyOut.of(from_minor(c.cover_minor, cur)),
+    return dict(reseller_id=c.reseller_id, insurer=c.insurer, cover=MoneyOut.of_minor(c.cover_minor, cur),
                 previous_cover=_m(c.previous_cover_minor, cur), decided_on=c.decided_on, reference=c.reference,
                 recorded_at=c.recorded_at, recorded_by=c.actor)
 
@@ -255,9 +254,9 @@ def put_insurance(body: InsuranceIn, distributor_id: DistributorId, reseller_id:
             cover=money_in(s, distributor_id, body.cover, allow_zero=True), decided_on=body.decided_on,
             reference=body.reference, actor=who.actor)
         return InsuranceDecisionOut(
-            **cover_out(result.cover, cur), changed=result.changed,  # type: ignore[arg-type]
-            base_limit_before=MoneyOut.of(from_minor(result.limit_before_minor, cur)),
-            base_limit_after=MoneyOut.of(from_minor(result.limit_after_minor, cur)), limit_cut=result.limit_cut)
+            **cover_out(result.cover, cur), changed=result.changed,
+            base_limit_before=MoneyOut.of_minor(result.limit_before_minor, cur),
+            base_limit_after=MoneyOut.of_minor(result.limit_after_minor, cur), limit_cut=result.limit_cut)
 
 
 @router.get(D + "/resellers/{reseller_id}/insurance", response_model=list[InsuranceOut])
@@ -266,7 +265,7 @@ def insurance_history(distributor_id: DistributorId, reseller_id: ResellerId, uo
     """Every cover decision recorded for the reseller, oldest first (the last one is current)."""
     with uow.read() as s:
         cur = _cur(s, distributor_id)
-        return [InsuranceOut(**cover_out(c, cur))  # type: ignore[arg-type]
+        return [InsuranceOut(**cover_out(c, cur))
                 for c in insurance.history(s, distributor_id=distributor_id, reseller_id=reseller_id)]
 
 

@@ -107,7 +107,7 @@ def _webhook_out(hook: Webhook, secret: str | None = None) -> WebhookOut:
     import json
 
     return WebhookOut(id=hook.id, url=hook.url, types=json.loads(hook.types), distributor_id=hook.distributor_id,
-                      vendor_id=hook.vendor_id, status=hook.status,  # type: ignore[arg-type]
+                      vendor_id=hook.vendor_id, status=hook.status,
                       created_at=hook.created_at, disabled_at=hook.disabled_at, failing_since=hook.failing_since,
                       attempts=hook.attempts, secret=secret)
 
@@ -161,6 +161,6 @@ def webhook_deliveries(webhook_id: Id, cursor: Cursor = None, limit: Limit = 100
     before = decode_cursor(cursor, "seq")
     with uow.read() as s:
         rows: list[WebhookAttempt] = webhooks.deliveries(s, who, webhook_id, before=before, limit=limit + 1)
-    items = [DeliveryOut(id=a.id, event_id=str(a.event_id), attempt=a.attempt, at=a.at, outcome=a.outcome,  # type: ignore[arg-type]
+    items = [DeliveryOut(id=a.id, event_id=str(a.event_id), attempt=a.attempt, at=a.at, outcome=a.outcome,
                          status_code=a.status_code, error=a.error, duration_ms=a.duration_ms) for a in rows[:limit]]
     return DeliveryPage(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
@@ -15,7 +16,6 @@ from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
 from creditlines.jobs import expiry, listings
-from creditlines.money import from_minor
 from creditlines.validation import Day
 
 router = APIRouter(tags=["jobs and reports"])
@@ -74,7 +74,7 @@ def expiry_out(reports: list[expiry.DistributorExpiry]) -> ExpiryOut:
         lines_expired=sum(r.lines_expired for r in reports),
         by_distributor=[DistributorExpiryOut(
             distributor_id=r.distributor_id, as_of=r.as_of, lines_expired=r.lines_expired,
-            amount_transferred=MoneyOut.of(from_minor(r.minor_transferred, r.currency)),
+            amount_transferred=MoneyOut.of_minor(r.minor_transferred, r.currency),
             resellers_over_limit=r.resellers_over_limit) for r in reports])
 
 
@@ -93,7 +93,7 @@ def _wants_csv(request: Request) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-CSV_DOC = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+CSV_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                  "description": "JSON, or CSV with `Accept: text/csv`"}}
 
 

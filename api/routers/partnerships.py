@@ -11,7 +11,6 @@ from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.ledger import repository as ledger_repo
-from creditlines.money import from_minor
 from creditlines.partnerships import service
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 
@@ -25,12 +24,12 @@ def _money(session: Session, distributor_id: str, minor: int | None) -> MoneyOut
         return None
     info = ledger_repo.get_distributor(session, distributor_id)
     assert info is not None
-    return MoneyOut.of(from_minor(minor, info.currency))
+    return MoneyOut.of_minor(minor, info.currency)
 
 
 def partnership_out(session: Session, p: Partnership) -> PartnershipOut:
     return PartnershipOut(
-        distributor_id=p.distributor_id, vendor_id=p.vendor_id, status=p.status,  # type: ignore[arg-type]
+        distributor_id=p.distributor_id, vendor_id=p.vendor_id, status=p.status,
         max_line_limit=_money(session, p.distributor_id, p.max_line_limit_minor),
         requires_approval=p.requires_approval, note=p.note, created_at=p.created_at, updated_at=p.updated_at,
         ended_at=p.ended_at)

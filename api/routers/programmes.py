@@ -37,7 +37,6 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line
-from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships
 from creditlines.programmes import service
 from creditlines.programmes.models import Programme
@@ -50,8 +49,8 @@ integration = allow("integration")
 def line_out(line: Line, currency: str) -> ProgrammeLineOut:
     return ProgrammeLineOut(
         id=line.id, reseller_id=line.reseller_id, programme_id=line.programme_id, vendor_id=line.vendor_id,
-        funder=line.funder, limit=MoneyOut.of(from_minor(line.limit_minor, currency)),
-        drawn=MoneyOut.of(from_minor(line.drawn_minor, currency)), valid_from=line.valid_from,
+        funder=line.funder, limit=MoneyOut.of_minor(line.limit_minor, currency),
+        drawn=MoneyOut.of_minor(line.drawn_minor, currency), valid_from=line.valid_from,
         valid_until=line.valid_until, status=line.status, usable_for=line.usable_for, on_expiry=line.on_expiry)
 
 
@@ -60,7 +59,7 @@ def programme_out(session: Session, programme: Programme) -> ProgrammeOut:
     cur = v.currency
 
     def m(minor):
-        return None if minor is None else MoneyOut.of(from_minor(minor, cur))
+        return None if minor is None else MoneyOut.of_minor(minor, cur)
 
     has_budget = programme.max_beneficiaries is not None or programme.max_total_limit_minor is not None
     return ProgrammeOut(

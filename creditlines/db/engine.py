@@ -17,11 +17,12 @@ resellers by id. Every row a decision rests on is read *after* its lock, with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, cast
 
-from sqlalchemy import Engine, Select, create_engine, event, text
+from sqlalchemy import Connection, Engine, QueuePool, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,7 +51,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
 def _install_sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
+    def _connect(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - exercised by every test
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -60,12 +61,12 @@ def _install_sqlite_transactions(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):  # pragma: no cover - exercised by every test
+    def _begin(conn: Connection) -> None:  # pragma: no cover - exercised by every test
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def fresh(session: Session, stmt: Select) -> Select:
+def fresh(session: Session, stmt: Select[Any]) -> Select[Any]:
     """``stmt`` made to overwrite any object of the session's identity map with the row as the
     database has it now. SQLAlchemy otherwise hands back the object it already holds, with the
     values read before a lock was taken. Pending changes are flushed first so none is lost."""
@@ -73,7 +74,7 @@ def fresh(session: Session, stmt: Select) -> Select:
     return stmt.execution_options(populate_existing=True)
 
 
-def locked(session: Session, stmt: Select) -> Select:
+def locked(session: Session, stmt: Select[Any]) -> Select[Any]:
     """``stmt`` with the row lock of a write path (PostgreSQL: ``FOR NO KEY UPDATE``; SQLite's
     ``BEGIN IMMEDIATE`` already holds the database's write lock), read fresh."""
     if is_postgresql(session):
@@ -95,17 +96,18 @@ class UnitOfWork:
         self.engine = engine
         # Distributors never change currency or time zone (create_distributor refuses it), so
         # each process keeps what it has read of them.
-        self.distributors: dict = {}
+        self.distributors: dict[str, Any] = {}
         self._factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False,
                                      info={"distributors": self.distributors})
         self._read_factory = self._factory
-        self._read_options: dict = {"sqlite_begin": "DEFERRED"}
+        self._read_options: dict[str, Any] = {"sqlite_begin": "DEFERRED"}
         self.read_engine: Engine | None = None
         if engine.dialect.name == "postgresql":
             # Reads get their own pool whose connections stay in autocommit (switching a pooled
             # connection back and forth would cost round trips of its own).
+            size = cast(QueuePool, engine.pool).size()
             self.read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600,
-                                             pool_size=engine.pool.size(), max_overflow=engine.pool.size() * 2)
+                                             pool_size=size, max_overflow=size * 2)
             self._read_factory = sessionmaker(bind=self.read_engine, expire_on_commit=False, autoflush=False,
                                               info={"distributors": self.distributors})
             self._read_options = {}

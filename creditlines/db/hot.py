@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
 from creditlines.eligibility import LineState
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
 
 RESELLER_LINES = """
 SELECT r.status, l.id, l.kind, l.funder, l.programme_id, l.vendor_id, l.usable_for, l.on_expiry,
@@ -41,6 +45,13 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
+def _required_day(value: Any) -> date:
+    day = _day(value)
+    if day is None:  # pragma: no cover - the column is NOT NULL
+        raise ValueError("a line without valid_from")
+    return day
+
+
 def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineState]]:
     """Rows of RESELLER_LINES as (reseller status, line states); (None, []) if no reseller."""
     if not rows:
@@ -48,7 +59,7 @@ def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineSta
     return rows[0][0], [
         LineState(id=row[1], kind=row[2], funder=row[3], programme_id=row[4], vendor_id=row[5],
                   usable_for=row[6], on_expiry=row[7], status=row[8], limit=row[9], drawn=row[10],
-                  valid_from=_day(row[11]), valid_until=_day(row[12]), grant_seq=row[13])
+                  valid_from=_required_day(row[11]), valid_until=_day(row[12]), grant_seq=row[13])
         for row in rows
     ]
 
@@ -60,7 +71,7 @@ class HotPath:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self.pool_size = pool_size
-        self._pool = None
+        self._pool: AsyncConnectionPool[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
         if self.dialect == "postgresql":
@@ -75,11 +86,11 @@ class HotPath:
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 
-    async def _pg_pool(self):
+    async def _pg_pool(self) -> AsyncConnectionPool[Any]:
         loop = asyncio.get_running_loop()
         if self._pool is not None and self._loop is loop:
             return self._pool
-        if self._loop is not loop:
+        if self._loop is not loop or self._opening is None:
             self._loop, self._opening, self._pool = loop, asyncio.Lock(), None
         async with self._opening:
             if self._pool is None:
@@ -102,14 +113,15 @@ class HotPath:
             self._sqlite = conn
         return self._sqlite
 
-    async def fetch(self, sql: str, params: dict) -> list[tuple]:
+    async def fetch(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Rows of one statement (autocommit on PostgreSQL, one implicit read on SQLite), ``sql``
         in the dialect's parameter style."""
         if self.dialect == "postgresql":
             pool = await self._pg_pool()
             async with pool.connection() as conn:
                 cursor = await conn.execute(sql, params)
-                return await cursor.fetchall()
+                rows: list[tuple[Any, ...]] = await cursor.fetchall()
+                return rows
         return self._sqlite_connection().execute(sql, params).fetchall()
 
     async def reseller_lines(self, distributor_id: str, reseller_id: str) -> tuple[str | None, list[LineState]]:

@@ -51,7 +51,7 @@ def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return fn(*args, **kwargs)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - re-raised unless transient
                 time.sleep(_pause_or_raise(exc, attempt))
         raise AssertionError("unreachable")
 
@@ -66,7 +66,7 @@ def retry_transient_async(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitabl
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return await fn(*args, **kwargs)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - re-raised unless transient
                 await asyncio.sleep(_pause_or_raise(exc, attempt))
         raise AssertionError("unreachable")
 

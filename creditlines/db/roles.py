@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import errors, sql
@@ -40,6 +41,14 @@ def with_user(url: str, user: str, password: str | None = None) -> str:
     return make_url(url).set(username=user, password=password).render_as_string(hide_password=False)
 
 
+def _scalar(cursor: psycopg.Cursor[Any]) -> Any:
+    """The one value of a query that always answers one row."""
+    row = cursor.fetchone()
+    if row is None:  # pragma: no cover - these queries always answer one row
+        raise RuntimeError("the query answered no row")
+    return row[0]
+
+
 def _ensure_role(conn: psycopg.Connection, name: str, password: str | None) -> bool:
     """Create a LOGIN role unless it exists; True when this call created it."""
     created = False
@@ -50,7 +59,7 @@ def _ensure_role(conn: psycopg.Connection, name: str, password: str | None) -> b
             created = True
         except (errors.DuplicateObject, errors.UniqueViolation):
             pass  # another session created it between our check and our CREATE
-    can_login = conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (name,)).fetchone()[0]
+    can_login = _scalar(conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (name,)))
     if not can_login:  # e.g. created NOLOGIN by migration 0004 run as a superuser
         conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(name)))
     if password is not None:
@@ -93,7 +102,7 @@ def create_roles(admin_url: str, roles: Roles, *, owner_password: str | None = N
         created = {roles.owner: _ensure_role(conn, roles.owner, owner_password),
                    roles.app: _ensure_role(conn, roles.app, app_password)}
         o, a, s = sql.Identifier(roles.owner), sql.Identifier(roles.app), sql.Identifier(schema)
-        database = conn.execute("SELECT current_database()").fetchone()[0]
+        database = _scalar(conn.execute("SELECT current_database()"))
         conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(sql.Identifier(database), o, a))
         conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(s, o))
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, a))
@@ -135,4 +144,4 @@ def can_change_schema(url: str) -> bool:
     if make_url(url).get_backend_name() != "postgresql":
         return True
     with psycopg.connect(libpq_url(url), connect_timeout=10) as conn:
-        return bool(conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0])
+        return bool(_scalar(conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')")))

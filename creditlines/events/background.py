@@ -31,5 +31,5 @@ async def stop_sender(running: Running) -> None:
     stop.set()
     try:
         await asyncio.wait_for(task, timeout=15)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
+    except (TimeoutError, asyncio.CancelledError):
         task.cancel()

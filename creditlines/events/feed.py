@@ -11,15 +11,16 @@ writer at a time). See docs/DECISIONS.md, "Events in commit order".
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from creditlines.events.models import Event
 from creditlines.events.types import PARTNER_TYPES, EventType
-from creditlines.money import amount_str
+from creditlines.money import money_json
 
 MAX_POSITION = 2**63 - 1
 
@@ -92,7 +93,7 @@ def _render(value: Any, currency: str | None) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key.endswith("_minor") and isinstance(item, int) and currency is not None:
-                out[key[:-len("_minor")]] = {"amount": amount_str(item, currency), "currency": currency}
+                out[key[:-len("_minor")]] = money_json(item, currency)
             else:
                 out[key] = _render(item, currency)
         return out

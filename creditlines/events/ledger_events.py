@@ -7,9 +7,10 @@ come from those balances, never from the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 

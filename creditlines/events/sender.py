@@ -236,7 +236,7 @@ class Sender:
                 if not delivered:
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=self.settings.sender_poll_seconds)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
         finally:
             await self.aclose()

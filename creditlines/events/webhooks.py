@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from sqlalchemy import select

@@ -4,14 +4,16 @@ headroom from that instant) — mark the line expired, apply ``on_expiry``, writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines.db.retry import retry_transient
 from creditlines import clock, metrics
+from creditlines.db.engine import UnitOfWork
+from creditlines.db.retry import retry_transient
 from creditlines.events import nightly
 from creditlines.ledger import repository as repo
 from creditlines.ledger import service
@@ -49,14 +51,14 @@ def expire_batch(
     by_reseller: dict[str, list[Line]] = {}
     for line in lines:
         by_reseller.setdefault(line.reseller_id, []).append(line)
-    bases = {rid: next(l for l in ls if l.kind == "base") for rid, ls in by_reseller.items()}
-    closing = [(r, l) for r in resellers for l in by_reseller.get(r.id, [])
-               if l.status == "active" and l.valid_until is not None and l.valid_until < day]
+    bases = {rid: next(ln for ln in ls if ln.kind == "base") for rid, ls in by_reseller.items()}
+    closing = [(r, ln) for r in resellers for ln in by_reseller.get(r.id, [])
+               if ln.status == "active" and ln.valid_until is not None and ln.valid_until < day]
     # What each reseller looks like after: for the summary, from the state read under the lock.
-    after = {r.id: ([l for l in by_reseller.get(r.id, []) if l.status == "active"
-                     and not (l.valid_until is not None and l.valid_until < day)]) for r in resellers}
-    drawn_before = {r.id: {l.id: l.drawn_minor for l in after[r.id]} for r in resellers}
-    limits = {r.id: sum(l.limit_minor for l in after[r.id]) for r in resellers}
+    after = {r.id: ([ln for ln in by_reseller.get(r.id, []) if ln.status == "active"
+                     and not (ln.valid_until is not None and ln.valid_until < day)]) for r in resellers}
+    drawn_before = {r.id: {ln.id: ln.drawn_minor for ln in after[r.id]} for r in resellers}
+    limits = {r.id: sum(ln.limit_minor for ln in after[r.id]) for r in resellers}
     reseller_ids_locked = [r.id for r in resellers]  # read before close_lines expires the objects
     totals_before = nightly.totals_before_expiry(reseller_ids_locked, limits, drawn_before, closing)
     expired: dict[str, int] = {}
@@ -101,14 +103,14 @@ def _advisory_key(distributor_id: str) -> int:
 
 
 def run_expiry(
-    uow,
+    uow: UnitOfWork,
     *,
     as_of: date | None = None,
     distributor_id: str | None = None,
     dry_run: bool = False,
     batch_size: int = 500,
     actor: str = "job:expiry",
-    on_progress=None,
+    on_progress: Callable[[str, int], None] | None = None,
     crash_after_batches: int | None = None,
     workers: int = 2,
 ) -> list[DistributorExpiry]:
@@ -160,8 +162,9 @@ def run_expiry(
     return reports
 
 
-def _expire_distributor(uow, distributor_id: str, day: date, report: "DistributorExpiry", *, batch_size: int,
-                        workers: int, actor: str, dry_run: bool, on_progress, crash_after_batches: int | None) -> None:
+def _expire_distributor(uow: UnitOfWork, distributor_id: str, day: date, report: DistributorExpiry, *, batch_size: int,
+                        workers: int, actor: str, dry_run: bool,
+                        on_progress: Callable[[str, int], None] | None, crash_after_batches: int | None) -> None:
     """Batches of due resellers (keyset by reseller id), each its own transaction, on ``workers``
     threads with their own connections; at most ``2 × workers`` batches in flight (flat memory)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -205,7 +208,7 @@ def _expire_distributor(uow, distributor_id: str, day: date, report: "Distributo
                 return
 
 
-def count_due(uow, *, as_of: date | None = None) -> int:
+def count_due(uow: UnitOfWork, *, as_of: date | None = None) -> int:
     from sqlalchemy import func
 
     from creditlines.tenants import service as tenants

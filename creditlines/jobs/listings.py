@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from typing import Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,6 @@ from creditlines.ledger import repository as ledger_repo
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
-
 
 AMOUNT = {"amount": True}  # field metadata: a column of plain decimal amounts, written to CSV as numbers
 
@@ -66,7 +66,7 @@ def expiring(session: Session, *, distributor_id: str, within_days: int) -> Iter
     for line, name in session.execute(stmt):
         yield ExpiringRow(line.reseller_id, name, line.id, line.programme_id, line.funder,
                           amount_str(line.limit_minor, cur), amount_str(line.drawn_minor, cur), cur,
-                          line.valid_until.isoformat(), line.on_expiry)
+                          line.valid_until.isoformat() if line.valid_until else "", line.on_expiry)
 
 
 def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRow]:
@@ -103,7 +103,7 @@ def csv_cell(value: object, *, amount: bool = False) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def to_csv(rows, fields_: list[str]) -> str:
+def to_csv(rows: Iterable[Any], fields_: list[str]) -> str:
     """The one CSV writer of the listings (API ``Accept: text/csv`` and CLI ``--format csv``).
 
     Lines end with CRLF (RFC 4180), so a cell holding a carriage return or a newline is quoted."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -21,7 +23,7 @@ def get(session: Session, distributor_id: str, vendor_id: str, *, lock: str | No
     return session.scalars(fresh(session, stmt)).one_or_none()
 
 
-def insert_if_absent(session: Session, values: dict) -> bool:
+def insert_if_absent(session: Session, values: dict[str, Any]) -> bool:
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
     stmt = (insert(Partnership).values(**values)
             .on_conflict_do_nothing(index_elements=["distributor_id", "vendor_id"])

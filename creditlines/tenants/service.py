@@ -12,6 +12,7 @@ from creditlines.errors import Conflict, ValidationFailed
 from creditlines.money import currency as known_currency
 from creditlines.tenants.models import Distributor, Vendor
 
+
 def _check_name(value: str) -> None:
     validation.text(value, "name", max_length=validation.NAME_MAX)
 

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -74,7 +74,7 @@ def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
             return proc
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise SystemExit(proc.stderr.read().decode()[-3000:])
+                raise SystemExit(proc.stderr.read().decode()[-3000:]) from None
             time.sleep(0.3)
     proc.kill()
     raise SystemExit(f"{cmd} did not start")
@@ -179,7 +179,7 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     dsn = f"{SERVER.rsplit('/', 1)[0]}/{name}"
     url = dsn.replace("postgresql://", "postgresql+psycopg://")
-    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                      "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
                      "command": " ".join(["scripts/bench/api_load.py", *sys.argv[1:]]),
                      "connections": c, "workers": w, "duration_s": d}

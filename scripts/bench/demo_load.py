@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -73,7 +73,7 @@ def main() -> None:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     budget = 60 if opts.size == "default" else 600
     print(json.dumps({
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
         "command": " ".join(["scripts/bench/demo_load.py", *sys.argv[1:]]),
         "size": opts.size, "database": opts.database,

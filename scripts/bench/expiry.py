@@ -20,7 +20,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -30,7 +30,7 @@ SERVER = os.environ.get("CREDITLINES_BENCH_PG", "postgresql://postgres@127.0.0.1
 
 def build(url_psycopg: str, resellers: int, expiring: int, today: date) -> None:
     yesterday, later = today - timedelta(days=1), today + timedelta(days=90)
-    at = datetime.now(timezone.utc) - timedelta(days=30)
+    at = datetime.now(UTC) - timedelta(days=30)
     with psycopg.connect(url_psycopg, autocommit=True) as c:
         c.execute("INSERT INTO distributor VALUES ('bench', 'Bench', 'EUR', 'Europe/Paris', %s)", (at,))
         c.execute("INSERT INTO vendor VALUES ('microsoft', 'Microsoft', %s)", (at,))
@@ -66,8 +66,9 @@ def build(url_psycopg: str, resellers: int, expiring: int, today: date) -> None:
                 'active' FROM generate_series(1, %(n)s) i"""),
             ("ledger: programme lines", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
                 drawn_delta_minor, limit_after_minor, valid_until_after, status_after)
-                SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 2 + k, %(at)s, 'bench', 'line_opened', 'p' || k || '-' || i,
-                0, 500000, CASE WHEN k = 1 AND i <= %(x)s THEN %(y)s::date ELSE %(l)s::date END, 'active'
+                SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 2 + k, %(at)s, 'bench', 'line_opened',
+                'p' || k || '-' || i, 0, 500000,
+                CASE WHEN k = 1 AND i <= %(x)s THEN %(y)s::date ELSE %(l)s::date END, 'active'
                 FROM generate_series(1, %(n)s) i, generate_series(1, 4) k"""),
             ("ledger: drawings", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind,
                 drawing_reference, amount_minor)
@@ -118,8 +119,9 @@ def main() -> None:
         second_s, second = run(["expire", "--json"], env)
         verify_s, verified = run(["verify"], env)
         result = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.node()} {os.cpu_count()} cores, "
+                       f"{platform.python_implementation()} {platform.python_version()}",
             "lines": opts.resellers * 5, "expiring": opts.expiring, "build_s": round(build_s, 1),
             "first_run_s": round(first_s, 1), "first_run_peak_rss_mb": round(peak_first_mb),
             "first_run": json.loads(first.stdout), "second_run_s": round(second_s, 2),

@@ -19,14 +19,14 @@ import os
 import platform
 import statistics
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
-from scripts.bench.api_load import SERVER, RESELLERS, free_port, seed, start, stop, wrk  # noqa: E402
+from scripts.bench.api_load import RESELLERS, SERVER, free_port, seed, start, stop, wrk  # noqa: E402
 
 
 def draw_0002() -> str:
@@ -50,7 +50,7 @@ def main() -> None:
     dsn = f"{SERVER.rsplit('/', 1)[0]}/{name}"
     url = dsn.replace("postgresql://", "postgresql+psycopg://")
     procs = []
-    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                      "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
                      "command": " ".join(["scripts/bench/outbox_cost.py", *sys.argv[1:]]),
                      "connections": opts.connections, "workers": opts.workers, "duration_s": opts.duration}

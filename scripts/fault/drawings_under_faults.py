@@ -29,11 +29,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import psycopg
@@ -251,8 +251,8 @@ def check(database_url: str, outcomes: list[Outcome]) -> dict:
         rows = conn.execute("SELECT reseller_id, reference, amount_minor FROM drawing WHERE distributor_id = %s",
                             (DISTRIBUTOR,)).fetchall()
         entries = dict(conn.execute(
-            "SELECT drawing_reference, count(*) FROM ledger_entry WHERE distributor_id = %s AND kind = 'drawing_posted'"
-            " GROUP BY drawing_reference", (DISTRIBUTOR,)).fetchall())
+            "SELECT drawing_reference, count(*) FROM ledger_entry"
+            " WHERE distributor_id = %s AND kind = 'drawing_posted' GROUP BY drawing_reference", (DISTRIBUTOR,)).fetchall())
     stored = Counter(ref for _, ref, _ in rows)
     amounts = {ref: minor for _, ref, minor in rows}
     problems = []
@@ -299,7 +299,7 @@ def phase(load: Load, label: str, seconds: float, fault) -> dict:
 
 
 def run(base_seconds: float, threads: int, resellers: int) -> dict:
-    result: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                     "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
                                f"Python {platform.python_version()}",
                     "command": " ".join([Path(sys.executable).name, "-m", "scripts.fault.drawings_under_faults"]
@@ -329,7 +329,7 @@ def run(base_seconds: float, threads: int, resellers: int) -> dict:
             verified = verify_cli(url)
             result["verify_exit"] = verified.returncode
             result["verify_output"] = (verified.stdout + verified.stderr).strip()[-500:]
-            result["invariants"] = violations(url, now=datetime.now(timezone.utc))
+            result["invariants"] = violations(url, now=datetime.now(UTC))
     result["ok"] = (not result["check"]["problems"] and not result["unexpected_answers"]
                     and result["verify_exit"] == 0 and not result["invariants"]
                     and result["check"]["unresolved"] == 0)

@@ -9,7 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.harness import serve, verify_cli as run_verify
+from tests.harness import serve
+from tests.harness import verify_cli as run_verify
 
 ADMIN = "race-admin-key"
 

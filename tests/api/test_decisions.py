@@ -137,7 +137,7 @@ def test_a_nomination_refused_shows_the_vendor_only_a_code(api):
                         json={"decision": "approve", "limit": eur("3000.00"), "reason": "ok for 3k"})
     assert approved.status_code == 200, approved.text
     lines = api.get(f"{D}/resellers/R-2/availability").json()["lines"]
-    assert [(l["funder"], l["limit"]) for l in lines] == [("actebis", eur("1000.00")), ("microsoft", eur("3000.00"))]
+    assert [(ln["funder"], ln["limit"]) for ln in lines] == [("actebis", eur("1000.00")), ("microsoft", eur("3000.00"))]
     _refused(api.post(f"{D}/nominations/{ids['R-2']}/decision", json={"decision": "reject", "reason": "x"}), 409,
              "already_decided")
 

@@ -384,7 +384,7 @@ def _raw_exchange(port: int, head: bytes, body_parts) -> bytes:
                 break
             try:
                 answer += sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             if answer:
                 break

@@ -57,7 +57,7 @@ def test_mezzanine_up_to_5000_until_30_june_for_vendor_chosen_resellers(field):
     # The credit officer sees the vendor line and an order of 12,000 flows into it.
     view = api.get("/v1/distributors/actebis/resellers/R-1/availability").json()
     assert view["total_available"] == eur("15000.00")
-    assert [(l["kind"], l["funder"], l["programme_id"]) for l in view["lines"]] == [
+    assert [(ln["kind"], ln["funder"], ln["programme_id"]) for ln in view["lines"]] == [
         ("base", "actebis", None), ("programme", "microsoft", "mezzanine@actebis")]
     order = api.post("/v1/distributors/actebis/resellers/R-1/drawings", who="integration",
                      json={"reference": "SO-12000", "amount": eur("12000.00")}).json()
@@ -69,17 +69,17 @@ def test_mezzanine_up_to_5000_until_30_june_for_vendor_chosen_resellers(field):
     assert programme["total_limit"] == eur("8000.00") and programme["total_drawn"] == eur("2000.00")
     assert programme["budget_left"] == {"beneficiaries": 0, "total_limit": None}
     lines = api.get(f"{MS}/{pid}/lines", who="partner").json()["items"]
-    assert [(l["reseller_id"], l["limit"], l["drawn"]) for l in lines] == [("R-1", eur("5000.00"), eur("2000.00")),
+    assert [(ln["reseller_id"], ln["limit"], ln["drawn"]) for ln in lines] == [("R-1", eur("5000.00"), eur("2000.00")),
                                                                          ("R-2", eur("3000.00"), eur("0.00"))]
     # Never the base line nor its amount (an id may contain the digits "10000": look at amounts only).
-    amounts = {m["amount"] for l in lines for m in (l["limit"], l["drawn"])}
-    assert "10000.00" not in amounts and all(l["funder"] == "microsoft" and l["programme_id"] for l in lines)
+    amounts = {m["amount"] for ln in lines for m in (ln["limit"], ln["drawn"])}
+    assert "10000.00" not in amounts and all(ln["funder"] == "microsoft" and ln["programme_id"] for ln in lines)
 
     # Microsoft moves the end of Mezzanine: the lines move with it, and the ledger says so.
     moved = api.request("PATCH", f"{MS}/{pid}", who="partner", json={"ends_on": "2026-07-31"})
     assert moved.status_code == 200 and moved.json()["ends_on"] == "2026-07-31"
     lines = api.get(f"{MS}/{pid}/lines", who="partner").json()["items"]
-    assert {l["valid_until"] for l in lines} == {"2026-07-31"}
+    assert {ln["valid_until"] for ln in lines} == {"2026-07-31"}
     ledger = api.get("/v1/distributors/actebis/resellers/R-1/ledger").json()["items"]
     assert ledger[-1]["kind"] == "line_valid_until_set" and ledger[-1]["valid_until_after"] == "2026-07-31"
 

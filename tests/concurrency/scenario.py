@@ -21,10 +21,10 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from moneyed import Money
@@ -164,7 +164,7 @@ class Scenario:
                 answer, _ = programmes.record_purchase(
                     s, distributor_id=d, event_id=f"seed-{r}", reseller_id=r, vendor_id="hp",
                     product_category="old", amount=_eur("10"),
-                    occurred_at=datetime.combine(trigger_day, datetime.min.time(), timezone.utc) + timedelta(hours=10),
+                    occurred_at=datetime.combine(trigger_day, datetime.min.time(), UTC) + timedelta(hours=10),
                     actor="seed")
                 assert answer.results[0]["outcome"] == "granted", answer.results
                 ledger.draw(s, distributor_id=d, reseller_id=r, reference="SEED", amount=_eur("1200"),

@@ -5,7 +5,7 @@ runs in `scripts/fault/drawings_under_faults.py` on a private cluster)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,4 +32,4 @@ def test_drawings_survive_a_worker_killed_mid_run(pg_url):
         assert seen["unresolved"] == 0, seen
         assert seen["accepted"] > 0 and seen["refused"] > 0, seen  # both kinds were under test
         assert verify_cli(url).returncode == 0
-        assert violations(url, now=datetime.now(timezone.utc)) == []
+        assert violations(url, now=datetime.now(UTC)) == []

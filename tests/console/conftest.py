@@ -1,5 +1,6 @@
-"""The console's browser: the system's Chromium driven by Playwright (``executable_path``: no
-browser is ever downloaded). Without Playwright or Chromium the browser tests skip with a
+"""The console's fixtures. ``console``: the app on the test database with the story's data, its
+keys and a client. ``browser``: the system's Chromium driven by Playwright (``executable_path``:
+no browser is ever downloaded); without Playwright or Chromium the browser tests skip with a
 message, except under CI=true, where they are mandatory."""
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from creditlines.db.engine import UnitOfWork
 from tests.conftest import IN_CI
+from tests.console import story
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "console-screenshots"
 
@@ -52,3 +57,17 @@ def browser() -> Iterator[Any]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def console(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str], UnitOfWork]]:
+    from creditlines.config import get_settings
+
+    monkeypatch.setenv("CREDITLINES_CONSOLE_SECRET", "a-test-secret-of-enough-length")
+    get_settings.cache_clear()
+    app = create_app(database_url=engine.url.render_as_string(hide_password=False))
+    keys = story.load(app.state.uow)
+    with TestClient(app, raise_server_exceptions=True, base_url="http://127.0.0.1") as client:
+        yield client, keys, app.state.uow
+    app.state.uow.dispose()
+    get_settings.cache_clear()

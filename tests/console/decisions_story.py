@@ -4,8 +4,8 @@
 * insurer cover capping base limits at cover + EUR 2,000 discretionary; at onboarding, on
   1 February, Coface covered Bureau Vallée Lyon (R-1001) for 20,000, Dupont Lille (R-1002) for
   3,000 and R-1003 for 1,000 — every limit stands under its cap;
-* HP (a vendor of the story already, not admitted) admitted at Actebis on the condition that Actebis approves each reseller HP enrols in its
-  programme HP Boost (lines of up to EUR 3,000)."""
+* HP (a vendor of the story already, not admitted) admitted at Actebis on the condition that
+  Actebis approves each reseller HP enrols in its programme HP Boost (lines of up to EUR 3,000)."""
 
 from __future__ import annotations
 

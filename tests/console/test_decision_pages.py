@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from creditlines.db.engine import UnitOfWork
 from creditlines.decisions import limit_requests, nominations
-from creditlines.ledger import service as ledger
 from tests.console import decisions_story
 from tests.console.test_pages import sign_in
 

@@ -4,8 +4,7 @@ people type (French amounts, enrolment lists), the search and the programme's hi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from moneyed import Money
 
-from api.app import create_app
 from console import enrolment, fmt
 from console.session import COOKIE
 from creditlines import clock
@@ -26,20 +24,6 @@ from creditlines.programmes import service as programmes
 from creditlines.programmes.history import DayPoint, programme_history
 from tests.console import story
 from tests.factories import eur
-
-
-@pytest.fixture
-def console(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str], UnitOfWork]]:
-    from creditlines.config import get_settings
-
-    monkeypatch.setenv("CREDITLINES_CONSOLE_SECRET", "a-test-secret-of-enough-length")
-    get_settings.cache_clear()
-    app = create_app(database_url=engine.url.render_as_string(hide_password=False))
-    keys = story.load(app.state.uow)
-    with TestClient(app, raise_server_exceptions=True, base_url="http://127.0.0.1") as client:
-        yield client, keys, app.state.uow
-    app.state.uow.dispose()
-    get_settings.cache_clear()
 
 
 def csrf_of(html: str) -> str:
@@ -176,7 +160,7 @@ def test_amounts_refused(typed: str) -> None:
 def test_amounts_shown_in_french() -> None:
     assert fmt.money(Money("10500", "EUR")) == "10\u202f500,00\u00a0€"
     assert fmt.day(date(2026, 6, 30)) == "30 juin 2026"
-    assert fmt.instant(datetime(2026, 3, 28, 23, 30, tzinfo=timezone.utc), "Europe/Paris") == "29/03/2026 00:30"
+    assert fmt.instant(datetime(2026, 3, 28, 23, 30, tzinfo=UTC), "Europe/Paris") == "29/03/2026 00:30"
 
 
 def test_enrolment_rows() -> None:

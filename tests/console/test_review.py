@@ -11,7 +11,7 @@ import pytest
 
 from console import enrolment
 from console.session import COOKIE
-from tests.console.test_pages import console, csrf_of, sign_in  # noqa: F401  (the fixture)
+from tests.console.test_pages import csrf_of, sign_in
 
 ENROL = "/console/vendors/microsoft/programmes/mezzanine@actebis/enrolments"
 
@@ -144,7 +144,6 @@ def test_names_reasons_and_uploads_are_text_never_markup(console: Any) -> None:
     reason closing an attribute, and an uploaded row holding markup: every page shows them as text,
     and the listing's CSV neutralises the ones a spreadsheet would run."""
     from creditlines.ledger import service as ledger
-    from creditlines.programmes import service as programmes
 
     client, keys, uow = console
     evil = '<script>alert(1)</script>'
@@ -288,11 +287,11 @@ def test_enrolment_answers_what_the_api_answers_for_the_same_rows(console: Any) 
     for _ in range(2):
         api = client.post("/v1/vendors/microsoft/programmes/twin-api@actebis/enrolments",
                           headers={"Authorization": f"Bearer {keys['partner']}"},
-                          json={"resellers": [{"reseller_id": r, **({"limit": {"amount": l, "currency": "EUR"}}
-                                                                     if l else {})} for r, l in rows]})
+                          json={"resellers": [{"reseller_id": r, **({"limit": {"amount": limit, "currency": "EUR"}}
+                                                                     if limit else {})} for r, limit in rows]})
         assert api.status_code == 200, api.text
         page = client.post("/console/vendors/microsoft/programmes/twin-console@actebis/enrolments",
-                           data={"csrf": token, "rows": "\n".join(f"{r};{l or ''}" for r, l in rows)})
+                           data={"csrf": token, "rows": "\n".join(f"{r};{limit or ''}" for r, limit in rows)})
         console_outcomes = re.findall(r'<tr class="outcome-([a-z_]+)"><td>\d+</td><td>([^<]+)</td>', page.text)
         assert [(o, r) for r, o in console_outcomes] == [(x["reseller_id"], x["outcome"]) for x in api.json()["results"]]
 

@@ -1,7 +1,8 @@
 """A real HTTP endpoint for the webhook tests: a ThreadingHTTPServer on a free loopback port.
 
 ``script`` says how to answer each request in turn ("ok", a status code such as 500,
-"slow" to answer after ``slow_seconds``, "hang" to wait until ``release`` is set); once it runs out, every request is answered 200.
+"slow" to answer after ``slow_seconds``, "hang" to wait until ``release`` is set); once it runs
+out, every request is answered 200.
 Every request is kept (event id, headers, body) with the number of requests for the same
 event in flight at that moment.
 """
@@ -50,11 +51,11 @@ class Receiver:
         """Event ids answered 2xx, in the order they were answered."""
         return [r.event_id for r in self.requests if r.answered == "ok"]
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 event_id = self.headers.get("Creditlines-Event-Id", "")
                 with receiver._lock:  # kept in the order of arrival

@@ -130,7 +130,7 @@ def test_expiring_csv_through_the_api_and_the_cli(dangerous):
     assert cli(url, "report", "expiring", "--distributor", "actebis", "--within-days", "30", "--format", "csv") \
         == answer.text
     header, line = rows(answer.text)
-    assert dict(zip(header, line)) | {"line_id": ""} == {
+    assert dict(zip(header, line, strict=True)) | {"line_id": ""} == {
         "reseller_id": "R-1", "reseller_name": "'" + HYPERLINK, "line_id": "", "programme_id": "",
         "funder": "microsoft", "limit": "200.00", "drawn": "0.00", "currency": "EUR", "valid_until": "2026-03-20",
         "on_expiry": "transfer_to_base"}

@@ -85,7 +85,7 @@ def test_run_off_keeps_the_vendors_exposure(uow):
         with uow.read() as s:
             view = ledger.availability(s, distributor_id="actebis", reseller_id="R-1")
     assert report.lines_expired == 1 and report.minor_transferred == 0 and report.resellers_over_limit == 0
-    run_off = next(l for l in view.lines if l.id == line.id)
+    run_off = next(ln for ln in view.lines if ln.id == line.id)
     assert run_off.status == "expired" and run_off.drawn == eur("1500.00")  # still owed under Microsoft's guarantee
     assert view.total_available == eur(0) and view.lines[0].drawn == eur("1000.00")
     assert_agrees(uow)
