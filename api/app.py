@@ -33,14 +33,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, description in {
         401: "Missing, unknown or revoked API key (`unauthenticated`)",
         403: "Outside the key's scope (`forbidden`), or a vendor the distributor never admitted "
-             "(`vendor_not_admitted`), or the requester's own key deciding its limit request (`same_approver`)",
+        "(`vendor_not_admitted`), or the requester's own key deciding its limit request (`same_approver`)",
         404: "Unknown distributor, reseller or drawing (`not_found`)",
         409: "Business refusal: `insufficient_credit`, `account_on_hold`, `reseller_terminated`, "
-             "`idempotency_conflict`, `release_exceeds_outstanding`, `programme_closed`, `budget_exhausted`, "
-             "`partnership_ended`, `already_decided`, `request_expired`, `already_granted`, `concurrent_update`, …",
+        "`idempotency_conflict`, `release_exceeds_outstanding`, `programme_closed`, `budget_exhausted`, "
+        "`partnership_ended`, `already_decided`, `request_expired`, `already_granted`, `concurrent_update`, …",
         413: "The request body is larger than 1 MiB (`payload_too_large`)",
         422: "Invalid request: `validation_error`, `invalid_amount`, `currency_mismatch`, `limit_above_partnership`, "
-             "`above_insured_cap`",
+        "`above_insured_cap`",
     }.items()
 }
 
@@ -103,14 +103,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # other caller, method or setting it is the 404 of an unknown path, and it is not in the OpenAPI.
     app.state.metrics_token = settings.metrics_token if settings.metrics_port is None else None
 
-    @app.api_route("/metrics", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                   include_in_schema=False)
+    @app.api_route(
+        "/metrics", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+    )
     def prometheus(request: Request) -> Response:
         """Requests and latency by route, drawings by outcome, grants by programme, expiry runs."""
         from creditlines import metrics
 
-        if request.method != "GET" or not metrics.authorized(request.headers.get("authorization"),
-                                                              request.app.state.metrics_token):
+        if request.method != "GET" or not metrics.authorized(
+            request.headers.get("authorization"), request.app.state.metrics_token
+        ):
             raise StarletteHTTPException(404, "Not Found")
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)

@@ -18,7 +18,8 @@ RefusalCode = Literal["declined", "credit_risk", "insurer_cover", "commercial"]
 
 class CreditPolicyPatch(Strict):
     approval_threshold: MoneyIn | None = Field(
-        None, description="A raise of a base limit by more than this waits for a second officer (null: none)")
+        None, description="A raise of a base limit by more than this waits for a second officer (null: none)"
+    )
     base_cap_policy: Literal["none", "cover_plus_discretionary"] | None = None
     discretionary: MoneyIn | None = Field(None, description="Under cover_plus_discretionary: the cap is cover + this")
 
@@ -58,7 +59,8 @@ class DecisionIn(Strict):
     limit: MoneyIn | None = Field(None, description="Approve for less: at most what was asked")
     reason: Reason
     refusal_code: RefusalCode | None = Field(
-        None, description="Nominations only, with a rejection: the code the vendor sees (default `declined`)")
+        None, description="Nominations only, with a rejection: the code the vendor sees (default `declined`)"
+    )
 
 
 class NominationOut(BaseModel):

@@ -27,8 +27,10 @@ VendorId = Annotated[Identifier, Path(description="A vendor id")]
 ResellerId = Annotated[Identifier, Path(description="A reseller id (the distributor's customer number)")]
 ProgrammeIdPath = Annotated[ProgrammeId, Path(description="`<code>@<distributor_id>`")]
 KeyIdPath = Annotated[KeyId, Path(description="An API key's id")]
-ReferencePath = Annotated[PathReference, Path(
-    description="A drawing's reference, percent-encoded: `FA/2026/0042` is `FA%2F2026%2F0042`, `#` is `%23`")]
+ReferencePath = Annotated[
+    PathReference,
+    Path(description="A drawing's reference, percent-encoded: `FA/2026/0042` is `FA%2F2026%2F0042`, `#` is `%23`"),
+]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cl_…`")
 
@@ -89,8 +91,12 @@ def allow(*roles: str):
     """Only ``roles`` (and admin), inside the key's distributor or vendor, before any work."""
 
     async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
-        authorise(principal, roles=roles, distributor_id=request.path_params.get("distributor_id"),
-                  vendor_id=request.path_params.get("vendor_id"))
+        authorise(
+            principal,
+            roles=roles,
+            distributor_id=request.path_params.get("distributor_id"),
+            vendor_id=request.path_params.get("vendor_id"),
+        )
         return principal
 
     return dependency
@@ -106,8 +112,12 @@ CURSOR_KINDS = {
     "id_pair": lambda v: type(v) is list and len(v) == 2 and all(map(validation.is_identifier, v)),
     "event": lambda v: type(v) is list and len(v) == 2 and all(type(x) is int and 0 <= x <= _MAX_SEQ for x in v),
 }
-Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
-                                     description="`next_cursor` of the previous page, as it was given")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page, as it was given"
+    ),
+]
 
 
 def encode_cursor(value: Any) -> str:

@@ -16,8 +16,12 @@ log = logging.getLogger("creditlines.access")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                 "logger": record.name, "msg": record.getMessage()}
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
@@ -45,8 +49,10 @@ class Observability:
         key = (method, template, str(status))
         children = self._children.get(key)
         if children is None:
-            children = self._children[key] = (metrics.HTTP_REQUESTS.labels(*key),
-                                               metrics.HTTP_LATENCY.labels(method, template))
+            children = self._children[key] = (
+                metrics.HTTP_REQUESTS.labels(*key),
+                metrics.HTTP_LATENCY.labels(method, template),
+            )
         return children
 
     async def __call__(self, scope, receive, send):
@@ -81,6 +87,16 @@ class Observability:
             requests.inc()
             latency.observe(elapsed)
             if template not in ("/metrics", "/healthz") and log.isEnabledFor(logging.INFO):
-                log.info("request", extra={"fields": {
-                    "request_id": request_id, "method": method, "path": scope["path"], "route": template,
-                    "status": status, "duration_ms": round(elapsed * 1000, 2)}})
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": request_id,
+                            "method": method,
+                            "path": scope["path"],
+                            "route": template,
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 2),
+                        }
+                    },
+                )

@@ -49,10 +49,16 @@ STATUS = {
 MEDIA_TYPE = "application/problem+json"
 
 
-def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
-            **extra) -> JSONResponse:
-    body = {"type": f"https://creditlines.dev/problems/{code}", "title": title, "status": status,
-            "detail": detail, "code": code}
+def problem(
+    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra
+) -> JSONResponse:
+    body = {
+        "type": f"https://creditlines.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     for key, value in extra.items():
         body[key] = render.money_of(value) if isinstance(value, Money) else value
     if headers is None:
@@ -62,16 +68,20 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
 
 def payload_too_large(limit: int) -> JSONResponse:
     """413 (SPEC §15); the connection is closed, so the rest of the body is never read."""
-    return problem(413, "payload_too_large", "Payload too large",
-                   f"The request body is larger than {limit} bytes (1 MiB); it was not read.",
-                   headers={"Connection": "close"})
+    return problem(
+        413,
+        "payload_too_large",
+        "Payload too large",
+        f"The request body is larger than {limit} bytes (1 MiB); it was not read.",
+        headers={"Connection": "close"},
+    )
 
 
 def _validation_code(exc: RequestValidationError) -> tuple[str, str]:
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
         if "amount" in loc or "limit" in loc:
-            return "invalid_amount", "Amounts are decimal strings such as \"5000.00\", never numbers."
+            return "invalid_amount", 'Amounts are decimal strings such as "5000.00", never numbers.'
     return "validation_error", "The request does not match the API's schema."
 
 
@@ -101,12 +111,19 @@ def install(app: FastAPI) -> None:
     async def database_unavailable(_request: Request, exc: Exception):
         if is_transient(exc):  # a deadlock that escaped the service's retries: not an outage
             log.error("transient database conflict: %s", exc)
-            return problem(409, errors.ConcurrentUpdate.code, errors.ConcurrentUpdate.title,
-                           "The request collided with concurrent updates and was not applied; retry it.")
+            return problem(
+                409,
+                errors.ConcurrentUpdate.code,
+                errors.ConcurrentUpdate.title,
+                "The request collided with concurrent updates and was not applied; retry it.",
+            )
         log.error("database unavailable: %s", exc)
-        return problem(503, "service_unavailable", "Service unavailable",
-                       "The database cannot be reached; nothing was posted. Retry the same request "
-                       "(references make it safe).")
+        return problem(
+            503,
+            "service_unavailable",
+            "Service unavailable",
+            "The database cannot be reached; nothing was posted. Retry the same request (references make it safe).",
+        )
 
     for unavailable in (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.exc.OperationalError):
         app.add_exception_handler(unavailable, database_unavailable)

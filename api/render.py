@@ -27,8 +27,10 @@ def decision(d: Decision, currency: str) -> dict[str, Any]:
         "requested": money(d.requested, currency),
         "available": money(d.available, currency),
         "shortfall": money(d.shortfall, currency),
-        "plan": [{"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": money(p.amount, currency)}
-                 for p in d.plan],
+        "plan": [
+            {"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": money(p.amount, currency)}
+            for p in d.plan
+        ],
         "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
     }
 
@@ -46,8 +48,15 @@ def drawing(d: DrawingView) -> dict[str, Any]:
         "outstanding": money_of(d.outstanding),
         "status": d.status,
         "vendor_id": d.vendor_id,
-        "allocations": [{"line_id": a.line_id, "funder": a.funder, "amount": money_of(a.amount),
-                         "outstanding": money_of(a.outstanding)} for a in d.allocations],
+        "allocations": [
+            {
+                "line_id": a.line_id,
+                "funder": a.funder,
+                "amount": money_of(a.amount),
+                "outstanding": money_of(a.outstanding),
+            }
+            for a in d.allocations
+        ],
         "created_at": d.created_at.isoformat().replace("+00:00", "Z"),
     }
 

@@ -32,8 +32,12 @@ class Strict(BaseModel):
 
 
 class MoneyIn(Strict):
-    amount: Annotated[StrictStr, Field(max_length=40, examples=["5000.00"],
-                                       description="A decimal string with at most the currency's minor digits")]
+    amount: Annotated[
+        StrictStr,
+        Field(
+            max_length=40, examples=["5000.00"], description="A decimal string with at most the currency's minor digits"
+        ),
+    ]
     currency: Annotated[StrictStr, Field(max_length=10, examples=["EUR"])]
 
 
@@ -68,8 +72,9 @@ class DistributorIn(Strict):
     id: TenantId
     name: Name
     currency: Annotated[StrictStr, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", examples=["EUR"])]
-    timezone: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/_+-]+$",
-                                         examples=["Europe/Paris"])]
+    timezone: Annotated[
+        StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/_+-]+$", examples=["Europe/Paris"])
+    ]
 
 
 class DistributorOut(BaseModel):
@@ -365,11 +370,14 @@ class EnrolmentIn(Strict):
 
 class EnrolmentResultOut(BaseModel):
     reseller_id: str
-    outcome: Literal["granted", "already_granted", "not_eligible", "budget_exhausted", "unknown_reseller",
-                     "pending_approval"]
+    outcome: Literal[
+        "granted", "already_granted", "not_eligible", "budget_exhausted", "unknown_reseller", "pending_approval"
+    ]
     reason: str | None
     line: ProgrammeLineOut | None
-    nomination_id: str | None = Field(None, description="With `pending_approval`: the nomination the distributor decides")
+    nomination_id: str | None = Field(
+        None, description="With `pending_approval`: the nomination the distributor decides"
+    )
 
 
 class EnrolmentOut(BaseModel):
@@ -382,8 +390,13 @@ class PurchaseEventIn(Strict):
     vendor_id: Id
     product_category: Category
     amount: MoneyIn
-    occurred_at: Annotated[Instant, Field(description="ISO 8601 instant with its offset, 1900-01-01 to 2200-12-31",
-                                          examples=["2026-11-22T10:00:00+01:00"])]
+    occurred_at: Annotated[
+        Instant,
+        Field(
+            description="ISO 8601 instant with its offset, 1900-01-01 to 2200-12-31",
+            examples=["2026-11-22T10:00:00+01:00"],
+        ),
+    ]
 
 
 class PurchaseResultOut(BaseModel):

@@ -29,8 +29,10 @@ def availability_bars(lines: Sequence[BarLine]) -> Markup:
     scale = max([max(ln.limit_minor, ln.drawn_minor) for ln in lines] + [1])
     label_w, bar_w, row_h = 230, WIDTH - 240, 38
     height = row_h * max(1, len(lines)) + 4
-    parts = [f'<svg class="bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-             f'aria-label="{escape(_bars_summary(lines))}" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg class="bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-label="{escape(_bars_summary(lines))}" xmlns="http://www.w3.org/2000/svg">'
+    ]
     for i, line in enumerate(lines):
         y = 4 + i * row_h
         drawn = min(line.drawn_minor, line.limit_minor)
@@ -42,19 +44,27 @@ def availability_bars(lines: Sequence[BarLine]) -> Markup:
         for value, colour, what in ((drawn, DRAWN, "drawn"), (available, AVAILABLE, "available"), (over, OVER, "over")):
             w = bar_w * value / scale
             if w > 0:
-                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}" '
-                             f'class="seg-{what}"><title>{escape(what)}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}" '
+                    f'class="seg-{what}"><title>{escape(what)}</title></rect>'
+                )
             x += w
-        parts.append(f'<text x="{label_w}" y="{y + 31}" class="bar-note">'
-                     f'{escape(f"drawn {line.drawn_text} · available {line.available_text} · limit {line.limit_text}")}'
-                     '</text>')
+        parts.append(
+            f'<text x="{label_w}" y="{y + 31}" class="bar-note">'
+            f"{escape(f'drawn {line.drawn_text} · available {line.available_text} · limit {line.limit_text}')}"
+            "</text>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def _bars_summary(lines: Sequence[BarLine]) -> str:
-    return "; ".join(f"{ln.label}: drawn {ln.drawn_text} of {ln.limit_text}, available {ln.available_text}"
-                     for ln in lines) or "no line"
+    return (
+        "; ".join(
+            f"{ln.label}: drawn {ln.drawn_text} of {ln.limit_text}, available {ln.available_text}" for ln in lines
+        )
+        or "no line"
+    )
 
 
 def _clip(text: str, n: int) -> str:
@@ -76,32 +86,45 @@ def gauge(label: str, used: int, maximum: int | None, used_text: str, max_text: 
         f'<svg class="gauge" viewBox="0 0 {WIDTH} {h}" width="100%" role="img" aria-label="{escape(caption)}" '
         f'xmlns="http://www.w3.org/2000/svg"><text x="0" y="13" class="bar-label">{escape(caption)}</text>'
         f'<rect x="0" y="20" width="{WIDTH - 2}" height="16" fill="{TRACK}"/>'
-        f'<rect x="0" y="20" width="{w:.1f}" height="16" fill="{colour}"/></svg>')
+        f'<rect x="0" y="20" width="{w:.1f}" height="16" fill="{colour}"/></svg>'
+    )
 
 
-def series(title: str, points: Sequence[tuple[date, int]], *, value_text: Callable[[int], str],
-           day_text: Callable[[date], str], colour: str = DRAWN) -> Markup:
+def series(
+    title: str,
+    points: Sequence[tuple[date, int]],
+    *,
+    value_text: Callable[[int], str],
+    day_text: Callable[[date], str],
+    colour: str = DRAWN,
+) -> Markup:
     """A line over days, from 0 to the largest value, with the first and last day marked."""
     h, left, bottom, top = 170, 120, 22, 22
     plot_w, plot_h = WIDTH - left - 10, h - top - bottom
     peak = max([v for _, v in points] + [1])
     n = max(1, len(points) - 1)
-    coords = " ".join(f"{left + plot_w * i / n:.1f},{top + plot_h * (1 - v / peak):.1f}"
-                      for i, (_, v) in enumerate(points))
+    coords = " ".join(
+        f"{left + plot_w * i / n:.1f},{top + plot_h * (1 - v / peak):.1f}" for i, (_, v) in enumerate(points)
+    )
     last = points[-1] if points else None
-    caption = title if last is None else \
-        f"{title}: {value_text(last[1])} on {day_text(last[0])}, peak {value_text(peak)}"
-    parts = [f'<svg class="series" viewBox="0 0 {WIDTH} {h}" width="100%" role="img" aria-label="{escape(caption)}" '
-             f'xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="0" y="14" class="bar-label">{escape(title)}</text>',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#888"/>',
-             f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" class="axis">{escape(value_text(peak))}</text>',
-             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" class="axis">{escape(value_text(0))}</text>']
+    caption = (
+        title if last is None else f"{title}: {value_text(last[1])} on {day_text(last[0])}, peak {value_text(peak)}"
+    )
+    parts = [
+        f'<svg class="series" viewBox="0 0 {WIDTH} {h}" width="100%" role="img" aria-label="{escape(caption)}" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="14" class="bar-label">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#888"/>',
+        f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" class="axis">{escape(value_text(peak))}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" class="axis">{escape(value_text(0))}</text>',
+    ]
     if points:
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>')
         parts.append(f'<text x="{left}" y="{h - 4}" class="axis">{escape(day_text(points[0][0]))}</text>')
-        parts.append(f'<text x="{left + plot_w}" y="{h - 4}" text-anchor="end" class="axis">'
-                     f'{escape(day_text(points[-1][0]))}</text>')
+        parts.append(
+            f'<text x="{left + plot_w}" y="{h - 4}" text-anchor="end" class="axis">'
+            f"{escape(day_text(points[-1][0]))}</text>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

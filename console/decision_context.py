@@ -45,6 +45,17 @@ class VendorNomination:
 
 def programme_nominations(s: Session, programme: Any) -> dict[str, Any]:
     rows = lib.nominations_of_programme(s, programme, status=None, after=None, limit=NOMINATIONS_SHOWN + 1)
-    shown = [VendorNomination(n.id, n.reseller_id, n.limit_minor, n.status, n.refusal_code, n.created_at,
-                              n.decided_at, n.decided_limit_minor) for n in rows[:NOMINATIONS_SHOWN]]
+    shown = [
+        VendorNomination(
+            n.id,
+            n.reseller_id,
+            n.limit_minor,
+            n.status,
+            n.refusal_code,
+            n.created_at,
+            n.decided_at,
+            n.decided_limit_minor,
+        )
+        for n in rows[:NOMINATIONS_SHOWN]
+    ]
     return dict(nominations=shown, nominations_truncated=len(rows) > NOMINATIONS_SHOWN)

@@ -26,12 +26,14 @@ PAGE = 50
 RECENT = 20
 DecisionId = Annotated[lib.validation.Identifier, Path(description="A limit request's or nomination's id")]
 
-DONE.update({  # the reseller page's messages after a decision of this module
-    "requested": "Request pending, to be decided by another officer.",
-    "cover": "Cover recorded. The base limit stands.",
-    "cover_cut": "Cover recorded. The base limit was cut to the insured cap (insurer_cut).",
-    "cover_same": "This cover decision was already the current one: nothing changed.",
-})
+DONE.update(
+    {  # the reseller page's messages after a decision of this module
+        "requested": "Request pending, to be decided by another officer.",
+        "cover": "Cover recorded. The base limit stands.",
+        "cover_cut": "Cover recorded. The base limit was cut to the insured cap (insurer_cut).",
+        "cover_same": "This cover decision was already the current one: nothing changed.",
+    }
+)
 DECIDED = {"approved": "Approved.", "rejected": "Rejected."}
 
 
@@ -73,24 +75,49 @@ def _elsewhere(errors: dict[str, lib.CreditLinesError], shown: set[str]) -> list
 # ------------------------------------------------------------------------- limit requests
 
 
-def _requests_page(request: Request, who: Viewer, distributor_id: str, after: str | None, done: str | None,
-                   errors: dict[str, lib.CreditLinesError], form: dict[str, Any], status: int = 200) -> Response:
+def _requests_page(
+    request: Request,
+    who: Viewer,
+    distributor_id: str,
+    after: str | None,
+    done: str | None,
+    errors: dict[str, lib.CreditLinesError],
+    form: dict[str, Any],
+    status: int = 200,
+) -> Response:
     with request.app.state.uow.read() as s:
         distributor = lib.require_distributor(s, distributor_id)
-        pending = lib.requests_of_distributor(s, distributor_id=distributor_id, status="pending", after=after,
-                                              limit=PAGE + 1)
+        pending = lib.requests_of_distributor(
+            s, distributor_id=distributor_id, status="pending", after=after, limit=PAGE + 1
+        )
         recent = lib.recent_requests(s, distributor_id=distributor_id, limit=RECENT)
     now = lib.clock.now()
-    return render(request, who, "decisions/limit_requests.html", status, distributor=distributor,
-                  pending=pending[:PAGE], next_after=pending[PAGE - 1].id if len(pending) > PAGE else None,
-                  after=after, recent=[(r, lib.effective_status(r, now)) for r in recent],
-                  done=DECIDED.get(done or ""), errors=errors, form=form, my_key=who.principal.key_id,
-                  elsewhere=_elsewhere(errors, {r.id for r in pending}))
+    return render(
+        request,
+        who,
+        "decisions/limit_requests.html",
+        status,
+        distributor=distributor,
+        pending=pending[:PAGE],
+        next_after=pending[PAGE - 1].id if len(pending) > PAGE else None,
+        after=after,
+        recent=[(r, lib.effective_status(r, now)) for r in recent],
+        done=DECIDED.get(done or ""),
+        errors=errors,
+        form=form,
+        my_key=who.principal.key_id,
+        elsewhere=_elsewhere(errors, {r.id for r in pending}),
+    )
 
 
 @router.get("/distributors/{distributor_id}/limit-requests", response_class=HTMLResponse)
-def limit_requests(request: Request, distributor_id: DistributorId, after: str | None = Query(None, max_length=100),
-                   done: str | None = Query(None, max_length=20), who: Viewer = Depends(viewer)) -> Response:
+def limit_requests(
+    request: Request,
+    distributor_id: DistributorId,
+    after: str | None = Query(None, max_length=100),
+    done: str | None = Query(None, max_length=20),
+    who: Viewer = Depends(viewer),
+) -> Response:
     officer_of(who, distributor_id)
     if after:
         lib.validation.identifier(after, "after")
@@ -98,8 +125,13 @@ def limit_requests(request: Request, distributor_id: DistributorId, after: str |
 
 
 @router.post("/distributors/{distributor_id}/limit-requests/{request_id}/decision")
-def decide_request(request: Request, distributor_id: DistributorId, request_id: DecisionId,
-                   form: FormData = Depends(checked_form), who: Viewer = Depends(viewer)) -> Response:
+def decide_request(
+    request: Request,
+    distributor_id: DistributorId,
+    request_id: DecisionId,
+    form: FormData = Depends(checked_form),
+    who: Viewer = Depends(viewer),
+) -> Response:
     """Approve (for less with ``limit``) or reject, by another officer key than the requester's."""
     officer_of(who, distributor_id)
 
@@ -109,36 +141,71 @@ def decide_request(request: Request, distributor_id: DistributorId, request_id: 
         limit = None
         if typed and decision == "approve":
             limit = fmt.parse_money(typed, lib.require_distributor(s, distributor_id).currency, allow_zero=True)
-        lib.decide_request(s, distributor_id=distributor_id, request_id=request_id, decision=decision, limit=limit,
-                           reason=_reason(form), actor=who.principal.actor, key_id=who.principal.key_id)
+        lib.decide_request(
+            s,
+            distributor_id=distributor_id,
+            request_id=request_id,
+            decision=decision,
+            limit=limit,
+            reason=_reason(form),
+            actor=who.principal.actor,
+            key_id=who.principal.key_id,
+        )
 
     refused = _decide(request, who, action)
     if refused is None:
         done = "approved" if _text(form, "decision") == "approve" else "rejected"
         return redirect(f"/distributors/{distributor_id}/limit-requests?done={done}")
-    return _requests_page(request, who, distributor_id, None, None, {request_id: refused}, dict(form),
-                          error_status(refused))
+    return _requests_page(
+        request, who, distributor_id, None, None, {request_id: refused}, dict(form), error_status(refused)
+    )
 
 
 # ------------------------------------------------------------------------- nominations
 
 
-def _nominations_page(request: Request, who: Viewer, distributor_id: str, after: str | None, done: str | None,
-                      errors: dict[str, lib.CreditLinesError], form: dict[str, Any], status: int = 200) -> Response:
+def _nominations_page(
+    request: Request,
+    who: Viewer,
+    distributor_id: str,
+    after: str | None,
+    done: str | None,
+    errors: dict[str, lib.CreditLinesError],
+    form: dict[str, Any],
+    status: int = 200,
+) -> Response:
     with request.app.state.uow.read() as s:
         distributor = lib.require_distributor(s, distributor_id)
-        pending = lib.nominations_of_distributor(s, distributor_id=distributor_id, status="pending", after=after,
-                                                 limit=PAGE + 1)
+        pending = lib.nominations_of_distributor(
+            s, distributor_id=distributor_id, status="pending", after=after, limit=PAGE + 1
+        )
         recent = lib.recent_nominations(s, distributor_id=distributor_id, limit=RECENT)
-    return render(request, who, "decisions/nominations.html", status, distributor=distributor,
-                  pending=pending[:PAGE], next_after=pending[PAGE - 1].id if len(pending) > PAGE else None,
-                  after=after, recent=recent, refusal_codes=lib.REFUSAL_CODES, done=DECIDED.get(done or ""),
-                  errors=errors, form=form, elsewhere=_elsewhere(errors, {n.id for n in pending}))
+    return render(
+        request,
+        who,
+        "decisions/nominations.html",
+        status,
+        distributor=distributor,
+        pending=pending[:PAGE],
+        next_after=pending[PAGE - 1].id if len(pending) > PAGE else None,
+        after=after,
+        recent=recent,
+        refusal_codes=lib.REFUSAL_CODES,
+        done=DECIDED.get(done or ""),
+        errors=errors,
+        form=form,
+        elsewhere=_elsewhere(errors, {n.id for n in pending}),
+    )
 
 
 @router.get("/distributors/{distributor_id}/nominations", response_class=HTMLResponse)
-def nominations(request: Request, distributor_id: DistributorId, after: str | None = Query(None, max_length=100),
-                done: str | None = Query(None, max_length=20), who: Viewer = Depends(viewer)) -> Response:
+def nominations(
+    request: Request,
+    distributor_id: DistributorId,
+    after: str | None = Query(None, max_length=100),
+    done: str | None = Query(None, max_length=20),
+    who: Viewer = Depends(viewer),
+) -> Response:
     officer_of(who, distributor_id)
     if after:
         lib.validation.identifier(after, "after")
@@ -146,8 +213,13 @@ def nominations(request: Request, distributor_id: DistributorId, after: str | No
 
 
 @router.post("/distributors/{distributor_id}/nominations/{nomination_id}/decision")
-def decide_nomination(request: Request, distributor_id: DistributorId, nomination_id: DecisionId,
-                      form: FormData = Depends(checked_form), who: Viewer = Depends(viewer)) -> Response:
+def decide_nomination(
+    request: Request,
+    distributor_id: DistributorId,
+    nomination_id: DecisionId,
+    form: FormData = Depends(checked_form),
+    who: Viewer = Depends(viewer),
+) -> Response:
     """Approve (grants the line now, every grant rule checked by the library; for less with
     ``limit``) or reject with a refusal code of the closed list — all the vendor will see."""
     officer_of(who, distributor_id)
@@ -158,16 +230,24 @@ def decide_nomination(request: Request, distributor_id: DistributorId, nominatio
         limit = None
         if typed and decision == "approve":
             limit = fmt.parse_money(typed, lib.require_distributor(s, distributor_id).currency)
-        lib.decide_nomination(s, distributor_id=distributor_id, nomination_id=nomination_id, decision=decision,
-                              limit=limit, reason=_reason(form), actor=who.principal.actor,
-                              refusal_code=(_text(form, "refusal_code") or None) if decision == "reject" else None)
+        lib.decide_nomination(
+            s,
+            distributor_id=distributor_id,
+            nomination_id=nomination_id,
+            decision=decision,
+            limit=limit,
+            reason=_reason(form),
+            actor=who.principal.actor,
+            refusal_code=(_text(form, "refusal_code") or None) if decision == "reject" else None,
+        )
 
     refused = _decide(request, who, action)
     if refused is None:
         done = "approved" if _text(form, "decision") == "approve" else "rejected"
         return redirect(f"/distributors/{distributor_id}/nominations?done={done}")
-    return _nominations_page(request, who, distributor_id, None, None, {nomination_id: refused}, dict(form),
-                             error_status(refused))
+    return _nominations_page(
+        request, who, distributor_id, None, None, {nomination_id: refused}, dict(form), error_status(refused)
+    )
 
 
 # ------------------------------------------------------------------------- insurer cover
@@ -182,8 +262,13 @@ def _day(text: str) -> date:
 
 
 @router.post("/distributors/{distributor_id}/resellers/{reseller_id}/insurance")
-def record_cover(request: Request, distributor_id: DistributorId, reseller_id: ResellerId,
-                 form: FormData = Depends(checked_form), who: Viewer = Depends(viewer)) -> Response:
+def record_cover(
+    request: Request,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    form: FormData = Depends(checked_form),
+    who: Viewer = Depends(viewer),
+) -> Response:
     """Record an insurer's decision; under ``cover_plus_discretionary`` the library cuts the base
     limit to the cap, which may leave the reseller over limit."""
     outcome: dict[str, str] = {}
@@ -191,9 +276,16 @@ def record_cover(request: Request, distributor_id: DistributorId, reseller_id: R
     def action(s: Session, actor: str) -> None:
         currency = lib.require_distributor(s, distributor_id).currency
         cover = fmt.parse_money(_text(form, "cover"), currency, allow_zero=True)
-        result = lib.set_cover(s, distributor_id=distributor_id, reseller_id=reseller_id, insurer=_text(form, "insurer"),
-                               cover=cover, decided_on=_day(_text(form, "decided_on")),
-                               reference=_text(form, "reference") or None, actor=actor)
+        result = lib.set_cover(
+            s,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            insurer=_text(form, "insurer"),
+            cover=cover,
+            decided_on=_day(_text(form, "decided_on")),
+            reference=_text(form, "reference") or None,
+            actor=actor,
+        )
         outcome["done"] = "cover_same" if not result.changed else "cover_cut" if result.limit_cut else "cover"
 
     response = _write(request, who, distributor_id, reseller_id, form, "cover", action)

@@ -35,8 +35,11 @@ NAV: list[NavItem] = [
 
 
 def nav_for(principal: lib.Principal) -> list[tuple[str, str]]:
-    return [(item.label, "/console" + item.path.format(d=principal.distributor_id, v=principal.vendor_id))
-            for item in NAV if principal.role in item.roles]
+    return [
+        (item.label, "/console" + item.path.format(d=principal.distributor_id, v=principal.vendor_id))
+        for item in NAV
+        if principal.role in item.roles
+    ]
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,29 @@ def _cover_cuts(session: Session, *, distributor_id: str, within_days: int) -> I
 
 
 LISTINGS: dict[str, Listing] = {
-    "expiring": Listing("expiring", "Lines expiring", "Vendor lines that end within the coming days.",
-                        lib.EXPIRING_FIELDS, _expiring, takes_days=True),
-    "over-limit": Listing("over-limit", "Over limit", "Resellers whose drawn amount is above the limit of "
-                          "their current lines, largest excess first.", lib.OVER_LIMIT_FIELDS, _over_limit),
-    "cover-cuts": Listing("cover-cuts", "Cover cuts", "Resellers whose insurer cover was cut in the last days "
-                          "and is still below what it was: cover before and after, base limit, drawn, vendor lines "
-                          "— the list to share when a vendor asks whom to help.",
-                          lib.COVER_CUT_FIELDS, _cover_cuts, takes_days=True),
+    "expiring": Listing(
+        "expiring",
+        "Lines expiring",
+        "Vendor lines that end within the coming days.",
+        lib.EXPIRING_FIELDS,
+        _expiring,
+        takes_days=True,
+    ),
+    "over-limit": Listing(
+        "over-limit",
+        "Over limit",
+        "Resellers whose drawn amount is above the limit of their current lines, largest excess first.",
+        lib.OVER_LIMIT_FIELDS,
+        _over_limit,
+    ),
+    "cover-cuts": Listing(
+        "cover-cuts",
+        "Cover cuts",
+        "Resellers whose insurer cover was cut in the last days "
+        "and is still below what it was: cover before and after, base limit, drawn, vendor lines "
+        "— the list to share when a vendor asks whom to help.",
+        lib.COVER_CUT_FIELDS,
+        _cover_cuts,
+        takes_days=True,
+    ),
 }

@@ -37,13 +37,34 @@ def programmes(request: Request, vendor_id: VendorId, who: Viewer = Depends(view
 
 def _gauges(p: Any, v: Any) -> list[Any]:
     cur = v.currency
-    gauges = [charts.gauge("Beneficiaries", v.beneficiaries, p.max_beneficiaries, fmt.number(v.beneficiaries),
-                           fmt.number(p.max_beneficiaries) if p.max_beneficiaries is not None else "")]
+    gauges = [
+        charts.gauge(
+            "Beneficiaries",
+            v.beneficiaries,
+            p.max_beneficiaries,
+            fmt.number(v.beneficiaries),
+            fmt.number(p.max_beneficiaries) if p.max_beneficiaries is not None else "",
+        )
+    ]
     limit_minor = lib.to_minor(v.total_limit)
-    gauges.append(charts.gauge("Total of line limits", limit_minor, p.max_total_limit_minor,
-                               fmt.money(v.total_limit), fmt.minor(p.max_total_limit_minor, cur)))
-    gauges.append(charts.gauge("Drawn on the lines", lib.to_minor(v.total_drawn), limit_minor,
-                               fmt.money(v.total_drawn), fmt.money(v.total_limit)))
+    gauges.append(
+        charts.gauge(
+            "Total of line limits",
+            limit_minor,
+            p.max_total_limit_minor,
+            fmt.money(v.total_limit),
+            fmt.minor(p.max_total_limit_minor, cur),
+        )
+    )
+    gauges.append(
+        charts.gauge(
+            "Drawn on the lines",
+            lib.to_minor(v.total_drawn),
+            limit_minor,
+            fmt.money(v.total_drawn),
+            fmt.money(v.total_limit),
+        )
+    )
     return gauges
 
 
@@ -55,11 +76,20 @@ def programme_context(s: Session, vendor_id: str, programme_id: str, after: tupl
     cur = distributor.currency
     lines = lib.programme_lines(s, programme, after=after, limit=PAGE + 1)
     return dict(
-        programme=programme, distributor=distributor, v=v, gauges=_gauges(programme, v),
-        beneficiaries_chart=charts.series("Beneficiaries", [(p.day, p.beneficiaries) for p in points],
-                                          value_text=fmt.number, day_text=fmt.day),
-        drawn_chart=charts.series("Drawn on the programme's lines", [(p.day, p.drawn_minor) for p in points],
-                                  value_text=lambda m: fmt.minor(m, cur), day_text=fmt.day, colour="#7d3c98"),
+        programme=programme,
+        distributor=distributor,
+        v=v,
+        gauges=_gauges(programme, v),
+        beneficiaries_chart=charts.series(
+            "Beneficiaries", [(p.day, p.beneficiaries) for p in points], value_text=fmt.number, day_text=fmt.day
+        ),
+        drawn_chart=charts.series(
+            "Drawn on the programme's lines",
+            [(p.day, p.drawn_minor) for p in points],
+            value_text=lambda m: fmt.minor(m, cur),
+            day_text=fmt.day,
+            colour="#7d3c98",
+        ),
         last_point=points[-1] if points else None,
         lines=lines[:PAGE],
         next_after=f"{lines[PAGE - 1].reseller_id},{lines[PAGE - 1].id}" if len(lines) > PAGE else None,
@@ -77,8 +107,13 @@ def _after(value: str | None) -> tuple[str, str] | None:
 
 
 @router.get("/vendors/{vendor_id}/programmes/{programme_id}", response_class=HTMLResponse)
-def programme_page(request: Request, vendor_id: VendorId, programme_id: ProgrammeIdPath,
-                   after: str | None = Query(None, max_length=210), who: Viewer = Depends(viewer)) -> Response:
+def programme_page(
+    request: Request,
+    vendor_id: VendorId,
+    programme_id: ProgrammeIdPath,
+    after: str | None = Query(None, max_length=210),
+    who: Viewer = Depends(viewer),
+) -> Response:
     partner_of(who, vendor_id)
     with request.app.state.uow.read() as s:
         context = programme_context(s, vendor_id, programme_id, _after(after))
@@ -94,8 +129,13 @@ async def _upload_text(form: FormData) -> str:
 
 
 @router.post("/vendors/{vendor_id}/programmes/{programme_id}/enrolments", response_class=HTMLResponse)
-async def enrol(request: Request, vendor_id: VendorId, programme_id: ProgrammeIdPath,
-                form: FormData = Depends(checked_form), who: Viewer = Depends(viewer)) -> Response:
+async def enrol(
+    request: Request,
+    vendor_id: VendorId,
+    programme_id: ProgrammeIdPath,
+    form: FormData = Depends(checked_form),
+    who: Viewer = Depends(viewer),
+) -> Response:
     """Enrol the rows that could be read, in one request; the page again with an outcome per row."""
     from fastapi.concurrency import run_in_threadpool
 
@@ -118,11 +158,17 @@ def _enrol(request: Request, who: Viewer, vendor_id: str, programme_id: str, tex
             raise lib.ValidationFailed("no row to enrol: paste or upload one reseller id a row")
         results = {}
         if good:
+
             @lib.retry_transient
             def run() -> list[Any]:
                 with uow.write() as s:
-                    return lib.enrol(s, vendor_id=vendor_id, programme_id=programme_id, actor=who.principal.actor,
-                                     resellers=[(r.reseller_id, r.limit) for r in good])
+                    return lib.enrol(
+                        s,
+                        vendor_id=vendor_id,
+                        programme_id=programme_id,
+                        actor=who.principal.actor,
+                        resellers=[(r.reseller_id, r.limit) for r in good],
+                    )
 
             results = {r.subject: r for r in run()}
         for row in rows:
@@ -134,8 +180,11 @@ def _enrol(request: Request, who: Viewer, vendor_id: str, programme_id: str, tex
                 if result.nomination_id:  # pending_approval: the distributor's officer decides
                     detail = f"nomination {result.nomination_id}: {detail}"
                 if result.line is not None:
-                    detail = detail or f"line of {fmt.minor(result.line.limit_minor, currency)} until " \
-                                       f"{fmt.day(result.line.valid_until)}"
+                    detail = (
+                        detail
+                        or f"line of {fmt.minor(result.line.limit_minor, currency)} until "
+                        f"{fmt.day(result.line.valid_until)}"
+                    )
                 outcomes.append((row.number, row.reseller_id, result.outcome, detail))
     except lib.CreditLinesError as exc:
         enrol_error, status, outcomes = exc.detail, error_status(exc), []
@@ -143,5 +192,13 @@ def _enrol(request: Request, who: Viewer, vendor_id: str, programme_id: str, tex
             raise
     with uow.read() as s:
         context = programme_context(s, vendor_id, programme_id, None)
-    return render(request, who, "programme.html", status, outcomes=outcomes, enrol_error=enrol_error,
-                  pasted=text if enrol_error else "", **context)
+    return render(
+        request,
+        who,
+        "programme.html",
+        status,
+        outcomes=outcomes,
+        enrol_error=enrol_error,
+        pasted=text if enrol_error else "",
+        **context,
+    )

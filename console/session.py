@@ -59,7 +59,8 @@ def signing_secret() -> bytes:
             value = _file_secret(Path(settings.secret_file))
         except OSError as exc:
             logging.getLogger("creditlines.console").warning(
-                "console sessions are per process (%s: %s): set CREDITLINES_CONSOLE_SECRET", settings.secret_file, exc)
+                "console sessions are per process (%s: %s): set CREDITLINES_CONSOLE_SECRET", settings.secret_file, exc
+            )
             value = secrets.token_urlsafe(32)
     if len(value) < 16:
         raise RuntimeError("CREDITLINES_CONSOLE_SECRET must be at least 16 characters")
@@ -99,8 +100,7 @@ class Signer:
             return None
         try:
             doc = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-            data = SessionData(csrf=str(doc["c"]), issued=int(doc["t"]), key_id=doc.get("k"),
-                               fingerprint=doc.get("f"))
+            data = SessionData(csrf=str(doc["c"]), issued=int(doc["t"]), key_id=doc.get("k"), fingerprint=doc.get("f"))
         except (ValueError, KeyError, TypeError):
             return None
         if not 0 <= now - data.issued <= MAX_AGE_SECONDS:

@@ -73,8 +73,15 @@ def _session(request: Request) -> SessionData | None:
 
 
 def set_session(request: Request, response: Response, data: SessionData) -> None:
-    response.set_cookie(COOKIE, _signer(request).dumps(data), max_age=MAX_AGE_SECONDS, path="/console",
-                        httponly=True, samesite="strict", secure=_secure(request))
+    response.set_cookie(
+        COOKIE,
+        _signer(request).dumps(data),
+        max_age=MAX_AGE_SECONDS,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
 
 
 def _secure(request: Request) -> bool:
@@ -125,17 +132,24 @@ async def maybe_viewer(request: Request) -> Viewer | None:
         return None
 
 
-def render(request: Request, who: Viewer | None, template: str, status_code: int = 200, /,
-           **context: Any) -> HTMLResponse:
-    context.update(request=request, who=who, nav=nav_for(who.principal) if who else [],
-                   csrf=who.csrf if who else context.get("csrf"))
+def render(
+    request: Request, who: Viewer | None, template: str, status_code: int = 200, /, **context: Any
+) -> HTMLResponse:
+    context.update(
+        request=request,
+        who=who,
+        nav=nav_for(who.principal) if who else [],
+        csrf=who.csrf if who else context.get("csrf"),
+    )
     response: HTMLResponse = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                                                   "script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        "script-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
     return response
 
 
@@ -167,9 +181,16 @@ def _safe_next(target: str | None) -> str | None:
 def too_large_page(scope: Scope, limit: int) -> Response:
     """The 413 of SPEC §15 for a person (``api.edge.BodyLimit`` answers it for /console paths):
     the same code as the API's problem, on a page; the connection is closed unread."""
-    response = render(Request(scope), None, "error.html", 413, title="File too large",
-                      message=f"What you sent is larger than {limit // (1024 * 1024)} MiB and was not read. "
-                              "Split the list into smaller files, or paste fewer rows.", code="payload_too_large")
+    response = render(
+        Request(scope),
+        None,
+        "error.html",
+        413,
+        title="File too large",
+        message=f"What you sent is larger than {limit // (1024 * 1024)} MiB and was not read. "
+        "Split the list into smaller files, or paste fewer rows.",
+        code="payload_too_large",
+    )
     response.headers["Connection"] = "close"
     return response
 
@@ -192,28 +213,50 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
 
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, _exc: CsrfRefused) -> Response:
-        return render(request, None, "error.html", 403, title="Form refused",
-                      message="This form did not come from your current session (it may have expired). "
-                              "Go back, reload the page and try again.", code="csrf_failed")
+        return render(
+            request,
+            None,
+            "error.html",
+            403,
+            title="Form refused",
+            message="This form did not come from your current session (it may have expired). "
+            "Go back, reload the page and try again.",
+            code="csrf_failed",
+        )
 
     @app.exception_handler(lib.CreditLinesError)
     async def domain_error(request: Request, exc: lib.CreditLinesError) -> Response:
         status = error_status(exc)
         title = {403: "Not in your scope", 404: "Not found"}.get(status, exc.title)
-        return render(request, await maybe_viewer(request), "error.html", status, title=title, message=exc.detail,
-                      code=exc.code)
+        return render(
+            request, await maybe_viewer(request), "error.html", status, title=title, message=exc.detail, code=exc.code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         who = await maybe_viewer(request)
-        return render(request, who, "error.html", 422, title="Invalid request", code="validation_error",
-                      message="; ".join(str(e.get("msg", "")) for e in exc.errors())[:500])
+        return render(
+            request,
+            who,
+            "error.html",
+            422,
+            title="Invalid request",
+            code="validation_error",
+            message="; ".join(str(e.get("msg", "")) for e in exc.errors())[:500],
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         who = await maybe_viewer(request)
-        return render(request, who, "error.html", exc.status_code, title="Not found" if exc.status_code == 404
-                      else "Refused", message=str(exc.detail), code="not_found" if exc.status_code == 404 else "error")
+        return render(
+            request,
+            who,
+            "error.html",
+            exc.status_code,
+            title="Not found" if exc.status_code == 404 else "Refused",
+            message=str(exc.detail),
+            code="not_found" if exc.status_code == 404 else "error",
+        )
 
     @app.get("/", include_in_schema=False)
     def index(who: Viewer = Depends(viewer)) -> Response:
@@ -233,19 +276,22 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
         target = _safe_next(str(form.get("next") or ""))
         with uow.read() as s:
             try:
-                principal = lib.authenticate(s, token,
-                                             bootstrap_admin_key=lib.get_settings().admin_key)
+                principal = lib.authenticate(s, token, bootstrap_admin_key=lib.get_settings().admin_key)
             except lib.Unauthenticated:
                 principal = None
             found = lib.stored_key(s, principal.key_id) if principal else None
         if principal is None or found is None or principal.role not in SIGN_IN_ROLES:
-            message = ("This key is for an ERP integration, not for people: sign in with a credit officer's "
-                       "or a partner manager's key." if principal is not None and found is not None
-                       else "Unknown or revoked API key.")
+            message = (
+                "This key is for an ERP integration, not for people: sign in with a credit officer's "
+                "or a partner manager's key."
+                if principal is not None and found is not None
+                else "Unknown or revoked API key."
+            )
             data = _session(request) or SessionData(csrf=new_csrf(), issued=_now())
             return render(request, None, "sign_in.html", 401, csrf=data.csrf, next=target, error=message)
-        data = SessionData(csrf=new_csrf(), issued=_now(), key_id=principal.key_id,
-                           fingerprint=_signer(request).fingerprint(found[1]))
+        data = SessionData(
+            csrf=new_csrf(), issued=_now(), key_id=principal.key_id, fingerprint=_signer(request).fingerprint(found[1])
+        )
         response = RedirectResponse(target or "/console" + home_path(principal), status_code=303)
         set_session(request, response, data)
         log.info("console sign-in", extra={"key_id": principal.key_id, "role": principal.role})

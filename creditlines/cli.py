@@ -14,8 +14,11 @@ from creditlines.config import get_settings
 if TYPE_CHECKING:
     from creditlines.db.engine import UnitOfWork
 
-app = typer.Typer(help="creditlines: credit lines of IT resellers and vendor-funded supplementary lines.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="creditlines: credit lines of IT resellers and vendor-funded supplementary lines.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -35,8 +38,10 @@ def migrate() -> None:
     settings = get_settings()
     url = settings.migration_database_url or settings.database_url
     if not can_change_schema(url):
-        err.print(f"[red]refused[/red]: {_redact(url)} may not change the schema (it is the service's role); "
-                  "set CREDITLINES_MIGRATION_DATABASE_URL to the owner's URL")
+        err.print(
+            f"[red]refused[/red]: {_redact(url)} may not change the schema (it is the service's role); "
+            "set CREDITLINES_MIGRATION_DATABASE_URL to the owner's URL"
+        )
         raise typer.Exit(2)
     upgrade(url)
     console.print(f"[green]database at head[/green] ({_redact(url)})")
@@ -85,8 +90,11 @@ def serve(
             raise typer.Exit(1) from None
     metrics_on = settings.metrics_token is not None or settings.metrics_port is not None
     with contextlib.ExitStack() as stack:
-        if metrics_on and workers > 1 and not (os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-                                               or os.environ.get("prometheus_multiproc_dir")):
+        if (
+            metrics_on
+            and workers > 1
+            and not (os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir"))
+        ):
             # Workers inherit the environment: each writes its samples there, /metrics adds them up.
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditlines-metrics-"))
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
@@ -103,13 +111,26 @@ def serve(
                 err.print(f"[red]cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}[/red]: {exc}")
                 raise typer.Exit(2) from None
             stack.callback(server.shutdown)
-            log.info("metrics on http://%s:%d/metrics%s", settings.metrics_host, settings.metrics_port,
-                     " (bearer token required)" if settings.metrics_token else "")
+            log.info(
+                "metrics on http://%s:%d/metrics%s",
+                settings.metrics_host,
+                settings.metrics_port,
+                " (bearer token required)" if settings.metrics_token else "",
+            )
         elif not metrics_on:
-            log.warning("/metrics is off: set CREDITLINES_METRICS_TOKEN (served on the API port to that bearer "
-                        "token) or CREDITLINES_METRICS_PORT (served on its own port); see docs/OPERATIONS.md")
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=settings.log_level.lower(), access_log=False)
+            log.warning(
+                "/metrics is off: set CREDITLINES_METRICS_TOKEN (served on the API port to that bearer "
+                "token) or CREDITLINES_METRICS_PORT (served on its own port); see docs/OPERATIONS.md"
+            )
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
 
 
 db_app = typer.Typer(help="Database set-up: the PostgreSQL roles.", no_args_is_help=True)
@@ -118,8 +139,9 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("create-roles")
 def db_create_roles(
-    admin_url: str = typer.Option(None, "--admin-url", envvar="CREDITLINES_ADMIN_DATABASE_URL",
-                                  help="the application's database as a superuser"),
+    admin_url: str = typer.Option(
+        None, "--admin-url", envvar="CREDITLINES_ADMIN_DATABASE_URL", help="the application's database as a superuser"
+    ),
     owner_role: str = typer.Option("creditlines_owner", "--owner-role", help="owns the tables, runs migrations"),
     app_role: str = typer.Option(None, "--app-role", help="the service's role [default: CREDITLINES_APP_ROLE]"),
     owner_password: str = typer.Option(None, envvar="CREDITLINES_OWNER_PASSWORD", hidden=True),
@@ -150,8 +172,10 @@ def db_create_roles(
         raise typer.Exit(1) from None
     for role, new in created.items():
         console.print(f"role {role}: {'created' if new else 'already there'}")
-    console.print(f"next: CREDITLINES_MIGRATION_DATABASE_URL=<{roles.owner}'s URL> creditlines migrate; "
-                  f"serve with CREDITLINES_DATABASE_URL=<{roles.app}'s URL>")
+    console.print(
+        f"next: CREDITLINES_MIGRATION_DATABASE_URL=<{roles.owner}'s URL> creditlines migrate; "
+        f"serve with CREDITLINES_DATABASE_URL=<{roles.app}'s URL>"
+    )
 
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -190,9 +214,14 @@ def keys_list() -> None:
     table = Table("id", "role", "scope", "label", "created", "revoked")
     with _uow().read() as session:
         for row in auth.list_keys(session):
-            table.add_row(row.id, row.role, row.distributor_id or row.vendor_id or "-", row.label or "",
-                          row.created_at.isoformat(timespec="seconds"),
-                          row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "")
+            table.add_row(
+                row.id,
+                row.role,
+                row.distributor_id or row.vendor_id or "-",
+                row.label or "",
+                row.created_at.isoformat(timespec="seconds"),
+                row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "",
+            )
     console.print(table)
 
 
@@ -221,14 +250,17 @@ def demo(
     from creditlines import demo as demo_mod
 
     settings = get_settings()
-    keys = demo_mod.load(_uow(), size=size, if_empty=if_empty, seed=seed, database_url=settings.database_url,
-                         progress=console)
+    keys = demo_mod.load(
+        _uow(), size=size, if_empty=if_empty, seed=seed, database_url=settings.database_url, progress=console
+    )
     demo_mod.print_welcome(console, keys)
 
 
 @app.command()
 def expire(
-    as_of: str = typer.Option(None, "--as-of", help="replay a missed night: expire what ended before DATE (YYYY-MM-DD)"),
+    as_of: str = typer.Option(
+        None, "--as-of", help="replay a missed night: expire what ended before DATE (YYYY-MM-DD)"
+    ),
     distributor: str = typer.Option(None, "--distributor", "-d", help="only this distributor"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would happen; write nothing"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable summary on stdout"),
@@ -260,8 +292,13 @@ def expire(
             total = expiry.count_due(uow, as_of=day)
             with Progress(TextColumn("expiring lines"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
                 task = bar.add_task("expire", total=total or 1)
-                reports = expiry.run_expiry(uow, as_of=day, distributor_id=distributor, dry_run=dry_run,
-                                            on_progress=lambda _d, n: bar.advance(task, n))
+                reports = expiry.run_expiry(
+                    uow,
+                    as_of=day,
+                    distributor_id=distributor,
+                    dry_run=dry_run,
+                    on_progress=lambda _d, n: bar.advance(task, n),
+                )
         else:
             reports = expiry.run_expiry(uow, as_of=day, distributor_id=distributor, dry_run=dry_run)
     except expiry.FutureAsOf as exc:
@@ -271,29 +308,52 @@ def expire(
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
     if as_json:
-        typer.echo(json.dumps({
-            "dry_run": dry_run,
-            "lines_expired": sum(r.lines_expired for r in reports),
-            "by_distributor": [{"distributor_id": r.distributor_id, "as_of": r.as_of.isoformat(),
-                                "lines_expired": r.lines_expired,
-                                "amount_transferred": money_json(r.minor_transferred, r.currency),
-                                "resellers_over_limit": r.resellers_over_limit} for r in reports]}))
+        typer.echo(
+            json.dumps(
+                {
+                    "dry_run": dry_run,
+                    "lines_expired": sum(r.lines_expired for r in reports),
+                    "by_distributor": [
+                        {
+                            "distributor_id": r.distributor_id,
+                            "as_of": r.as_of.isoformat(),
+                            "lines_expired": r.lines_expired,
+                            "amount_transferred": money_json(r.minor_transferred, r.currency),
+                            "resellers_over_limit": r.resellers_over_limit,
+                        }
+                        for r in reports
+                    ],
+                }
+            )
+        )
         return
     if quiet:
         return
     from rich.table import Table
 
     locale = get_settings().locale
-    table = Table("distributor", "as of", "lines expired", "moved to base", "resellers now over limit",
-                  title="expiry (dry run: nothing written)" if dry_run else "expiry")
+    table = Table(
+        "distributor",
+        "as of",
+        "lines expired",
+        "moved to base",
+        "resellers now over limit",
+        title="expiry (dry run: nothing written)" if dry_run else "expiry",
+    )
     for r in reports:
-        table.add_row(r.distributor_id, r.as_of.isoformat(), str(r.lines_expired),
-                      for_people(from_minor(r.minor_transferred, r.currency), locale), str(r.resellers_over_limit))
+        table.add_row(
+            r.distributor_id,
+            r.as_of.isoformat(),
+            str(r.lines_expired),
+            for_people(from_minor(r.minor_transferred, r.currency), locale),
+            str(r.resellers_over_limit),
+        )
     console.print(table)
 
 
-report_app = typer.Typer(help="Listings for credit officers: expiring lines, resellers over limit.",
-                         no_args_is_help=True)
+report_app = typer.Typer(
+    help="Listings for credit officers: expiring lines, resellers over limit.", no_args_is_help=True
+)
 app.add_typer(report_app, name="report")
 
 
@@ -375,4 +435,3 @@ def _redact(url: str) -> str:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
-

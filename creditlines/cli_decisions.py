@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from creditlines.db.engine import UnitOfWork
 
-requests_app = typer.Typer(help="Limit requests waiting for a second officer: list, approve, reject.",
-                           no_args_is_help=True)
+requests_app = typer.Typer(
+    help="Limit requests waiting for a second officer: list, approve, reject.", no_args_is_help=True
+)
 insurance_app = typer.Typer(help="Insurer cover of resellers: record a decision.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
@@ -69,9 +70,10 @@ def _money(s: Session, distributor: str, amount: str | None) -> Money | None:
 
 
 @requests_app.command("list")
-def list_requests(distributor: str = typer.Option(..., "--distributor", "-d"),
-                  status: str = typer.Option("pending", "--status", help="pending, approved, rejected, expired or all"),
-                  ) -> None:
+def list_requests(
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    status: str = typer.Option("pending", "--status", help="pending, approved, rejected, expired or all"),
+) -> None:
     """Limit requests of a distributor, oldest first."""
     from creditlines import clock
     from creditlines.decisions import limit_requests
@@ -81,16 +83,25 @@ def list_requests(distributor: str = typer.Option(..., "--distributor", "-d"),
     try:
         with _session(write=False) as s:
             currency = ledger.require_distributor(s, distributor).currency
-            rows = limit_requests.list_requests(s, distributor_id=distributor, status=None if status == "all" else status,
-                                                after=None, limit=10_000)
+            rows = limit_requests.list_requests(
+                s, distributor_id=distributor, status=None if status == "all" else status, after=None, limit=10_000
+            )
     except CreditLinesError as exc:
         _fail(exc)
     table = Table("id", "reseller", "current", "requested", "reason", "asked by", "status", "expires", "decided")
     now = clock.now()
     for r in rows:
-        table.add_row(r.id, r.reseller_id, _people(r.current_minor, currency), _people(r.requested_minor, currency),
-                      r.reason, r.requested_by, limit_requests.effective_status(r, now),
-                      r.expires_at.date().isoformat(), _people(r.decided_limit_minor, currency))
+        table.add_row(
+            r.id,
+            r.reseller_id,
+            _people(r.current_minor, currency),
+            _people(r.requested_minor, currency),
+            r.reason,
+            r.requested_by,
+            limit_requests.effective_status(r, now),
+            r.expires_at.date().isoformat(),
+            _people(r.decided_limit_minor, currency),
+        )
     console.print(table)
 
 
@@ -102,41 +113,58 @@ def _decide(distributor: str, request_id: str, decision: str, officer: str, reas
     actor = f"cli:{officer}"
     try:
         with _session(write=True) as s:
-            request = limit_requests.decide(s, distributor_id=distributor, request_id=request_id, decision=decision,
-                                            limit=_money(s, distributor, limit), reason=reason, actor=actor,
-                                            key_id=actor)
+            request = limit_requests.decide(
+                s,
+                distributor_id=distributor,
+                request_id=request_id,
+                decision=decision,
+                limit=_money(s, distributor, limit),
+                reason=reason,
+                actor=actor,
+                key_id=actor,
+            )
             currency = ledger.require_distributor(s, distributor).currency
     except CreditLinesError as exc:
         _fail(exc)
-    console.print(f"{request.id}: {request.status}"
-                  + (f" at {_people(request.decided_limit_minor, currency)}" if request.status == "approved" else ""))
+    console.print(
+        f"{request.id}: {request.status}"
+        + (f" at {_people(request.decided_limit_minor, currency)}" if request.status == "approved" else "")
+    )
 
 
 @requests_app.command("approve")
-def approve(request_id: str, distributor: str = typer.Option(..., "--distributor", "-d"),
-            officer: str = typer.Option(..., "--officer", help="who decides (recorded as cli:<officer>)"),
-            reason: str = typer.Option(..., "--reason"),
-            limit: str = typer.Option(None, "--limit", help="approve for less, e.g. 18000.00")) -> None:
+def approve(
+    request_id: str,
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    officer: str = typer.Option(..., "--officer", help="who decides (recorded as cli:<officer>)"),
+    reason: str = typer.Option(..., "--reason"),
+    limit: str = typer.Option(None, "--limit", help="approve for less, e.g. 18000.00"),
+) -> None:
     """Approve a limit request (for less with --limit): the base limit changes now."""
     _decide(distributor, request_id, "approve", officer, reason, limit)
 
 
 @requests_app.command("reject")
-def reject(request_id: str, distributor: str = typer.Option(..., "--distributor", "-d"),
-           officer: str = typer.Option(..., "--officer", help="who decides (recorded as cli:<officer>)"),
-           reason: str = typer.Option(..., "--reason")) -> None:
+def reject(
+    request_id: str,
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    officer: str = typer.Option(..., "--officer", help="who decides (recorded as cli:<officer>)"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
     """Reject a limit request: nothing changes."""
     _decide(distributor, request_id, "reject", officer, reason, None)
 
 
 @insurance_app.command("set")
-def set_cover(distributor: str = typer.Option(..., "--distributor", "-d"),
-              reseller: str = typer.Option(..., "--reseller", "-r"),
-              insurer: str = typer.Option(..., "--insurer"),
-              cover: str = typer.Option(..., "--cover", help="e.g. 8000.00; 0 means cancelled"),
-              decided_on: str = typer.Option(..., "--decided-on", help="the insurer's date, YYYY-MM-DD"),
-              reference: str = typer.Option(None, "--reference"),
-              officer: str = typer.Option("desk", "--officer", help="recorded as cli:<officer>")) -> None:
+def set_cover(
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    reseller: str = typer.Option(..., "--reseller", "-r"),
+    insurer: str = typer.Option(..., "--insurer"),
+    cover: str = typer.Option(..., "--cover", help="e.g. 8000.00; 0 means cancelled"),
+    decided_on: str = typer.Option(..., "--decided-on", help="the insurer's date, YYYY-MM-DD"),
+    reference: str = typer.Option(None, "--reference"),
+    officer: str = typer.Option("desk", "--officer", help="recorded as cli:<officer>"),
+) -> None:
     """Record an insurer's decision; under cover_plus_discretionary a cut lowers the base limit."""
     from creditlines.decisions import insurance
     from creditlines.errors import CreditLinesError
@@ -152,14 +180,27 @@ def set_cover(distributor: str = typer.Option(..., "--distributor", "-d"),
             currency = ledger.require_distributor(s, distributor).currency
             amount = _money(s, distributor, cover)
             assert amount is not None
-            result = insurance.set_cover(s, distributor_id=distributor, reseller_id=reseller, insurer=insurer,
-                                         cover=amount, decided_on=day, reference=reference,
-                                         actor=f"cli:{officer}")
+            result = insurance.set_cover(
+                s,
+                distributor_id=distributor,
+                reseller_id=reseller,
+                insurer=insurer,
+                cover=amount,
+                decided_on=day,
+                reference=reference,
+                actor=f"cli:{officer}",
+            )
     except CreditLinesError as exc:
         _fail(exc)
     if not result.changed:
         console.print(f"{reseller}: the same decision was already recorded; nothing changed")
         return
-    console.print(f"{reseller}: {insurer} cover {_people(result.cover.cover_minor, currency)}"
-                  + (f"; base limit cut from {_people(result.limit_before_minor, currency)} to "
-                     f"{_people(result.limit_after_minor, currency)} (insurer_cut)" if result.limit_cut else ""))
+    console.print(
+        f"{reseller}: {insurer} cover {_people(result.cover.cover_minor, currency)}"
+        + (
+            f"; base limit cut from {_people(result.limit_before_minor, currency)} to "
+            f"{_people(result.limit_after_minor, currency)} (insurer_cut)"
+            if result.limit_cut
+            else ""
+        )
+    )

@@ -16,9 +16,17 @@ app = typer.Typer(help="Events (SPEC §13): follow a distributor's or a vendor's
 console = Console()
 err = Console(stderr=True)
 
-STYLES = {"drawing.refused": "red", "reseller.over_limit": "bold red", "reseller.utilisation_crossed": "yellow",
-          "reseller.back_within_limit": "green", "drawing.settled": "green", "line.expiring": "yellow",
-          "line.revoked": "red", "webhook.disabled": "bold red", "programme.utilisation_crossed": "yellow"}
+STYLES = {
+    "drawing.refused": "red",
+    "reseller.over_limit": "bold red",
+    "reseller.utilisation_crossed": "yellow",
+    "reseller.back_within_limit": "green",
+    "drawing.settled": "green",
+    "line.expiring": "yellow",
+    "line.revoked": "red",
+    "webhook.disabled": "bold red",
+    "programme.utilisation_crossed": "yellow",
+}
 
 
 def _uow() -> Any:
@@ -52,12 +60,14 @@ def summary(doc: dict[str, Any], locale: str) -> str:
 
 
 @app.command()
-def tail(distributor: str = typer.Option(None, "--distributor", "-d", help="a distributor's feed"),
-         vendor: str = typer.Option(None, "--vendor", "-v", help="a vendor's feed (its programmes and lines)"),
-         types: str = typer.Option(None, help="comma-separated event types"),
-         from_start: bool = typer.Option(False, "--from-start", help="print the feed from its first event"),
-         once: bool = typer.Option(False, "--once", help="print what is there and stop"),
-         interval: float = typer.Option(1.0, help="seconds between two reads")) -> None:
+def tail(
+    distributor: str = typer.Option(None, "--distributor", "-d", help="a distributor's feed"),
+    vendor: str = typer.Option(None, "--vendor", "-v", help="a vendor's feed (its programmes and lines)"),
+    types: str = typer.Option(None, help="comma-separated event types"),
+    from_start: bool = typer.Option(False, "--from-start", help="print the feed from its first event"),
+    once: bool = typer.Option(False, "--once", help="print what is there and stop"),
+    interval: float = typer.Option(1.0, help="seconds between two reads"),
+) -> None:
     """Print a feed as it grows (Ctrl-C stops), one event a line, amounts for people."""
     from creditlines.config import get_settings
     from creditlines.events import feed, webhooks

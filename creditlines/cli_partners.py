@@ -45,11 +45,21 @@ def _show(rows: Iterable[Any]) -> None:
             if p.distributor_id not in currencies:
                 info = ledger_repo.get_distributor(s, p.distributor_id)
                 currencies[p.distributor_id] = info.currency if info else "EUR"
-            cap = "-" if p.max_line_limit_minor is None else for_people(
-                from_minor(p.max_line_limit_minor, currencies[p.distributor_id]), locale)
-            table.add_row(p.distributor_id, p.vendor_id, p.status, cap, "required" if p.requires_approval else "-",
-                          p.created_at.date().isoformat(), p.ended_at.date().isoformat() if p.ended_at else "",
-                          p.note or "")
+            cap = (
+                "-"
+                if p.max_line_limit_minor is None
+                else for_people(from_minor(p.max_line_limit_minor, currencies[p.distributor_id]), locale)
+            )
+            table.add_row(
+                p.distributor_id,
+                p.vendor_id,
+                p.status,
+                cap,
+                "required" if p.requires_approval else "-",
+                p.created_at.date().isoformat(),
+                p.ended_at.date().isoformat() if p.ended_at else "",
+                p.note or "",
+            )
     console.print(table)
 
 
@@ -74,8 +84,15 @@ def admit(
                 info = ledger_repo.get_distributor(s, distributor)
                 currency = info.currency if info else "EUR"
                 cap = parse_amount(max_line_limit, currency, expected_currency=currency, allow_zero=True)
-            partnership, created = service.admit(s, distributor_id=distributor, vendor_id=vendor, max_line_limit=cap,
-                                                 requires_approval=requires_approval, note=note, actor=ACTOR)
+            partnership, created = service.admit(
+                s,
+                distributor_id=distributor,
+                vendor_id=vendor,
+                max_line_limit=cap,
+                requires_approval=requires_approval,
+                note=note,
+                actor=ACTOR,
+            )
     except CreditLinesError as exc:
         _fail(exc)
     console.print(f"{vendor} {'admitted' if created else 'partnership updated'} at {distributor}")
@@ -83,8 +100,9 @@ def admit(
 
 
 @app.command("end")
-def end(distributor: str = typer.Option(..., "--distributor", "-d"),
-        vendor: str = typer.Option(..., "--vendor", "-v")) -> None:
+def end(
+    distributor: str = typer.Option(..., "--distributor", "-d"), vendor: str = typer.Option(..., "--vendor", "-v")
+) -> None:
     """End a partnership: nothing new is granted; lines already granted run to their end."""
     from creditlines.errors import CreditLinesError
     from creditlines.partnerships import service
@@ -98,8 +116,9 @@ def end(distributor: str = typer.Option(..., "--distributor", "-d"),
 
 
 @app.command("list")
-def list_(distributor: str = typer.Option(None, "--distributor", "-d"),
-          vendor: str = typer.Option(None, "--vendor", "-v")) -> None:
+def list_(
+    distributor: str = typer.Option(None, "--distributor", "-d"), vendor: str = typer.Option(None, "--vendor", "-v")
+) -> None:
     """Partnerships of a distributor (or of a vendor)."""
     from creditlines.errors import CreditLinesError
     from creditlines.partnerships import service

@@ -33,12 +33,18 @@ from creditlines.partnerships import service as partnerships
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
 
-DISTRIBUTORS = [("actebis", "Actebis", 0.30), ("etc", "ETC", 0.25), ("techdata", "Tech Data", 0.25),
-                ("ingram", "Ingram Micro", 0.20)]
+DISTRIBUTORS = [
+    ("actebis", "Actebis", 0.30),
+    ("etc", "ETC", 0.25),
+    ("techdata", "Tech Data", 0.25),
+    ("ingram", "Ingram Micro", 0.20),
+]
 VENDORS = [("microsoft", "Microsoft"), ("hp", "HP")]
-PARTNERSHIPS = [("actebis", "microsoft", Money("5000.00", "EUR"), "Mezzanine agreement"),
-                ("etc", "microsoft", None, "Office OEM booster"),
-                ("techdata", "hp", None, None)]
+PARTNERSHIPS = [
+    ("actebis", "microsoft", Money("5000.00", "EUR"), "Mezzanine agreement"),
+    ("etc", "microsoft", None, "Office OEM booster"),
+    ("techdata", "hp", None, None),
+]
 SIZES = {
     "default": {"resellers": 10_000, "orders": 6_000},
     # large: the default story, preceded by ~240,000 settled orders (~1,000,000 ledger entries)
@@ -47,16 +53,46 @@ SIZES = {
     "smoke-large": {"resellers": 400, "orders": 300, "settled": 3_000},  # the large path, for the test suite
 }
 HISTORY_DAYS = 120
-TOWNS = ["Lyon", "Lille", "Nantes", "Rennes", "Bordeaux", "Toulouse", "Nice", "Grenoble", "Dijon", "Metz", "Brest",
-         "Angers", "Reims", "Tours", "Caen", "Rouen", "Limoges", "Pau", "Nancy", "Amiens"]
-WORDS = ["Informatique", "Micro", "Systèmes", "Réseaux", "Bureautique", "Solutions", "Services", "Digital", "Data",
-         "Conseil"]
+TOWNS = [
+    "Lyon",
+    "Lille",
+    "Nantes",
+    "Rennes",
+    "Bordeaux",
+    "Toulouse",
+    "Nice",
+    "Grenoble",
+    "Dijon",
+    "Metz",
+    "Brest",
+    "Angers",
+    "Reims",
+    "Tours",
+    "Caen",
+    "Rouen",
+    "Limoges",
+    "Pau",
+    "Nancy",
+    "Amiens",
+]
+WORDS = [
+    "Informatique",
+    "Micro",
+    "Systèmes",
+    "Réseaux",
+    "Bureautique",
+    "Solutions",
+    "Services",
+    "Digital",
+    "Data",
+    "Conseil",
+]
 OWNERS = ["Dupont", "Martin", "Bernard", "Moreau", "Laurent", "Girard", "Roux", "Fournier", "Morel", "Lefebvre"]
 
 
 def keys_file(database_url: str) -> Path:
     if database_url.startswith("sqlite:///"):
-        return Path(database_url[len("sqlite:///"):]).with_suffix(".demo-keys.json")
+        return Path(database_url[len("sqlite:///") :]).with_suffix(".demo-keys.json")
     return Path("var") / "demo-keys.json"
 
 
@@ -91,7 +127,9 @@ class _Stats:
     settled: int = 0
 
 
-def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console) -> dict[str, Any]:
+def load(
+    uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console
+) -> dict[str, Any]:
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     path = keys_file(database_url)
@@ -114,8 +152,9 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
     with clock.frozen(start), progress.status(f"creating {spec['resellers']:,} resellers"):
         by_distributor = _resellers(uow, rng, spec["resellers"], stats)
     if spec.get("settled"):
-        _settled_history(uow, rng, start + timedelta(hours=1), start + timedelta(days=19), spec["settled"], stats,
-                         progress)
+        _settled_history(
+            uow, rng, start + timedelta(hours=1), start + timedelta(days=19), spec["settled"], stats, progress
+        )
     cut = demo_insurance.insurer_wave(uow, seed, by_distributor["actebis"], start, start + timedelta(days=15), progress)
     mezzanine_start = (start + timedelta(days=20)).date()
     with clock.frozen(start + timedelta(days=20)), progress.status("Microsoft sets up Mezzanine at Actebis"):
@@ -128,7 +167,8 @@ def load(uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url:
     progress.print(
         f"[green]demo loaded[/green]: {stats.resellers} resellers, {stats.enrolled} in Mezzanine, "
         f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments"
-        + (f", {stats.settled:,} settled orders of history" if stats.settled else ""))
+        + (f", {stats.settled:,} settled orders of history" if stats.settled else "")
+    )
     return keys
 
 
@@ -143,8 +183,15 @@ def _tenants_and_keys(uow: UnitOfWork) -> dict[str, Any]:
         # caps vendor lines at EUR 5,000; HP is admitted at Tech Data (no programme yet); Ingram
         # admitted nobody.
         for did, vid, cap, note in PARTNERSHIPS:
-            partnerships.admit(s, distributor_id=did, vendor_id=vid, max_line_limit=cap, requires_approval=False,
-                               note=note, actor="demo:credit-officer")
+            partnerships.admit(
+                s,
+                distributor_id=did,
+                vendor_id=vid,
+                max_line_limit=cap,
+                requires_approval=False,
+                note=note,
+                actor="demo:credit-officer",
+            )
         keys["admin"] = auth.create_key(s, role="admin", label="demo admin")[1]
         keys["officer_actebis"] = auth.create_key(s, role="credit_officer", distributor_id="actebis", label="demo")[1]
         keys["erp_actebis"] = auth.create_key(s, role="integration", distributor_id="actebis", label="demo")[1]
@@ -173,33 +220,53 @@ def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: _Stats) -
         by_distributor[did].append(rid)
     with uow.write() as s:
         for did, batch in rows.items():
-            stats.resellers += ledger.import_resellers(s, distributor_id=did, rows=batch,
-                                                       actor="demo:onboarding", reason="insurer cover")
+            stats.resellers += ledger.import_resellers(
+                s, distributor_id=did, rows=batch, actor="demo:onboarding", reason="insurer cover"
+            )
         for did, ids in by_distributor.items():
             for rid in ids:
                 roll = rng.random()
                 if roll < 0.015:
-                    ledger.terminate(s, distributor_id=did, reseller_id=rid, reason="insolvency",
-                                     actor="demo:credit-officer")
+                    ledger.terminate(
+                        s, distributor_id=did, reseller_id=rid, reason="insolvency", actor="demo:credit-officer"
+                    )
                 elif roll < 0.04:
-                    ledger.place_hold(s, distributor_id=did, reseller_id=rid, reason="overdue invoices",
-                                      actor="demo:credit-officer")
+                    ledger.place_hold(
+                        s, distributor_id=did, reseller_id=rid, reason="overdue invoices", actor="demo:credit-officer"
+                    )
     return by_distributor
 
 
-def _mezzanine(uow: UnitOfWork, rng: random.Random, resellers: list[str], starts_on: date, ends_on: date,
-               stats: _Stats) -> dict[str, Any]:
+def _mezzanine(
+    uow: UnitOfWork, rng: random.Random, resellers: list[str], starts_on: date, ends_on: date, stats: _Stats
+) -> dict[str, Any]:
     with uow.write() as s:
         programme, _ = programmes.create_programme(
-            s, vendor_id="microsoft", distributor_id="actebis", code="mezzanine", name="Microsoft Mezzanine",
-            kind="standing", line_limit=Money("5000.00", "EUR"), starts_on=starts_on, ends_on=ends_on,
-            max_beneficiaries=1000, max_total_limit=Money("4500000.00", "EUR"))
+            s,
+            vendor_id="microsoft",
+            distributor_id="actebis",
+            code="mezzanine",
+            name="Microsoft Mezzanine",
+            kind="standing",
+            line_limit=Money("5000.00", "EUR"),
+            starts_on=starts_on,
+            ends_on=ends_on,
+            max_beneficiaries=1000,
+            max_total_limit=Money("4500000.00", "EUR"),
+        )
         chosen = rng.sample(resellers, min(len(resellers), rng.randint(900, 1000)))  # among the resellers cut
-        batch: list[tuple[str, Money | None]] = [(rid, Money(str(rng.choice(range(1000, 5001, 500))), "EUR")) for rid in chosen]
+        batch: list[tuple[str, Money | None]] = [
+            (rid, Money(str(rng.choice(range(1000, 5001, 500))), "EUR")) for rid in chosen
+        ]
         results = []
         for i in range(0, len(batch), 500):
-            results += programmes.enrol(s, vendor_id="microsoft", programme_id=programme.id,
-                                        resellers=batch[i:i + 500], actor="demo:partner-manager")
+            results += programmes.enrol(
+                s,
+                vendor_id="microsoft",
+                programme_id=programme.id,
+                resellers=batch[i : i + 500],
+                actor="demo:partner-manager",
+            )
         granted = [r.subject for r in results if r.outcome == "granted"]
         stats.enrolled = len(granted)
     return {"id": programme.id, "example": granted[0] if granted else resellers[0]}
@@ -208,15 +275,26 @@ def _mezzanine(uow: UnitOfWork, rng: random.Random, resellers: list[str], starts
 def _oem_programme(uow: UnitOfWork, starts_on: date, today: date) -> str:
     with uow.write() as s:
         programme, _ = programmes.create_programme(
-            s, vendor_id="microsoft", distributor_id="etc", code="office-oem", name="Office OEM booster",
-            kind="purchase_triggered", line_limit=Money("5000.00", "EUR"), starts_on=starts_on,
-            ends_on=date(today.year + 1, 12, 31), trigger_category="office_oem",
-            trigger_min_amount=Money("1000.00", "EUR"), line_duration_months=6, max_beneficiaries=600)
+            s,
+            vendor_id="microsoft",
+            distributor_id="etc",
+            code="office-oem",
+            name="Office OEM booster",
+            kind="purchase_triggered",
+            line_limit=Money("5000.00", "EUR"),
+            starts_on=starts_on,
+            ends_on=date(today.year + 1, 12, 31),
+            trigger_category="office_oem",
+            trigger_min_amount=Money("1000.00", "EUR"),
+            line_duration_months=6,
+            max_beneficiaries=600,
+        )
     return programme.id
 
 
-def _settled_history(uow: UnitOfWork, rng: random.Random, begin: datetime, end: datetime, orders: int, stats: _Stats,
-                     progress: Console) -> None:
+def _settled_history(
+    uow: UnitOfWork, rng: random.Random, begin: datetime, end: datetime, orders: int, stats: _Stats, progress: Console
+) -> None:
     """Volume for ``--size large``: orders that were drawn on the base line and paid in full
     before the story starts, written in bulk (the same rows and entries ``draw`` and
     ``release`` write: drawing, allocation, release, four ledger entries), 500 resellers per
@@ -241,47 +319,114 @@ def _settled_history(uow: UnitOfWork, rng: random.Random, begin: datetime, end: 
     with progress.status("writing settled history") as status:
         for chunk in range(0, len(accounts), 500):
             drawings, allocations, releases, entries, seqs = [], [], [], [], []
-            batch = zip(accounts[chunk:chunk + 500], counts[chunk:chunk + 500], strict=True)
+            batch = zip(accounts[chunk : chunk + 500], counts[chunk : chunk + 500], strict=True)
             for (did, rid, seq, line_id, limit), count in batch:
                 for at in sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(count)):
                     n += 1
                     ref, pay = f"HX-{n:07d}", f"PAY-H{n:07d}"
                     paid = at + timedelta(seconds=1)
                     cents = max(1, min(limit, int(math.exp(rng.gauss(math.log(1_500), 0.9)) * 100), 6_000_000))
-                    drawings.append(dict(distributor_id=did, reseller_id=rid, reference=ref, amount_minor=cents,
-                                         outstanding_minor=0, vendor_id=None, status="settled", created_at=at,
-                                         created_by="demo:erp"))
-                    allocations.append(dict(distributor_id=did, reseller_id=rid, drawing_reference=ref, line_id=line_id,
-                                            funder=did, amount_minor=cents, outstanding_minor=0, position=0))
-                    releases.append(dict(distributor_id=did, reseller_id=rid, drawing_reference=ref, reference=pay,
-                                         amount_minor=cents, kind="payment", created_at=paid, created_by="demo:erp"))
-                    common = dict(entry_keys, distributor_id=did, reseller_id=rid, actor="demo:erp",
-                                  drawing_reference=ref)
+                    drawings.append(
+                        dict(
+                            distributor_id=did,
+                            reseller_id=rid,
+                            reference=ref,
+                            amount_minor=cents,
+                            outstanding_minor=0,
+                            vendor_id=None,
+                            status="settled",
+                            created_at=at,
+                            created_by="demo:erp",
+                        )
+                    )
+                    allocations.append(
+                        dict(
+                            distributor_id=did,
+                            reseller_id=rid,
+                            drawing_reference=ref,
+                            line_id=line_id,
+                            funder=did,
+                            amount_minor=cents,
+                            outstanding_minor=0,
+                            position=0,
+                        )
+                    )
+                    releases.append(
+                        dict(
+                            distributor_id=did,
+                            reseller_id=rid,
+                            drawing_reference=ref,
+                            reference=pay,
+                            amount_minor=cents,
+                            kind="payment",
+                            created_at=paid,
+                            created_by="demo:erp",
+                        )
+                    )
+                    common = dict(
+                        entry_keys, distributor_id=did, reseller_id=rid, actor="demo:erp", drawing_reference=ref
+                    )
                     entries += [
                         {**common, "seq": seq + 1, "at": at, "kind": "drawing_posted", "amount_minor": cents},
-                        {**common, "seq": seq + 2, "at": at, "kind": "drawing_allocated", "line_id": line_id,
-                         "drawn_delta_minor": cents},
-                        {**common, "seq": seq + 3, "at": paid, "kind": "release_posted", "release_reference": pay,
-                         "amount_minor": cents, "details": json.dumps({"kind": "payment"})},
-                        {**common, "seq": seq + 4, "at": paid, "kind": "release_applied", "line_id": line_id,
-                         "release_reference": pay, "drawn_delta_minor": -cents},
+                        {
+                            **common,
+                            "seq": seq + 2,
+                            "at": at,
+                            "kind": "drawing_allocated",
+                            "line_id": line_id,
+                            "drawn_delta_minor": cents,
+                        },
+                        {
+                            **common,
+                            "seq": seq + 3,
+                            "at": paid,
+                            "kind": "release_posted",
+                            "release_reference": pay,
+                            "amount_minor": cents,
+                            "details": json.dumps({"kind": "payment"}),
+                        },
+                        {
+                            **common,
+                            "seq": seq + 4,
+                            "at": paid,
+                            "kind": "release_applied",
+                            "line_id": line_id,
+                            "release_reference": pay,
+                            "drawn_delta_minor": -cents,
+                        },
                     ]
                     seq += 4
                 seqs.append({"d": did, "r": rid, "seq": seq})
             with uow.write() as s:
-                for table, rows in ((Drawing, drawings), (Allocation, allocations), (Release, releases),
-                                    (LedgerEntry, entries)):
+                for table, rows in (
+                    (Drawing, drawings),
+                    (Allocation, allocations),
+                    (Release, releases),
+                    (LedgerEntry, entries),
+                ):
                     if rows:
                         s.execute(insert(cast(Table, table.__table__)), rows)
                 t = cast(Table, Reseller.__table__)
-                s.execute(update(t).where(t.c.distributor_id == bindparam("d"), t.c.id == bindparam("r"))
-                          .values(ledger_seq=bindparam("seq")), seqs)
+                s.execute(
+                    update(t)
+                    .where(t.c.distributor_id == bindparam("d"), t.c.id == bindparam("r"))
+                    .values(ledger_seq=bindparam("seq")),
+                    seqs,
+                )
             stats.settled += len(drawings)
             status.update(f"writing settled history: {stats.settled:,} orders")
 
 
-def _history(uow: UnitOfWork, rng: random.Random, by_distributor: dict[str, list[str]], begin: datetime,
-             end: datetime, orders: int, stats: _Stats, progress: Console) -> None:
+def _history(
+    uow: UnitOfWork,
+    rng: random.Random,
+    by_distributor: dict[str, list[str]],
+    begin: datetime,
+    end: datetime,
+    orders: int,
+    stats: _Stats,
+    progress: Console,
+) -> None:
     """Orders, payments and purchase events, in time order, a day per transaction."""
     span = (end - begin).total_seconds()
     moments = sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(orders))
@@ -301,8 +446,15 @@ def _history(uow: UnitOfWork, rng: random.Random, by_distributor: dict[str, list
             clock.set_now(None)
 
 
-def _one_day_step(s: Session, rng: random.Random, all_resellers: list[tuple[str, str]], etc_buyers: list[str],
-                  open_orders: list[tuple[str, str, str, int]], moment: datetime, stats: _Stats) -> None:
+def _one_day_step(
+    s: Session,
+    rng: random.Random,
+    all_resellers: list[tuple[str, str]],
+    etc_buyers: list[str],
+    open_orders: list[tuple[str, str, str, int]],
+    moment: datetime,
+    stats: _Stats,
+) -> None:
     roll = rng.random()
     if roll < 0.08:  # an ETC customer buys Microsoft licences
         rid = rng.choice(etc_buyers)
@@ -310,9 +462,17 @@ def _one_day_step(s: Session, rng: random.Random, all_resellers: list[tuple[str,
         amount = Money(str(rng.choice([450, 800, 1000, 1200, 2500, 4000])) + ".00", "EUR")
         stats.events += 1
         try:
-            programmes.record_purchase(s, distributor_id="etc", event_id=f"EV-{stats.events:06d}", reseller_id=rid,
-                                       vendor_id="microsoft", product_category=category, amount=amount,
-                                       occurred_at=moment, actor="demo:erp")
+            programmes.record_purchase(
+                s,
+                distributor_id="etc",
+                event_id=f"EV-{stats.events:06d}",
+                reseller_id=rid,
+                vendor_id="microsoft",
+                product_category=category,
+                amount=amount,
+                occurred_at=moment,
+                actor="demo:erp",
+            )
         except CreditLinesError:
             pass
         return
@@ -321,9 +481,16 @@ def _one_day_step(s: Session, rng: random.Random, all_resellers: list[tuple[str,
         did, rid, ref, outstanding = open_orders[i]
         minor = outstanding if rng.random() < 0.7 else max(1, outstanding // rng.choice([2, 3, 4]))
         kind = rng.choices(["payment", "credit_note", "cancellation"], [0.85, 0.1, 0.05])[0]
-        drawing, _ = ledger.release(s, distributor_id=did, reseller_id=rid, drawing_reference=ref,
-                                    reference=f"{kind[:3].upper()}-{stats.payments:06d}",
-                                    amount=from_minor(minor, "EUR"), kind=kind, actor="demo:erp")
+        drawing, _ = ledger.release(
+            s,
+            distributor_id=did,
+            reseller_id=rid,
+            drawing_reference=ref,
+            reference=f"{kind[:3].upper()}-{stats.payments:06d}",
+            amount=from_minor(minor, "EUR"),
+            kind=kind,
+            actor="demo:erp",
+        )
         stats.payments += 1
         left = int(drawing.outstanding.amount * 100)
         if left:
@@ -340,7 +507,9 @@ def _one_day_step(s: Session, rng: random.Random, all_resellers: list[tuple[str,
         stats.refused += 1
         return
     ref = f"SO-{stats.orders + 1:07d}"
-    ledger.draw(s, distributor_id=did, reseller_id=rid, reference=ref, amount=amount, vendor_id=vendor, actor="demo:erp")
+    ledger.draw(
+        s, distributor_id=did, reseller_id=rid, reference=ref, amount=amount, vendor_id=vendor, actor="demo:erp"
+    )
     stats.orders += 1
     open_orders.append((did, rid, ref, cents))
 
@@ -358,19 +527,30 @@ def print_welcome(console: Console, keys: dict[str, Any], base_url: str = "http:
         f"# a credit officer at Actebis: can {r} order EUR 7,500 of hardware?\n"
         f"curl -s -X POST {base_url}/v1/distributors/actebis/resellers/{r}/eligibility \\\n"
         f"  -H 'Authorization: Bearer {keys['officer_actebis']}' -H 'Content-Type: application/json' \\\n"
-        "  -d '{\"amount\": {\"amount\": \"7500.00\", \"currency\": \"EUR\"}}'\n", highlight=False, soft_wrap=True)
+        '  -d \'{"amount": {"amount": "7500.00", "currency": "EUR"}}\'\n',
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(
         f"# Actebis' ERP posts that order\n"
         f"curl -s -X POST {base_url}/v1/distributors/actebis/resellers/{r}/drawings \\\n"
         f"  -H 'Authorization: Bearer {keys['erp_actebis']}' -H 'Content-Type: application/json' \\\n"
-        "  -d '{\"reference\": \"SO-DEMO-1\", \"amount\": {\"amount\": \"7500.00\", \"currency\": \"EUR\"}}'\n",
-        highlight=False, soft_wrap=True)
+        '  -d \'{"reference": "SO-DEMO-1", "amount": {"amount": "7500.00", "currency": "EUR"}}\'\n',
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(
         f"# Microsoft's partner manager watches Mezzanine\n"
         f"curl -s {base_url}/v1/vendors/microsoft/programmes/{keys.get('mezzanine', 'mezzanine@actebis')} \\\n"
-        f"  -H 'Authorization: Bearer {keys['partner_microsoft']}'\n", highlight=False, soft_wrap=True)
+        f"  -H 'Authorization: Bearer {keys['partner_microsoft']}'\n",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(f"API docs: {base_url}/docs")
-    console.print(f"\n[bold]Console[/bold]: {base_url}/console/ — sign in with the API key\n"
-                  f"  {keys['officer_actebis']}  (Actebis' credit officer)\n"
-                  f"  {keys['partner_microsoft']}  (Microsoft's partner manager, Mezzanine)\n",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"\n[bold]Console[/bold]: {base_url}/console/ — sign in with the API key\n"
+        f"  {keys['officer_actebis']}  (Actebis' credit officer)\n"
+        f"  {keys['partner_microsoft']}  (Microsoft's partner manager, Mezzanine)\n",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -23,19 +23,29 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 HTTP_REQUESTS = Counter("creditlines_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "creditlines_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    "creditlines_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-DRAWINGS = Counter("creditlines_drawings_total", "Drawings by outcome (accepted, replayed or the refusal code)",
-                   ["distributor_id", "outcome"])
-GRANTS = Counter("creditlines_grants_total", "Programme grant outcomes (enrolments and purchase events)",
-                 ["programme_id", "outcome"])
-TRANSACTION_RETRIES = Counter("creditlines_transaction_retries_total",
-                              "Transactions run again after a deadlock or serialization failure", ["sqlstate"])
+DRAWINGS = Counter(
+    "creditlines_drawings_total",
+    "Drawings by outcome (accepted, replayed or the refusal code)",
+    ["distributor_id", "outcome"],
+)
+GRANTS = Counter(
+    "creditlines_grants_total", "Programme grant outcomes (enrolments and purchase events)", ["programme_id", "outcome"]
+)
+TRANSACTION_RETRIES = Counter(
+    "creditlines_transaction_retries_total",
+    "Transactions run again after a deadlock or serialization failure",
+    ["sqlstate"],
+)
 EXPIRY_RUNS = Counter("creditlines_expiry_runs_total", "Expiry job runs", ["distributor_id", "dry_run"])
 EXPIRY_LINES = Counter("creditlines_expiry_lines_expired_total", "Lines expired by the job", ["distributor_id"])
-EXPIRY_TRANSFERRED = Counter("creditlines_expiry_transferred_minor_total",
-                             "Minor units moved to base lines by the job", ["distributor_id"])
+EXPIRY_TRANSFERRED = Counter(
+    "creditlines_expiry_transferred_minor_total", "Minor units moved to base lines by the job", ["distributor_id"]
+)
 
 
 def multiprocess_dir() -> str | None:
@@ -61,8 +71,16 @@ def authorized(authorization: str | None, token: str | None) -> bool:
 
 
 # The body of the API's 404 for an unknown path: what a caller without the token sees.
-NOT_FOUND = json.dumps({"type": "https://creditlines.dev/problems/not_found", "title": "Not Found", "status": 404,
-                        "detail": "Not Found", "code": "not_found"}, separators=(",", ":")).encode()
+NOT_FOUND = json.dumps(
+    {
+        "type": "https://creditlines.dev/problems/not_found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "Not Found",
+        "code": "not_found",
+    },
+    separators=(",", ":"),
+).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -70,7 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/metrics" and (
-                self.token is None or authorized(self.headers.get("Authorization"), self.token)):
+            self.token is None or authorized(self.headers.get("Authorization"), self.token)
+        ):
             body, content_type = render()
             self._answer(200, body, content_type)
         else:
@@ -95,15 +114,26 @@ def serve(host: str, port: int, token: str | None = None) -> ThreadingHTTPServer
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
-WEBHOOK_DELIVERIES = Counter("creditlines_webhook_deliveries_total",
-                             "Webhook delivery attempts by outcome (delivered, failed)", ["outcome"])
-WEBHOOK_DISABLED = Counter("creditlines_webhook_disabled_total",
-                           "Webhook endpoints disabled after failing for the whole retry window")
-WEBHOOK_LATENCY = Histogram("creditlines_webhook_delivery_seconds", "Webhook POST duration (any outcome)",
-                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-WEBHOOK_LAG = Gauge("creditlines_webhook_lag_seconds",
-                    "Age of the last event this sender delivered, at delivery (commit to POST)",
-                    multiprocess_mode="max")
-WEBHOOK_FAILING = Gauge("creditlines_webhook_failing_endpoints",
-                        "Endpoints this sender last found failing (in their retry window)",
-                        multiprocess_mode="max")
+
+
+WEBHOOK_DELIVERIES = Counter(
+    "creditlines_webhook_deliveries_total", "Webhook delivery attempts by outcome (delivered, failed)", ["outcome"]
+)
+WEBHOOK_DISABLED = Counter(
+    "creditlines_webhook_disabled_total", "Webhook endpoints disabled after failing for the whole retry window"
+)
+WEBHOOK_LATENCY = Histogram(
+    "creditlines_webhook_delivery_seconds",
+    "Webhook POST duration (any outcome)",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WEBHOOK_LAG = Gauge(
+    "creditlines_webhook_lag_seconds",
+    "Age of the last event this sender delivered, at delivery (commit to POST)",
+    multiprocess_mode="max",
+)
+WEBHOOK_FAILING = Gauge(
+    "creditlines_webhook_failing_endpoints",
+    "Endpoints this sender last found failing (in their retry window)",
+    multiprocess_mode="max",
+)

@@ -69,14 +69,14 @@ def parse_amount(
     refused outright. The currency must be ``expected_currency`` (the distributor's).
     """
     if isinstance(amount, bool) or isinstance(amount, float):
-        raise InvalidAmount("amounts are decimal strings such as \"5000.00\", never numbers")
+        raise InvalidAmount('amounts are decimal strings such as "5000.00", never numbers')
     if isinstance(amount, int):
         value = Decimal(amount)
     elif isinstance(amount, Decimal):
         value = amount
     elif isinstance(amount, str):
         if not _AMOUNT_RE.fullmatch(amount):
-            raise InvalidAmount(f"{amount[:40]!r} is not a plain decimal amount such as \"5000.00\"")
+            raise InvalidAmount(f'{amount[:40]!r} is not a plain decimal amount such as "5000.00"')
         try:
             value = Decimal(amount)
         except InvalidOperation:  # pragma: no cover - the pattern already guarantees it
@@ -95,9 +95,7 @@ def parse_amount(
     digits = minor_digits(expected_currency)
     exponent = value.as_tuple().exponent  # as written: "100.000" carries three decimals
     if isinstance(exponent, int) and -exponent > digits:
-        raise InvalidAmount(
-            f"{expected_currency} amounts have at most {digits} decimals, got {amount}"
-        )
+        raise InvalidAmount(f"{expected_currency} amounts have at most {digits} decimals, got {amount}")
     if value < 0 or (value == 0 and not allow_zero):
         raise InvalidAmount("amount must be positive" if not allow_zero else "amount must not be negative")
     money = Money(value, expected_currency)
@@ -111,9 +109,7 @@ def to_minor(money: Money) -> int:
     digits = minor_digits(money.currency.code)
     scaled = money.amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
-        raise InvalidAmount(
-            f"{money.amount} has more decimals than {money.currency.code} allows"
-        )
+        raise InvalidAmount(f"{money.amount} has more decimals than {money.currency.code} allows")
     return int(scaled)
 
 

@@ -152,6 +152,9 @@ Category = _text_type(CATEGORY_MAX)
 if TYPE_CHECKING:  # a string on the wire, an aware datetime once validated
     Instant = datetime
 else:
-    Instant = Annotated[str, StringConstraints(strict=True, max_length=40, pattern=r"^[0-9A-Za-z:.,+ -]+$"),
-                       AfterValidator(clock.parse_instant)]
+    Instant = Annotated[
+        str,
+        StringConstraints(strict=True, max_length=40, pattern=r"^[0-9A-Za-z:.,+ -]+$"),
+        AfterValidator(clock.parse_instant),
+    ]
 Day = Annotated[date, AfterValidator(_pydantic_day)]

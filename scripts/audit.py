@@ -70,8 +70,17 @@ def audit_venv() -> Path:
     if not stamp.exists() or stamp.read_text().strip() != want:
         print(f"installing pip-audit into {venv} (from requirements/audit.txt)", file=sys.stderr)
         subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-             "--require-hashes", "--only-binary=:all:", "-r", str(lock)],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--require-hashes",
+                "--only-binary=:all:",
+                "-r",
+                str(lock),
+            ],
             check=True,
         )
         stamp.write_text(want + "\n")
@@ -88,9 +97,21 @@ def run(venv: Path, service: str) -> dict | None:
     for lock in LOCKS:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "report.json"
-            args = [str(venv / "bin" / "pip-audit"), "-r", str(ROOT / "requirements" / lock),
-                    "--vulnerability-service", service, "--require-hashes", "--disable-pip",
-                    "--progress-spinner", "off", "--format", "json", "--output", str(out)]
+            args = [
+                str(venv / "bin" / "pip-audit"),
+                "-r",
+                str(ROOT / "requirements" / lock),
+                "--vulnerability-service",
+                service,
+                "--require-hashes",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "--format",
+                "json",
+                "--output",
+                str(out),
+            ]
             if service == "osv" and os.environ.get("CREDITLINES_OSV_URL"):
                 args += ["--osv-url", os.environ["CREDITLINES_OSV_URL"]]
             done = subprocess.run(args, capture_output=True, text=True, timeout=600)
@@ -98,8 +119,7 @@ def run(venv: Path, service: str) -> dict | None:
                 deps += json.loads(out.read_text())["dependencies"]
                 continue
             tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-            print(f"pip-audit -s {service} -r requirements/{lock}: {tail}",
-                  file=sys.stderr)
+            print(f"pip-audit -s {service} -r requirements/{lock}: {tail}", file=sys.stderr)
             if not any(marker in done.stderr for marker in NETWORK):
                 raise SystemExit(f"audit: FAILED, pip-audit exited {done.returncode}")
             return None
@@ -113,8 +133,11 @@ def main() -> int:
         for line in lines:
             print(f"audit ({service}): {line}", file=sys.stderr)
         if status == VULNERABLE:
-            print("audit: FAILED, known vulnerabilities in the locked releases above; raise the "
-                  "bound in pyproject.toml and run scripts/lock", file=sys.stderr)
+            print(
+                "audit: FAILED, known vulnerabilities in the locked releases above; raise the "
+                "bound in pyproject.toml and run scripts/lock",
+                file=sys.stderr,
+            )
             return 1
         if status == PARTIAL:
             print(f"audit: FAILED, {service} answered for only part of the locks", file=sys.stderr)
@@ -122,9 +145,12 @@ def main() -> int:
         if status == AUDITED:
             return 0
     banner = "!" * 78
-    print(f"{banner}\naudit: WARNING, THE VULNERABILITY AUDIT DID NOT RUN: neither PyPI's "
-          f"vulnerability data nor OSV\nanswered from this machine; the locks are unaudited.\n"
-          f"{banner}", file=sys.stderr)
+    print(
+        f"{banner}\naudit: WARNING, THE VULNERABILITY AUDIT DID NOT RUN: neither PyPI's "
+        f"vulnerability data nor OSV\nanswered from this machine; the locks are unaudited.\n"
+        f"{banner}",
+        file=sys.stderr,
+    )
     return 1 if os.environ.get("CREDITLINES_AUDIT_REQUIRED") == "1" else 0
 
 

@@ -43,21 +43,44 @@ def make_world(uow: UnitOfWork, *, admit: tuple[str, ...] = ("microsoft", "hp"),
     with uow.write() as s:
         DistributorFactory._meta.sqlalchemy_session = s
         VendorFactory._meta.sqlalchemy_session = s
-        DistributorFactory(id=distributor.get("id", "actebis"), name=distributor.get("name", "Actebis"),
-                           currency=distributor.get("currency", "EUR"),
-                           timezone=distributor.get("timezone", "Europe/Paris"))
+        DistributorFactory(
+            id=distributor.get("id", "actebis"),
+            name=distributor.get("name", "Actebis"),
+            currency=distributor.get("currency", "EUR"),
+            timezone=distributor.get("timezone", "Europe/Paris"),
+        )
         VendorFactory(id="microsoft", name="Microsoft")
         VendorFactory(id="hp", name="HP")
         for vendor_id in admit:
-            partnerships.admit(s, distributor_id=distributor.get("id", "actebis"), vendor_id=vendor_id,
-                               max_line_limit=None, requires_approval=False, note=None, actor="test")
+            partnerships.admit(
+                s,
+                distributor_id=distributor.get("id", "actebis"),
+                vendor_id=vendor_id,
+                max_line_limit=None,
+                requires_approval=False,
+                note=None,
+                actor="test",
+            )
 
 
-def make_reseller(uow: UnitOfWork, reseller_id: str, base_limit: str | int | None = None, *,
-                  distributor_id: str = "actebis", currency: str = "EUR") -> None:
+def make_reseller(
+    uow: UnitOfWork,
+    reseller_id: str,
+    base_limit: str | int | None = None,
+    *,
+    distributor_id: str = "actebis",
+    currency: str = "EUR",
+) -> None:
     with uow.write() as s:
-        service.upsert_reseller(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                name=f"Reseller {reseller_id}", actor="test")
+        service.upsert_reseller(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, name=f"Reseller {reseller_id}", actor="test"
+        )
         if base_limit is not None:
-            service.set_base_limit(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                   limit=Money(str(base_limit), currency), reason="opening", actor="test")
+            service.set_base_limit(
+                s,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                limit=Money(str(base_limit), currency),
+                reason="opening",
+                actor="test",
+            )

@@ -74,25 +74,33 @@ class Server:
 
 
 @contextmanager
-def serve(database_url: str, *, admin_key: str, now: str | None, workers: int = 2,
-          startup_timeout: float = 60) -> Iterator[Server]:
+def serve(
+    database_url: str, *, admin_key: str, now: str | None, workers: int = 2, startup_timeout: float = 60
+) -> Iterator[Server]:
     """`creditlines serve --workers N` on ``database_url``, ready when ``/readyz`` answers 200.
 
     The clock is fixed by ``CREDITLINES_NOW`` when ``now`` is given. Stopped (SIGTERM, then
     SIGKILL) on exit; its stderr is shown if it does not start.
     """
     port = free_port()
-    env = {**os.environ, "CREDITLINES_DATABASE_URL": database_url, "CREDITLINES_ADMIN_KEY": admin_key,
-           "CREDITLINES_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CREDITLINES_DATABASE_URL": database_url,
+        "CREDITLINES_ADMIN_KEY": admin_key,
+        "CREDITLINES_LOG_LEVEL": "WARNING",
+    }
     env.pop("CREDITLINES_NOW", None)
     env.pop("CREDITLINES_MIGRATION_DATABASE_URL", None)
     if now is not None:
         env["CREDITLINES_NOW"] = now
     # stderr to a file, not a pipe: a pipe nobody reads fills up and stalls the server.
     log = tempfile.NamedTemporaryFile(prefix="creditlines-serve-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "creditlines", "serve", "--port", str(port),
-                             "--workers", str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     server = Server(f"http://127.0.0.1:{port}", proc, database_url, log.name)
     base = server.base
     deadline = time.monotonic() + startup_timeout

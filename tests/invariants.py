@@ -68,47 +68,67 @@ def _libpq(url: str) -> str:
 # parameters are %(d)s (a distributor id, or NULL for all) and %(now)s (the current instant).
 _TODAY = "(%(now)s::timestamptz AT TIME ZONE dist.timezone)::date"
 RULES: list[tuple[str, str]] = [
-    ("budget (beneficiaries)", f"""
+    (
+        "budget (beneficiaries)",
+        f"""
         SELECT p.id || ': ' || count(l.id) || ' active lines > max_beneficiaries ' || p.max_beneficiaries
           FROM programme p JOIN distributor dist ON dist.id = p.distributor_id
           JOIN line l ON l.distributor_id = p.distributor_id AND l.vendor_id = p.vendor_id AND l.programme_id = p.id
                AND l.status = 'active' AND l.valid_until >= {_TODAY}
          WHERE p.max_beneficiaries IS NOT NULL AND (%(d)s::text IS NULL OR p.distributor_id = %(d)s)
          GROUP BY p.distributor_id, p.vendor_id, p.id, p.max_beneficiaries
-        HAVING count(l.id) > p.max_beneficiaries"""),
-    ("budget (total limit)", f"""
+        HAVING count(l.id) > p.max_beneficiaries""",
+    ),
+    (
+        "budget (total limit)",
+        f"""
         SELECT p.id || ': active limits ' || sum(l.limit_minor) || ' > max_total_limit ' || p.max_total_limit_minor
           FROM programme p JOIN distributor dist ON dist.id = p.distributor_id
           JOIN line l ON l.distributor_id = p.distributor_id AND l.vendor_id = p.vendor_id AND l.programme_id = p.id
                AND l.status = 'active' AND l.valid_until >= {_TODAY}
          WHERE p.max_total_limit_minor IS NOT NULL AND (%(d)s::text IS NULL OR p.distributor_id = %(d)s)
          GROUP BY p.distributor_id, p.vendor_id, p.id, p.max_total_limit_minor
-        HAVING sum(l.limit_minor) > p.max_total_limit_minor"""),
-    ("standing line ends on its programme's ends_on", """
+        HAVING sum(l.limit_minor) > p.max_total_limit_minor""",
+    ),
+    (
+        "standing line ends on its programme's ends_on",
+        """
         SELECT p.id || ': line ' || l.id || ' of ' || l.reseller_id || ' valid until ' || l.valid_until
                || ', programme ends on ' || p.ends_on
           FROM programme p
           JOIN line l ON l.distributor_id = p.distributor_id AND l.vendor_id = p.vendor_id AND l.programme_id = p.id
          WHERE p.kind = 'standing' AND l.status = 'active' AND l.valid_until <> p.ends_on
-           AND (%(d)s::text IS NULL OR p.distributor_id = %(d)s)"""),
-    ("one active line per reseller and programme", f"""
+           AND (%(d)s::text IS NULL OR p.distributor_id = %(d)s)""",
+    ),
+    (
+        "one active line per reseller and programme",
+        f"""
         SELECT l.programme_id || ': ' || l.reseller_id || ' holds ' || count(*) || ' active lines'
           FROM line l JOIN distributor dist ON dist.id = l.distributor_id
          WHERE l.kind = 'programme' AND l.status = 'active' AND l.valid_until >= {_TODAY}
            AND (%(d)s::text IS NULL OR l.distributor_id = %(d)s)
-         GROUP BY l.distributor_id, l.vendor_id, l.programme_id, l.reseller_id HAVING count(*) > 1"""),
-    ("nothing granted after a close", """
+         GROUP BY l.distributor_id, l.vendor_id, l.programme_id, l.reseller_id HAVING count(*) > 1""",
+    ),
+    (
+        "nothing granted after a close",
+        """
         SELECT p.id || ': line ' || l.id || ' granted at ' || l.granted_at || ' after the close at ' || p.closed_at
           FROM programme p
           JOIN line l ON l.distributor_id = p.distributor_id AND l.vendor_id = p.vendor_id AND l.programme_id = p.id
          WHERE p.closed_at IS NOT NULL AND l.granted_at > p.closed_at
-           AND (%(d)s::text IS NULL OR p.distributor_id = %(d)s)"""),
-    ("no active programme line of a terminated reseller", """
+           AND (%(d)s::text IS NULL OR p.distributor_id = %(d)s)""",
+    ),
+    (
+        "no active programme line of a terminated reseller",
+        """
         SELECT l.programme_id || ': line ' || l.id || ' of terminated ' || r.id || ' is still active'
           FROM line l JOIN reseller r ON r.distributor_id = l.distributor_id AND r.id = l.reseller_id
          WHERE r.status = 'terminated' AND l.kind = 'programme' AND l.status = 'active'
-           AND (%(d)s::text IS NULL OR l.distributor_id = %(d)s)"""),
-    ("a limit request decided once in the ledger", """
+           AND (%(d)s::text IS NULL OR l.distributor_id = %(d)s)""",
+    ),
+    (
+        "a limit request decided once in the ledger",
+        """
         SELECT 'limit request ' || q.id || ' (' || q.status || ') has ' || count(e.seq) || ' decision entries'
           FROM limit_request q
           LEFT JOIN ledger_entry e ON e.distributor_id = q.distributor_id AND e.reseller_id = q.reseller_id
@@ -116,27 +136,39 @@ RULES: list[tuple[str, str]] = [
                AND e.details::jsonb ->> 'request_id' = q.id
          WHERE (%(d)s::text IS NULL OR q.distributor_id = %(d)s)
          GROUP BY q.distributor_id, q.id, q.status
-        HAVING count(e.seq) <> CASE WHEN q.status = 'pending' THEN 0 ELSE 1 END"""),
-    ("an approved nomination holds its line, granted in its programme", """
+        HAVING count(e.seq) <> CASE WHEN q.status = 'pending' THEN 0 ELSE 1 END""",
+    ),
+    (
+        "an approved nomination holds its line, granted in its programme",
+        """
         SELECT 'nomination ' || n.id || ' approved without its line in ' || n.programme_id
           FROM nomination n
           LEFT JOIN line l ON l.distributor_id = n.distributor_id AND l.id = n.line_id
                AND l.programme_id = n.programme_id AND l.reseller_id = n.reseller_id
          WHERE n.status = 'approved' AND l.id IS NULL
-           AND (%(d)s::text IS NULL OR n.distributor_id = %(d)s)"""),
-    ("every cover decision is in the ledger", """
+           AND (%(d)s::text IS NULL OR n.distributor_id = %(d)s)""",
+    ),
+    (
+        "every cover decision is in the ledger",
+        """
         SELECT 'cover of ' || c.reseller_id || ' (seq ' || c.seq || ') has no insurance_set entry'
           FROM insurance_cover c
           LEFT JOIN ledger_entry e ON e.distributor_id = c.distributor_id AND e.reseller_id = c.reseller_id
                AND e.seq = c.seq AND e.kind = 'insurance_set' AND e.amount_minor = c.cover_minor
-         WHERE e.seq IS NULL AND (%(d)s::text IS NULL OR c.distributor_id = %(d)s)"""),
-    ("drawn within bounds", """
+         WHERE e.seq IS NULL AND (%(d)s::text IS NULL OR c.distributor_id = %(d)s)""",
+    ),
+    (
+        "drawn within bounds",
+        """
         SELECT 'line ' || l.id || ' (' || l.kind || ', ' || l.reseller_id || '): drawn ' || l.drawn_minor
                || ', limit ' || l.limit_minor
           FROM line l
          WHERE (l.drawn_minor < 0 OR (l.kind = 'programme' AND l.drawn_minor > l.limit_minor))
-           AND (%(d)s::text IS NULL OR l.distributor_id = %(d)s)"""),
-    ("allocations add up to their drawing", """
+           AND (%(d)s::text IS NULL OR l.distributor_id = %(d)s)""",
+    ),
+    (
+        "allocations add up to their drawing",
+        """
         SELECT 'drawing ' || d.reseller_id || '/' || d.reference || ': outstanding ' || d.outstanding_minor
                || ', allocations ' || coalesce(sum(a.outstanding_minor), 0) || ' outstanding of '
                || coalesce(sum(a.amount_minor), 0)
@@ -145,15 +177,21 @@ RULES: list[tuple[str, str]] = [
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
          GROUP BY d.distributor_id, d.reseller_id, d.reference, d.outstanding_minor, d.amount_minor
         HAVING coalesce(sum(a.outstanding_minor), 0) <> d.outstanding_minor
-            OR coalesce(sum(a.amount_minor), 0) <> d.amount_minor"""),
-    ("allocations add up to their line", """
+            OR coalesce(sum(a.amount_minor), 0) <> d.amount_minor""",
+    ),
+    (
+        "allocations add up to their line",
+        """
         SELECT 'line ' || l.id || ': drawn ' || l.drawn_minor || ', allocations outstanding '
                || coalesce(sum(a.outstanding_minor), 0)
           FROM line l LEFT JOIN allocation a ON a.distributor_id = l.distributor_id AND a.line_id = l.id
          WHERE (%(d)s::text IS NULL OR l.distributor_id = %(d)s)
          GROUP BY l.distributor_id, l.id, l.drawn_minor
-        HAVING coalesce(sum(a.outstanding_minor), 0) <> l.drawn_minor"""),
-    ("every drawing posted once in the ledger", """
+        HAVING coalesce(sum(a.outstanding_minor), 0) <> l.drawn_minor""",
+    ),
+    (
+        "every drawing posted once in the ledger",
+        """
         SELECT 'drawing ' || d.reseller_id || '/' || d.reference || ': ' || count(e.seq)
                || ' drawing_posted entries, amounts ' || coalesce(string_agg(e.amount_minor::text, ','), '-')
                || ' for ' || d.amount_minor
@@ -161,40 +199,56 @@ RULES: list[tuple[str, str]] = [
                AND e.reseller_id = d.reseller_id AND e.drawing_reference = d.reference AND e.kind = 'drawing_posted'
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
          GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor
-        HAVING count(e.seq) <> 1 OR min(e.amount_minor) <> d.amount_minor"""),
-    ("every drawing allocated in the ledger", """
+        HAVING count(e.seq) <> 1 OR min(e.amount_minor) <> d.amount_minor""",
+    ),
+    (
+        "every drawing allocated in the ledger",
+        """
         SELECT 'drawing ' || d.reseller_id || '/' || d.reference || ': ledger allocates '
                || coalesce(sum(e.drawn_delta_minor), 0) || ' of ' || d.amount_minor
           FROM drawing d LEFT JOIN ledger_entry e ON e.distributor_id = d.distributor_id
                AND e.reseller_id = d.reseller_id AND e.drawing_reference = d.reference AND e.kind = 'drawing_allocated'
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
          GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor
-        HAVING coalesce(sum(e.drawn_delta_minor), 0) <> d.amount_minor"""),
-    ("no ledger drawing without its row", """
+        HAVING coalesce(sum(e.drawn_delta_minor), 0) <> d.amount_minor""",
+    ),
+    (
+        "no ledger drawing without its row",
+        """
         SELECT 'ledger entry ' || e.reseller_id || '#' || e.seq || ' posts drawing ' || e.drawing_reference
                || ', which does not exist'
           FROM ledger_entry e LEFT JOIN drawing d ON d.distributor_id = e.distributor_id
                AND d.reseller_id = e.reseller_id AND d.reference = e.drawing_reference
          WHERE e.kind = 'drawing_posted' AND d.reference IS NULL
-           AND (%(d)s::text IS NULL OR e.distributor_id = %(d)s)"""),
+           AND (%(d)s::text IS NULL OR e.distributor_id = %(d)s)""",
+    ),
 ]
 
 WITNESS_RULES: list[tuple[str, str]] = [
-    ("nothing granted in a closed programme (witness)", f"""
+    (
+        "nothing granted in a closed programme (witness)",
+        f"""
         SELECT programme_id || ': line ' || line_id || ' granted while the programme was ' || programme_status
           FROM {WITNESS_TABLE}
-         WHERE programme_status <> 'active' AND (%(d)s::text IS NULL OR distributor_id = %(d)s)"""),
-    ("nothing granted once the partnership ended (witness)", f"""
+         WHERE programme_status <> 'active' AND (%(d)s::text IS NULL OR distributor_id = %(d)s)""",
+    ),
+    (
+        "nothing granted once the partnership ended (witness)",
+        f"""
         SELECT programme_id || ': line ' || line_id || ' granted while the partnership was '
                || coalesce(partnership_status, 'missing')
           FROM {WITNESS_TABLE}
-         WHERE partnership_status IS DISTINCT FROM 'active' AND (%(d)s::text IS NULL OR distributor_id = %(d)s)"""),
-    ("standing line granted to the programme's ends_on (witness)", f"""
+         WHERE partnership_status IS DISTINCT FROM 'active' AND (%(d)s::text IS NULL OR distributor_id = %(d)s)""",
+    ),
+    (
+        "standing line granted to the programme's ends_on (witness)",
+        f"""
         SELECT programme_id || ': line ' || line_id || ' granted until ' || valid_until
                || ' while the programme ended on ' || programme_ends_on
           FROM {WITNESS_TABLE}
          WHERE programme_kind = 'standing' AND valid_until <> programme_ends_on
-           AND (%(d)s::text IS NULL OR distributor_id = %(d)s)"""),
+           AND (%(d)s::text IS NULL OR distributor_id = %(d)s)""",
+    ),
 ]
 
 

@@ -26,9 +26,15 @@ def actebis(uow):
 def _ask(uow, reseller_id: str, amount: str) -> str:
     with uow.write() as s:
         policy.update(s, distributor_id="actebis", actor="t", approval_threshold=eur("0.00"))
-        request = limit_requests.set_or_request(s, distributor_id="actebis", reseller_id=reseller_id,
-                                                limit=eur(amount), reason="raise", actor="credit_officer:k1",
-                                                key_id="k1")
+        request = limit_requests.set_or_request(
+            s,
+            distributor_id="actebis",
+            reseller_id=reseller_id,
+            limit=eur(amount),
+            reason="raise",
+            actor="credit_officer:k1",
+            key_id="k1",
+        )
         assert request is not None
         return request.id
 
@@ -62,21 +68,38 @@ def test_covers_imported_in_bulk_are_what_set_cover_records(actebis):
     """Onboarding: R-1 covered 9,000 (its 10,000 line stands under cover + 2,000), R-2 covered
     5,000 (its line is cut to 7,000); a second import leaves both alone."""
     with actebis.write() as s:
-        policy.update(s, distributor_id="actebis", actor="t", base_cap_policy="cover_plus_discretionary",
-                      discretionary=eur("2000.00"))
+        policy.update(
+            s,
+            distributor_id="actebis",
+            actor="t",
+            base_cap_policy="cover_plus_discretionary",
+            discretionary=eur("2000.00"),
+        )
         rows = [("R-1", "Coface", eur("9000.00")), ("R-2", "Atradius", eur("5000.00")), ("R-9", "Coface", eur("1.00"))]
-        assert insurance.import_covers(s, distributor_id="actebis", rows=rows, decided_on=date(2026, 3, 1),
-                                       actor="onboarding") == 2
-        assert insurance.import_covers(s, distributor_id="actebis", rows=rows[:2], decided_on=date(2026, 3, 1),
-                                       actor="onboarding") == 0
+        assert (
+            insurance.import_covers(
+                s, distributor_id="actebis", rows=rows, decided_on=date(2026, 3, 1), actor="onboarding"
+            )
+            == 2
+        )
+        assert (
+            insurance.import_covers(
+                s, distributor_id="actebis", rows=rows[:2], decided_on=date(2026, 3, 1), actor="onboarding"
+            )
+            == 0
+        )
     with actebis.read() as s:
-        limits = {r: ledger.reseller_summary(s, distributor_id="actebis", reseller_id=r).totals.limit for r in ("R-1", "R-2")}
+        limits = {
+            r: ledger.reseller_summary(s, distributor_id="actebis", reseller_id=r).totals.limit for r in ("R-1", "R-2")
+        }
         history = insurance.history(s, distributor_id="actebis", reseller_id="R-2")
         entries = ledger.ledger_entries(s, distributor_id="actebis", reseller_id="R-2", after_seq=None, limit=100)
     assert limits == {"R-1": 1_000_000, "R-2": 700_000}
     assert [(h.insurer, h.cover_minor, h.previous_cover_minor) for h in history] == [("Atradius", 500_000, None)]
-    assert [(e.kind, e.reason) for e in entries[-2:]] == [("insurance_set", "Atradius: cover decided"),
-                                                          ("limit_set", "insurer_cut")]
+    assert [(e.kind, e.reason) for e in entries[-2:]] == [
+        ("insurance_set", "Atradius: cover decided"),
+        ("limit_set", "insurer_cut"),
+    ]
 
 
 def test_policy_rules(actebis):

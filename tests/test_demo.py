@@ -61,7 +61,7 @@ def test_the_keys_file_is_private_from_its_first_byte(tmp_path, monkeypatch):
         demo.write_private(path, json.dumps({"admin": "secret"}))
     finally:
         os.umask(old_umask)
-    (flags, mode, at_creation), = created
+    ((flags, mode, at_creation),) = created
     assert flags & os.O_CREAT and flags & os.O_EXCL and mode == 0o600 and at_creation == 0o600
     assert_private(path, {"admin": "secret"})
 
@@ -77,14 +77,19 @@ def test_the_large_demo_writes_settled_history_the_ledger_agrees_with(engine, tm
         settled = s.scalar(select(func.count()).select_from(Drawing).where(Drawing.reference.like("HX-%")))
         assert 2_800 <= settled <= 3_200
         assert s.scalar(select(func.count()).select_from(Release).where(Release.reference.like("PAY-H%"))) == settled
-        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.drawing_reference.like("HX-%"))) \
+        assert (
+            s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.drawing_reference.like("HX-%")))
             == 4 * settled
+        )
         # the story told through the services comes after the history, in time and in sequence
         last_history = s.scalar(select(func.max(LedgerEntry.at)).where(LedgerEntry.drawing_reference.like("HX-%")))
         first_story = s.scalar(select(func.min(LedgerEntry.at)).where(LedgerEntry.drawing_reference.like("SO-%")))
         assert last_history < first_story
-        gaps = s.execute(select(LedgerEntry.distributor_id, LedgerEntry.reseller_id, func.count(), func.max(LedgerEntry.seq))
-                         .group_by(LedgerEntry.distributor_id, LedgerEntry.reseller_id)).all()
+        gaps = s.execute(
+            select(
+                LedgerEntry.distributor_id, LedgerEntry.reseller_id, func.count(), func.max(LedgerEntry.seq)
+            ).group_by(LedgerEntry.distributor_id, LedgerEntry.reseller_id)
+        ).all()
         assert all(count == top for _, _, count, top in gaps)  # sequences without holes or doubles
 
 
@@ -97,7 +102,9 @@ def assert_the_insurer_story(uow) -> None:
     with uow.snapshot() as s:
         cuts = {row.reseller_id: row for row in reports.cover_cuts(s, distributor_id="actebis", since=date(1970, 1, 1))}
         beneficiaries = set(s.scalars(select(Line.reseller_id).where(Line.programme_id == "mezzanine@actebis")))
-        insurer_cuts = s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.reason == "insurer_cut"))
+        insurer_cuts = s.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.reason == "insurer_cut")
+        )
         covers = s.scalar(select(func.count()).select_from(InsuranceCover))
     assert len(cuts) > 40 and covers > len(cuts) and insurer_cuts == len(cuts)
     assert beneficiaries and beneficiaries <= cuts.keys()  # Microsoft helps resellers the insurers cut

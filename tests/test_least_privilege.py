@@ -20,8 +20,10 @@ from creditlines.db.roles import DEFAULT_APP_ROLE, DEFAULT_OWNER_ROLE, Roles, cr
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import make_reseller, make_world
 
-NEXT_ENTRY = ("insert into ledger_entry (distributor_id, reseller_id, seq, at, actor, kind) "
-              "select 'actebis', 'R-1', max(seq) + 1, now(), 't', 'note' from ledger_entry")
+NEXT_ENTRY = (
+    "insert into ledger_entry (distributor_id, reseller_id, seq, at, actor, kind) "
+    "select 'actebis', 'R-1', max(seq) + 1, now(), 't', 'note' from ledger_entry"
+)
 
 
 @pytest.fixture
@@ -51,22 +53,39 @@ def test_the_app_role_may_insert_and_select_ledger_entries_and_nothing_more(worl
         before = conn.execute("select count(*) from ledger_entry").fetchone()[0]
         conn.execute(NEXT_ENTRY)
         assert conn.execute("select count(*) from ledger_entry").fetchone()[0] == before + 1
-    for statement in ("update ledger_entry set actor = 'x'", "delete from ledger_entry",
-                      "truncate ledger_entry", "update release set amount_minor = 1", "delete from release",
-                      "truncate release", "truncate line", "delete from alembic_version",
-                      "update alembic_version set version_num = 'x'", "create table mine (id int)",
-                      "alter table ledger_entry disable trigger user", "drop trigger ledger_entry_no_truncate on ledger_entry",
-                      "set session_replication_role = replica", "update insurance_cover set cover_minor = 0",
-                      "delete from insurance_cover", "truncate insurance_cover"):
+    for statement in (
+        "update ledger_entry set actor = 'x'",
+        "delete from ledger_entry",
+        "truncate ledger_entry",
+        "update release set amount_minor = 1",
+        "delete from release",
+        "truncate release",
+        "truncate line",
+        "delete from alembic_version",
+        "update alembic_version set version_num = 'x'",
+        "create table mine (id int)",
+        "alter table ledger_entry disable trigger user",
+        "drop trigger ledger_entry_no_truncate on ledger_entry",
+        "set session_replication_role = replica",
+        "update insurance_cover set cover_minor = 0",
+        "delete from insurance_cover",
+        "truncate insurance_cover",
+    ):
         message = _refused(pg_url, statement, (errors.InsufficientPrivilege, errors.UndefinedObject))
         assert "permission denied" in message or "must be owner" in message, (statement, message)
 
 
 def test_even_the_owner_cannot_truncate_update_or_delete_the_ledger(world, pg_owner_url):
-    for statement in ("truncate ledger_entry", "truncate ledger_entry cascade", "update ledger_entry set actor = 'x'",
-                      "delete from ledger_entry"):
+    for statement in (
+        "truncate ledger_entry",
+        "truncate ledger_entry cascade",
+        "update ledger_entry set actor = 'x'",
+        "delete from ledger_entry",
+    ):
         assert "ledger_entry is append-only" in _refused(pg_owner_url, statement, errors.RestrictViolation)
-    assert "insurance_cover is append-only" in _refused(pg_owner_url, "truncate insurance_cover", errors.RestrictViolation)
+    assert "insurance_cover is append-only" in _refused(
+        pg_owner_url, "truncate insurance_cover", errors.RestrictViolation
+    )
 
 
 def test_migrate_refuses_the_app_role_and_serve_checks_the_schema_is_at_head(pg_url):
@@ -87,15 +106,22 @@ def test_an_installation_migrated_by_the_superuser_is_handed_to_the_owner():
         create_roles(admin, Roles())  # idempotent
         owner, app = with_user(admin, DEFAULT_OWNER_ROLE), with_user(admin, DEFAULT_APP_ROLE)
         with psycopg.connect(libpq_url(admin)) as conn:
-            owners = conn.execute("select distinct tableowner from pg_tables where schemaname = 'public' union "
-                                  "select distinct pg_get_userbyid(proowner) from pg_proc p join pg_namespace n "
-                                  "on n.oid = p.pronamespace where nspname = 'public'").fetchall()
+            owners = conn.execute(
+                "select distinct tableowner from pg_tables where schemaname = 'public' union "
+                "select distinct pg_get_userbyid(proowner) from pg_proc p join pg_namespace n "
+                "on n.oid = p.pronamespace where nspname = 'public'"
+            ).fetchall()
         assert owners == [(DEFAULT_OWNER_ROLE,)]
 
         env = {**os.environ, "CREDITLINES_DATABASE_URL": app}
         env.pop("CREDITLINES_MIGRATION_DATABASE_URL", None)
-        started = subprocess.run([sys.executable, "-m", "creditlines", "serve", "--port", "1"], capture_output=True,
-                                 text=True, env=env, timeout=60)
+        started = subprocess.run(
+            [sys.executable, "-m", "creditlines", "serve", "--port", "1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert started.returncode == 1 and "CREDITLINES_MIGRATION_DATABASE_URL" in started.stderr
         with pytest.raises(SchemaNotAtHead):
             ensure_schema(app)
@@ -112,22 +138,29 @@ def test_an_installation_migrated_by_the_superuser_is_handed_to_the_owner():
 def test_create_roles_from_the_cli_is_idempotent_and_prints_its_sql(pg_admin_url):
     env = {**os.environ, "CREDITLINES_ADMIN_DATABASE_URL": pg_admin_url}
     for _ in range(2):
-        result = subprocess.run([sys.executable, "-m", "creditlines", "db", "create-roles"], capture_output=True,
-                                text=True, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", "creditlines", "db", "create-roles"], capture_output=True, text=True, env=env
+        )
         assert result.returncode == 0, result.stderr
         assert f"role {DEFAULT_OWNER_ROLE}: already there" in result.stdout
-    printed = subprocess.run([sys.executable, "-m", "creditlines", "db", "create-roles", "--sql"],
-                             capture_output=True, text=True, env=env)
+    printed = subprocess.run(
+        [sys.executable, "-m", "creditlines", "db", "create-roles", "--sql"], capture_output=True, text=True, env=env
+    )
     assert printed.returncode == 0
     assert f"CREATE ROLE {DEFAULT_APP_ROLE} LOGIN;" in printed.stdout
     assert f"GRANT USAGE ON SCHEMA public TO {DEFAULT_APP_ROLE};" in printed.stdout
-    script = subprocess.run(["psql", libpq_url(pg_admin_url), "-v", "ON_ERROR_STOP=1", "-q"], input=printed.stdout,
-                            capture_output=True, text=True)  # the printed SQL runs as it is, twice over
+    script = subprocess.run(
+        ["psql", libpq_url(pg_admin_url), "-v", "ON_ERROR_STOP=1", "-q"],
+        input=printed.stdout,
+        capture_output=True,
+        text=True,
+    )  # the printed SQL runs as it is, twice over
     assert script.returncode == 0, script.stderr
 
 
 def test_creditlines_draw_runs_as_the_app_role(world, pg_url):
     with psycopg.connect(libpq_url(pg_url)) as conn:
-        outcome = conn.execute("select creditlines_draw('actebis', 'R-1', 'SO-1', 10000, null, 'erp', "
-                               "now()::timestamp, current_date)").fetchone()[0]
+        outcome = conn.execute(
+            "select creditlines_draw('actebis', 'R-1', 'SO-1', 10000, null, 'erp', now()::timestamp, current_date)"
+        ).fetchone()[0]
     assert outcome["outcome"] == "created" and outcome["amount"] == 10000

@@ -48,8 +48,9 @@ def test_upgrade_admits_vendors_where_they_already_run_programmes(old_database):
             conn.execute(text(row))
     upgrade(old_database)
     with engine.connect() as conn:
-        partnerships = conn.execute(text(
-            "SELECT distributor_id, vendor_id, status, max_line_limit_minor, requires_approval FROM partnership")).all()
+        partnerships = conn.execute(
+            text("SELECT distributor_id, vendor_id, status, max_line_limit_minor, requires_approval FROM partnership")
+        ).all()
         history = conn.execute(text("SELECT distributor_id, vendor_id, seq, actor, kind FROM partnership_entry")).all()
     engine.dispose()
     assert [tuple(p) for p in partnerships] == [("actebis", "microsoft", "active", None, False)]

@@ -25,7 +25,9 @@ def test_yen_have_no_decimals():
         parse_amount("5000.5", "JPY", expected_currency="JPY")
 
 
-@pytest.mark.parametrize("bad", ["1.001", "100.000", "NaN", "Infinity", "1e3", "-5.00", "0", "0.00", " 1", "1.", ".5", "", "1_000"])
+@pytest.mark.parametrize(
+    "bad", ["1.001", "100.000", "NaN", "Infinity", "1e3", "-5.00", "0", "0.00", " 1", "1.", ".5", "", "1_000"]
+)
 def test_inexact_or_non_positive_amounts_are_refused(bad):
     with pytest.raises(InvalidAmount):
         parse_amount(bad, "EUR", expected_currency="EUR")

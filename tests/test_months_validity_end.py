@@ -16,14 +16,21 @@ from creditlines.dates import add_months_clamped, months_validity_end
     "start, months, last_day",
     [
         pytest.param(date(2026, 1, 15), 6, date(2026, 7, 14), id="mid-month: 2026-01-15 + 6 → 2026-07-14"),
-        pytest.param(date(2026, 8, 31), 6, date(2027, 2, 27),
-                     id="31 Aug + 6 clamps to 28 Feb 2027, the day before is 27 Feb"),
-        pytest.param(date(2027, 8, 31), 6, date(2028, 2, 28),
-                     id="31 Aug + 6 into a leap year clamps to 29 Feb 2028, valid through 28 Feb"),
-        pytest.param(date(2024, 2, 29), 12, date(2025, 2, 27),
-                     id="29 Feb 2024 + 12 clamps to 28 Feb 2025, valid through 27 Feb"),
-        pytest.param(date(2024, 2, 29), 48, date(2028, 2, 28),
-                     id="29 Feb 2024 + 48 lands on 29 Feb 2028, valid through 28 Feb"),
+        pytest.param(
+            date(2026, 8, 31), 6, date(2027, 2, 27), id="31 Aug + 6 clamps to 28 Feb 2027, the day before is 27 Feb"
+        ),
+        pytest.param(
+            date(2027, 8, 31),
+            6,
+            date(2028, 2, 28),
+            id="31 Aug + 6 into a leap year clamps to 29 Feb 2028, valid through 28 Feb",
+        ),
+        pytest.param(
+            date(2024, 2, 29), 12, date(2025, 2, 27), id="29 Feb 2024 + 12 clamps to 28 Feb 2025, valid through 27 Feb"
+        ),
+        pytest.param(
+            date(2024, 2, 29), 48, date(2028, 2, 28), id="29 Feb 2024 + 48 lands on 29 Feb 2028, valid through 28 Feb"
+        ),
         pytest.param(date(2024, 2, 29), 1, date(2024, 3, 28), id="29 Feb + 1 → 28 Mar (no clamp upward)"),
         pytest.param(date(2026, 1, 31), 1, date(2026, 2, 27), id="31 Jan + 1 clamps to 28 Feb, through 27 Feb"),
         pytest.param(date(2024, 1, 31), 1, date(2024, 2, 28), id="31 Jan 2024 + 1 clamps to 29 Feb, through 28 Feb"),

@@ -18,12 +18,14 @@ admin_only = allow()  # no role but admin
 
 @router.post("/distributors", status_code=201, response_model=DistributorOut)
 @retry_transient
-def create_distributor(body: DistributorIn, response: Response, uow: UnitOfWork = Depends(get_uow),
-                       _: Principal = Depends(admin_only)):
+def create_distributor(
+    body: DistributorIn, response: Response, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)
+):
     """Create a distributor (a tenant). The same body again answers 200 with it."""
     with uow.write() as s:
-        row, created = tenants.create_distributor(s, id=body.id, name=body.name, currency=body.currency,
-                                                  timezone=body.timezone)
+        row, created = tenants.create_distributor(
+            s, id=body.id, name=body.name, currency=body.currency, timezone=body.timezone
+        )
         out = DistributorOut.model_validate(row, from_attributes=True)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -32,8 +34,9 @@ def create_distributor(body: DistributorIn, response: Response, uow: UnitOfWork 
 
 @router.post("/vendors", status_code=201, response_model=VendorOut)
 @retry_transient
-def create_vendor(body: VendorIn, response: Response, uow: UnitOfWork = Depends(get_uow),
-                  _: Principal = Depends(admin_only)):
+def create_vendor(
+    body: VendorIn, response: Response, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)
+):
     with uow.write() as s:
         row, created = tenants.create_vendor(s, id=body.id, name=body.name)
         out = VendorOut.model_validate(row, from_attributes=True)
@@ -47,8 +50,9 @@ def create_vendor(body: VendorIn, response: Response, uow: UnitOfWork = Depends(
 def create_api_key(body: ApiKeyIn, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)):
     """Create a key bound to a role (and a distributor or vendor). The key is shown once."""
     with uow.write() as s:
-        row, key = auth.create_key(s, role=body.role, distributor_id=body.distributor_id,
-                                   vendor_id=body.vendor_id, label=body.label)
+        row, key = auth.create_key(
+            s, role=body.role, distributor_id=body.distributor_id, vendor_id=body.vendor_id, label=body.label
+        )
         return ApiKeyCreated(key=key, **ApiKeyOut.model_validate(row, from_attributes=True).model_dump())
 
 
@@ -60,8 +64,9 @@ def list_api_keys(uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(adm
 
 @router.delete("/api-keys/{key_id}", status_code=204)
 @retry_transient
-def revoke_api_key(request: Request, key_id: KeyIdPath, uow: UnitOfWork = Depends(get_uow),
-                   _: Principal = Depends(admin_only)):
+def revoke_api_key(
+    request: Request, key_id: KeyIdPath, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)
+):
     """Revoke a key: refused (401) at once by this worker, within `CREDITLINES_KEY_CACHE_SECONDS` (5 s) by all."""
     with uow.write() as s:
         auth.revoke_key(s, key_id=key_id)

@@ -62,8 +62,12 @@ officer = allow("credit_officer")
 partner = allow("partner_manager")
 D = "/v1/distributors/{distributor_id}"
 DecisionId = Annotated[Identifier, Path(description="A limit request's or nomination's id")]
-CSV_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                 "description": "JSON, or CSV with `Accept: text/csv`"}}
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "JSON, or CSV with `Accept: text/csv`",
+    }
+}
 
 
 def _m(minor: int | None, cur: str) -> MoneyOut | None:
@@ -75,19 +79,32 @@ def _cur(s: Session, distributor_id: str) -> str:
 
 
 def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
-    return CreditPolicyOut(distributor_id=v.distributor_id, approval_threshold=_m(v.approval_threshold_minor, v.currency),
-                           base_cap_policy=v.base_cap_policy,
-                           discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
-                           updated_at=v.updated_at, updated_by=v.updated_by)
+    return CreditPolicyOut(
+        distributor_id=v.distributor_id,
+        approval_threshold=_m(v.approval_threshold_minor, v.currency),
+        base_cap_policy=v.base_cap_policy,
+        discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
+        updated_at=v.updated_at,
+        updated_by=v.updated_by,
+    )
 
 
 def request_out(r: LimitRequest, cur: str) -> LimitRequestOut:
     return LimitRequestOut(
-        id=r.id, reseller_id=r.reseller_id, current=MoneyOut.of_minor(r.current_minor, cur),
-        requested=MoneyOut.of_minor(r.requested_minor, cur), reason=r.reason, requested_by=r.requested_by,
+        id=r.id,
+        reseller_id=r.reseller_id,
+        current=MoneyOut.of_minor(r.current_minor, cur),
+        requested=MoneyOut.of_minor(r.requested_minor, cur),
+        reason=r.reason,
+        requested_by=r.requested_by,
         status=limit_requests.effective_status(r, clock.now()),
-        created_at=r.created_at, expires_at=r.expires_at, decided_at=r.decided_at, decided_by=r.decided_by,
-        decided_limit=_m(r.decided_limit_minor, cur), decision_reason=r.decision_reason)
+        created_at=r.created_at,
+        expires_at=r.expires_at,
+        decided_at=r.decided_at,
+        decided_by=r.decided_by,
+        decided_limit=_m(r.decided_limit_minor, cur),
+        decision_reason=r.decision_reason,
+    )
 
 
 def pending_response(s: Session, request: LimitRequest) -> JSONResponse:
@@ -98,25 +115,49 @@ def pending_response(s: Session, request: LimitRequest) -> JSONResponse:
 
 def nomination_out(n: Nomination, cur: str) -> NominationOut:
     return NominationOut(
-        id=n.id, vendor_id=n.vendor_id, programme_id=n.programme_id, reseller_id=n.reseller_id,
-        limit=MoneyOut.of_minor(n.limit_minor, cur), status=n.status,
-        nominated_by=n.nominated_by, created_at=n.created_at, decided_at=n.decided_at, decided_by=n.decided_by,
-        decided_limit=_m(n.decided_limit_minor, cur), decision_reason=n.decision_reason,
-        refusal_code=n.refusal_code, line_id=n.line_id)
+        id=n.id,
+        vendor_id=n.vendor_id,
+        programme_id=n.programme_id,
+        reseller_id=n.reseller_id,
+        limit=MoneyOut.of_minor(n.limit_minor, cur),
+        status=n.status,
+        nominated_by=n.nominated_by,
+        created_at=n.created_at,
+        decided_at=n.decided_at,
+        decided_by=n.decided_by,
+        decided_limit=_m(n.decided_limit_minor, cur),
+        decision_reason=n.decision_reason,
+        refusal_code=n.refusal_code,
+        line_id=n.line_id,
+    )
 
 
 def vendor_nomination_out(n: Nomination, cur: str) -> VendorNominationOut:
     return VendorNominationOut(
-        id=n.id, programme_id=n.programme_id, reseller_id=n.reseller_id,
-        limit=MoneyOut.of_minor(n.limit_minor, cur), status=n.status,
-        created_at=n.created_at, decided_at=n.decided_at, granted_limit=_m(n.decided_limit_minor, cur),
-        refusal_code=n.refusal_code, line_id=n.line_id)
+        id=n.id,
+        programme_id=n.programme_id,
+        reseller_id=n.reseller_id,
+        limit=MoneyOut.of_minor(n.limit_minor, cur),
+        status=n.status,
+        created_at=n.created_at,
+        decided_at=n.decided_at,
+        granted_limit=_m(n.decided_limit_minor, cur),
+        refusal_code=n.refusal_code,
+        line_id=n.line_id,
+    )
 
 
 def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
-    return dict(reseller_id=c.reseller_id, insurer=c.insurer, cover=MoneyOut.of_minor(c.cover_minor, cur),
-                previous_cover=_m(c.previous_cover_minor, cur), decided_on=c.decided_on, reference=c.reference,
-                recorded_at=c.recorded_at, recorded_by=c.actor)
+    return dict(
+        reseller_id=c.reseller_id,
+        insurer=c.insurer,
+        cover=MoneyOut.of_minor(c.cover_minor, cur),
+        previous_cover=_m(c.previous_cover_minor, cur),
+        decided_on=c.decided_on,
+        reference=c.reference,
+        recorded_at=c.recorded_at,
+        recorded_by=c.actor,
+    )
 
 
 # ------------------------------------------------------------------------- credit policy
@@ -124,8 +165,12 @@ def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
 
 @router.patch(D, response_model=CreditPolicyOut)
 @retry_transient
-def patch_distributor(body: CreditPolicyPatch, distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow),
-                      who: Principal = Depends(officer)) -> CreditPolicyOut:
+def patch_distributor(
+    body: CreditPolicyPatch,
+    distributor_id: DistributorId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+) -> CreditPolicyOut:
     """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`.
     Fields left out keep their value."""
     given = body.model_fields_set
@@ -141,8 +186,9 @@ def patch_distributor(body: CreditPolicyPatch, distributor_id: DistributorId, uo
 
 
 @router.get(D + "/credit-policy", response_model=CreditPolicyOut)
-def get_policy(distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow),
-               _: Principal = Depends(officer)) -> CreditPolicyOut:
+def get_policy(
+    distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
+) -> CreditPolicyOut:
     with uow.read() as s:
         return policy_out(policy.get(s, distributor_id))
 
@@ -151,32 +197,47 @@ def get_policy(distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow)
 
 
 @router.get(D + "/limit-requests", response_model=LimitRequestPage)
-def list_limit_requests(distributor_id: DistributorId,
-                        status_: Literal["pending", "approved", "rejected", "expired"] | None = Query(None, alias="status"),
-                        cursor: Cursor = None, limit: int = Query(50, ge=1, le=500),
-                        uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)) -> LimitRequestPage:
+def list_limit_requests(
+    distributor_id: DistributorId,
+    status_: Literal["pending", "approved", "rejected", "expired"] | None = Query(None, alias="status"),
+    cursor: Cursor = None,
+    limit: int = Query(50, ge=1, le=500),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+) -> LimitRequestPage:
     """Limit requests, oldest first; a pending request past its 14 days shows as `expired`."""
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
         cur = _cur(s, distributor_id)
-        rows = limit_requests.list_requests(s, distributor_id=distributor_id, status=status_, after=after,
-                                            limit=limit + 1)
+        rows = limit_requests.list_requests(
+            s, distributor_id=distributor_id, status=status_, after=after, limit=limit + 1
+        )
     items = [request_out(r, cur) for r in rows[:limit]]
     return LimitRequestPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 @router.get(D + "/limit-requests/{request_id}", response_model=LimitRequestOut)
-def get_limit_request(distributor_id: DistributorId, request_id: DecisionId, uow: UnitOfWork = Depends(get_uow),
-                      _: Principal = Depends(officer)) -> LimitRequestOut:
+def get_limit_request(
+    distributor_id: DistributorId,
+    request_id: DecisionId,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+) -> LimitRequestOut:
     with uow.read() as s:
-        return request_out(limit_requests.get(s, distributor_id=distributor_id, request_id=request_id),
-                           _cur(s, distributor_id))
+        return request_out(
+            limit_requests.get(s, distributor_id=distributor_id, request_id=request_id), _cur(s, distributor_id)
+        )
 
 
 @router.post(D + "/limit-requests/{request_id}/decision", response_model=LimitRequestOut)
 @retry_transient
-def decide_limit_request(body: DecisionIn, distributor_id: DistributorId, request_id: DecisionId,
-                         uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)) -> LimitRequestOut:
+def decide_limit_request(
+    body: DecisionIn,
+    distributor_id: DistributorId,
+    request_id: DecisionId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+) -> LimitRequestOut:
     """Approve (for less with `limit`) or reject, by another officer key than the requester's
     (`403 same_approver`); once only (`409 already_decided`); within 14 days (`409 request_expired`)."""
     if body.refusal_code is not None:
@@ -185,9 +246,15 @@ def decide_limit_request(body: DecisionIn, distributor_id: DistributorId, reques
         raise ValidationFailed("refusal_code applies to nominations only")
     with uow.write() as s:
         request = limit_requests.decide(
-            s, distributor_id=distributor_id, request_id=request_id, decision=body.decision,
-            limit=money_in(s, distributor_id, body.limit, allow_zero=True), reason=body.reason, actor=who.actor,
-            key_id=who.key_id)
+            s,
+            distributor_id=distributor_id,
+            request_id=request_id,
+            decision=body.decision,
+            limit=money_in(s, distributor_id, body.limit, allow_zero=True),
+            reason=body.reason,
+            actor=who.actor,
+            key_id=who.key_id,
+        )
         return request_out(request, _cur(s, distributor_id))
 
 
@@ -195,39 +262,60 @@ def decide_limit_request(body: DecisionIn, distributor_id: DistributorId, reques
 
 
 @router.get(D + "/nominations", response_model=NominationPage)
-def list_nominations(distributor_id: DistributorId,
-                     status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
-                     cursor: Cursor = None, limit: int = Query(50, ge=1, le=500),
-                     uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)) -> NominationPage:
+def list_nominations(
+    distributor_id: DistributorId,
+    status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
+    cursor: Cursor = None,
+    limit: int = Query(50, ge=1, le=500),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+) -> NominationPage:
     """Vendors' nominations of resellers, oldest first."""
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
         cur = _cur(s, distributor_id)
-        rows = nominations.list_for_distributor(s, distributor_id=distributor_id, status=status_, after=after,
-                                                limit=limit + 1)
+        rows = nominations.list_for_distributor(
+            s, distributor_id=distributor_id, status=status_, after=after, limit=limit + 1
+        )
     items = [nomination_out(n, cur) for n in rows[:limit]]
     return NominationPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 @router.post(D + "/nominations/{nomination_id}/decision", response_model=NominationOut)
 @retry_transient
-def decide_nomination(body: DecisionIn, distributor_id: DistributorId, nomination_id: DecisionId,
-                      uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)) -> NominationOut:
+def decide_nomination(
+    body: DecisionIn,
+    distributor_id: DistributorId,
+    nomination_id: DecisionId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+) -> NominationOut:
     """Approve (grants the line now, every grant rule checked at this moment; for less with
     `limit`) or reject (the vendor sees `refusal_code`, never `reason`)."""
     with uow.write() as s:
         nomination = nominations.decide(
-            s, distributor_id=distributor_id, nomination_id=nomination_id, decision=body.decision,
-            limit=money_in(s, distributor_id, body.limit), reason=body.reason, actor=who.actor,
-            refusal_code=body.refusal_code)
+            s,
+            distributor_id=distributor_id,
+            nomination_id=nomination_id,
+            decision=body.decision,
+            limit=money_in(s, distributor_id, body.limit),
+            reason=body.reason,
+            actor=who.actor,
+            refusal_code=body.refusal_code,
+        )
         return nomination_out(nomination, _cur(s, distributor_id))
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/nominations", response_model=VendorNominationPage)
-def programme_nominations(vendor_id: VendorId, programme_id: ProgrammeIdPath,
-                          status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
-                          cursor: Cursor = None, limit: int = Query(100, ge=1, le=1000),
-                          uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)) -> VendorNominationPage:
+def programme_nominations(
+    vendor_id: VendorId,
+    programme_id: ProgrammeIdPath,
+    status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
+    cursor: Cursor = None,
+    limit: int = Query(100, ge=1, le=1000),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(partner),
+) -> VendorNominationPage:
     """The vendor's nominations in this programme and their status; a refusal shows only its code."""
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
@@ -243,36 +331,60 @@ def programme_nominations(vendor_id: VendorId, programme_id: ProgrammeIdPath,
 
 @router.put(D + "/resellers/{reseller_id}/insurance", response_model=InsuranceDecisionOut)
 @retry_transient
-def put_insurance(body: InsuranceIn, distributor_id: DistributorId, reseller_id: ResellerId,
-                  uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)) -> InsuranceDecisionOut:
+def put_insurance(
+    body: InsuranceIn,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+) -> InsuranceDecisionOut:
     """Record the insurer's decision (`cover` 0: cancelled). Under `cover_plus_discretionary` a
     base limit above cover + discretionary is cut to it (ledger reason `insurer_cut`)."""
     with uow.write() as s:
         cur = _cur(s, distributor_id)
         result = insurance.set_cover(
-            s, distributor_id=distributor_id, reseller_id=reseller_id, insurer=body.insurer,
-            cover=money_in(s, distributor_id, body.cover, allow_zero=True), decided_on=body.decided_on,
-            reference=body.reference, actor=who.actor)
+            s,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            insurer=body.insurer,
+            cover=money_in(s, distributor_id, body.cover, allow_zero=True),
+            decided_on=body.decided_on,
+            reference=body.reference,
+            actor=who.actor,
+        )
         return InsuranceDecisionOut(
-            **cover_out(result.cover, cur), changed=result.changed,
+            **cover_out(result.cover, cur),
+            changed=result.changed,
             base_limit_before=MoneyOut.of_minor(result.limit_before_minor, cur),
-            base_limit_after=MoneyOut.of_minor(result.limit_after_minor, cur), limit_cut=result.limit_cut)
+            base_limit_after=MoneyOut.of_minor(result.limit_after_minor, cur),
+            limit_cut=result.limit_cut,
+        )
 
 
 @router.get(D + "/resellers/{reseller_id}/insurance", response_model=list[InsuranceOut])
-def insurance_history(distributor_id: DistributorId, reseller_id: ResellerId, uow: UnitOfWork = Depends(get_uow),
-                      _: Principal = Depends(officer)) -> list[InsuranceOut]:
+def insurance_history(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+) -> list[InsuranceOut]:
     """Every cover decision recorded for the reseller, oldest first (the last one is current)."""
     with uow.read() as s:
         cur = _cur(s, distributor_id)
-        return [InsuranceOut(**cover_out(c, cur))
-                for c in insurance.history(s, distributor_id=distributor_id, reseller_id=reseller_id)]
+        return [
+            InsuranceOut(**cover_out(c, cur))
+            for c in insurance.history(s, distributor_id=distributor_id, reseller_id=reseller_id)
+        ]
 
 
 @router.get(D + "/reports/cover-cuts", response_model=CoverCutList, responses=CSV_DOC)
-def report_cover_cuts(request: Request, distributor_id: DistributorId,
-                      since: date = Query(description="Cuts decided on or after this local date"),
-                      uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)) -> Response | CoverCutList:
+def report_cover_cuts(
+    request: Request,
+    distributor_id: DistributorId,
+    since: date = Query(description="Cuts decided on or after this local date"),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+) -> Response | CoverCutList:
     """Resellers whose insurer cover was cut since `since`: cover before and after, base limit,
     drawn, vendor lines — the list to share when a vendor asks whom to help."""
     from creditlines.validation import day as check_day
@@ -286,7 +398,18 @@ def report_cover_cuts(request: Request, distributor_id: DistributorId,
     def m(value: str, cur: str) -> MoneyOut:
         return MoneyOut(amount=value, currency=cur)
 
-    return CoverCutList(items=[CoverCutOut(
-        **{**asdict(r), **{k: m(getattr(r, k), r.currency) for k in
-                           ("cover_before", "cover_after", "base_limit", "total_drawn", "vendor_lines_limit")},
-           "vendor_funders": r.vendor_funders.split() if r.vendor_funders else []}) for r in rows])
+    return CoverCutList(
+        items=[
+            CoverCutOut(
+                **{
+                    **asdict(r),
+                    **{
+                        k: m(getattr(r, k), r.currency)
+                        for k in ("cover_before", "cover_after", "base_limit", "total_drawn", "vendor_lines_limit")
+                    },
+                    "vendor_funders": r.vendor_funders.split() if r.vendor_funders else [],
+                }
+            )
+            for r in rows
+        ]
+    )

@@ -23,8 +23,12 @@ router = APIRouter(prefix="/v1", tags=["events"])
 officer_or_integration = allow("credit_officer", "integration")
 partner = allow("partner_manager")
 
-TypesQuery = Annotated[str | None, Query(max_length=2000, pattern=r"^[a-z_.,]+$",
-                                         description="Comma-separated event types (default: all of the feed's)")]
+TypesQuery = Annotated[
+    str | None,
+    Query(
+        max_length=2000, pattern=r"^[a-z_.,]+$", description="Comma-separated event types (default: all of the feed's)"
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -71,8 +75,9 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-def _page(uow: UnitOfWork, scope: feed.Scope, after: str | None, types: str | None, limit: int,
-          partner_feed: bool) -> dict[str, Any]:
+def _page(
+    uow: UnitOfWork, scope: feed.Scope, after: str | None, types: str | None, limit: int, partner_feed: bool
+) -> dict[str, Any]:
     position = decode_cursor(after, "event")
     kinds = webhooks.check_types(types.split(","), partner=partner_feed) if types else None
     with uow.read() as s:
@@ -87,17 +92,28 @@ def _page(uow: UnitOfWork, scope: feed.Scope, after: str | None, types: str | No
 
 
 @router.get("/distributors/{distributor_id}/events", response_model=FeedPage)
-def distributor_events(distributor_id: DistributorId, after: Cursor = None, types: TypesQuery = None,
-                       limit: Limit = 100, uow: UnitOfWork = Depends(get_uow),
-                       _: Principal = Depends(officer_or_integration)) -> Response:
+def distributor_events(
+    distributor_id: DistributorId,
+    after: Cursor = None,
+    types: TypesQuery = None,
+    limit: Limit = 100,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer_or_integration),
+) -> Response:
     """Every event of the distributor, in commit order. Follow `next_cursor` (as `after`) to see each
     event exactly once; an empty page still gives the cursor to poll with."""
     return render.json_response(_page(uow, feed.Scope(distributor_id=distributor_id), after, types, limit, False))
 
 
 @router.get("/vendors/{vendor_id}/events", response_model=FeedPage)
-def vendor_events(vendor_id: VendorId, after: Cursor = None, types: TypesQuery = None, limit: Limit = 100,
-                  uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)) -> Response:
+def vendor_events(
+    vendor_id: VendorId,
+    after: Cursor = None,
+    types: TypesQuery = None,
+    limit: Limit = 100,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(partner),
+) -> Response:
     """The vendor's events: its programmes and their lines (granted, extended, expiring, expired,
     revoked, budget crossings), at every distributor. No base-line amount ever appears in them."""
     return render.json_response(_page(uow, feed.Scope(vendor_id=vendor_id), after, types, limit, True))
@@ -106,10 +122,19 @@ def vendor_events(vendor_id: VendorId, after: Cursor = None, types: TypesQuery =
 def _webhook_out(hook: Webhook, secret: str | None = None) -> WebhookOut:
     import json
 
-    return WebhookOut(id=hook.id, url=hook.url, types=json.loads(hook.types), distributor_id=hook.distributor_id,
-                      vendor_id=hook.vendor_id, status=hook.status,
-                      created_at=hook.created_at, disabled_at=hook.disabled_at, failing_since=hook.failing_since,
-                      attempts=hook.attempts, secret=secret)
+    return WebhookOut(
+        id=hook.id,
+        url=hook.url,
+        types=json.loads(hook.types),
+        distributor_id=hook.distributor_id,
+        vendor_id=hook.vendor_id,
+        status=hook.status,
+        created_at=hook.created_at,
+        disabled_at=hook.disabled_at,
+        failing_since=hook.failing_since,
+        attempts=hook.attempts,
+        secret=secret,
+    )
 
 
 def _subscriber(who: Principal = Depends(current_principal)) -> Principal:
@@ -120,13 +145,15 @@ def _subscriber(who: Principal = Depends(current_principal)) -> Principal:
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
 @retry_transient
-def create_webhook(body: WebhookIn, uow: UnitOfWork = Depends(get_uow),
-                   who: Principal = Depends(_subscriber)) -> WebhookOut:
+def create_webhook(
+    body: WebhookIn, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(_subscriber)
+) -> WebhookOut:
     """Subscribe a URL to event types. The answer holds the signing `secret`, shown this once.
     Deliveries start with the events committed after this call."""
     with uow.write() as s:
-        hook, secret = webhooks.create(s, who, url=body.url, types=body.types, distributor_id=body.distributor_id,
-                                       vendor_id=body.vendor_id)
+        hook, secret = webhooks.create(
+            s, who, url=body.url, types=body.types, distributor_id=body.distributor_id, vendor_id=body.vendor_id
+        )
         return _webhook_out(hook, secret)
 
 
@@ -138,16 +165,18 @@ def list_webhooks(uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(_
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
-def get_webhook(webhook_id: Id, uow: UnitOfWork = Depends(get_uow),
-                who: Principal = Depends(_subscriber)) -> WebhookOut:
+def get_webhook(
+    webhook_id: Id, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(_subscriber)
+) -> WebhookOut:
     with uow.read() as s:
         return _webhook_out(webhooks.get(s, who, webhook_id))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
 @retry_transient
-def delete_webhook(webhook_id: Id, uow: UnitOfWork = Depends(get_uow),
-                   who: Principal = Depends(_subscriber)) -> Response:
+def delete_webhook(
+    webhook_id: Id, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(_subscriber)
+) -> Response:
     """Stop deliveries to the endpoint at once (its deliveries log is kept)."""
     with uow.write() as s:
         webhooks.delete(s, who, webhook_id)
@@ -155,12 +184,28 @@ def delete_webhook(webhook_id: Id, uow: UnitOfWork = Depends(get_uow),
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage)
-def webhook_deliveries(webhook_id: Id, cursor: Cursor = None, limit: Limit = 100, uow: UnitOfWork = Depends(get_uow),
-                       who: Principal = Depends(_subscriber)) -> DeliveryPage:
+def webhook_deliveries(
+    webhook_id: Id,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(_subscriber),
+) -> DeliveryPage:
     """Every delivery attempt, newest first: the event, the answer's status or the error, the time taken."""
     before = decode_cursor(cursor, "seq")
     with uow.read() as s:
         rows: list[WebhookAttempt] = webhooks.deliveries(s, who, webhook_id, before=before, limit=limit + 1)
-    items = [DeliveryOut(id=a.id, event_id=str(a.event_id), attempt=a.attempt, at=a.at, outcome=a.outcome,
-                         status_code=a.status_code, error=a.error, duration_ms=a.duration_ms) for a in rows[:limit]]
+    items = [
+        DeliveryOut(
+            id=a.id,
+            event_id=str(a.event_id),
+            attempt=a.attempt,
+            at=a.at,
+            outcome=a.outcome,
+            status_code=a.status_code,
+            error=a.error,
+            duration_ms=a.duration_ms,
+        )
+        for a in rows[:limit]
+    ]
     return DeliveryPage(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)

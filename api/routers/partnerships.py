@@ -29,30 +29,53 @@ def _money(session: Session, distributor_id: str, minor: int | None) -> MoneyOut
 
 def partnership_out(session: Session, p: Partnership) -> PartnershipOut:
     return PartnershipOut(
-        distributor_id=p.distributor_id, vendor_id=p.vendor_id, status=p.status,
+        distributor_id=p.distributor_id,
+        vendor_id=p.vendor_id,
+        status=p.status,
         max_line_limit=_money(session, p.distributor_id, p.max_line_limit_minor),
-        requires_approval=p.requires_approval, note=p.note, created_at=p.created_at, updated_at=p.updated_at,
-        ended_at=p.ended_at)
+        requires_approval=p.requires_approval,
+        note=p.note,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+        ended_at=p.ended_at,
+    )
 
 
 def entry_out(session: Session, e: PartnershipEntry) -> PartnershipEntryOut:
     return PartnershipEntryOut(
-        seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, status_after=e.status_after,
+        seq=e.seq,
+        at=e.at,
+        actor=e.actor,
+        kind=e.kind,
+        status_after=e.status_after,
         max_line_limit_after=_money(session, e.distributor_id, e.max_line_limit_after_minor),
-        requires_approval_after=e.requires_approval_after, note_after=e.note_after)
+        requires_approval_after=e.requires_approval_after,
+        note_after=e.note_after,
+    )
 
 
 @router.put("/distributors/{distributor_id}/vendors/{vendor_id}", status_code=201, response_model=PartnershipOut)
 @retry_transient
-def admit_vendor(body: PartnershipIn, response: Response, distributor_id: DistributorId,
-                 vendor_id: VendorId, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+def admit_vendor(
+    body: PartnershipIn,
+    response: Response,
+    distributor_id: DistributorId,
+    vendor_id: VendorId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     """Admit a vendor (201), or set its terms / re-admit it after an end (200). From then on its
     partner managers may run programmes here, with lines no larger than `max_line_limit`."""
     with uow.write() as s:
         partnership, created = service.admit(
-            s, distributor_id=distributor_id, vendor_id=vendor_id,
+            s,
+            distributor_id=distributor_id,
+            vendor_id=vendor_id,
             max_line_limit=money_in(s, distributor_id, body.max_line_limit, allow_zero=True),
-            requires_approval=body.requires_approval, note=body.note, actor=who.actor)
+            requires_approval=body.requires_approval,
+            note=body.note,
+            actor=who.actor,
+        )
         out = partnership_out(s, partnership)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -61,19 +84,26 @@ def admit_vendor(body: PartnershipIn, response: Response, distributor_id: Distri
 
 @router.delete("/distributors/{distributor_id}/vendors/{vendor_id}", response_model=PartnershipOut)
 @retry_transient
-def end_partnership(distributor_id: DistributorId, vendor_id: VendorId,
-                    uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+def end_partnership(
+    distributor_id: DistributorId,
+    vendor_id: VendorId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     """End the partnership: no new programme, enrolment or grant (`409 partnership_ended`); lines
     already granted run to their `valid_until`. Answers the ended partnership."""
     with uow.write() as s:
-        return partnership_out(s, service.end(s, distributor_id=distributor_id, vendor_id=vendor_id,
-                                              actor=who.actor))
+        return partnership_out(s, service.end(s, distributor_id=distributor_id, vendor_id=vendor_id, actor=who.actor))
 
 
 @router.get("/distributors/{distributor_id}/vendors", response_model=PartnershipPage)
-def distributor_partnerships(distributor_id: DistributorId, cursor: Cursor = None,
-                             limit: int = Query(100, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
-                             _: Principal = Depends(officer)):
+def distributor_partnerships(
+    distributor_id: DistributorId,
+    cursor: Cursor = None,
+    limit: int = Query(100, ge=1, le=500),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     """The vendors this distributor admitted (active and ended), by vendor id."""
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
@@ -83,28 +113,41 @@ def distributor_partnerships(distributor_id: DistributorId, cursor: Cursor = Non
 
 
 @router.get("/distributors/{distributor_id}/vendors/{vendor_id}", response_model=PartnershipOut)
-def get_partnership(distributor_id: DistributorId, vendor_id: VendorId,
-                    uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+def get_partnership(
+    distributor_id: DistributorId,
+    vendor_id: VendorId,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     with uow.read() as s:
         return partnership_out(s, service.get(s, distributor_id=distributor_id, vendor_id=vendor_id))
 
 
 @router.get("/distributors/{distributor_id}/vendors/{vendor_id}/history", response_model=list[PartnershipEntryOut])
-def partnership_history(distributor_id: DistributorId, vendor_id: VendorId,
-                        uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+def partnership_history(
+    distributor_id: DistributorId,
+    vendor_id: VendorId,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     """Every change of the partnership, oldest first, with its actor."""
     with uow.read() as s:
         return [entry_out(s, e) for e in service.history(s, distributor_id=distributor_id, vendor_id=vendor_id)]
 
 
 @router.get("/vendors/{vendor_id}/distributors", response_model=PartnershipPage)
-def vendor_partnerships(vendor_id: VendorId, cursor: Cursor = None,
-                        limit: int = Query(100, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
-                        _: Principal = Depends(partner)):
+def vendor_partnerships(
+    vendor_id: VendorId,
+    cursor: Cursor = None,
+    limit: int = Query(100, ge=1, le=500),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(partner),
+):
     """The distributors where this vendor is (or was) admitted, with the terms it must respect."""
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
         rows = service.list_for_vendor(s, vendor_id=vendor_id, after=after, limit=limit + 1)
         items = [partnership_out(s, p) for p in rows[:limit]]
-    return PartnershipPage(items=items,
-                           next_cursor=encode_cursor(items[-1].distributor_id) if len(rows) > limit else None)
+    return PartnershipPage(
+        items=items, next_cursor=encode_cursor(items[-1].distributor_id) if len(rows) > limit else None
+    )

@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from api import render
-from api.routers import decisions_glue as decisions
 from api.deps import (
     Cursor,
     DistributorId,
@@ -23,6 +22,7 @@ from api.deps import (
     get_uow,
     money_in,
 )
+from api.routers import decisions_glue as decisions
 from api.schemas import (
     AllocationOut,
     AvailabilityOut,
@@ -42,10 +42,10 @@ from api.schemas import (
     ResellerOut,
     ResellerPage,
 )
+from creditlines import metrics
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient, retry_transient_async
-from creditlines import metrics
 from creditlines.errors import CreditLinesError, NotFound
 from creditlines.ledger import service
 from creditlines.money import from_minor, parse_amount, to_minor
@@ -60,19 +60,35 @@ officer_or_integration = allow("credit_officer", "integration")
 def _reseller_out(summary: service.ResellerSummary) -> ResellerOut:
     r, cur, t = summary.reseller, summary.currency, summary.totals
     return ResellerOut(
-        distributor_id=r.distributor_id, id=r.id, name=r.name, status=r.status, status_reason=r.status_reason,
-        currency=cur, total_limit=MoneyOut.of(from_minor(t.limit, cur)),
-        total_drawn=MoneyOut.of(from_minor(t.drawn, cur)), total_available=MoneyOut.of(from_minor(t.available, cur)),
-        over_limit=t.over_limit, created_at=r.created_at, updated_at=r.updated_at,
+        distributor_id=r.distributor_id,
+        id=r.id,
+        name=r.name,
+        status=r.status,
+        status_reason=r.status_reason,
+        currency=cur,
+        total_limit=MoneyOut.of(from_minor(t.limit, cur)),
+        total_drawn=MoneyOut.of(from_minor(t.drawn, cur)),
+        total_available=MoneyOut.of(from_minor(t.available, cur)),
+        over_limit=t.over_limit,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
     )
 
 
 def _drawing_out(d: service.DrawingView) -> DrawingOut:
     return DrawingOut(
-        reference=d.reference, amount=MoneyOut.of(d.amount), outstanding=MoneyOut.of(d.outstanding),
-        status=d.status, vendor_id=d.vendor_id, created_at=d.created_at,
-        allocations=[AllocationOut(line_id=a.line_id, funder=a.funder, amount=MoneyOut.of(a.amount),
-                                   outstanding=MoneyOut.of(a.outstanding)) for a in d.allocations],
+        reference=d.reference,
+        amount=MoneyOut.of(d.amount),
+        outstanding=MoneyOut.of(d.outstanding),
+        status=d.status,
+        vendor_id=d.vendor_id,
+        created_at=d.created_at,
+        allocations=[
+            AllocationOut(
+                line_id=a.line_id, funder=a.funder, amount=MoneyOut.of(a.amount), outstanding=MoneyOut.of(a.outstanding)
+            )
+            for a in d.allocations
+        ],
     )
 
 
@@ -82,13 +98,19 @@ def _summary(s: Session, distributor_id: str, reseller_id: str) -> ResellerOut:
 
 @router.put("/resellers/{reseller_id}", status_code=201, response_model=ResellerOut)
 @retry_transient
-def put_reseller(body: ResellerIn, response: Response, distributor_id: DistributorId,
-                 reseller_id: ResellerId, uow: UnitOfWork = Depends(get_uow),
-                 who: Principal = Depends(officer)):
+def put_reseller(
+    body: ResellerIn,
+    response: Response,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     """Create a reseller (201, with a base line of limit 0) or rename it (200)."""
     with uow.write() as s:
-        _, created = service.upsert_reseller(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                             name=body.name, actor=who.actor)
+        _, created = service.upsert_reseller(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, name=body.name, actor=who.actor
+        )
         out = _summary(s, distributor_id, reseller_id)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -96,95 +118,178 @@ def put_reseller(body: ResellerIn, response: Response, distributor_id: Distribut
 
 
 @router.get("/resellers", response_model=ResellerPage)
-def list_resellers(distributor_id: DistributorId,
-                   status_: Literal["active", "on_hold", "terminated"] | None = Query(None, alias="status"),
-                   over_limit: bool | None = None, cursor: Cursor = None,
-                   limit: int = Query(50, ge=1, le=500), uow: UnitOfWork = Depends(get_uow),
-                   _: Principal = Depends(officer)):
+def list_resellers(
+    distributor_id: DistributorId,
+    status_: Literal["active", "on_hold", "terminated"] | None = Query(None, alias="status"),
+    over_limit: bool | None = None,
+    cursor: Cursor = None,
+    limit: int = Query(50, ge=1, le=500),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
-        page = service.list_resellers(s, distributor_id=distributor_id, after=after, limit=limit + 1,
-                                      status=status_, over_limit=over_limit)
+        page = service.list_resellers(
+            s, distributor_id=distributor_id, after=after, limit=limit + 1, status=status_, over_limit=over_limit
+        )
     items = [_reseller_out(x) for x in page[:limit]]
     return ResellerPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(page) > limit else None)
 
 
 @router.get("/resellers/{reseller_id}", response_model=ResellerOut)
-def get_reseller(distributor_id: DistributorId, reseller_id: ResellerId,
-                 uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+def get_reseller(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     with uow.read() as s:
         return _summary(s, distributor_id, reseller_id)
 
 
-@router.put("/resellers/{reseller_id}/base-limit", response_model=ResellerOut,
-            responses={202: {"model": decisions.LimitRequestOut, "description": "A raise above the distributor's "
-                             "approval_threshold: a pending limit request, nothing changed yet"}})
+@router.put(
+    "/resellers/{reseller_id}/base-limit",
+    response_model=ResellerOut,
+    responses={
+        202: {
+            "model": decisions.LimitRequestOut,
+            "description": "A raise above the distributor's "
+            "approval_threshold: a pending limit request, nothing changed yet",
+        }
+    },
+)
 @retry_transient
-def put_base_limit(body: BaseLimitIn, distributor_id: DistributorId, reseller_id: ResellerId,
-                   uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+def put_base_limit(
+    body: BaseLimitIn,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     """Set the base limit. "0.00" means no credit; a cut may leave the reseller over limit. A raise
     by more than the approval threshold answers `202` with a pending limit request (SPEC §12)."""
     with uow.write() as s:
         limit = money_in(s, distributor_id, body.limit, allow_zero=True)
-        if (pending := decisions.set_or_request(s, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
-                                                reason=body.reason, actor=who.actor, key_id=who.key_id)) is not None:
+        if (
+            pending := decisions.set_or_request(
+                s,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                limit=limit,
+                reason=body.reason,
+                actor=who.actor,
+                key_id=who.key_id,
+            )
+        ) is not None:
             return decisions.pending_response(s, pending)
         return _summary(s, distributor_id, reseller_id)
 
 
 @router.post("/resellers/{reseller_id}/hold", response_model=ResellerOut)
 @retry_transient
-def place_hold(body: ReasonIn, distributor_id: DistributorId, reseller_id: ResellerId,
-               uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+def place_hold(
+    body: ReasonIn,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     with uow.write() as s:
-        service.place_hold(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason,
-                           actor=who.actor)
+        service.place_hold(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason, actor=who.actor
+        )
         return _summary(s, distributor_id, reseller_id)
 
 
 @router.delete("/resellers/{reseller_id}/hold", response_model=ResellerOut)
 @retry_transient
-def lift_hold(distributor_id: DistributorId, reseller_id: ResellerId, body: ReasonIn | None = Body(None),
-              uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+def lift_hold(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    body: ReasonIn | None = Body(None),
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     with uow.write() as s:
-        service.lift_hold(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                          reason=body.reason if body else "hold lifted", actor=who.actor)
+        service.lift_hold(
+            s,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            reason=body.reason if body else "hold lifted",
+            actor=who.actor,
+        )
         return _summary(s, distributor_id, reseller_id)
 
 
 @router.post("/resellers/{reseller_id}/termination", response_model=ResellerOut)
 @retry_transient
-def terminate(body: ReasonIn, distributor_id: DistributorId, reseller_id: ResellerId,
-              uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(officer)):
+def terminate(
+    body: ReasonIn,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer),
+):
     """Terminate (final): programme lines revoked at once, drawings refused, payments accepted."""
     with uow.write() as s:
-        service.terminate(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason,
-                          actor=who.actor)
+        service.terminate(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason, actor=who.actor
+        )
         return _summary(s, distributor_id, reseller_id)
 
 
 @router.get("/resellers/{reseller_id}/availability", response_model=AvailabilityOut)
-def availability(distributor_id: DistributorId, reseller_id: ResellerId,
-                 as_of: Instant | None = Query(None, description="ISO 8601 instant with its offset, "
-                                                                 "e.g. 2026-06-30T23:59:00+02:00 (1900 to 2200)"),
-                 uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+def availability(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    as_of: Instant | None = Query(
+        None, description="ISO 8601 instant with its offset, e.g. 2026-06-30T23:59:00+02:00 (1900 to 2200)"
+    ),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     """Lines and totals now; at a past instant from the ledger; at a future one, a projection."""
     with uow.read() as s:
         v = service.availability(s, distributor_id=distributor_id, reseller_id=reseller_id, as_of=as_of)
     return AvailabilityOut(
-        distributor_id=v.distributor_id, reseller_id=v.reseller_id, status=v.status, as_of=v.as_of,
-        currency=v.currency, total_limit=MoneyOut.of(v.total_limit), total_drawn=MoneyOut.of(v.total_drawn),
-        total_available=MoneyOut.of(v.total_available), over_limit=v.over_limit,
-        lines=[LineOut(id=l.id, kind=l.kind, programme_id=l.programme_id, vendor_id=l.vendor_id, funder=l.funder,
-                       limit=MoneyOut.of(l.limit), drawn=MoneyOut.of(l.drawn), available=MoneyOut.of(l.available),
-                       valid_from=l.valid_from, valid_until=l.valid_until, status=l.status,
-                       usable_for=l.usable_for, on_expiry=l.on_expiry) for l in v.lines],
+        distributor_id=v.distributor_id,
+        reseller_id=v.reseller_id,
+        status=v.status,
+        as_of=v.as_of,
+        currency=v.currency,
+        total_limit=MoneyOut.of(v.total_limit),
+        total_drawn=MoneyOut.of(v.total_drawn),
+        total_available=MoneyOut.of(v.total_available),
+        over_limit=v.over_limit,
+        lines=[
+            LineOut(
+                id=ln.id,
+                kind=ln.kind,
+                programme_id=ln.programme_id,
+                vendor_id=ln.vendor_id,
+                funder=ln.funder,
+                limit=MoneyOut.of(ln.limit),
+                drawn=MoneyOut.of(ln.drawn),
+                available=MoneyOut.of(ln.available),
+                valid_from=ln.valid_from,
+                valid_until=ln.valid_until,
+                status=ln.status,
+                usable_for=ln.usable_for,
+                on_expiry=ln.on_expiry,
+            )
+            for ln in v.lines
+        ],
     )
 
 
 @router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
-async def eligibility(body: EligibilityIn, request: Request, distributor_id: DistributorId,
-                      reseller_id: ResellerId, _: Principal = Depends(officer_or_integration)):
+async def eligibility(
+    body: EligibilityIn,
+    request: Request,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    _: Principal = Depends(officer_or_integration),
+):
     """Would this order be accepted now, and from which lines? Posts nothing.
 
     The hot path: one statement (the reseller and its lines) on the event loop, the pure
@@ -194,14 +299,18 @@ async def eligibility(body: EligibilityIn, request: Request, distributor_id: Dis
     status_, states = await request.app.state.hot.reseller_lines(distributor_id, reseller_id)
     if status_ is None:
         raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
-    decision = service.decide_now(distributor, status_, states, amount_minor=to_minor(amount),
-                                  vendor_id=body.vendor_id)
+    decision = service.decide_now(distributor, status_, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id)
     return render.json_response(render.decision(decision, distributor.currency))
 
 
 @router.post("/resellers/{reseller_id}/drawings", status_code=201, response_model=DrawingOut)
-async def post_drawing(body: DrawingIn, request: Request, distributor_id: DistributorId,
-                       reseller_id: ResellerId, who: Principal = Depends(officer_or_integration)):
+async def post_drawing(
+    body: DrawingIn,
+    request: Request,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    who: Principal = Depends(officer_or_integration),
+):
     """Post an order (201). The same reference and body again answers 200 with the same drawing.
 
     On PostgreSQL one statement (`creditlines_draw`) from the event loop; on SQLite the
@@ -212,14 +321,29 @@ async def post_drawing(body: DrawingIn, request: Request, distributor_id: Distri
         amount_minor = service.draw_amount(distributor, body.reference, amount)
         hot = request.app.state.hot
         if hot.is_postgresql:
-            params = service.draw_params(distributor, reseller_id=reseller_id, reference=body.reference,
-                                         amount_minor=amount_minor, vendor_id=body.vendor_id, actor=who.actor)
+            params = service.draw_params(
+                distributor,
+                reseller_id=reseller_id,
+                reference=body.reference,
+                amount_minor=amount_minor,
+                vendor_id=body.vendor_id,
+                actor=who.actor,
+            )
             rows = await retry_transient_async(hot.fetch)(service.DRAW_PG, params)
-            drawing, created = service.drawing_outcome(rows[0][0], distributor, reseller_id=reseller_id,
-                                                       reference=body.reference, amount_minor=amount_minor)
+            drawing, created = service.drawing_outcome(
+                rows[0][0], distributor, reseller_id=reseller_id, reference=body.reference, amount_minor=amount_minor
+            )
         else:
-            drawing, created = await run_in_threadpool(_draw, request.app.state.uow, distributor_id, reseller_id,
-                                                       body.reference, amount, body.vendor_id, who.actor)
+            drawing, created = await run_in_threadpool(
+                _draw,
+                request.app.state.uow,
+                distributor_id,
+                reseller_id,
+                body.reference,
+                amount,
+                body.vendor_id,
+                who.actor,
+            )
     except CreditLinesError as exc:
         metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
         raise
@@ -231,69 +355,118 @@ async def post_drawing(body: DrawingIn, request: Request, distributor_id: Distri
 def _draw(uow: UnitOfWork, distributor_id, reseller_id, reference, amount, vendor_id, actor):
     with uow.write() as s:  # committed before a refusal is raised: its drawing.refused event stays
         result, distributor, amount_minor = service.draw_result(
-            s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference, amount=amount,
-            vendor_id=vendor_id, actor=actor)
-    return service.drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference,
-                                   amount_minor=amount_minor)
+            s,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            reference=reference,
+            amount=amount,
+            vendor_id=vendor_id,
+            actor=actor,
+        )
+    return service.drawing_outcome(
+        result, distributor, reseller_id=reseller_id, reference=reference, amount_minor=amount_minor
+    )
 
 
 @router.get("/resellers/{reseller_id}/drawings", response_model=DrawingPage)
-def list_drawings(distributor_id: DistributorId, reseller_id: ResellerId,
-                  status_: Literal["open", "settled"] | None = Query(None, alias="status"),
-                  cursor: Cursor = None, limit: int = Query(50, ge=1, le=500),
-                  uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
+def list_drawings(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    status_: Literal["open", "settled"] | None = Query(None, alias="status"),
+    cursor: Cursor = None,
+    limit: int = Query(50, ge=1, le=500),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer_or_integration),
+):
     after = decode_cursor(cursor, "reference")
     with uow.read() as s:
-        page = service.list_drawings(s, distributor_id=distributor_id, reseller_id=reseller_id, after=after,
-                                     limit=limit + 1, status=status_)
+        page = service.list_drawings(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, after=after, limit=limit + 1, status=status_
+        )
     items = [_drawing_out(d) for d in page[:limit]]
     return DrawingPage(items=items, next_cursor=encode_cursor(items[-1].reference) if len(page) > limit else None)
 
 
 @router.get("/resellers/{reseller_id}/drawings/{reference}", response_model=DrawingOut)
-def get_drawing(distributor_id: DistributorId, reseller_id: ResellerId, reference: ReferencePath,
-                uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer_or_integration)):
+def get_drawing(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    reference: ReferencePath,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer_or_integration),
+):
     with uow.read() as s:
-        return _drawing_out(service.get_drawing(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                                reference=reference))
+        return _drawing_out(
+            service.get_drawing(s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference)
+        )
 
 
 @router.post("/resellers/{reseller_id}/drawings/{reference}/releases", status_code=201, response_model=DrawingOut)
 @retry_transient
-def post_release(body: ReleaseIn, response: Response, distributor_id: DistributorId,
-                 reseller_id: ResellerId, reference: ReferencePath, uow: UnitOfWork = Depends(get_uow),
-                 who: Principal = Depends(officer_or_integration)):
+def post_release(
+    body: ReleaseIn,
+    response: Response,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    reference: ReferencePath,
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(officer_or_integration),
+):
     """A payment, cancellation or credit note (201); answers the drawing after it. Replays answer 200."""
     with uow.write() as s:
         amount = money_in(s, distributor_id, body.amount)
-        drawing, created = service.release(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                           drawing_reference=reference, reference=body.reference, amount=amount,
-                                           kind=body.kind, actor=who.actor)
+        drawing, created = service.release(
+            s,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            drawing_reference=reference,
+            reference=body.reference,
+            amount=amount,
+            kind=body.kind,
+            actor=who.actor,
+        )
     if not created:
         response.status_code = status.HTTP_200_OK
     return _drawing_out(drawing)
 
 
 @router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage)
-def ledger(distributor_id: DistributorId, reseller_id: ResellerId,
-           cursor: Cursor = None, limit: int = Query(100, ge=1, le=1000),
-           uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)):
+def ledger(
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    cursor: Cursor = None,
+    limit: int = Query(100, ge=1, le=1000),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(officer),
+):
     """Every entry for this reseller, oldest first."""
     after = decode_cursor(cursor, "seq")
     with uow.read() as s:
         cur = service.require_distributor(s, distributor_id).currency
-        entries = service.ledger_entries(s, distributor_id=distributor_id, reseller_id=reseller_id,
-                                         after_seq=after, limit=limit + 1)
+        entries = service.ledger_entries(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, after_seq=after, limit=limit + 1
+        )
 
     def money(minor):
         return None if minor is None else MoneyOut.of(from_minor(minor, cur))
 
     items = [
-        LedgerEntryOut(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, reason=e.reason, line_id=e.line_id,
-                       drawing_reference=e.drawing_reference, release_reference=e.release_reference,
-                       amount=money(e.amount_minor), drawn_delta=money(e.drawn_delta_minor),
-                       limit_after=money(e.limit_after_minor), valid_until_after=e.valid_until_after,
-                       status_after=e.status_after, details=json.loads(e.details) if e.details else None)
+        LedgerEntryOut(
+            seq=e.seq,
+            at=e.at,
+            actor=e.actor,
+            kind=e.kind,
+            reason=e.reason,
+            line_id=e.line_id,
+            drawing_reference=e.drawing_reference,
+            release_reference=e.release_reference,
+            amount=money(e.amount_minor),
+            drawn_delta=money(e.drawn_delta_minor),
+            limit_after=money(e.limit_after_minor),
+            valid_until_after=e.valid_until_after,
+            status_after=e.status_after,
+            details=json.loads(e.details) if e.details else None,
+        )
         for e in entries[:limit]
     ]
     return LedgerPage(items=items, next_cursor=encode_cursor(items[-1].seq) if len(entries) > limit else None)

@@ -66,8 +66,15 @@ def create_key(
         validation.text(label, "label", max_length=validation.LABEL_MAX)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    row = ApiKey(id=key_id, secret_hash=_hash(secret), role=role, distributor_id=distributor_id,
-                 vendor_id=vendor_id, label=label, created_at=clock.now())
+    row = ApiKey(
+        id=key_id,
+        secret_hash=_hash(secret),
+        role=role,
+        distributor_id=distributor_id,
+        vendor_id=vendor_id,
+        label=label,
+        created_at=clock.now(),
+    )
     session.add(row)
     session.flush()
     return row, f"cl_{key_id}_{secret}"
@@ -101,15 +108,19 @@ def authenticate(session: Session, token: str | None, *, bootstrap_admin_key: st
     return Principal(key_id=row.id, role=row.role, distributor_id=row.distributor_id, vendor_id=row.vendor_id)
 
 
-def authorise(principal: Principal, *, roles: tuple[str, ...], distributor_id: str | None = None,
-              vendor_id: str | None = None) -> None:
+def authorise(
+    principal: Principal, *, roles: tuple[str, ...], distributor_id: str | None = None, vendor_id: str | None = None
+) -> None:
     """Admin may do everything; other roles only what ``roles`` lists, inside their scope."""
     if principal.role == "admin":
         return
     if principal.role not in roles:
         raise Forbidden(f"a {principal.role} key may not do this")
-    if distributor_id is not None and principal.role in ("credit_officer", "integration") \
-            and principal.distributor_id != distributor_id:
+    if (
+        distributor_id is not None
+        and principal.role in ("credit_officer", "integration")
+        and principal.distributor_id != distributor_id
+    ):
         raise Forbidden(f"this key is bound to distributor {principal.distributor_id!r}")
     if vendor_id is not None and principal.role == "partner_manager" and principal.vendor_id != vendor_id:
         raise Forbidden(f"this key is bound to vendor {principal.vendor_id!r}")

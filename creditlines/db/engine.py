@@ -97,8 +97,9 @@ class UnitOfWork:
         # Distributors never change currency or time zone (create_distributor refuses it), so
         # each process keeps what it has read of them.
         self.distributors: dict[str, Any] = {}
-        self._factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False,
-                                     info={"distributors": self.distributors})
+        self._factory = sessionmaker(
+            bind=engine, expire_on_commit=False, autoflush=False, info={"distributors": self.distributors}
+        )
         self._read_factory = self._factory
         self._read_options: dict[str, Any] = {"sqlite_begin": "DEFERRED"}
         self.read_engine: Engine | None = None
@@ -106,10 +107,12 @@ class UnitOfWork:
             # Reads get their own pool whose connections stay in autocommit (switching a pooled
             # connection back and forth would cost round trips of its own).
             size = cast(QueuePool, engine.pool).size()
-            self.read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600,
-                                             pool_size=size, max_overflow=size * 2)
-            self._read_factory = sessionmaker(bind=self.read_engine, expire_on_commit=False, autoflush=False,
-                                              info={"distributors": self.distributors})
+            self.read_engine = create_engine(
+                engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600, pool_size=size, max_overflow=size * 2
+            )
+            self._read_factory = sessionmaker(
+                bind=self.read_engine, expire_on_commit=False, autoflush=False, info={"distributors": self.distributors}
+            )
             self._read_options = {}
 
     @contextmanager

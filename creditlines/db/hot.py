@@ -57,9 +57,21 @@ def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineSta
     if not rows:
         return None, []
     return rows[0][0], [
-        LineState(id=row[1], kind=row[2], funder=row[3], programme_id=row[4], vendor_id=row[5],
-                  usable_for=row[6], on_expiry=row[7], status=row[8], limit=row[9], drawn=row[10],
-                  valid_from=_required_day(row[11]), valid_until=_day(row[12]), grant_seq=row[13])
+        LineState(
+            id=row[1],
+            kind=row[2],
+            funder=row[3],
+            programme_id=row[4],
+            vendor_id=row[5],
+            usable_for=row[6],
+            on_expiry=row[7],
+            status=row[8],
+            limit=row[9],
+            drawn=row[10],
+            valid_from=_required_day(row[11]),
+            valid_until=_day(row[12]),
+            grant_seq=row[13],
+        )
         for row in rows
     ]
 
@@ -97,7 +109,11 @@ class HotPath:
                 from psycopg_pool import AsyncConnectionPool
 
                 pool = AsyncConnectionPool(
-                    self._conninfo, min_size=1, max_size=self.pool_size, open=False, name="creditlines-hot",
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    open=False,
+                    name="creditlines-hot",
                     timeout=10,  # then PoolTimeout: 503 service_unavailable, never a hang
                     kwargs={"autocommit": True, "prepare_threshold": 0},
                 )

@@ -82,7 +82,9 @@ def _pause_or_raise(exc: Exception, attempt: int) -> float:
     metrics.TRANSACTION_RETRIES.labels(sqlstate(exc) or "").inc()
     if attempt == ATTEMPTS:
         log.error("transaction still aborted after %d attempts: %s", attempt, exc)
-        raise ConcurrentUpdate("the request collided with concurrent updates of the same account "
-                               "and was not applied; retry it (the same reference is safe)") from exc
+        raise ConcurrentUpdate(
+            "the request collided with concurrent updates of the same account "
+            "and was not applied; retry it (the same reference is safe)"
+        ) from exc
     log.warning("transaction aborted (%s), attempt %d of %d", sqlstate(exc), attempt, ATTEMPTS)
     return random.uniform(0, 0.005 * 2**attempt)

@@ -22,7 +22,14 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_OWNER_ROLE = "creditlines_owner"
 DEFAULT_APP_ROLE = "creditlines_app"
-APPEND_ONLY = ("ledger_entry", "release", "partnership_entry", "insurance_cover", "event", "webhook_attempt")  # 0004, 0005, 0006
+APPEND_ONLY = (
+    "ledger_entry",
+    "release",
+    "partnership_entry",
+    "insurance_cover",
+    "event",
+    "webhook_attempt",
+)  # 0004, 0005, 0006
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,14 @@ def statements(roles: Roles, database: str, schema: str = "public") -> list[str]
     ]
 
 
-def create_roles(admin_url: str, roles: Roles, *, owner_password: str | None = None,
-                 app_password: str | None = None, schema: str = "public") -> dict[str, bool]:
+def create_roles(
+    admin_url: str,
+    roles: Roles,
+    *,
+    owner_password: str | None = None,
+    app_password: str | None = None,
+    schema: str = "public",
+) -> dict[str, bool]:
     """Create (or complete) the two roles and hand the schema's objects to the owner.
 
     ``admin_url`` reaches the application's database as a superuser (or a role with CREATEROLE
@@ -99,18 +112,26 @@ def create_roles(admin_url: str, roles: Roles, *, owner_password: str | None = N
     if roles.owner == roles.app:
         raise ValueError("the owner and the app role must differ")
     with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
-        created = {roles.owner: _ensure_role(conn, roles.owner, owner_password),
-                   roles.app: _ensure_role(conn, roles.app, app_password)}
+        created = {
+            roles.owner: _ensure_role(conn, roles.owner, owner_password),
+            roles.app: _ensure_role(conn, roles.app, app_password),
+        }
         o, a, s = sql.Identifier(roles.owner), sql.Identifier(roles.app), sql.Identifier(schema)
         database = _scalar(conn.execute("SELECT current_database()"))
         conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(sql.Identifier(database), o, a))
         conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(s, o))
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, a))
         _hand_to_owner(conn, schema, roles.owner)
-        conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} "
-                             "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(o, s, a))
-        conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} "
-                             "GRANT USAGE, SELECT ON SEQUENCES TO {}").format(o, s, a))
+        conn.execute(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+            ).format(o, s, a)
+        )
+        conn.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT USAGE, SELECT ON SEQUENCES TO {}").format(
+                o, s, a
+            )
+        )
     return created
 
 

@@ -17,30 +17,42 @@ def recent_requests(session: Session, *, distributor_id: str, limit: int) -> lis
     included), newest first: by decision time, else by expiry."""
     ledger.require_distributor(session, distributor_id)
     now = clock.now()
-    stmt = (select(LimitRequest)
-            .where(LimitRequest.distributor_id == distributor_id,
-                   (LimitRequest.status != "pending") | (LimitRequest.expires_at <= now))
-            .order_by(LimitRequest.decided_at.desc().nulls_last(), LimitRequest.expires_at.desc(),
-                      LimitRequest.id.desc())
-            .limit(limit))
+    stmt = (
+        select(LimitRequest)
+        .where(
+            LimitRequest.distributor_id == distributor_id,
+            (LimitRequest.status != "pending") | (LimitRequest.expires_at <= now),
+        )
+        .order_by(LimitRequest.decided_at.desc().nulls_last(), LimitRequest.expires_at.desc(), LimitRequest.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
 def recent_nominations(session: Session, *, distributor_id: str, limit: int) -> list[Nomination]:
     """Nominations decided (approved or rejected), newest decision first."""
     ledger.require_distributor(session, distributor_id)
-    stmt = (select(Nomination)
-            .where(Nomination.distributor_id == distributor_id, Nomination.status != "pending")
-            .order_by(Nomination.decided_at.desc(), Nomination.id.desc())
-            .limit(limit))
+    stmt = (
+        select(Nomination)
+        .where(Nomination.distributor_id == distributor_id, Nomination.status != "pending")
+        .order_by(Nomination.decided_at.desc(), Nomination.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
 def pending_requests_of(session: Session, *, distributor_id: str, reseller_id: str) -> list[LimitRequest]:
     """The reseller's limit requests still waiting for a decision, oldest first."""
     now = clock.now()
-    return list(session.scalars(
-        select(LimitRequest)
-        .where(LimitRequest.distributor_id == distributor_id, LimitRequest.reseller_id == reseller_id,
-               LimitRequest.status == "pending", LimitRequest.expires_at > now)
-        .order_by(LimitRequest.id)))
+    return list(
+        session.scalars(
+            select(LimitRequest)
+            .where(
+                LimitRequest.distributor_id == distributor_id,
+                LimitRequest.reseller_id == reseller_id,
+                LimitRequest.status == "pending",
+                LimitRequest.expires_at > now,
+            )
+            .order_by(LimitRequest.id)
+        )
+    )

@@ -42,8 +42,17 @@ class CoverDecision:
         return self.limit_after_minor < self.limit_before_minor
 
 
-def set_cover(session: Session, *, distributor_id: str, reseller_id: str, insurer: str, cover: Money,
-              decided_on: date, reference: str | None, actor: str) -> CoverDecision:
+def set_cover(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    insurer: str,
+    cover: Money,
+    decided_on: date,
+    reference: str | None,
+    actor: str,
+) -> CoverDecision:
     """Record the insurer's decision on the reseller (``cover`` 0: cancelled) and apply the cap."""
     distributor = ledger.require_distributor(session, distributor_id)
     cover_minor = _limit_minor(cover, distributor.currency, what="cover")
@@ -57,24 +66,53 @@ def set_cover(session: Session, *, distributor_id: str, reseller_id: str, insure
     before = base.limit_minor
     current = policy.current_cover(session, distributor_id, reseller_id)
     if current is not None and (current.insurer, current.cover_minor, current.decided_on, current.reference) == (
-            insurer, cover_minor, decided_on, reference):
+        insurer,
+        cover_minor,
+        decided_on,
+        reference,
+    ):
         return CoverDecision(current, False, before, before)
     now = clock.now()
     previous = current.cover_minor if current is not None else None
-    entry = journal.record(session, reseller, kind="insurance_set", actor=actor, at=now,
-                           reason=f"{insurer}: cover {'cancelled' if cover_minor == 0 else 'decided'}",
-                           amount_minor=cover_minor,
-                           details={"insurer": insurer, "decided_on": decided_on.isoformat(), "reference": reference,
-                                    "previous_cover_minor": previous})
-    row = InsuranceCover(distributor_id=distributor_id, reseller_id=reseller_id, seq=entry.seq, insurer=insurer,
-                         cover_minor=cover_minor, previous_cover_minor=previous, decided_on=decided_on,
-                         reference=reference, recorded_at=now, actor=actor)
+    entry = journal.record(
+        session,
+        reseller,
+        kind="insurance_set",
+        actor=actor,
+        at=now,
+        reason=f"{insurer}: cover {'cancelled' if cover_minor == 0 else 'decided'}",
+        amount_minor=cover_minor,
+        details={
+            "insurer": insurer,
+            "decided_on": decided_on.isoformat(),
+            "reference": reference,
+            "previous_cover_minor": previous,
+        },
+    )
+    row = InsuranceCover(
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        seq=entry.seq,
+        insurer=insurer,
+        cover_minor=cover_minor,
+        previous_cover_minor=previous,
+        decided_on=decided_on,
+        reference=reference,
+        recorded_at=now,
+        actor=actor,
+    )
     session.add(row)
     after = before
     cap = policy.insured_cap(session, distributor_id, reseller_id, cover_minor=cover_minor)
     if cap is not None and before > cap and reseller.status != "terminated":
-        ledger.set_base_limit(session, distributor_id=distributor_id, reseller_id=reseller_id,
-                              limit=from_minor(cap, distributor.currency), reason=INSURER_CUT, actor=actor)
+        ledger.set_base_limit(
+            session,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            limit=from_minor(cap, distributor.currency),
+            reason=INSURER_CUT,
+            actor=actor,
+        )
         after = cap
     session.flush()
     return CoverDecision(row, True, before, after)
@@ -83,14 +121,18 @@ def set_cover(session: Session, *, distributor_id: str, reseller_id: str, insure
 def history(session: Session, *, distributor_id: str, reseller_id: str) -> list[InsuranceCover]:
     """Every cover decision recorded for the reseller, oldest first."""
     ledger.get_reseller(session, distributor_id=distributor_id, reseller_id=reseller_id)
-    return list(session.scalars(
-        select(InsuranceCover)
-        .where(InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id == reseller_id)
-        .order_by(InsuranceCover.seq)))
+    return list(
+        session.scalars(
+            select(InsuranceCover)
+            .where(InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id == reseller_id)
+            .order_by(InsuranceCover.seq)
+        )
+    )
 
 
-def import_covers(session: Session, *, distributor_id: str, rows: list[tuple[str, str, Money]], decided_on: date,
-                  actor: str) -> int:
+def import_covers(
+    session: Session, *, distributor_id: str, rows: list[tuple[str, str, Money]], decided_on: date, actor: str
+) -> int:
     """Record the first cover of many resellers at once (a distributor's book, at onboarding):
     for each, what :func:`set_cover` would record — the history row and its ``insurance_set``
     entry — and, if the policy caps the base limit below it, the same ``insurer_cut``. Resellers
@@ -101,37 +143,82 @@ def import_covers(session: Session, *, distributor_id: str, rows: list[tuple[str
     distributor = ledger.require_distributor(session, distributor_id)
     if decided_on > clock.local_today(distributor.timezone):
         raise ValidationFailed("decided_on must be a date no later than the distributor's local today")
-    wanted = {reseller_id: (validation.text(insurer, "insurer", max_length=INSURER_MAX),
-                            _limit_minor(cover, distributor.currency, what="cover"))
-              for reseller_id, insurer, cover in rows}
+    wanted = {
+        reseller_id: (
+            validation.text(insurer, "insurer", max_length=INSURER_MAX),
+            _limit_minor(cover, distributor.currency, what="cover"),
+        )
+        for reseller_id, insurer, cover in rows
+    }
     if len(wanted) != len(rows):
         raise ValidationFailed("a reseller appears twice in the import")
-    resellers = session.scalars(locked(session, select(Reseller).where(
-        Reseller.distributor_id == distributor_id, Reseller.id.in_(wanted)).order_by(Reseller.id))).all()
-    covered = set(session.scalars(select(InsuranceCover.reseller_id).where(
-        InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id.in_(wanted))))
+    resellers = session.scalars(
+        locked(
+            session,
+            select(Reseller)
+            .where(Reseller.distributor_id == distributor_id, Reseller.id.in_(wanted))
+            .order_by(Reseller.id),
+        )
+    ).all()
+    covered = set(
+        session.scalars(
+            select(InsuranceCover.reseller_id).where(
+                InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id.in_(wanted)
+            )
+        )
+    )
     now = clock.now()
     recorded: list[tuple[str, int]] = []
     for reseller in resellers:
         if reseller.id in covered:
             continue
         insurer, cover_minor = wanted[reseller.id]
-        entry = journal.record(session, reseller, kind="insurance_set", actor=actor, at=now,
-                               reason=f"{insurer}: cover {'cancelled' if cover_minor == 0 else 'decided'}",
-                               amount_minor=cover_minor,
-                               details={"insurer": insurer, "decided_on": decided_on.isoformat(), "reference": None,
-                                        "previous_cover_minor": None})
-        session.add(InsuranceCover(distributor_id=distributor_id, reseller_id=reseller.id, seq=entry.seq,
-                                   insurer=insurer, cover_minor=cover_minor, previous_cover_minor=None,
-                                   decided_on=decided_on, reference=None, recorded_at=now, actor=actor))
+        entry = journal.record(
+            session,
+            reseller,
+            kind="insurance_set",
+            actor=actor,
+            at=now,
+            reason=f"{insurer}: cover {'cancelled' if cover_minor == 0 else 'decided'}",
+            amount_minor=cover_minor,
+            details={
+                "insurer": insurer,
+                "decided_on": decided_on.isoformat(),
+                "reference": None,
+                "previous_cover_minor": None,
+            },
+        )
+        session.add(
+            InsuranceCover(
+                distributor_id=distributor_id,
+                reseller_id=reseller.id,
+                seq=entry.seq,
+                insurer=insurer,
+                cover_minor=cover_minor,
+                previous_cover_minor=None,
+                decided_on=decided_on,
+                reference=None,
+                recorded_at=now,
+                actor=actor,
+            )
+        )
         recorded.append((reseller.id, cover_minor))
     session.flush()
-    limits = {line.reseller_id: line.limit_minor for line in ledger_repo.lines_of_many(
-        session, distributor_id, [r for r, _ in recorded]) if line.kind == "base"}
+    limits = {
+        line.reseller_id: line.limit_minor
+        for line in ledger_repo.lines_of_many(session, distributor_id, [r for r, _ in recorded])
+        if line.kind == "base"
+    }
     status = {r.id: r.status for r in resellers}
     for reseller_id, cover_minor in recorded:
         cap = policy.insured_cap(session, distributor_id, reseller_id, cover_minor=cover_minor)
         if cap is not None and limits[reseller_id] > cap and status[reseller_id] != "terminated":
-            ledger.set_base_limit(session, distributor_id=distributor_id, reseller_id=reseller_id,
-                                  limit=from_minor(cap, distributor.currency), reason=INSURER_CUT, actor=actor)
+            ledger.set_base_limit(
+                session,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                limit=from_minor(cap, distributor.currency),
+                reason=INSURER_CUT,
+                actor=actor,
+            )
     return len(recorded)

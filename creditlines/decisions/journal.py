@@ -32,21 +32,39 @@ EVENT_OF: dict[str, EventType] = {
 }
 
 
-def record(session: Session, reseller: Reseller, *, kind: str, actor: str, at: datetime,
-           reason: str | None = None, amount_minor: int | None = None,
-           details: dict[str, Any] | None = None, vendor_id: str | None = None) -> LedgerEntry:
+def record(
+    session: Session,
+    reseller: Reseller,
+    *,
+    kind: str,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    amount_minor: int | None = None,
+    details: dict[str, Any] | None = None,
+    vendor_id: str | None = None,
+) -> LedgerEntry:
     """Append one entry to the (locked) reseller's ledger, and its event.
 
     Nomination events name the vendor (they show in its feed): they carry ids, the amount and
     the refusal code, never the officer's reason text."""
-    entry = ledger._entry(session, reseller, kind=kind, actor=actor, at=at, reason=reason,
-                          amount_minor=amount_minor, details=details)
+    entry = ledger._entry(
+        session, reseller, kind=kind, actor=actor, at=at, reason=reason, amount_minor=amount_minor, details=details
+    )
     data: dict[str, Any] = dict(details or {})
     if amount_minor is not None:
         data["amount_minor"] = amount_minor
     if vendor_id is None:
         data["reason"] = reason
         data["actor"] = actor
-    outbox.record(session, EVENT_OF[kind], distributor_id=reseller.distributor_id, data=data, at=at,
-                  reseller_id=reseller.id, vendor_id=vendor_id, programme_id=data.get("programme_id"))
+    outbox.record(
+        session,
+        EVENT_OF[kind],
+        distributor_id=reseller.distributor_id,
+        data=data,
+        at=at,
+        reseller_id=reseller.id,
+        vendor_id=vendor_id,
+        programme_id=data.get("programme_id"),
+    )
     return entry

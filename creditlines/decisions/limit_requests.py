@@ -78,12 +78,15 @@ def _base(session: Session, distributor_id: str, reseller_id: str) -> Line:
 def _check_cap(session: Session, distributor_id: str, reseller_id: str, minor: int, currency: str) -> None:
     cap = policy.insured_cap(session, distributor_id, reseller_id)
     if cap is not None and minor > cap:
-        raise AboveInsuredCap(f"{amount_str(minor, currency)} {currency} is above the insured cap "
-                              f"{amount_str(cap, currency)} {currency} (insurer cover + discretionary)")
+        raise AboveInsuredCap(
+            f"{amount_str(minor, currency)} {currency} is above the insured cap "
+            f"{amount_str(cap, currency)} {currency} (insurer cover + discretionary)"
+        )
 
 
-def set_or_request(session: Session, *, distributor_id: str, reseller_id: str, limit: Money, reason: str,
-                   actor: str, key_id: str) -> LimitRequest | None:
+def set_or_request(
+    session: Session, *, distributor_id: str, reseller_id: str, limit: Money, reason: str, actor: str, key_id: str
+) -> LimitRequest | None:
     """Apply the new base limit at once (None), or open a pending request for a raise above the
     distributor's threshold (the request; nothing else changes). The same raise asked again by
     the same key while its request is pending answers that request: a retried PUT opens no second one."""
@@ -99,23 +102,49 @@ def set_or_request(session: Session, *, distributor_id: str, reseller_id: str, l
         threshold = policy.approval_threshold(session, distributor_id)
         if threshold is not None and minor - current > threshold:
             now = clock.now()
-            same = session.scalars(select(LimitRequest).where(
-                LimitRequest.distributor_id == distributor_id, LimitRequest.reseller_id == reseller_id,
-                LimitRequest.status == "pending", LimitRequest.expires_at > now,
-                LimitRequest.requested_minor == minor, LimitRequest.requested_key == key_id).limit(1)).first()
+            same = session.scalars(
+                select(LimitRequest)
+                .where(
+                    LimitRequest.distributor_id == distributor_id,
+                    LimitRequest.reseller_id == reseller_id,
+                    LimitRequest.status == "pending",
+                    LimitRequest.expires_at > now,
+                    LimitRequest.requested_minor == minor,
+                    LimitRequest.requested_key == key_id,
+                )
+                .limit(1)
+            ).first()
             if same is not None:
                 return same  # the same raise asked again by the same key (a retry): the same request
             request = LimitRequest(
-                distributor_id=distributor_id, id=new_id("lr", now), reseller_id=reseller_id,
-                current_minor=current, requested_minor=minor, reason=reason, requested_by=actor,
-                requested_key=key_id, status="pending", created_at=now, expires_at=now + VALIDITY)
+                distributor_id=distributor_id,
+                id=new_id("lr", now),
+                reseller_id=reseller_id,
+                current_minor=current,
+                requested_minor=minor,
+                reason=reason,
+                requested_by=actor,
+                requested_key=key_id,
+                status="pending",
+                created_at=now,
+                expires_at=now + VALIDITY,
+            )
             session.add(request)
-            journal.record(session, reseller, kind="limit_requested", actor=actor, at=now, reason=reason,
-                           amount_minor=minor, details={"request_id": request.id, "current_minor": current})
+            journal.record(
+                session,
+                reseller,
+                kind="limit_requested",
+                actor=actor,
+                at=now,
+                reason=reason,
+                amount_minor=minor,
+                details={"request_id": request.id, "current_minor": current},
+            )
             session.flush()
             return request
-    ledger.set_base_limit(session, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit,
-                          reason=reason, actor=actor)
+    ledger.set_base_limit(
+        session, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit, reason=reason, actor=actor
+    )
     return None
 
 
@@ -130,8 +159,9 @@ def get(session: Session, *, distributor_id: str, request_id: str, fresh: bool =
     return request
 
 
-def list_requests(session: Session, *, distributor_id: str, status: str | None, after: str | None,
-                  limit: int) -> list[LimitRequest]:
+def list_requests(
+    session: Session, *, distributor_id: str, status: str | None, after: str | None, limit: int
+) -> list[LimitRequest]:
     """Oldest first; ``status`` as the caller sees it (a pending request past its expiry is expired)."""
     ledger.require_distributor(session, distributor_id)
     now = clock.now()
@@ -139,8 +169,9 @@ def list_requests(session: Session, *, distributor_id: str, status: str | None, 
     if status == "pending":
         stmt = stmt.where(LimitRequest.status == "pending", LimitRequest.expires_at > now)
     elif status == "expired":
-        stmt = stmt.where((LimitRequest.status == "expired")
-                          | ((LimitRequest.status == "pending") & (LimitRequest.expires_at <= now)))
+        stmt = stmt.where(
+            (LimitRequest.status == "expired") | ((LimitRequest.status == "pending") & (LimitRequest.expires_at <= now))
+        )
     elif status is not None:
         stmt = stmt.where(LimitRequest.status == status)
     if after is not None:
@@ -148,8 +179,17 @@ def list_requests(session: Session, *, distributor_id: str, status: str | None, 
     return list(session.scalars(stmt.order_by(LimitRequest.id).limit(limit)))
 
 
-def decide(session: Session, *, distributor_id: str, request_id: str, decision: str, limit: Money | None,
-           reason: str, actor: str, key_id: str) -> LimitRequest:
+def decide(
+    session: Session,
+    *,
+    distributor_id: str,
+    request_id: str,
+    decision: str,
+    limit: Money | None,
+    reason: str,
+    actor: str,
+    key_id: str,
+) -> LimitRequest:
     """Approve (for ``limit`` when given, at most the amount requested) or reject a pending request.
 
     Refusals: the requester's own key → ``same_approver``; a request already decided →
@@ -173,25 +213,51 @@ def decide(session: Session, *, distributor_id: str, request_id: str, decision: 
     if decision == "reject":
         request.status = "rejected"
         request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
-        journal.record(session, reseller, kind="limit_request_rejected", actor=actor, at=now, reason=reason,
-                       amount_minor=request.requested_minor, details={"request_id": request.id})
+        journal.record(
+            session,
+            reseller,
+            kind="limit_request_rejected",
+            actor=actor,
+            at=now,
+            reason=reason,
+            amount_minor=request.requested_minor,
+            details={"request_id": request.id},
+        )
     else:
         granted = request.requested_minor if limit is None else _limit_minor(limit, distributor.currency)
         if granted > request.requested_minor:
-            raise ValidationFailed(f"limit: approve at most the {amount_str(request.requested_minor, distributor.currency)} "
-                                   "requested (approve for less, or ask for a new request)")
+            raise ValidationFailed(
+                f"limit: approve at most the {amount_str(request.requested_minor, distributor.currency)} "
+                "requested (approve for less, or ask for a new request)"
+            )
         if reseller.status == "terminated":
             raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
         if granted > _base(session, distributor_id, reseller_id).limit_minor:
             _check_cap(session, distributor_id, reseller_id, granted, distributor.currency)
         request.status, request.decided_limit_minor = "approved", granted
         request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
-        journal.record(session, reseller, kind="limit_request_approved", actor=actor, at=now, reason=reason,
-                       amount_minor=granted, details={"request_id": request.id,
-                                                      "requested_minor": request.requested_minor,
-                                                      "requested_by": request.requested_by})
-        ledger.set_base_limit(session, distributor_id=distributor_id, reseller_id=reseller_id,
-                              limit=from_minor(granted, distributor.currency), reason=reason, actor=actor)
+        journal.record(
+            session,
+            reseller,
+            kind="limit_request_approved",
+            actor=actor,
+            at=now,
+            reason=reason,
+            amount_minor=granted,
+            details={
+                "request_id": request.id,
+                "requested_minor": request.requested_minor,
+                "requested_by": request.requested_by,
+            },
+        )
+        ledger.set_base_limit(
+            session,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            limit=from_minor(granted, distributor.currency),
+            reason=reason,
+            actor=actor,
+        )
     session.flush()
     return request
 
@@ -209,8 +275,11 @@ def expire_due(session: Session, *, distributor_id: str, day: date, actor: str) 
     cutoff = start_of_day_utc(day, distributor.timezone)
     due = session.execute(
         select(LimitRequest.reseller_id, LimitRequest.id)
-        .where(LimitRequest.distributor_id == distributor_id, LimitRequest.status == "pending",
-               LimitRequest.expires_at <= cutoff)
+        .where(
+            LimitRequest.distributor_id == distributor_id,
+            LimitRequest.status == "pending",
+            LimitRequest.expires_at <= cutoff,
+        )
         .order_by(LimitRequest.reseller_id, LimitRequest.id)
     ).all()
     expired: list[LimitRequest] = []
@@ -221,9 +290,16 @@ def expire_due(session: Session, *, distributor_id: str, day: date, actor: str) 
         if request.status != "pending":
             continue
         request.status, request.decided_at, request.decided_by = "expired", now, actor
-        journal.record(session, reseller, kind="limit_request_expired", actor=actor, at=now,
-                       reason="not decided within 14 days", amount_minor=request.requested_minor,
-                       details={"request_id": request.id})
+        journal.record(
+            session,
+            reseller,
+            kind="limit_request_expired",
+            actor=actor,
+            at=now,
+            reason="not decided within 14 days",
+            amount_minor=request.requested_minor,
+            details={"request_id": request.id},
+        )
         expired.append(request)
     session.flush()
     return expired

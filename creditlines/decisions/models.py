@@ -47,8 +47,9 @@ class CreditPolicy(Base):
 
     __table_args__ = (
         CheckConstraint(_in("base_cap_policy", CAP_POLICIES), name="base_cap_policy"),
-        CheckConstraint("approval_threshold_minor IS NULL OR approval_threshold_minor >= 0",
-                        name="approval_threshold_nonnegative"),
+        CheckConstraint(
+            "approval_threshold_minor IS NULL OR approval_threshold_minor >= 0", name="approval_threshold_nonnegative"
+        ),
         CheckConstraint("discretionary_minor >= 0", name="discretionary_nonnegative"),
     )
 
@@ -78,8 +79,10 @@ class LimitRequest(Base):
         ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
         CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
         CheckConstraint("requested_minor > current_minor AND current_minor >= 0", name="raise"),
-        CheckConstraint("decided_limit_minor IS NULL OR (decided_limit_minor >= 0 "
-                        "AND decided_limit_minor <= requested_minor)", name="decided_limit_range"),
+        CheckConstraint(
+            "decided_limit_minor IS NULL OR (decided_limit_minor >= 0 AND decided_limit_minor <= requested_minor)",
+            name="decided_limit_range",
+        ),
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_at"),
         Index("ix_limit_request_status", "distributor_id", "status", "expires_at"),
     )
@@ -108,19 +111,30 @@ class Nomination(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
-        ForeignKeyConstraint(["distributor_id", "vendor_id", "programme_id"],
-                             ["programme.distributor_id", "programme.vendor_id", "programme.id"]),
+        ForeignKeyConstraint(
+            ["distributor_id", "vendor_id", "programme_id"],
+            ["programme.distributor_id", "programme.vendor_id", "programme.id"],
+        ),
         CheckConstraint(_in("status", NOMINATION_STATUSES), name="status"),
         CheckConstraint("refusal_code IS NULL OR " + _in("refusal_code", REFUSAL_CODES), name="refusal_code"),
         CheckConstraint("limit_minor > 0", name="limit_positive"),
-        CheckConstraint("decided_limit_minor IS NULL OR (decided_limit_minor > 0 "
-                        "AND decided_limit_minor <= limit_minor)", name="decided_limit_range"),
+        CheckConstraint(
+            "decided_limit_minor IS NULL OR (decided_limit_minor > 0 AND decided_limit_minor <= limit_minor)",
+            name="decided_limit_range",
+        ),
         CheckConstraint("(status = 'approved') = (line_id IS NOT NULL)", name="line_when_approved"),
         Index("ix_nomination_status", "distributor_id", "status"),
         Index("ix_nomination_programme", "distributor_id", "vendor_id", "programme_id"),
         # One pending nomination per reseller and programme: a second enrolment answers the first.
-        Index("uq_nomination_pending", "distributor_id", "programme_id", "reseller_id", unique=True,
-              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_nomination_pending",
+            "distributor_id",
+            "programme_id",
+            "reseller_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
 

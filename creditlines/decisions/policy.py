@@ -40,8 +40,15 @@ class PolicyView:
 def _view(distributor_id: str, currency: str, row: CreditPolicy | None) -> PolicyView:
     if row is None:
         return PolicyView(distributor_id, currency, None, "none", 0, None, None)
-    return PolicyView(distributor_id, currency, row.approval_threshold_minor, row.base_cap_policy,
-                      row.discretionary_minor, row.updated_at, row.updated_by)
+    return PolicyView(
+        distributor_id,
+        currency,
+        row.approval_threshold_minor,
+        row.base_cap_policy,
+        row.discretionary_minor,
+        row.updated_at,
+        row.updated_by,
+    )
 
 
 def get(session: Session, distributor_id: str) -> PolicyView:
@@ -58,8 +65,15 @@ def _minor(value: Money, currency: str, what: str) -> int:
     return minor
 
 
-def update(session: Session, *, distributor_id: str, actor: str, approval_threshold: object = UNSET,
-           base_cap_policy: object = UNSET, discretionary: object = UNSET) -> PolicyView:
+def update(
+    session: Session,
+    *,
+    distributor_id: str,
+    actor: str,
+    approval_threshold: object = UNSET,
+    base_cap_policy: object = UNSET,
+    discretionary: object = UNSET,
+) -> PolicyView:
     """Change what is given (``approval_threshold=None`` removes the threshold). Changing the cap
     policy cuts no limit by itself: the next cover decision on each reseller does. Everything is
     checked before anything is written; two first changes at once both land (insert-if-absent,
@@ -70,8 +84,9 @@ def update(session: Session, *, distributor_id: str, actor: str, approval_thresh
     if approval_threshold is not UNSET:
         if approval_threshold is not None and not isinstance(approval_threshold, Money):
             raise ValidationFailed("approval_threshold must be an amount or null")
-        changes["approval_threshold_minor"] = (None if approval_threshold is None
-                                               else _minor(approval_threshold, cur, "approval_threshold"))
+        changes["approval_threshold_minor"] = (
+            None if approval_threshold is None else _minor(approval_threshold, cur, "approval_threshold")
+        )
     if base_cap_policy is not UNSET:
         if base_cap_policy not in CAP_POLICIES:
             raise ValidationFailed(f"base_cap_policy must be one of {', '.join(CAP_POLICIES)}")
@@ -82,10 +97,21 @@ def update(session: Session, *, distributor_id: str, actor: str, approval_thresh
         changes["discretionary_minor"] = _minor(discretionary, cur, "discretionary")
     now = clock.now()
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    session.execute(insert(CreditPolicy).values(
-        distributor_id=distributor_id, approval_threshold_minor=None, base_cap_policy="none", discretionary_minor=0,
-        updated_at=now, updated_by=actor).on_conflict_do_nothing(index_elements=["distributor_id"]))
-    row = session.scalars(locked(session, select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id))).one()
+    session.execute(
+        insert(CreditPolicy)
+        .values(
+            distributor_id=distributor_id,
+            approval_threshold_minor=None,
+            base_cap_policy="none",
+            discretionary_minor=0,
+            updated_at=now,
+            updated_by=actor,
+        )
+        .on_conflict_do_nothing(index_elements=["distributor_id"])
+    )
+    row = session.scalars(
+        locked(session, select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id))
+    ).one()
     for name, value in changes.items():
         setattr(row, name, value)
     row.updated_at, row.updated_by = now, actor
@@ -98,11 +124,14 @@ def current_cover(session: Session, distributor_id: str, reseller_id: str) -> In
     return session.scalars(
         select(InsuranceCover)
         .where(InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id == reseller_id)
-        .order_by(InsuranceCover.seq.desc()).limit(1)
+        .order_by(InsuranceCover.seq.desc())
+        .limit(1)
     ).one_or_none()
 
 
-def insured_cap(session: Session, distributor_id: str, reseller_id: str, *, cover_minor: int | None = None) -> int | None:
+def insured_cap(
+    session: Session, distributor_id: str, reseller_id: str, *, cover_minor: int | None = None
+) -> int | None:
     """The highest base limit the policy allows for the reseller now (with ``cover_minor``: for
     that cover); None when uncapped."""
     row = session.get(CreditPolicy, distributor_id, populate_existing=True)

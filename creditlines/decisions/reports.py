@@ -49,37 +49,61 @@ def cover_cuts(session: Session, *, distributor_id: str, since: date) -> Iterato
     if since > clock.local_today(distributor.timezone):
         raise ValidationFailed("since must not be later than the distributor's local today")
     cur = distributor.currency
-    cut_ids = select(InsuranceCover.reseller_id).where(
-        InsuranceCover.distributor_id == distributor_id, InsuranceCover.decided_on >= since,
-        InsuranceCover.previous_cover_minor.is_not(None),
-        InsuranceCover.cover_minor < InsuranceCover.previous_cover_minor).distinct()
+    cut_ids = (
+        select(InsuranceCover.reseller_id)
+        .where(
+            InsuranceCover.distributor_id == distributor_id,
+            InsuranceCover.decided_on >= since,
+            InsuranceCover.previous_cover_minor.is_not(None),
+            InsuranceCover.cover_minor < InsuranceCover.previous_cover_minor,
+        )
+        .distinct()
+    )
     rows = session.scalars(
         select(InsuranceCover)
         .where(InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id.in_(cut_ids))
-        .order_by(InsuranceCover.reseller_id, InsuranceCover.seq)).all()
+        .order_by(InsuranceCover.reseller_id, InsuranceCover.seq)
+    ).all()
     by_reseller: dict[str, list[InsuranceCover]] = {}
     for row in rows:
         by_reseller.setdefault(row.reseller_id, []).append(row)
     today = clock.local_today(distributor.timezone)
     for reseller_id, history in by_reseller.items():
-        cuts = [h for h in history if h.decided_on >= since and h.previous_cover_minor is not None
-                and h.cover_minor < h.previous_cover_minor]
+        cuts = [
+            h
+            for h in history
+            if h.decided_on >= since and h.previous_cover_minor is not None and h.cover_minor < h.previous_cover_minor
+        ]
         before, now = cuts[0].previous_cover_minor, history[-1]
         assert before is not None
         if now.cover_minor >= before:
             continue  # cut, then restored
         reseller = session.get(Reseller, (distributor_id, reseller_id))
         assert reseller is not None
-        lines = session.scalars(select(Line).where(Line.distributor_id == distributor_id,
-                                                   Line.reseller_id == reseller_id)).all()
-        current = [line for line in lines if line.status == "active"
-                   and (line.valid_until is None or line.valid_until >= today)]
+        lines = session.scalars(
+            select(Line).where(Line.distributor_id == distributor_id, Line.reseller_id == reseller_id)
+        ).all()
+        current = [
+            line
+            for line in lines
+            if line.status == "active" and (line.valid_until is None or line.valid_until >= today)
+        ]
         base = next(line for line in lines if line.kind == "base")
         vendor = [line for line in current if line.kind == "programme"]
         drawn = sum(line.drawn_minor for line in lines)
         limit = sum(line.limit_minor for line in current)
         yield CoverCutRow(
-            reseller_id, reseller.name, reseller.status, now.insurer, cuts[-1].decided_on.isoformat(),
-            amount_str(before, cur), amount_str(now.cover_minor, cur), amount_str(base.limit_minor, cur),
-            amount_str(drawn, cur), amount_str(sum(line.limit_minor for line in vendor), cur),
-            " ".join(sorted({line.funder for line in vendor})), drawn > limit, cur)
+            reseller_id,
+            reseller.name,
+            reseller.status,
+            now.insurer,
+            cuts[-1].decided_on.isoformat(),
+            amount_str(before, cur),
+            amount_str(now.cover_minor, cur),
+            amount_str(base.limit_minor, cur),
+            amount_str(drawn, cur),
+            amount_str(sum(line.limit_minor for line in vendor), cur),
+            " ".join(sorted({line.funder for line in vendor})),
+            drawn > limit,
+            cur,
+        )

@@ -94,20 +94,13 @@ def effective_lines(lines: list[LineState] | tuple[LineState, ...], day: date) -
                 line = replace(line, status="expired")
         result.append(line)
     if transferred:
-        result = [
-            replace(line, drawn=line.drawn + transferred) if line.kind == "base" else line
-            for line in result
-        ]
+        result = [replace(line, drawn=line.drawn + transferred) if line.kind == "base" else line for line in result]
     return result
 
 
 def is_current(line: LineState, day: date) -> bool:
     """Active and valid on ``day`` (``valid_until`` inclusive)."""
-    return (
-        line.status == "active"
-        and line.valid_from <= day
-        and (line.valid_until is None or day <= line.valid_until)
-    )
+    return line.status == "active" and line.valid_from <= day and (line.valid_until is None or day <= line.valid_until)
 
 
 def usable_for_drawing(line: LineState, day: date, vendor_id: str | None) -> bool:
@@ -138,9 +131,7 @@ def decide(
     if amount <= 0:
         raise ValueError("amount must be positive")
     effective = effective_lines(lines, day)
-    usable = sorted(
-        (line for line in effective if usable_for_drawing(line, day, vendor_id)), key=waterfall_key
-    )
+    usable = sorted((line for line in effective if usable_for_drawing(line, day, vendor_id)), key=waterfall_key)
     available = max(0, sum(line.available for line in usable))
     reasons: list[Reason] = []
     if reseller_status in RESELLER_REFUSALS:
@@ -148,9 +139,7 @@ def decide(
         reasons.append(Reason(code, message))
     shortfall = max(0, amount - available)
     if shortfall:
-        reasons.append(
-            Reason("insufficient_credit", "The order exceeds the credit available for it.")
-        )
+        reasons.append(Reason("insufficient_credit", "The order exceeds the credit available for it."))
     plan: list[PlanItem] = []
     if amount <= available:
         remaining = amount
@@ -172,9 +161,7 @@ def decide(
     )
 
 
-def release_plan(
-    outstanding_by_line: list[tuple[LineState, int]], amount: int
-) -> list[tuple[str, int]]:
+def release_plan(outstanding_by_line: list[tuple[LineState, int]], amount: int) -> list[tuple[str, int]]:
     """Free ``amount`` from a drawing's allocations in reverse waterfall order.
 
     ``outstanding_by_line`` pairs each allocation's line with what is still outstanding on
@@ -185,9 +172,7 @@ def release_plan(
         raise ValueError("release must be positive and at most the outstanding")
     remaining = amount
     result: list[tuple[str, int]] = []
-    for line, outstanding in sorted(
-        outstanding_by_line, key=lambda pair: waterfall_key(pair[0]), reverse=True
-    ):
+    for line, outstanding in sorted(outstanding_by_line, key=lambda pair: waterfall_key(pair[0]), reverse=True):
         if remaining == 0:
             break
         take = min(remaining, outstanding)

@@ -30,46 +30,108 @@ def crossed(before: tuple[int, int], after: tuple[int, int]) -> list[int]:
     return [t for t in THRESHOLDS if not reached(*before, t) and reached(*after, t)]
 
 
-def reseller_rows(*, distributor_id: str, reseller_id: str, before: Totals, after: Totals, at: datetime,
-                  cause: str, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def reseller_rows(
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    before: Totals,
+    after: Totals,
+    at: datetime,
+    cause: str,
+    extra: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """The alert events of one change of a reseller's totals."""
     common = {"total_limit_minor": after.limit, "total_drawn_minor": after.drawn, "cause": cause, **(extra or {})}
-    rows = [outbox.row(EventType.RESELLER_UTILISATION_CROSSED, distributor_id=distributor_id, reseller_id=reseller_id,
-                       at=at, data={"threshold": t, **common})
-            for t in crossed((before.drawn, before.limit), (after.drawn, after.limit))]
+    rows = [
+        outbox.row(
+            EventType.RESELLER_UTILISATION_CROSSED,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            at=at,
+            data={"threshold": t, **common},
+        )
+        for t in crossed((before.drawn, before.limit), (after.drawn, after.limit))
+    ]
     if after.over_limit and not before.over_limit:
-        rows.append(outbox.row(EventType.RESELLER_OVER_LIMIT, distributor_id=distributor_id, reseller_id=reseller_id,
-                               at=at, data=common))
+        rows.append(
+            outbox.row(
+                EventType.RESELLER_OVER_LIMIT,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                at=at,
+                data=common,
+            )
+        )
     elif before.over_limit and not after.over_limit:
-        rows.append(outbox.row(EventType.RESELLER_BACK_WITHIN_LIMIT, distributor_id=distributor_id,
-                               reseller_id=reseller_id, at=at, data=common))
+        rows.append(
+            outbox.row(
+                EventType.RESELLER_BACK_WITHIN_LIMIT,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                at=at,
+                data=common,
+            )
+        )
     return rows
 
 
-def reseller_changed(session: Session, *, distributor_id: str, reseller_id: str, before: Totals, after: Totals,
-                     at: datetime, cause: str, extra: dict[str, Any] | None = None) -> None:
-    outbox.record_many(session, reseller_rows(distributor_id=distributor_id, reseller_id=reseller_id, before=before,
-                                              after=after, at=at, cause=cause, extra=extra))
+def reseller_changed(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    before: Totals,
+    after: Totals,
+    at: datetime,
+    cause: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    outbox.record_many(
+        session,
+        reseller_rows(
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            before=before,
+            after=after,
+            at=at,
+            cause=cause,
+            extra=extra,
+        ),
+    )
 
 
-def programme_rows(*, programme: Any, before: tuple[int, int], after: tuple[int, int], at: datetime
-                   ) -> list[dict[str, Any]]:
+def programme_rows(
+    *, programme: Any, before: tuple[int, int], after: tuple[int, int], at: datetime
+) -> list[dict[str, Any]]:
     """Crossings of either budget of a programme: ``before``/``after`` are (beneficiaries,
     total limit of its active lines). A programme without a budget crosses nothing."""
     rows = []
-    budgets = (("max_beneficiaries", programme.max_beneficiaries, 0),
-               ("max_total_limit", programme.max_total_limit_minor, 1))
+    budgets = (
+        ("max_beneficiaries", programme.max_beneficiaries, 0),
+        ("max_total_limit", programme.max_total_limit_minor, 1),
+    )
     for name, budget, index in budgets:
         if not budget:
             continue
         for t in crossed((before[index], budget), (after[index], budget)):
             used_key = "beneficiaries" if index == 0 else "granted_limit_minor"
             budget_key = "budget" if index == 0 else "budget_minor"
-            rows.append(outbox.row(
-                EventType.PROGRAMME_UTILISATION_CROSSED, distributor_id=programme.distributor_id,
-                vendor_id=programme.vendor_id, programme_id=programme.id, at=at,
-                data={"programme_id": programme.id, "budget_name": name, "threshold": t,
-                      used_key: after[index], budget_key: budget}))
+            rows.append(
+                outbox.row(
+                    EventType.PROGRAMME_UTILISATION_CROSSED,
+                    distributor_id=programme.distributor_id,
+                    vendor_id=programme.vendor_id,
+                    programme_id=programme.id,
+                    at=at,
+                    data={
+                        "programme_id": programme.id,
+                        "budget_name": name,
+                        "threshold": t,
+                        used_key: after[index],
+                        budget_key: budget,
+                    },
+                )
+            )
     return rows
 
 
@@ -81,6 +143,12 @@ def programme_granted(session: Session, programme: object, *, limit_minor: int, 
     if not getattr(programme, "max_beneficiaries", None) and not getattr(programme, "max_total_limit_minor", None):
         return
     beneficiaries, total_limit, _ = repo.utilisation(session, programme, day)  # type: ignore[arg-type]
-    outbox.record_many(session, programme_rows(
-        programme=programme, before=(beneficiaries - 1, total_limit - limit_minor),
-        after=(beneficiaries, total_limit), at=clock.now()))
+    outbox.record_many(
+        session,
+        programme_rows(
+            programme=programme,
+            before=(beneficiaries - 1, total_limit - limit_minor),
+            after=(beneficiaries, total_limit),
+            at=clock.now(),
+        ),
+    )

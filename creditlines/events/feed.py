@@ -38,8 +38,10 @@ class Scope:
             return and_(Event.vendor_id == self.vendor_id, Event.type.in_(PARTNER_TYPES))
         if self.distributor_id is not None:
             # Everything of the distributor but a vendor's own webhook being disabled.
-            return and_(Event.distributor_id == self.distributor_id,
-                        or_(Event.vendor_id.is_(None), Event.type != EventType.WEBHOOK_DISABLED.value))
+            return and_(
+                Event.distributor_id == self.distributor_id,
+                or_(Event.vendor_id.is_(None), Event.type != EventType.WEBHOOK_DISABLED.value),
+            )
         return true()
 
 
@@ -64,8 +66,9 @@ def horizon(session: Session) -> ColumnElement[bool]:
     return true()
 
 
-def read(session: Session, scope: Scope, *, after: tuple[int, int] | None, limit: int,
-         types: Sequence[str] | None = None) -> list[Event]:
+def read(
+    session: Session, scope: Scope, *, after: tuple[int, int] | None, limit: int, types: Sequence[str] | None = None
+) -> list[Event]:
     """Up to ``limit`` events of ``scope`` after position ``after``, in order."""
     stmt = select(Event).where(scope.where(), horizon(session))
     if after is not None:
@@ -93,7 +96,7 @@ def _render(value: Any, currency: str | None) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key.endswith("_minor") and isinstance(item, int) and currency is not None:
-                out[key[:-len("_minor")]] = money_json(item, currency)
+                out[key[: -len("_minor")]] = money_json(item, currency)
             else:
                 out[key] = _render(item, currency)
         return out
@@ -104,8 +107,12 @@ def _render(value: Any, currency: str | None) -> Any:
 
 def document(event: Event, currency: str | None) -> dict[str, Any]:
     """The event as the feeds and webhooks show it (SPEC §13); amounts as money."""
-    doc: dict[str, Any] = {"id": str(event.id), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
-                           "distributor_id": event.distributor_id}
+    doc: dict[str, Any] = {
+        "id": str(event.id),
+        "type": event.type,
+        "occurred_at": event.occurred_at.isoformat(),
+        "distributor_id": event.distributor_id,
+    }
     if event.vendor_id is not None:
         doc["vendor_id"] = event.vendor_id
     if event.reseller_id is not None:

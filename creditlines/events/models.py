@@ -37,10 +37,22 @@ class Event(Base):
 
     __table_args__ = (
         Index("ix_event_distributor_order", "distributor_id", "txid", "id"),
-        Index("ix_event_vendor_order", "vendor_id", "txid", "id", postgresql_where=text("vendor_id IS NOT NULL"),
-              sqlite_where=text("vendor_id IS NOT NULL")),
-        Index("uq_event_dedupe_key", "distributor_id", "dedupe_key", unique=True, postgresql_where=text("dedupe_key IS NOT NULL"),
-              sqlite_where=text("dedupe_key IS NOT NULL")),
+        Index(
+            "ix_event_vendor_order",
+            "vendor_id",
+            "txid",
+            "id",
+            postgresql_where=text("vendor_id IS NOT NULL"),
+            sqlite_where=text("vendor_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_event_dedupe_key",
+            "distributor_id",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("dedupe_key IS NOT NULL"),
+            sqlite_where=text("dedupe_key IS NOT NULL"),
+        ),
     )
 
 

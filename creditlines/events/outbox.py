@@ -30,25 +30,62 @@ def _document(type_: str, vendor_id: str | None, data: dict[str, Any]) -> str:
         raise ValueError(f"unknown event type {type_!r}")
     if vendor_id is not None and DISTRIBUTOR_ONLY_KEYS & data.keys():
         # A vendor's feed never shows a base line or a reseller's whole position (SPEC §13).
-        raise ValueError(f"{type_}: an event naming a vendor cannot carry {sorted(DISTRIBUTOR_ONLY_KEYS & data.keys())}")
+        raise ValueError(
+            f"{type_}: an event naming a vendor cannot carry {sorted(DISTRIBUTOR_ONLY_KEYS & data.keys())}"
+        )
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def row(type_: str, *, distributor_id: str, data: dict[str, Any], at: datetime | None = None,
-        reseller_id: str | None = None, vendor_id: str | None = None, programme_id: str | None = None,
-        dedupe_key: str | None = None) -> dict[str, Any]:
+def row(
+    type_: str,
+    *,
+    distributor_id: str,
+    data: dict[str, Any],
+    at: datetime | None = None,
+    reseller_id: str | None = None,
+    vendor_id: str | None = None,
+    programme_id: str | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
     """One event row, for :func:`record_many`."""
-    return {"type": str(type_), "occurred_at": at or clock.now(), "distributor_id": distributor_id,
-            "reseller_id": reseller_id, "vendor_id": vendor_id, "programme_id": programme_id,
-            "dedupe_key": dedupe_key, "data": _document(str(type_), vendor_id, data)}
+    return {
+        "type": str(type_),
+        "occurred_at": at or clock.now(),
+        "distributor_id": distributor_id,
+        "reseller_id": reseller_id,
+        "vendor_id": vendor_id,
+        "programme_id": programme_id,
+        "dedupe_key": dedupe_key,
+        "data": _document(str(type_), vendor_id, data),
+    }
 
 
-def record(session: Session | Connection, type_: str, *, distributor_id: str, data: dict[str, Any],
-           at: datetime | None = None, reseller_id: str | None = None, vendor_id: str | None = None,
-           programme_id: str | None = None) -> None:
+def record(
+    session: Session | Connection,
+    type_: str,
+    *,
+    distributor_id: str,
+    data: dict[str, Any],
+    at: datetime | None = None,
+    reseller_id: str | None = None,
+    vendor_id: str | None = None,
+    programme_id: str | None = None,
+) -> None:
     """Append one event in the caller's transaction (flushes nothing of the caller's)."""
-    record_many(session, [row(type_, distributor_id=distributor_id, data=data, at=at, reseller_id=reseller_id,
-                              vendor_id=vendor_id, programme_id=programme_id)])
+    record_many(
+        session,
+        [
+            row(
+                type_,
+                distributor_id=distributor_id,
+                data=data,
+                at=at,
+                reseller_id=reseller_id,
+                vendor_id=vendor_id,
+                programme_id=programme_id,
+            )
+        ],
+    )
 
 
 def _insert(conn: Connection) -> Any:
@@ -56,8 +93,9 @@ def _insert(conn: Connection) -> Any:
     (max + 1: one writer at a time, and event rows are never deleted)."""
     if conn.dialect.name == "postgresql":
         return insert(_TABLE)
-    return insert(_TABLE).values(id=select(func.coalesce(func.max(literal_column("rowid")), 0) + 1)
-                                 .select_from(_TABLE).scalar_subquery())
+    return insert(_TABLE).values(
+        id=select(func.coalesce(func.max(literal_column("rowid")), 0) + 1).select_from(_TABLE).scalar_subquery()
+    )
 
 
 def record_many(session: Session | Connection, rows: list[dict[str, Any]]) -> None:
@@ -75,13 +113,15 @@ def record_once(session: Session, rows: list[dict[str, Any]]) -> int:
     if conn.dialect.name == "postgresql":
         stmt: Any = pg_insert(_TABLE)
     else:
-        stmt = sqlite_insert(_TABLE).values(id=select(func.coalesce(func.max(literal_column("rowid")), 0) + 1)
-                                            .select_from(_TABLE).scalar_subquery())
-    stmt = stmt.on_conflict_do_nothing(index_elements=["distributor_id", "dedupe_key"],
-                                       index_where=_TABLE.c.dedupe_key.is_not(None))
+        stmt = sqlite_insert(_TABLE).values(
+            id=select(func.coalesce(func.max(literal_column("rowid")), 0) + 1).select_from(_TABLE).scalar_subquery()
+        )
+    stmt = stmt.on_conflict_do_nothing(
+        index_elements=["distributor_id", "dedupe_key"], index_where=_TABLE.c.dedupe_key.is_not(None)
+    )
     written = 0
     for chunk in range(0, len(rows), 500):
-        result = conn.execute(stmt, rows[chunk:chunk + 500])
+        result = conn.execute(stmt, rows[chunk : chunk + 500])
         written += max(result.rowcount, 0)
     return written
 

@@ -80,9 +80,18 @@ class Sender:
         """A read first: a sender with nothing to do costs one indexed read per poll, no write."""
         now = clock.now()
         with self.uow.read() as s:
-            return s.execute(select(Webhook.id).where(
-                Webhook.status == "active", Webhook.next_attempt_at <= now,
-                or_(Webhook.lease_until.is_(None), Webhook.lease_until < now)).limit(1)).first() is not None
+            return (
+                s.execute(
+                    select(Webhook.id)
+                    .where(
+                        Webhook.status == "active",
+                        Webhook.next_attempt_at <= now,
+                        or_(Webhook.lease_until.is_(None), Webhook.lease_until < now),
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
 
     def _claim(self) -> list[Lease]:
         if not self._any_due():
@@ -90,19 +99,34 @@ class Sender:
         now = clock.now()
         lease_until = now + timedelta(seconds=self.settings.webhook_timeout_seconds * (BATCH + 1) + 30)
         with self.uow.write() as s:
-            stmt = (select(Webhook)
-                    .where(Webhook.status == "active", Webhook.deleted.is_(False), Webhook.next_attempt_at <= now,
-                           or_(Webhook.lease_until.is_(None), Webhook.lease_until < now))
-                    .order_by(Webhook.next_attempt_at).limit(self.settings.sender_concurrency))
+            stmt = (
+                select(Webhook)
+                .where(
+                    Webhook.status == "active",
+                    Webhook.deleted.is_(False),
+                    Webhook.next_attempt_at <= now,
+                    or_(Webhook.lease_until.is_(None), Webhook.lease_until < now),
+                )
+                .order_by(Webhook.next_attempt_at)
+                .limit(self.settings.sender_concurrency)
+            )
             if is_postgresql(s):
                 stmt = stmt.with_for_update(skip_locked=True)
             hooks = list(s.scalars(stmt))
             leases = []
             for h in hooks:
                 h.lease_owner, h.lease_until = self.owner, lease_until
-                leases.append(Lease(h.id, h.url, h.secret, json.loads(h.types),
-                                    feed.Scope(h.distributor_id, h.vendor_id), (h.cursor_txid, h.cursor_id),
-                                    h.attempts))
+                leases.append(
+                    Lease(
+                        h.id,
+                        h.url,
+                        h.secret,
+                        json.loads(h.types),
+                        feed.Scope(h.distributor_id, h.vendor_id),
+                        (h.cursor_txid, h.cursor_id),
+                        h.attempts,
+                    )
+                )
             return leases
 
     def _next(self, lease: Lease, cursor: tuple[int, int]) -> dict[str, Any] | None:
@@ -113,8 +137,18 @@ class Sender:
             doc = feed.documents(s, events)[0]
             return {"doc": doc, "position": feed.position(events[0]), "occurred_at": events[0].occurred_at}
 
-    def _settle(self, lease: Lease, *, event_id: int, distributor_id: str, position: tuple[int, int] | None,
-                attempt: int, status_code: int | None, error: str | None, duration_ms: int) -> bool:
+    def _settle(
+        self,
+        lease: Lease,
+        *,
+        event_id: int,
+        distributor_id: str,
+        position: tuple[int, int] | None,
+        attempt: int,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+    ) -> bool:
         """Log the attempt and move the endpoint on; False when the lease was lost meanwhile."""
         now = clock.now()
         with self.uow.write() as s:
@@ -125,9 +159,18 @@ class Sender:
             if hook is None or hook.status != "active" or hook.deleted:
                 return False
             delivered = position is not None
-            s.add(WebhookAttempt(webhook_id=hook.id, event_id=event_id, attempt=attempt, at=now,
-                                 outcome="delivered" if delivered else "failed", status_code=status_code,
-                                 error=error[:500] if error else None, duration_ms=duration_ms))
+            s.add(
+                WebhookAttempt(
+                    webhook_id=hook.id,
+                    event_id=event_id,
+                    attempt=attempt,
+                    at=now,
+                    outcome="delivered" if delivered else "failed",
+                    status_code=status_code,
+                    error=error[:500] if error else None,
+                    duration_ms=duration_ms,
+                )
+            )
             if delivered:
                 assert position is not None
                 hook.cursor_txid, hook.cursor_id = position
@@ -140,10 +183,19 @@ class Sender:
                 hook.status, hook.disabled_at = "disabled", now
                 # Of the distributor of the event it was stuck on (every event is of one); a
                 # vendor's endpoint shows in the vendor's feed only (feed.Scope).
-                outbox.record(s, EventType.WEBHOOK_DISABLED, distributor_id=distributor_id,
-                              vendor_id=hook.vendor_id, at=now,
-                              data={"webhook_id": hook.id, "url": hook.url, "failing_since":
-                                    hook.failing_since.isoformat(), "attempts": hook.attempts})
+                outbox.record(
+                    s,
+                    EventType.WEBHOOK_DISABLED,
+                    distributor_id=distributor_id,
+                    vendor_id=hook.vendor_id,
+                    at=now,
+                    data={
+                        "webhook_id": hook.id,
+                        "url": hook.url,
+                        "failing_since": hook.failing_since.isoformat(),
+                        "attempts": hook.attempts,
+                    },
+                )
                 metrics.WEBHOOK_DISABLED.inc()
                 log.warning("webhook %s disabled: failing since %s", hook.id, hook.failing_since.isoformat())
             else:
@@ -152,13 +204,19 @@ class Sender:
 
     def _release(self, lease: Lease) -> None:
         with self.uow.write() as s:
-            s.execute(update(Webhook).where(Webhook.id == lease.id, Webhook.lease_owner == self.owner)
-                      .values(lease_owner=None, lease_until=None))
+            s.execute(
+                update(Webhook)
+                .where(Webhook.id == lease.id, Webhook.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     def failing_endpoints(self) -> int:
         with self.uow.read() as s:
-            return len(list(s.scalars(select(Webhook.id).where(Webhook.status == "active",
-                                                               Webhook.failing_since.is_not(None)))))
+            return len(
+                list(
+                    s.scalars(select(Webhook.id).where(Webhook.status == "active", Webhook.failing_since.is_not(None)))
+                )
+            )
 
     # ------------------------------------------------------------------ delivery
 
@@ -166,10 +224,13 @@ class Sender:
         assert self._client is not None
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = str(int(clock.now().timestamp()))
-        headers = {"Content-Type": "application/json", "Creditlines-Event-Id": doc["id"],
-                   "Creditlines-Timestamp": timestamp,
-                   "Creditlines-Signature": signature(lease.secret, timestamp, body),
-                   "User-Agent": "creditlines-webhooks/1"}
+        headers = {
+            "Content-Type": "application/json",
+            "Creditlines-Event-Id": doc["id"],
+            "Creditlines-Timestamp": timestamp,
+            "Creditlines-Signature": signature(lease.secret, timestamp, body),
+            "User-Agent": "creditlines-webhooks/1",
+        }
         try:
             response = await self._client.post(lease.url, content=body, headers=headers)
         except httpx.TimeoutException:
@@ -194,9 +255,16 @@ class Sender:
                 ok = error is None
                 metrics.WEBHOOK_DELIVERIES.labels("delivered" if ok else "failed").inc()
                 kept = await asyncio.to_thread(
-                    self._settle, lease, event_id=int(item["doc"]["id"]), distributor_id=item["doc"]["distributor_id"],
+                    self._settle,
+                    lease,
+                    event_id=int(item["doc"]["id"]),
+                    distributor_id=item["doc"]["distributor_id"],
                     position=item["position"] if ok else None,
-                    attempt=attempt, status_code=status_code, error=error, duration_ms=int(elapsed * 1000))
+                    attempt=attempt,
+                    status_code=status_code,
+                    error=error,
+                    duration_ms=int(elapsed * 1000),
+                )
                 if not ok or not kept:
                     return sent  # _settle released the lease (or it was lost)
                 metrics.WEBHOOK_LAG.set(max(0.0, (clock.now() - item["occurred_at"]).total_seconds()))
@@ -213,8 +281,11 @@ class Sender:
         if not leases:
             return 0
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False,
-                                             limits=httpx.Limits(max_connections=self.settings.sender_concurrency))
+            self._client = httpx.AsyncClient(
+                timeout=self.settings.webhook_timeout_seconds,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=self.settings.sender_concurrency),
+            )
         results = await asyncio.gather(*(self._serve_endpoint(lease) for lease in leases))
         return sum(results)
 

@@ -41,14 +41,30 @@ ALL_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 # programmes and their lines. Their `data` never holds a base-line amount or a reseller's totals
 # (creditlines.events.outbox.record refuses such keys on an event that names a vendor).
 PARTNER_TYPES: tuple[str, ...] = (
-    EventType.LINE_GRANTED, EventType.LINE_EXTENDED, EventType.LINE_EXPIRING, EventType.LINE_EXPIRED,
-    EventType.LINE_REVOKED, EventType.PROGRAMME_UTILISATION_CROSSED, EventType.NOMINATION_CREATED,
-    EventType.NOMINATION_APPROVED, EventType.NOMINATION_REJECTED, EventType.WEBHOOK_DISABLED,
+    EventType.LINE_GRANTED,
+    EventType.LINE_EXTENDED,
+    EventType.LINE_EXPIRING,
+    EventType.LINE_EXPIRED,
+    EventType.LINE_REVOKED,
+    EventType.PROGRAMME_UTILISATION_CROSSED,
+    EventType.NOMINATION_CREATED,
+    EventType.NOMINATION_APPROVED,
+    EventType.NOMINATION_REJECTED,
+    EventType.WEBHOOK_DISABLED,
 )
 
 # Keys that would reveal a base line or a reseller's whole position: never in a vendor's event.
-DISTRIBUTOR_ONLY_KEYS = frozenset({"total_limit_minor", "total_drawn_minor", "before_minor", "after_minor",
-                                   "base_limit_minor", "available_minor", "shortfall_minor"})
+DISTRIBUTOR_ONLY_KEYS = frozenset(
+    {
+        "total_limit_minor",
+        "total_drawn_minor",
+        "before_minor",
+        "after_minor",
+        "base_limit_minor",
+        "available_minor",
+        "shortfall_minor",
+    }
+)
 
 THRESHOLDS: tuple[int, ...] = (70, 85, 100)
 EXPIRING_DAYS: tuple[int, ...] = (30, 7)

@@ -35,8 +35,11 @@ def check_types(types: Sequence[str], *, partner: bool) -> list[str]:
     allowed = PARTNER_TYPES if partner else ALL_TYPES
     for t in types:
         if t not in allowed:
-            raise ValidationFailed(f"unknown event type {str(t)[:100]!r}" if t not in ALL_TYPES
-                                   else f"{t} is not an event of a vendor's feed")
+            raise ValidationFailed(
+                f"unknown event type {str(t)[:100]!r}"
+                if t not in ALL_TYPES
+                else f"{t} is not an event of a vendor's feed"
+            )
     return sorted(set(types))
 
 
@@ -70,8 +73,15 @@ def _scope_for(who: Principal, distributor_id: str | None, vendor_id: str | None
     raise Forbidden("a webhook may be subscribed only within the key's own distributor or vendor")
 
 
-def create(session: Session, who: Principal, *, url: str, types: Sequence[str], distributor_id: str | None = None,
-           vendor_id: str | None = None) -> tuple[Webhook, str]:
+def create(
+    session: Session,
+    who: Principal,
+    *,
+    url: str,
+    types: Sequence[str],
+    distributor_id: str | None = None,
+    vendor_id: str | None = None,
+) -> tuple[Webhook, str]:
     """A new endpoint and its secret (returned once)."""
     from creditlines.ledger import repository as ledger_repo
 
@@ -85,9 +95,22 @@ def create(session: Session, who: Principal, *, url: str, types: Sequence[str], 
     now = clock.now()
     txid, event_id = feed.current_position(session)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    hook = Webhook(id="wh_" + uuid.uuid4().hex, url=url, types=json.dumps(kinds), distributor_id=d, vendor_id=v,
-                   secret=secret, status="active", created_at=now, created_by=who.actor, deleted=False,
-                   cursor_txid=txid, cursor_id=event_id, attempts=0, next_attempt_at=now)
+    hook = Webhook(
+        id="wh_" + uuid.uuid4().hex,
+        url=url,
+        types=json.dumps(kinds),
+        distributor_id=d,
+        vendor_id=v,
+        secret=secret,
+        status="active",
+        created_at=now,
+        created_by=who.actor,
+        deleted=False,
+        cursor_txid=txid,
+        cursor_id=event_id,
+        attempts=0,
+        next_attempt_at=now,
+    )
     session.add(hook)
     session.flush()
     return hook, secret
@@ -123,8 +146,9 @@ def delete(session: Session, who: Principal, webhook_id: str) -> Webhook:
     return hook
 
 
-def deliveries(session: Session, who: Principal, webhook_id: str, *, before: int | None, limit: int
-               ) -> list[WebhookAttempt]:
+def deliveries(
+    session: Session, who: Principal, webhook_id: str, *, before: int | None, limit: int
+) -> list[WebhookAttempt]:
     """The deliveries log, newest first."""
     get(session, who, webhook_id)
     stmt = select(WebhookAttempt).where(WebhookAttempt.webhook_id == webhook_id)

@@ -27,13 +27,19 @@ class ResellerExpiry:
     over_limit: bool
 
 
-def due_reseller_ids(session: Session, *, distributor_id: str, day: date, limit: int = 1000,
-                     after: str = "") -> list[str]:
+def due_reseller_ids(
+    session: Session, *, distributor_id: str, day: date, limit: int = 1000, after: str = ""
+) -> list[str]:
     """Resellers (after ``after``, by id) with an active line whose ``valid_until`` is before ``day``."""
     stmt = (
         select(Line.reseller_id)
-        .where(Line.distributor_id == distributor_id, Line.status == "active",
-               Line.valid_until.is_not(None), Line.valid_until < day, Line.reseller_id > after)
+        .where(
+            Line.distributor_id == distributor_id,
+            Line.status == "active",
+            Line.valid_until.is_not(None),
+            Line.valid_until < day,
+            Line.reseller_id > after,
+        )
         .distinct()
         .order_by(Line.reseller_id)
         .limit(limit)
@@ -52,11 +58,23 @@ def expire_batch(
     for line in lines:
         by_reseller.setdefault(line.reseller_id, []).append(line)
     bases = {rid: next(ln for ln in ls if ln.kind == "base") for rid, ls in by_reseller.items()}
-    closing = [(r, ln) for r in resellers for ln in by_reseller.get(r.id, [])
-               if ln.status == "active" and ln.valid_until is not None and ln.valid_until < day]
+    closing = [
+        (r, ln)
+        for r in resellers
+        for ln in by_reseller.get(r.id, [])
+        if ln.status == "active" and ln.valid_until is not None and ln.valid_until < day
+    ]
     # What each reseller looks like after: for the summary, from the state read under the lock.
-    after = {r.id: ([ln for ln in by_reseller.get(r.id, []) if ln.status == "active"
-                     and not (ln.valid_until is not None and ln.valid_until < day)]) for r in resellers}
+    after = {
+        r.id: (
+            [
+                ln
+                for ln in by_reseller.get(r.id, [])
+                if ln.status == "active" and not (ln.valid_until is not None and ln.valid_until < day)
+            ]
+        )
+        for r in resellers
+    }
     drawn_before = {r.id: {ln.id: ln.drawn_minor for ln in after[r.id]} for r in resellers}
     limits = {r.id: sum(ln.limit_minor for ln in after[r.id]) for r in resellers}
     reseller_ids_locked = [r.id for r in resellers]  # read before close_lines expires the objects
@@ -64,16 +82,26 @@ def expire_batch(
     expired: dict[str, int] = {}
     for _reseller, line in closing:
         expired[line.reseller_id] = expired.get(line.reseller_id, 0) + 1
-    moved = service.close_lines(session, distributor_id=distributor_id, closing=closing, bases=bases,
-                                status="expired", at=clock.now(), actor=actor,
-                                reason=lambda line: f"valid until {line.valid_until.isoformat()}")
+    moved = service.close_lines(
+        session,
+        distributor_id=distributor_id,
+        closing=closing,
+        bases=bases,
+        status="expired",
+        at=clock.now(),
+        actor=actor,
+        reason=lambda line: f"valid until {line.valid_until.isoformat()}",
+    )
     results = []
     for rid in reseller_ids_locked:
         drawn = sum(drawn_before[rid].values()) + moved.get(rid, 0)
         results.append(ResellerExpiry(expired.get(rid, 0), moved.get(rid, 0), drawn > limits[rid]))
-    nightly.expiry_alerts(session, distributor_id=distributor_id, before=totals_before,
-                          after={rid: (limits[rid], sum(drawn_before[rid].values()) + moved.get(rid, 0))
-                                 for rid in reseller_ids_locked})
+    nightly.expiry_alerts(
+        session,
+        distributor_id=distributor_id,
+        before=totals_before,
+        after={rid: (limits[rid], sum(drawn_before[rid].values()) + moved.get(rid, 0)) for rid in reseller_ids_locked},
+    )
     return results
 
 
@@ -145,8 +173,18 @@ def run_expiry(
             guard = uow.engine.connect()
             guard.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _advisory_key(d.id)})
         try:
-            _expire_distributor(uow, d.id, day, report, batch_size=batch_size, workers=workers, actor=actor,
-                                dry_run=dry_run, on_progress=on_progress, crash_after_batches=crash_after_batches)
+            _expire_distributor(
+                uow,
+                d.id,
+                day,
+                report,
+                batch_size=batch_size,
+                workers=workers,
+                actor=actor,
+                dry_run=dry_run,
+                on_progress=on_progress,
+                crash_after_batches=crash_after_batches,
+            )
         finally:
             if guard is not None:
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
@@ -162,9 +200,19 @@ def run_expiry(
     return reports
 
 
-def _expire_distributor(uow: UnitOfWork, distributor_id: str, day: date, report: DistributorExpiry, *, batch_size: int,
-                        workers: int, actor: str, dry_run: bool,
-                        on_progress: Callable[[str, int], None] | None, crash_after_batches: int | None) -> None:
+def _expire_distributor(
+    uow: UnitOfWork,
+    distributor_id: str,
+    day: date,
+    report: DistributorExpiry,
+    *,
+    batch_size: int,
+    workers: int,
+    actor: str,
+    dry_run: bool,
+    on_progress: Callable[[str, int], None] | None,
+    crash_after_batches: int | None,
+) -> None:
     """Batches of due resellers (keyset by reseller id), each its own transaction, on ``workers``
     threads with their own connections; at most ``2 × workers`` batches in flight (flat memory)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -217,7 +265,17 @@ def count_due(uow: UnitOfWork, *, as_of: date | None = None) -> int:
     with uow.read() as s:
         for d in tenants.list_distributors(s):
             day = as_of or clock.local_today(d.timezone)
-            total += s.scalar(select(func.count()).select_from(Line).where(
-                Line.distributor_id == d.id, Line.status == "active", Line.valid_until.is_not(None),
-                Line.valid_until < day)) or 0
+            total += (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Line)
+                    .where(
+                        Line.distributor_id == d.id,
+                        Line.status == "active",
+                        Line.valid_until.is_not(None),
+                        Line.valid_until < day,
+                    )
+                )
+                or 0
+            )
     return total

@@ -58,15 +58,29 @@ def expiring(session: Session, *, distributor_id: str, within_days: int) -> Iter
     stmt = (
         select(Line, Reseller.name)
         .join(Reseller, (Reseller.distributor_id == Line.distributor_id) & (Reseller.id == Line.reseller_id))
-        .where(Line.distributor_id == distributor_id, Line.status == "active", Line.valid_until.is_not(None),
-               Line.valid_until >= today, Line.valid_until <= today + timedelta(days=within_days))
+        .where(
+            Line.distributor_id == distributor_id,
+            Line.status == "active",
+            Line.valid_until.is_not(None),
+            Line.valid_until >= today,
+            Line.valid_until <= today + timedelta(days=within_days),
+        )
         .order_by(Line.valid_until, Line.reseller_id, Line.id)
         .execution_options(yield_per=2000)
     )
     for line, name in session.execute(stmt):
-        yield ExpiringRow(line.reseller_id, name, line.id, line.programme_id, line.funder,
-                          amount_str(line.limit_minor, cur), amount_str(line.drawn_minor, cur), cur,
-                          line.valid_until.isoformat() if line.valid_until else "", line.on_expiry)
+        yield ExpiringRow(
+            line.reseller_id,
+            name,
+            line.id,
+            line.programme_id,
+            line.funder,
+            amount_str(line.limit_minor, cur),
+            amount_str(line.drawn_minor, cur),
+            cur,
+            line.valid_until.isoformat() if line.valid_until else "",
+            line.on_expiry,
+        )
 
 
 def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRow]:
@@ -83,8 +97,15 @@ def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRo
         .order_by(excess.desc(), Reseller.id)
     )
     for rid, name, status, limit_minor, drawn_minor in session.execute(stmt):
-        yield OverLimitRow(rid, name, status, amount_str(int(limit_minor), cur), amount_str(int(drawn_minor), cur),
-                           amount_str(int(drawn_minor) - int(limit_minor), cur), cur)
+        yield OverLimitRow(
+            rid,
+            name,
+            status,
+            amount_str(int(limit_minor), cur),
+            amount_str(int(drawn_minor), cur),
+            amount_str(int(drawn_minor) - int(limit_minor), cur),
+            cur,
+        )
 
 
 # OWASP "CSV injection": a cell a spreadsheet would read as a formula (or whose leading tab or

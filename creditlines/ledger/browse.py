@@ -49,8 +49,12 @@ def search_resellers(
     if text:
         validation.text(text, "query", max_length=QUERY_MAX)
         pattern = _like_escape(text)
-        stmt = stmt.where(or_(Reseller.id.like(pattern + "%", escape="\\"),
-                              func.lower(Reseller.name).like("%" + pattern.lower() + "%", escape="\\")))
+        stmt = stmt.where(
+            or_(
+                Reseller.id.like(pattern + "%", escape="\\"),
+                func.lower(Reseller.name).like("%" + pattern.lower() + "%", escape="\\"),
+            )
+        )
     if status:
         stmt = stmt.where(Reseller.status == status)
     if over_limit is not None:
@@ -71,8 +75,9 @@ def recent_entries(
     session: Session, *, distributor_id: str, reseller_id: str, before_seq: int | None, limit: int
 ) -> list[LedgerEntry]:
     """A reseller's ledger entries newest first, before ``before_seq`` (the primary key's range)."""
-    stmt = select(LedgerEntry).where(LedgerEntry.distributor_id == distributor_id,
-                                     LedgerEntry.reseller_id == reseller_id)
+    stmt = select(LedgerEntry).where(
+        LedgerEntry.distributor_id == distributor_id, LedgerEntry.reseller_id == reseller_id
+    )
     if before_seq is not None:
         stmt = stmt.where(LedgerEntry.seq < before_seq)
     return list(session.scalars(stmt.order_by(LedgerEntry.seq.desc()).limit(limit)))

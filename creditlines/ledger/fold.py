@@ -3,9 +3,9 @@ stored balances) and by availability at a past instant (to show them as they sto
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
 
 
 @dataclass

@@ -41,9 +41,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Reseller(Base):
     __tablename__ = "reseller"
 
-    distributor_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("distributor.id"), primary_key=True
-    )
+    distributor_id: Mapped[str] = mapped_column(String(64), ForeignKey("distributor.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -67,9 +65,7 @@ class Line(Base):
     reseller_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     programme_id: Mapped[str | None] = mapped_column(String(130), nullable=True)
-    vendor_id: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("vendor.id"), nullable=True
-    )
+    vendor_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("vendor.id"), nullable=True)
     funder: Mapped[str] = mapped_column(String(64))
     limit_minor: Mapped[int] = mapped_column(BigInteger)
     drawn_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -84,21 +80,15 @@ class Line(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
-        ),
+        ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
         CheckConstraint(_in("kind", LINE_KINDS), name="kind"),
         CheckConstraint(_in("status", LINE_STATUSES), name="status"),
         CheckConstraint(_in("usable_for", USABLE_FOR), name="usable_for"),
-        CheckConstraint(
-            "on_expiry IS NULL OR " + _in("on_expiry", ON_EXPIRY), name="on_expiry"
-        ),
+        CheckConstraint("on_expiry IS NULL OR " + _in("on_expiry", ON_EXPIRY), name="on_expiry"),
         CheckConstraint("limit_minor >= 0", name="limit_nonnegative"),
         CheckConstraint("drawn_minor >= 0", name="drawn_nonnegative"),
         # A vendor-funded line is never drawn above its limit (TigerBeetle-style guard).
-        CheckConstraint(
-            "kind = 'base' OR drawn_minor <= limit_minor", name="programme_within_limit"
-        ),
+        CheckConstraint("kind = 'base' OR drawn_minor <= limit_minor", name="programme_within_limit"),
         CheckConstraint(
             "(kind = 'base' AND vendor_id IS NULL AND valid_until IS NULL AND status = 'active')"
             " OR (kind = 'programme' AND vendor_id IS NOT NULL AND valid_until IS NOT NULL"
@@ -137,9 +127,7 @@ class Drawing(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
-        ),
+        ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint(
             "outstanding_minor >= 0 AND outstanding_minor <= amount_minor",
@@ -230,7 +218,5 @@ class LedgerEntry(Base):
     details: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]
-        ),
+        ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,18 +55,14 @@ def get_vendor(session: Session, vendor_id: str) -> Vendor | None:
     return session.get(Vendor, vendor_id)
 
 
-def get_reseller(
-    session: Session, distributor_id: str, reseller_id: str, *, lock: bool = False
-) -> Reseller | None:
+def get_reseller(session: Session, distributor_id: str, reseller_id: str, *, lock: bool = False) -> Reseller | None:
     """The reseller row; with ``lock`` it is held until the transaction ends.
 
     On PostgreSQL the lock is ``SELECT … FOR NO KEY UPDATE``; on SQLite the write transaction
     already holds the database's write lock (``BEGIN IMMEDIATE``). A locked read refreshes the
     object the session may already hold.
     """
-    stmt = select(Reseller).where(
-        Reseller.distributor_id == distributor_id, Reseller.id == reseller_id
-    )
+    stmt = select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id == reseller_id)
     if lock:
         stmt = locked(session, stmt)
     return session.scalars(stmt).one_or_none()
@@ -87,17 +83,18 @@ def insert_reseller_if_absent(session: Session, values: dict) -> bool:
 def lines_of(session: Session, distributor_id: str, reseller_id: str) -> list[Line]:
     """The reseller's lines as the database has them (callers hold the reseller's lock)."""
     return list(
-        session.scalars(fresh(session,
-            select(Line)
-            .where(Line.distributor_id == distributor_id, Line.reseller_id == reseller_id)
-            .order_by(Line.grant_seq)
-        ))
+        session.scalars(
+            fresh(
+                session,
+                select(Line)
+                .where(Line.distributor_id == distributor_id, Line.reseller_id == reseller_id)
+                .order_by(Line.grant_seq),
+            )
+        )
     )
 
 
-def get_drawing(
-    session: Session, distributor_id: str, reseller_id: str, reference: str
-) -> Drawing | None:
+def get_drawing(session: Session, distributor_id: str, reseller_id: str, reference: str) -> Drawing | None:
     return session.get(Drawing, (distributor_id, reseller_id, reference))
 
 
@@ -110,9 +107,7 @@ def list_drawings(
     limit: int,
     status: str | None = None,
 ) -> list[Drawing]:
-    stmt = select(Drawing).where(
-        Drawing.distributor_id == distributor_id, Drawing.reseller_id == reseller_id
-    )
+    stmt = select(Drawing).where(Drawing.distributor_id == distributor_id, Drawing.reseller_id == reseller_id)
     if status:
         stmt = stmt.where(Drawing.status == status)
     if after_reference is not None:
@@ -120,9 +115,7 @@ def list_drawings(
     return list(session.scalars(stmt.order_by(Drawing.reference).limit(limit)))
 
 
-def allocations_of(
-    session: Session, distributor_id: str, reseller_id: str, references: list[str]
-) -> list[Allocation]:
+def allocations_of(session: Session, distributor_id: str, reseller_id: str, references: list[str]) -> list[Allocation]:
     if not references:
         return []
     return list(
@@ -167,9 +160,7 @@ def entries_of(
 
 
 def stream_entries(session: Session, distributor_id: str | None) -> Iterator[LedgerEntry]:
-    stmt = select(LedgerEntry).order_by(
-        LedgerEntry.distributor_id, LedgerEntry.reseller_id, LedgerEntry.seq
-    )
+    stmt = select(LedgerEntry).order_by(LedgerEntry.distributor_id, LedgerEntry.reseller_id, LedgerEntry.seq)
     if distributor_id:
         stmt = stmt.where(LedgerEntry.distributor_id == distributor_id)
     yield from session.scalars(stmt.execution_options(yield_per=5000))
@@ -190,8 +181,9 @@ def stream_drawings(session: Session, distributor_id: str | None) -> Iterator[Dr
 
 
 def stream_releases(session: Session, distributor_id: str | None) -> Iterator[Release]:
-    stmt = select(Release).order_by(Release.distributor_id, Release.reseller_id, Release.drawing_reference,
-                                    Release.reference)
+    stmt = select(Release).order_by(
+        Release.distributor_id, Release.reseller_id, Release.drawing_reference, Release.reference
+    )
     if distributor_id:
         stmt = stmt.where(Release.distributor_id == distributor_id)
     yield from session.scalars(stmt.execution_options(yield_per=5000))
@@ -208,11 +200,14 @@ def lines_of_many(session: Session, distributor_id: str, reseller_ids: list[str]
     if not reseller_ids:
         return []
     return list(
-        session.scalars(fresh(session,
-            select(Line)
-            .where(Line.distributor_id == distributor_id, Line.reseller_id.in_(reseller_ids))
-            .order_by(Line.reseller_id, Line.grant_seq)
-        ))
+        session.scalars(
+            fresh(
+                session,
+                select(Line)
+                .where(Line.distributor_id == distributor_id, Line.reseller_id.in_(reseller_ids))
+                .order_by(Line.reseller_id, Line.grant_seq),
+            )
+        )
     )
 
 
@@ -222,10 +217,13 @@ def reseller_balances(distributor_id: str, day):
     rules as ``eligibility.totals``, in SQL, for filtering whole lists."""
     from sqlalchemy import and_, case, func, or_
 
-    current = and_(Line.status == "active", Line.valid_from <= day,
-                   or_(Line.valid_until.is_(None), Line.valid_until >= day))
-    weighs = and_(Line.status == "active",
-                  or_(Line.valid_until.is_(None), Line.valid_until >= day, Line.on_expiry == "transfer_to_base"))
+    current = and_(
+        Line.status == "active", Line.valid_from <= day, or_(Line.valid_until.is_(None), Line.valid_until >= day)
+    )
+    weighs = and_(
+        Line.status == "active",
+        or_(Line.valid_until.is_(None), Line.valid_until >= day, Line.on_expiry == "transfer_to_base"),
+    )
     return (
         select(
             Line.reseller_id.label("reseller_id"),
@@ -265,12 +263,16 @@ def resellers_by_ids(session: Session, distributor_id: str, ids: list[str]) -> l
     found: list[Reseller] = []
     for i in range(0, len(ids), 500):
         found += session.scalars(
-            select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(ids[i:i + 500])))
+            select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(ids[i : i + 500]))
+        )
     return found
 
 
 def lock_resellers(session: Session, distributor_id: str, reseller_ids: list[str]) -> list[Reseller]:
     """Lock many resellers at once, always in id order (no deadlock between batches)."""
-    stmt = (select(Reseller).where(Reseller.distributor_id == distributor_id, Reseller.id.in_(reseller_ids))
-            .order_by(Reseller.id))
+    stmt = (
+        select(Reseller)
+        .where(Reseller.distributor_id == distributor_id, Reseller.id.in_(reseller_ids))
+        .order_by(Reseller.id)
+    )
     return list(session.scalars(locked(session, stmt)))

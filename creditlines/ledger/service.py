@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from moneyed import Money
 from sqlalchemy import text
@@ -20,18 +20,18 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock, validation
 from creditlines import eligibility as elig
+from creditlines.db.engine import is_postgresql
 from creditlines.errors import (
     AccountOnHold,
     CurrencyMismatch,
-    InvalidAmount,
     IdempotencyConflict,
     InsufficientCredit,
+    InvalidAmount,
     NotFound,
     ReleaseExceedsOutstanding,
     ResellerTerminated,
     ValidationFailed,
 )
-from creditlines.db.engine import is_postgresql
 from creditlines.events import ledger_events
 from creditlines.ledger import repository as repo
 from creditlines.ledger.fold import fold
@@ -129,9 +129,7 @@ def require_distributor(session: Session, distributor_id: str) -> repo.Distribut
     return distributor
 
 
-def _require_reseller(
-    session: Session, distributor_id: str, reseller_id: str, *, lock: bool
-) -> Reseller:
+def _require_reseller(session: Session, distributor_id: str, reseller_id: str, *, lock: bool) -> Reseller:
     reseller = repo.get_reseller(session, distributor_id, reseller_id, lock=lock)
     if reseller is None:
         raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
@@ -247,8 +245,15 @@ def upsert_reseller(
     )
     reseller = _require_reseller(session, distributor_id, reseller_id, lock=True)
     if created:
-        _entry(session, reseller, kind="reseller_created", actor=actor, at=now, status_after="active",
-               details={"name": name})
+        _entry(
+            session,
+            reseller,
+            kind="reseller_created",
+            actor=actor,
+            at=now,
+            status_after="active",
+            details={"name": name},
+        )
         ledger_events.reseller_created(session, reseller, name=name, at=now)
         base = Line(
             distributor_id=distributor_id,
@@ -267,12 +272,22 @@ def upsert_reseller(
             grant_seq=reseller.ledger_seq + 1,
         )
         session.add(base)
-        _entry(session, reseller, kind="line_opened", actor=actor, at=now, line_id=base.id,
-               limit_after_minor=0, status_after="active", drawn_delta_minor=0,
-               details={"kind": "base", "funder": distributor.id})
+        _entry(
+            session,
+            reseller,
+            kind="line_opened",
+            actor=actor,
+            at=now,
+            line_id=base.id,
+            limit_after_minor=0,
+            status_after="active",
+            drawn_delta_minor=0,
+            details={"kind": "base", "funder": distributor.id},
+        )
     elif reseller.name != name:
-        _entry(session, reseller, kind="reseller_renamed", actor=actor, at=now,
-               details={"from": reseller.name, "to": name})
+        _entry(
+            session, reseller, kind="reseller_renamed", actor=actor, at=now, details={"from": reseller.name, "to": name}
+        )
         reseller.name = name
         reseller.updated_at = now
     session.flush()
@@ -313,25 +328,48 @@ def set_base_limit(
     base = _base_line(lines)
     if base.limit_minor != limit_minor:
         now = clock.now()
-        _entry(session, reseller, kind="limit_set", actor=actor, at=now, reason=reason,
-               line_id=base.id, limit_after_minor=limit_minor,
-               details={"before_minor": base.limit_minor})
+        _entry(
+            session,
+            reseller,
+            kind="limit_set",
+            actor=actor,
+            at=now,
+            reason=reason,
+            line_id=base.id,
+            limit_after_minor=limit_minor,
+            details={"before_minor": base.limit_minor},
+        )
         before_minor, base.limit_minor = base.limit_minor, limit_minor
-        ledger_events.limit_changed(session, reseller, lines=lines, base=base, before_minor=before_minor,
-                                    reason=reason, at=now)
+        ledger_events.limit_changed(
+            session, reseller, lines=lines, base=base, before_minor=before_minor, reason=reason, at=now
+        )
         reseller.updated_at = now
     session.flush()
     return base
 
 
 def place_hold(session: Session, *, distributor_id: str, reseller_id: str, reason: str, actor: str) -> Reseller:
-    return _set_status(session, distributor_id=distributor_id, reseller_id=reseller_id,
-                       target="on_hold", kind="hold_placed", reason=reason, actor=actor)
+    return _set_status(
+        session,
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        target="on_hold",
+        kind="hold_placed",
+        reason=reason,
+        actor=actor,
+    )
 
 
 def lift_hold(session: Session, *, distributor_id: str, reseller_id: str, reason: str, actor: str) -> Reseller:
-    return _set_status(session, distributor_id=distributor_id, reseller_id=reseller_id,
-                       target="active", kind="hold_lifted", reason=reason, actor=actor)
+    return _set_status(
+        session,
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        target="active",
+        kind="hold_lifted",
+        reason=reason,
+        actor=actor,
+    )
 
 
 def _set_status(
@@ -365,17 +403,23 @@ def terminate(session: Session, *, distributor_id: str, reseller_id: str, reason
     if reseller.status == "terminated":
         return reseller
     now = clock.now()
-    _entry(session, reseller, kind="reseller_terminated", actor=actor, at=now, reason=reason,
-           status_after="terminated")
+    _entry(session, reseller, kind="reseller_terminated", actor=actor, at=now, reason=reason, status_after="terminated")
     ledger_events.status_changed(session, reseller, kind="reseller_terminated", reason=reason, at=now)
     reseller.status = "terminated"
     reseller.status_reason = reason
     reseller.updated_at = now
     lines = repo.lines_of(session, distributor_id, reseller_id)
     base = _base_line(lines)
-    close_lines(session, distributor_id=distributor_id, bases={reseller.id: base}, status="revoked", at=now,
-                actor=actor, reason=lambda _line: reason,
-                closing=[(reseller, line) for line in lines if line.kind == "programme" and line.status == "active"])
+    close_lines(
+        session,
+        distributor_id=distributor_id,
+        bases={reseller.id: base},
+        status="revoked",
+        at=now,
+        actor=actor,
+        reason=lambda _line: reason,
+        closing=[(reseller, line) for line in lines if line.kind == "programme" and line.status == "active"],
+    )
     return reseller
 
 
@@ -409,19 +453,26 @@ def close_lines(
     moving_set = {line.id for line in moving}
     open_allocs: dict[str, list[tuple[str, int]]] = {}
     for i in range(0, len(moving), 1000):
-        ids = [line.id for line in moving[i:i + 1000]]
+        ids = [line.id for line in moving[i : i + 1000]]
         for line_id, ref, outstanding in session.execute(
-                select(Allocation.line_id, Allocation.drawing_reference, Allocation.outstanding_minor)
-                .where(Allocation.distributor_id == d, Allocation.line_id.in_(ids), Allocation.outstanding_minor > 0)):
+            select(Allocation.line_id, Allocation.drawing_reference, Allocation.outstanding_minor).where(
+                Allocation.distributor_id == d, Allocation.line_id.in_(ids), Allocation.outstanding_minor > 0
+            )
+        ):
             open_allocs.setdefault(line_id, []).append((ref, outstanding))
     base_ids = [bases[r.id].id for r, line in closing if line.id in moving_set]
     refs = sorted({ref for allocs in open_allocs.values() for ref, _ in allocs})
     existing_base: set[tuple[str, str]] = set()
     for i in range(0, len(refs), 1000):
-        existing_base |= set(session.execute(
-            select(Allocation.line_id, Allocation.drawing_reference)
-            .where(Allocation.distributor_id == d, Allocation.line_id.in_(base_ids),
-                   Allocation.drawing_reference.in_(refs[i:i + 1000]))).all())
+        existing_base |= set(
+            session.execute(
+                select(Allocation.line_id, Allocation.drawing_reference).where(
+                    Allocation.distributor_id == d,
+                    Allocation.line_id.in_(base_ids),
+                    Allocation.drawing_reference.in_(refs[i : i + 1000]),
+                )
+            ).all()
+        )
 
     seq = {reseller.id: reseller.ledger_seq for reseller, _ in closing}
     entries: list[dict] = []
@@ -430,17 +481,39 @@ def close_lines(
 
     def entry(reseller_id: str, **values) -> None:
         seq[reseller_id] += 1
-        entries.append({"distributor_id": d, "reseller_id": reseller_id, "seq": seq[reseller_id], "at": at,
-                        "actor": actor, "kind": None, "reason": None, "line_id": None, "drawing_reference": None,
-                        "release_reference": None, "amount_minor": None, "drawn_delta_minor": None,
-                        "limit_after_minor": None, "valid_until_after": None, "status_after": None,
-                        "details": None, **values})
+        entries.append(
+            {
+                "distributor_id": d,
+                "reseller_id": reseller_id,
+                "seq": seq[reseller_id],
+                "at": at,
+                "actor": actor,
+                "kind": None,
+                "reason": None,
+                "line_id": None,
+                "drawing_reference": None,
+                "release_reference": None,
+                "amount_minor": None,
+                "drawn_delta_minor": None,
+                "limit_after_minor": None,
+                "valid_until_after": None,
+                "status_after": None,
+                "details": None,
+                **values,
+            }
+        )
 
     for reseller, line in closing:
         assert line.kind == "programme" and line.status == "active"
         why = reason(line)
-        entry(reseller.id, kind=f"line_{status}", reason=why, line_id=line.id, status_after=status,
-              details=json.dumps({"on_expiry": line.on_expiry}, sort_keys=True))
+        entry(
+            reseller.id,
+            kind=f"line_{status}",
+            reason=why,
+            line_id=line.id,
+            status_after=status,
+            details=json.dumps({"on_expiry": line.on_expiry}, sort_keys=True),
+        )
         if line.id in moving_set:
             base = bases[reseller.id]
             allocs = open_allocs.get(line.id, [])
@@ -450,10 +523,24 @@ def close_lines(
             for ref, amount in allocs:
                 key = (reseller.id, base.id, ref)
                 base_alloc_add[key] = base_alloc_add.get(key, 0) + amount
-                entry(reseller.id, kind="drawn_transferred_out", reason=why, line_id=line.id, drawing_reference=ref,
-                      drawn_delta_minor=-amount, details=json.dumps({"to_line": base.id}))
-                entry(reseller.id, kind="drawn_transferred_in", reason=why, line_id=base.id, drawing_reference=ref,
-                      drawn_delta_minor=amount, details=json.dumps({"from_line": line.id}))
+                entry(
+                    reseller.id,
+                    kind="drawn_transferred_out",
+                    reason=why,
+                    line_id=line.id,
+                    drawing_reference=ref,
+                    drawn_delta_minor=-amount,
+                    details=json.dumps({"to_line": base.id}),
+                )
+                entry(
+                    reseller.id,
+                    kind="drawn_transferred_in",
+                    reason=why,
+                    line_id=base.id,
+                    drawing_reference=ref,
+                    drawn_delta_minor=amount,
+                    details=json.dumps({"from_line": line.id}),
+                )
             moved[reseller.id] = moved.get(reseller.id, 0) + total
 
     conn = session.connection()  # Core on the session's transaction: true executemany, pipelined
@@ -462,27 +549,53 @@ def close_lines(
     for i in range(0, len(closing_ids), 1000):
         conn.execute(
             update(line_table)
-            .where(line_table.c.distributor_id == d, line_table.c.id.in_(closing_ids[i:i + 1000]))
-            .values(status=status, closed_at=at))
+            .where(line_table.c.distributor_id == d, line_table.c.id.in_(closing_ids[i : i + 1000]))
+            .values(status=status, closed_at=at)
+        )
     moving_ids = [line.id for line in moving]
     for i in range(0, len(moving_ids), 1000):
-        chunk = moving_ids[i:i + 1000]
-        conn.execute(update(line_table).where(line_table.c.distributor_id == d, line_table.c.id.in_(chunk))
-                        .values(drawn_minor=0))
-        conn.execute(update(alloc_table).where(alloc_table.c.distributor_id == d, alloc_table.c.line_id.in_(chunk),
-                                                  alloc_table.c.outstanding_minor > 0).values(outstanding_minor=0))
-    to_update = [{"d": d, "r": r, "l": b, "ref": ref, "amount": a}
-                 for (r, b, ref), a in base_alloc_add.items() if (b, ref) in existing_base]
-    to_insert = [{"distributor_id": d, "reseller_id": r, "drawing_reference": ref, "line_id": b,
-                  "funder": bases[r].funder, "amount_minor": 0, "outstanding_minor": a, "position": 0}
-                 for (r, b, ref), a in base_alloc_add.items() if (b, ref) not in existing_base]
+        chunk = moving_ids[i : i + 1000]
+        conn.execute(
+            update(line_table).where(line_table.c.distributor_id == d, line_table.c.id.in_(chunk)).values(drawn_minor=0)
+        )
+        conn.execute(
+            update(alloc_table)
+            .where(
+                alloc_table.c.distributor_id == d, alloc_table.c.line_id.in_(chunk), alloc_table.c.outstanding_minor > 0
+            )
+            .values(outstanding_minor=0)
+        )
+    to_update = [
+        {"d": d, "r": r, "l": b, "ref": ref, "amount": a}
+        for (r, b, ref), a in base_alloc_add.items()
+        if (b, ref) in existing_base
+    ]
+    to_insert = [
+        {
+            "distributor_id": d,
+            "reseller_id": r,
+            "drawing_reference": ref,
+            "line_id": b,
+            "funder": bases[r].funder,
+            "amount_minor": 0,
+            "outstanding_minor": a,
+            "position": 0,
+        }
+        for (r, b, ref), a in base_alloc_add.items()
+        if (b, ref) not in existing_base
+    ]
     if to_update:
         conn.execute(
             update(alloc_table)
-            .where(alloc_table.c.distributor_id == bindparam("d"), alloc_table.c.reseller_id == bindparam("r"),
-                   alloc_table.c.drawing_reference == bindparam("ref"), alloc_table.c.line_id == bindparam("l"))
+            .where(
+                alloc_table.c.distributor_id == bindparam("d"),
+                alloc_table.c.reseller_id == bindparam("r"),
+                alloc_table.c.drawing_reference == bindparam("ref"),
+                alloc_table.c.line_id == bindparam("l"),
+            )
             .values(outstanding_minor=alloc_table.c.outstanding_minor + bindparam("amount")),
-            to_update)
+            to_update,
+        )
     if to_insert:
         conn.execute(insert(alloc_table), to_insert)
     if moved:
@@ -490,7 +603,8 @@ def close_lines(
             update(line_table)
             .where(line_table.c.distributor_id == bindparam("d"), line_table.c.id == bindparam("l"))
             .values(drawn_minor=line_table.c.drawn_minor + bindparam("amount")),
-            [{"d": d, "l": bases[r].id, "amount": a} for r, a in moved.items()])
+            [{"d": d, "l": bases[r].id, "amount": a} for r, a in moved.items()],
+        )
     conn.execute(insert(LedgerEntry.__table__), entries)
     ledger_events.lines_closed(session, distributor_id=d, closing=closing, status=status, at=at, moving=moving_set)
     reseller_table = Reseller.__table__
@@ -498,7 +612,8 @@ def close_lines(
         update(reseller_table)
         .where(reseller_table.c.distributor_id == bindparam("d"), reseller_table.c.id == bindparam("r"))
         .values(ledger_seq=bindparam("s")),
-        [{"d": d, "r": r, "s": s} for r, s in seq.items()])
+        [{"d": d, "r": r, "s": s} for r, s in seq.items()],
+    )
     # The ORM objects the caller holds are stale now: refresh them on next access (collect
     # first: reading an expired object's id would reload it).
     stale = {obj for reseller, line in closing for obj in (reseller, line, bases[reseller.id])}
@@ -561,12 +676,27 @@ def grant_programme_line(
         grant_seq=reseller.ledger_seq + 1,
     )
     session.add(line)
-    _entry(session, reseller, kind="line_opened", actor=actor, at=now, reason=reason, line_id=line.id,
-           limit_after_minor=limit_minor, valid_until_after=valid_until, status_after="active",
-           drawn_delta_minor=0,
-           details={"kind": "programme", "funder": vendor_id, "programme_id": programme_id,
-                    "usable_for": usable_for, "on_expiry": on_expiry,
-                    "valid_from": start.isoformat()})
+    _entry(
+        session,
+        reseller,
+        kind="line_opened",
+        actor=actor,
+        at=now,
+        reason=reason,
+        line_id=line.id,
+        limit_after_minor=limit_minor,
+        valid_until_after=valid_until,
+        status_after="active",
+        drawn_delta_minor=0,
+        details={
+            "kind": "programme",
+            "funder": vendor_id,
+            "programme_id": programme_id,
+            "usable_for": usable_for,
+            "on_expiry": on_expiry,
+            "valid_from": start.isoformat(),
+        },
+    )
     ledger_events.line_granted(session, reseller, line, at=now)
     reseller.updated_at = now
     session.flush()
@@ -578,9 +708,17 @@ def extend_line(
 ) -> Line:
     """Move a programme line's end date (extension or a programme's new ``ends_on``)."""
     if line.valid_until != valid_until:
-        _entry(session, reseller, kind="line_valid_until_set", actor=actor, at=clock.now(), reason=reason,
-               line_id=line.id, valid_until_after=valid_until,
-               details={"before": line.valid_until.isoformat() if line.valid_until else None})
+        _entry(
+            session,
+            reseller,
+            kind="line_valid_until_set",
+            actor=actor,
+            at=clock.now(),
+            reason=reason,
+            line_id=line.id,
+            valid_until_after=valid_until,
+            details={"before": line.valid_until.isoformat() if line.valid_until else None},
+        )
         before, line.valid_until = line.valid_until, valid_until
         ledger_events.line_extended(session, reseller, line, before=before, at=clock.now())
         session.flush()
@@ -601,11 +739,20 @@ def _fold_as_of(
         static = statics[line_id]
         lines.append(
             elig.LineState(
-                id=line_id, kind=static.kind, funder=static.funder, programme_id=static.programme_id,
-                vendor_id=static.vendor_id, usable_for=static.usable_for, on_expiry=static.on_expiry,
-                status=state.status or "active", limit=state.limit or 0, drawn=state.drawn,
-                valid_from=static.valid_from, valid_until=state.valid_until,
-                grant_seq=static.grant_seq, granted_at=static.granted_at,
+                id=line_id,
+                kind=static.kind,
+                funder=static.funder,
+                programme_id=static.programme_id,
+                vendor_id=static.vendor_id,
+                usable_for=static.usable_for,
+                on_expiry=static.on_expiry,
+                status=state.status or "active",
+                limit=state.limit or 0,
+                drawn=state.drawn,
+                valid_from=static.valid_from,
+                valid_until=state.valid_until,
+                grant_seq=static.grant_seq,
+                granted_at=static.granted_at,
             )
         )
     lines.sort(key=lambda s: s.grant_seq)
@@ -648,11 +795,19 @@ def availability(
         currency=cur,
         lines=[
             LineView(
-                id=s.id, kind=s.kind, programme_id=s.programme_id, vendor_id=s.vendor_id, funder=s.funder,
-                limit=_money(s.limit, cur), drawn=_money(s.drawn, cur), available=_money(s.available, cur),
-                valid_from=s.valid_from, valid_until=s.valid_until,
+                id=s.id,
+                kind=s.kind,
+                programme_id=s.programme_id,
+                vendor_id=s.vendor_id,
+                funder=s.funder,
+                limit=_money(s.limit, cur),
+                drawn=_money(s.drawn, cur),
+                available=_money(s.available, cur),
+                valid_from=s.valid_from,
+                valid_until=s.valid_until,
                 status=s.status if s.status != "active" or elig.is_current(s, day) else "pending",
-                usable_for=s.usable_for, on_expiry=s.on_expiry,
+                usable_for=s.usable_for,
+                on_expiry=s.on_expiry,
             )
             for s in shown
         ],
@@ -675,12 +830,21 @@ def _decision_view(decision: elig.Decision, currency: str) -> DecisionView:
 
 
 def decide_now(
-    distributor: repo.DistributorInfo, reseller_status: str, states: list[elig.LineState], *,
-    amount_minor: int, vendor_id: str | None,
+    distributor: repo.DistributorInfo,
+    reseller_status: str,
+    states: list[elig.LineState],
+    *,
+    amount_minor: int,
+    vendor_id: str | None,
 ) -> elig.Decision:
     """The eligibility decision on the distributor's local date, now."""
-    return elig.decide(states, amount=amount_minor, vendor_id=vendor_id,
-                       day=clock.local_today(distributor.timezone), reseller_status=reseller_status)
+    return elig.decide(
+        states,
+        amount=amount_minor,
+        vendor_id=vendor_id,
+        day=clock.local_today(distributor.timezone),
+        reseller_status=reseller_status,
+    )
 
 
 def check_eligibility(
@@ -691,15 +855,18 @@ def check_eligibility(
     distributor = require_distributor(session, distributor_id)
     amount_minor = _check_currency(amount, distributor)
     reseller, rows = _current_state(session, distributor_id, reseller_id)
-    decision = decide_now(distributor, reseller.status, [line_state(row) for row in rows],
-                          amount_minor=amount_minor, vendor_id=vendor_id)
+    decision = decide_now(
+        distributor, reseller.status, [line_state(row) for row in rows], amount_minor=amount_minor, vendor_id=vendor_id
+    )
     return _decision_view(decision, distributor.currency)
 
 
 # ---------------------------------------------------------------------------- drawings
 
 
-def _drawing_view(session: Session, drawing: Drawing, currency: str, allocations: list[Allocation] | None = None) -> DrawingView:
+def _drawing_view(
+    session: Session, drawing: Drawing, currency: str, allocations: list[Allocation] | None = None
+) -> DrawingView:
     if allocations is None:
         allocations = repo.allocations_of(session, drawing.distributor_id, drawing.reseller_id, [drawing.reference])
     return DrawingView(
@@ -729,17 +896,32 @@ def draw_amount(distributor: repo.DistributorInfo, reference: str, amount: Money
     return amount_minor
 
 
-def draw_params(distributor: repo.DistributorInfo, *, reseller_id: str, reference: str, amount_minor: int,
-                vendor_id: str | None, actor: str) -> dict:
+def draw_params(
+    distributor: repo.DistributorInfo,
+    *,
+    reseller_id: str,
+    reference: str,
+    amount_minor: int,
+    vendor_id: str | None,
+    actor: str,
+) -> dict:
     """The arguments of ``creditlines_draw`` (migration 0002), the instant and local date included."""
     now = clock.now()
-    return {"d": distributor.id, "r": reseller_id, "reference": reference, "amount": amount_minor,
-            "vendor": vendor_id, "actor": actor, "now": now.astimezone(timezone.utc).replace(tzinfo=None),
-            "day": clock.local_date(now, distributor.timezone)}
+    return {
+        "d": distributor.id,
+        "r": reseller_id,
+        "reference": reference,
+        "amount": amount_minor,
+        "vendor": vendor_id,
+        "actor": actor,
+        "now": now.astimezone(UTC).replace(tzinfo=None),
+        "day": clock.local_date(now, distributor.timezone),
+    }
 
 
-def drawing_outcome(result: dict, distributor: repo.DistributorInfo, *, reseller_id: str, reference: str,
-                    amount_minor: int) -> tuple[DrawingView, bool]:
+def drawing_outcome(
+    result: dict, distributor: repo.DistributorInfo, *, reseller_id: str, reference: str, amount_minor: int
+) -> tuple[DrawingView, bool]:
     """The answer of a drawing, from the outcome both implementations return (a refusal raises)."""
     outcome, cur = result["outcome"], distributor.currency
     if outcome == "not_found":
@@ -761,12 +943,18 @@ def drawing_outcome(result: dict, distributor: repo.DistributorInfo, *, reseller
     if isinstance(created_at, str):
         created_at = datetime.fromisoformat(created_at)
     if created_at.tzinfo is None:
-        created_at = created_at.replace(tzinfo=timezone.utc)
+        created_at = created_at.replace(tzinfo=UTC)
     view = DrawingView(
-        reference=reference, amount=_money(result["amount"], cur), outstanding=_money(result["outstanding"], cur),
-        status=result["status"], vendor_id=result["vendor_id"], created_at=created_at,
-        allocations=[AllocationView(line_id, funder, _money(amount, cur), _money(outstanding, cur))
-                     for line_id, funder, amount, outstanding in result["allocations"]],
+        reference=reference,
+        amount=_money(result["amount"], cur),
+        outstanding=_money(result["outstanding"], cur),
+        status=result["status"],
+        vendor_id=result["vendor_id"],
+        created_at=created_at,
+        allocations=[
+            AllocationView(line_id, funder, _money(amount, cur), _money(outstanding, cur))
+            for line_id, funder, amount, outstanding in result["allocations"]
+        ],
     )
     return view, outcome == "created"
 
@@ -791,15 +979,28 @@ def draw(
     reseller's lock is held for a few statements inside the server; SQLite (and the
     reference model of the tests) runs ``_draw_in_python``. Both return the same outcome.
     """
-    result, distributor, amount_minor = draw_result(session, distributor_id=distributor_id, reseller_id=reseller_id,
-                                                    reference=reference, amount=amount, vendor_id=vendor_id,
-                                                    actor=actor)
-    return drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference,
-                           amount_minor=amount_minor)
+    result, distributor, amount_minor = draw_result(
+        session,
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        reference=reference,
+        amount=amount,
+        vendor_id=vendor_id,
+        actor=actor,
+    )
+    return drawing_outcome(result, distributor, reseller_id=reseller_id, reference=reference, amount_minor=amount_minor)
 
 
-def draw_result(session: Session, *, distributor_id: str, reseller_id: str, reference: str, amount: Money,
-                vendor_id: str | None = None, actor: str) -> tuple[dict, repo.DistributorInfo, int]:
+def draw_result(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    reference: str,
+    amount: Money,
+    vendor_id: str | None = None,
+    actor: str,
+) -> tuple[dict, repo.DistributorInfo, int]:
     """:func:`draw` without raising a refusal: (outcome, distributor, amount in minor units). A
     refusal's ``drawing.refused`` event is in the session's transaction: commit it, then raise
     with :func:`drawing_outcome` (the HTTP route does; PostgreSQL's hot path commits it with
@@ -807,28 +1008,62 @@ def draw_result(session: Session, *, distributor_id: str, reseller_id: str, refe
     distributor = require_distributor(session, distributor_id)
     amount_minor = draw_amount(distributor, reference, amount)
     if is_postgresql(session):
-        params = draw_params(distributor, reseller_id=reseller_id, reference=reference, amount_minor=amount_minor,
-                             vendor_id=vendor_id, actor=actor)
+        params = draw_params(
+            distributor,
+            reseller_id=reseller_id,
+            reference=reference,
+            amount_minor=amount_minor,
+            vendor_id=vendor_id,
+            actor=actor,
+        )
         result = session.execute(text(DRAW_SQL), params).scalar_one()
         session.expire_all()  # the function changed rows this session may hold
     else:
-        result = _draw_in_python(session, distributor, reseller_id=reseller_id, reference=reference,
-                                 amount_minor=amount_minor, vendor_id=vendor_id, actor=actor)
-        ledger_events.after_draw(session, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference,
-                                 amount_minor=amount_minor, vendor_id=vendor_id, result=result)
+        result = _draw_in_python(
+            session,
+            distributor,
+            reseller_id=reseller_id,
+            reference=reference,
+            amount_minor=amount_minor,
+            vendor_id=vendor_id,
+            actor=actor,
+        )
+        ledger_events.after_draw(
+            session,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            reference=reference,
+            amount_minor=amount_minor,
+            vendor_id=vendor_id,
+            result=result,
+        )
     return result, distributor, amount_minor
 
 
 def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation]) -> dict:
-    return {"outcome": outcome, "amount": drawing.amount_minor, "outstanding": drawing.outstanding_minor,
-            "status": drawing.status, "vendor_id": drawing.vendor_id, "created_at": drawing.created_at,
-            "allocations": [[a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
-                            for a in sorted(allocations, key=lambda a: a.position)]}
+    return {
+        "outcome": outcome,
+        "amount": drawing.amount_minor,
+        "outstanding": drawing.outstanding_minor,
+        "status": drawing.status,
+        "vendor_id": drawing.vendor_id,
+        "created_at": drawing.created_at,
+        "allocations": [
+            [a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
+            for a in sorted(allocations, key=lambda a: a.position)
+        ],
+    }
 
 
 def _draw_in_python(
-    session: Session, distributor: repo.DistributorInfo, *, reseller_id: str, reference: str, amount_minor: int,
-    vendor_id: str | None, actor: str,
+    session: Session,
+    distributor: repo.DistributorInfo,
+    *,
+    reseller_id: str,
+    reference: str,
+    amount_minor: int,
+    vendor_id: str | None,
+    actor: str,
 ) -> dict:
     distributor_id = distributor.id
     reseller = repo.get_reseller(session, distributor_id, reseller_id, lock=True)
@@ -838,8 +1073,9 @@ def _draw_in_python(
     if existing is not None:
         if existing.amount_minor != amount_minor or existing.vendor_id != vendor_id:
             return {"outcome": "idempotency_conflict"}
-        return _drawing_result("replayed", existing,
-                               repo.allocations_of(session, distributor_id, reseller_id, [reference]))
+        return _drawing_result(
+            "replayed", existing, repo.allocations_of(session, distributor_id, reseller_id, [reference])
+        )
     if reseller.status == "terminated":
         return {"outcome": "reseller_terminated"}
     if reseller.status == "on_hold":
@@ -869,8 +1105,16 @@ def _draw_in_python(
     )
     session.add(drawing)
     session.flush()  # the drawing row before the allocations that reference it
-    _entry(session, reseller, kind="drawing_posted", actor=actor, at=now, drawing_reference=reference,
-           amount_minor=amount_minor, details={"vendor_id": vendor_id} if vendor_id else None)
+    _entry(
+        session,
+        reseller,
+        kind="drawing_posted",
+        actor=actor,
+        at=now,
+        drawing_reference=reference,
+        amount_minor=amount_minor,
+        details={"vendor_id": vendor_id} if vendor_id else None,
+    )
     allocations = []
     for position, item in enumerate(decision.plan):
         line = by_id[item.line_id]
@@ -878,14 +1122,27 @@ def _draw_in_python(
         if line.kind == "programme" and line.drawn_minor > line.limit_minor:  # pragma: no cover
             raise RuntimeError("waterfall overdrew a programme line")
         alloc = Allocation(
-            distributor_id=distributor_id, reseller_id=reseller_id, drawing_reference=reference,
-            line_id=line.id, funder=line.funder, amount_minor=item.amount,
-            outstanding_minor=item.amount, position=position,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            drawing_reference=reference,
+            line_id=line.id,
+            funder=line.funder,
+            amount_minor=item.amount,
+            outstanding_minor=item.amount,
+            position=position,
         )
         session.add(alloc)
         allocations.append(alloc)
-        _entry(session, reseller, kind="drawing_allocated", actor=actor, at=now, line_id=line.id,
-               drawing_reference=reference, drawn_delta_minor=item.amount)
+        _entry(
+            session,
+            reseller,
+            kind="drawing_allocated",
+            actor=actor,
+            at=now,
+            line_id=line.id,
+            drawing_reference=reference,
+            drawn_delta_minor=item.amount,
+        )
     session.flush()
     return _drawing_result("created", drawing, allocations)
 
@@ -904,7 +1161,9 @@ def list_drawings(
 ) -> list[DrawingView]:
     distributor = require_distributor(session, distributor_id)
     _require_reseller(session, distributor_id, reseller_id, lock=False)
-    drawings = repo.list_drawings(session, distributor_id, reseller_id, after_reference=after, limit=limit, status=status)
+    drawings = repo.list_drawings(
+        session, distributor_id, reseller_id, after_reference=after, limit=limit, status=status
+    )
     allocations = repo.allocations_of(session, distributor_id, reseller_id, [d.reference for d in drawings])
     by_ref: dict[str, list[Allocation]] = {}
     for alloc in allocations:
@@ -942,9 +1201,7 @@ def release(
     existing = repo.get_release(session, distributor_id, reseller_id, drawing_reference, reference)
     if existing is not None:
         if existing.amount_minor != amount_minor or existing.kind != kind:
-            raise IdempotencyConflict(
-                f"release {reference!r} was already posted with a different amount or kind"
-            )
+            raise IdempotencyConflict(f"release {reference!r} was already posted with a different amount or kind")
         return _drawing_view(session, drawing, distributor.currency), False
     if amount_minor > drawing.outstanding_minor:
         cur = distributor.currency
@@ -961,23 +1218,57 @@ def release(
         [(line_state(lines[a.line_id]), a.outstanding_minor) for a in allocations if a.outstanding_minor > 0],
         amount_minor,
     )
-    session.add(Release(
-        distributor_id=distributor_id, reseller_id=reseller_id, drawing_reference=drawing_reference,
-        reference=reference, amount_minor=amount_minor, kind=kind, created_at=now, created_by=actor,
-    ))
+    session.add(
+        Release(
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            drawing_reference=drawing_reference,
+            reference=reference,
+            amount_minor=amount_minor,
+            kind=kind,
+            created_at=now,
+            created_by=actor,
+        )
+    )
     session.flush()
-    _entry(session, reseller, kind="release_posted", actor=actor, at=now, drawing_reference=drawing_reference,
-           release_reference=reference, amount_minor=amount_minor, details={"kind": kind})
+    _entry(
+        session,
+        reseller,
+        kind="release_posted",
+        actor=actor,
+        at=now,
+        drawing_reference=drawing_reference,
+        release_reference=reference,
+        amount_minor=amount_minor,
+        details={"kind": kind},
+    )
     for line_id, freed in plan:
         alloc = by_line[line_id]
         alloc.outstanding_minor -= freed
         lines[line_id].drawn_minor -= freed
-        _entry(session, reseller, kind="release_applied", actor=actor, at=now, line_id=line_id,
-               drawing_reference=drawing_reference, release_reference=reference, drawn_delta_minor=-freed)
+        _entry(
+            session,
+            reseller,
+            kind="release_applied",
+            actor=actor,
+            at=now,
+            line_id=line_id,
+            drawing_reference=drawing_reference,
+            release_reference=reference,
+            drawn_delta_minor=-freed,
+        )
     drawing.outstanding_minor -= amount_minor
     drawing.status = "settled" if drawing.outstanding_minor == 0 else "open"
-    ledger_events.released(session, reseller, drawing=drawing, release_reference=reference, amount_minor=amount_minor,
-                           lines=lines.values(), plan=plan, at=now)
+    ledger_events.released(
+        session,
+        reseller,
+        drawing=drawing,
+        release_reference=reference,
+        amount_minor=amount_minor,
+        lines=lines.values(),
+        plan=plan,
+        at=now,
+    )
     session.flush()
     return _drawing_view(session, drawing, distributor.currency, allocations), True
 
@@ -1019,8 +1310,9 @@ def list_resellers(
     """A page of resellers (by id) with their totals; filters apply before paging."""
     distributor = require_distributor(session, distributor_id)
     day = clock.local_today(distributor.timezone)
-    resellers = repo.list_resellers_filtered(session, distributor_id, day=day, after_id=after, limit=limit,
-                                             status=status, over_limit=over_limit)
+    resellers = repo.list_resellers_filtered(
+        session, distributor_id, day=day, after_id=after, limit=limit, status=status, over_limit=over_limit
+    )
     lines: dict[str, list[elig.LineState]] = {}
     for row in repo.lines_of_many(session, distributor_id, [r.id for r in resellers]):
         lines.setdefault(row.reseller_id, []).append(line_state(row))
@@ -1056,29 +1348,75 @@ def import_resellers(
         if limit_minor < 0:
             raise InvalidAmount("a limit cannot be negative")
         line_id = str(uuid.uuid4())
-        objects.append(Reseller(distributor_id=distributor_id, id=reseller_id, name=name, status="active",
-                                ledger_seq=3 if limit_minor else 2, created_at=now, updated_at=now))
-        objects.append(Line(distributor_id=distributor_id, id=line_id, reseller_id=reseller_id, kind="base",
-                            funder=distributor_id, limit_minor=limit_minor, drawn_minor=0, valid_from=day,
-                            valid_until=None, usable_for="any", on_expiry=None, status="active", granted_at=now,
-                            grant_seq=2))
+        objects.append(
+            Reseller(
+                distributor_id=distributor_id,
+                id=reseller_id,
+                name=name,
+                status="active",
+                ledger_seq=3 if limit_minor else 2,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        objects.append(
+            Line(
+                distributor_id=distributor_id,
+                id=line_id,
+                reseller_id=reseller_id,
+                kind="base",
+                funder=distributor_id,
+                limit_minor=limit_minor,
+                drawn_minor=0,
+                valid_from=day,
+                valid_until=None,
+                usable_for="any",
+                on_expiry=None,
+                status="active",
+                granted_at=now,
+                grant_seq=2,
+            )
+        )
         common = dict(distributor_id=distributor_id, reseller_id=reseller_id, at=now, actor=actor)
-        objects.append(LedgerEntry(seq=1, kind="reseller_created", status_after="active",
-                                   details=json.dumps({"name": name}), **common))
-        objects.append(LedgerEntry(seq=2, kind="line_opened", line_id=line_id, limit_after_minor=0,
-                                   status_after="active", drawn_delta_minor=0,
-                                   details=json.dumps({"funder": distributor_id, "kind": "base"}, sort_keys=True),
-                                   **common))
+        objects.append(
+            LedgerEntry(
+                seq=1, kind="reseller_created", status_after="active", details=json.dumps({"name": name}), **common
+            )
+        )
+        objects.append(
+            LedgerEntry(
+                seq=2,
+                kind="line_opened",
+                line_id=line_id,
+                limit_after_minor=0,
+                status_after="active",
+                drawn_delta_minor=0,
+                details=json.dumps({"funder": distributor_id, "kind": "base"}, sort_keys=True),
+                **common,
+            )
+        )
         if limit_minor:
-            objects.append(LedgerEntry(seq=3, kind="limit_set", reason=reason, line_id=line_id,
-                                       limit_after_minor=limit_minor, details=json.dumps({"before_minor": 0}),
-                                       **common))
+            objects.append(
+                LedgerEntry(
+                    seq=3,
+                    kind="limit_set",
+                    reason=reason,
+                    line_id=line_id,
+                    limit_after_minor=limit_minor,
+                    details=json.dumps({"before_minor": 0}),
+                    **common,
+                )
+            )
     resellers = [o for o in objects if isinstance(o, Reseller)]
     session.add_all(resellers)
     session.flush()  # resellers before the rows that reference them
     session.add_all([o for o in objects if not isinstance(o, Reseller)])
     session.flush()
-    ledger_events.resellers_imported(session, distributor_id=distributor_id, at=now, reason=reason,
-                                     rows=[(r, n, _check_currency(m, distributor)) for r, n, m in rows
-                                           if r not in existing])
+    ledger_events.resellers_imported(
+        session,
+        distributor_id=distributor_id,
+        at=now,
+        reason=reason,
+        rows=[(r, n, _check_currency(m, distributor)) for r, n, m in rows if r not in existing],
+    )
     return len(resellers)

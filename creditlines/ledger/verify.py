@@ -12,9 +12,9 @@ and no entry names a drawing or a release that is not there.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -125,15 +125,22 @@ def _check_drawings_and_releases(reseller, entries: list, drawings: list, releas
             posted.setdefault(entry.drawing_reference, []).append(entry.amount_minor)
         elif entry.kind == "release_posted":
             released[entry.drawing_reference] = released.get(entry.drawing_reference, 0) + (entry.amount_minor or 0)
-            release_entries.setdefault((entry.drawing_reference, entry.release_reference), []).append(entry.amount_minor)
+            release_entries.setdefault((entry.drawing_reference, entry.release_reference), []).append(
+                entry.amount_minor
+            )
     seen = set()
     for drawing in drawings:
         seen.add(drawing.reference)
         subject = f"drawing {r}/{drawing.reference}"
         amounts = posted.get(drawing.reference, [])
         if amounts != [drawing.amount_minor]:
-            yield Difference(d, subject, "amount vs ledger", drawing.amount_minor,
-                             amounts[0] if len(amounts) == 1 else amounts or None)
+            yield Difference(
+                d,
+                subject,
+                "amount vs ledger",
+                drawing.amount_minor,
+                amounts[0] if len(amounts) == 1 else amounts or None,
+            )
         expected = (amounts[0] if len(amounts) == 1 else 0) - released.get(drawing.reference, 0)
         if drawing.outstanding_minor != expected:
             yield Difference(d, subject, "outstanding vs ledger", drawing.outstanding_minor, expected)
@@ -145,8 +152,13 @@ def _check_drawings_and_releases(reseller, entries: list, drawings: list, releas
         seen_releases.add(key)
         amounts = release_entries.get(key, [])
         if amounts != [release.amount_minor]:
-            yield Difference(d, f"release {r}/{key[0]}/{key[1]}", "amount vs ledger", release.amount_minor,
-                             amounts[0] if len(amounts) == 1 else amounts or None)
+            yield Difference(
+                d,
+                f"release {r}/{key[0]}/{key[1]}",
+                "amount vs ledger",
+                release.amount_minor,
+                amounts[0] if len(amounts) == 1 else amounts or None,
+            )
     for drawing_reference, reference in sorted(release_entries.keys() - seen_releases):
         yield Difference(d, f"release {r}/{drawing_reference}/{reference}", "exists", False, True)
 
@@ -165,10 +177,14 @@ def _allocations_against_lines(session: Session, distributor_id: str | None) -> 
         .group_by(Allocation.distributor_id, Allocation.line_id)
         .subquery()
     )
-    stmt = select(Line.distributor_id, Line.id, Line.drawn_minor, outstanding.c.outstanding).outerjoin(
-        outstanding,
-        (outstanding.c.distributor_id == Line.distributor_id) & (outstanding.c.line_id == Line.id),
-    ).where(Line.drawn_minor != func.coalesce(outstanding.c.outstanding, 0))
+    stmt = (
+        select(Line.distributor_id, Line.id, Line.drawn_minor, outstanding.c.outstanding)
+        .outerjoin(
+            outstanding,
+            (outstanding.c.distributor_id == Line.distributor_id) & (outstanding.c.line_id == Line.id),
+        )
+        .where(Line.drawn_minor != func.coalesce(outstanding.c.outstanding, 0))
+    )
     stmt = _scoped(stmt, Line.distributor_id, distributor_id)
     return [
         Difference(d, f"line {line_id}", "drawn vs open allocations", drawn, int(alloc or 0))
@@ -188,15 +204,26 @@ def _allocations_against_drawings(session: Session, distributor_id: str | None) 
         .group_by(Allocation.distributor_id, Allocation.reseller_id, Allocation.drawing_reference)
         .subquery()
     )
-    joined = (sums.c.distributor_id == Drawing.distributor_id) & (sums.c.reseller_id == Drawing.reseller_id) & (
-        sums.c.drawing_reference == Drawing.reference
+    joined = (
+        (sums.c.distributor_id == Drawing.distributor_id)
+        & (sums.c.reseller_id == Drawing.reseller_id)
+        & (sums.c.drawing_reference == Drawing.reference)
     )
-    stmt = select(
-        Drawing.distributor_id, Drawing.reseller_id, Drawing.reference, Drawing.amount_minor,
-        Drawing.outstanding_minor, sums.c.amount, sums.c.outstanding,
-    ).outerjoin(sums, joined).where(
-        (Drawing.amount_minor != func.coalesce(sums.c.amount, 0))
-        | (Drawing.outstanding_minor != func.coalesce(sums.c.outstanding, 0))
+    stmt = (
+        select(
+            Drawing.distributor_id,
+            Drawing.reseller_id,
+            Drawing.reference,
+            Drawing.amount_minor,
+            Drawing.outstanding_minor,
+            sums.c.amount,
+            sums.c.outstanding,
+        )
+        .outerjoin(sums, joined)
+        .where(
+            (Drawing.amount_minor != func.coalesce(sums.c.amount, 0))
+            | (Drawing.outstanding_minor != func.coalesce(sums.c.outstanding, 0))
+        )
     )
     stmt = _scoped(stmt, Drawing.distributor_id, distributor_id)
     result = []
@@ -204,27 +231,39 @@ def _allocations_against_drawings(session: Session, distributor_id: str | None) 
         if amount != int(alloc_amount or 0):
             result.append(Difference(d, f"drawing {r}/{ref}", "amount vs allocations", amount, int(alloc_amount or 0)))
         if outstanding != int(alloc_out or 0):
-            result.append(Difference(d, f"drawing {r}/{ref}", "outstanding vs allocations", outstanding, int(alloc_out or 0)))
+            result.append(
+                Difference(d, f"drawing {r}/{ref}", "outstanding vs allocations", outstanding, int(alloc_out or 0))
+            )
     return result
 
 
 def _releases_against_drawings(session: Session, distributor_id: str | None) -> list[Difference]:
     sums = (
         select(
-            Release.distributor_id, Release.reseller_id, Release.drawing_reference,
+            Release.distributor_id,
+            Release.reseller_id,
+            Release.drawing_reference,
             func.sum(Release.amount_minor).label("released"),
         )
         .group_by(Release.distributor_id, Release.reseller_id, Release.drawing_reference)
         .subquery()
     )
-    joined = (sums.c.distributor_id == Drawing.distributor_id) & (sums.c.reseller_id == Drawing.reseller_id) & (
-        sums.c.drawing_reference == Drawing.reference
+    joined = (
+        (sums.c.distributor_id == Drawing.distributor_id)
+        & (sums.c.reseller_id == Drawing.reseller_id)
+        & (sums.c.drawing_reference == Drawing.reference)
     )
-    stmt = select(
-        Drawing.distributor_id, Drawing.reseller_id, Drawing.reference, Drawing.amount_minor,
-        Drawing.outstanding_minor, sums.c.released,
-    ).outerjoin(sums, joined).where(
-        Drawing.outstanding_minor != Drawing.amount_minor - func.coalesce(sums.c.released, 0)
+    stmt = (
+        select(
+            Drawing.distributor_id,
+            Drawing.reseller_id,
+            Drawing.reference,
+            Drawing.amount_minor,
+            Drawing.outstanding_minor,
+            sums.c.released,
+        )
+        .outerjoin(sums, joined)
+        .where(Drawing.outstanding_minor != Drawing.amount_minor - func.coalesce(sums.c.released, 0))
     )
     stmt = _scoped(stmt, Drawing.distributor_id, distributor_id)
     return [

@@ -57,6 +57,5 @@ class PartnershipEntry(Base):
     note_after: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     __table_args__ = (
-        ForeignKeyConstraint(["distributor_id", "vendor_id"],
-                             ["partnership.distributor_id", "partnership.vendor_id"]),
+        ForeignKeyConstraint(["distributor_id", "vendor_id"], ["partnership.distributor_id", "partnership.vendor_id"]),
     )

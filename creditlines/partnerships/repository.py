@@ -16,8 +16,7 @@ def get(session: Session, distributor_id: str, vendor_id: str, *, lock: str | No
     """The partnership row. ``lock="share"`` keeps it from being ended until the transaction ends
     (grants take it); ``lock="update"`` is taken by whoever changes it. Always re-read from the
     database, never from the session's identity map, so a decision rests on what the lock protects."""
-    stmt = select(Partnership).where(Partnership.distributor_id == distributor_id,
-                                     Partnership.vendor_id == vendor_id)
+    stmt = select(Partnership).where(Partnership.distributor_id == distributor_id, Partnership.vendor_id == vendor_id)
     if lock and is_postgresql(session):
         stmt = stmt.with_for_update(read=lock == "share", key_share=lock == "update")
     return session.scalars(fresh(session, stmt)).one_or_none()
@@ -25,9 +24,12 @@ def get(session: Session, distributor_id: str, vendor_id: str, *, lock: str | No
 
 def insert_if_absent(session: Session, values: dict[str, Any]) -> bool:
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    stmt = (insert(Partnership).values(**values)
-            .on_conflict_do_nothing(index_elements=["distributor_id", "vendor_id"])
-            .returning(Partnership.vendor_id))
+    stmt = (
+        insert(Partnership)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["distributor_id", "vendor_id"])
+        .returning(Partnership.vendor_id)
+    )
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
@@ -46,7 +48,10 @@ def of_vendor(session: Session, vendor_id: str, *, after: str | None, limit: int
 
 
 def entries(session: Session, distributor_id: str, vendor_id: str) -> list[PartnershipEntry]:
-    return list(session.scalars(
-        select(PartnershipEntry)
-        .where(PartnershipEntry.distributor_id == distributor_id, PartnershipEntry.vendor_id == vendor_id)
-        .order_by(PartnershipEntry.seq)))
+    return list(
+        session.scalars(
+            select(PartnershipEntry)
+            .where(PartnershipEntry.distributor_id == distributor_id, PartnershipEntry.vendor_id == vendor_id)
+            .order_by(PartnershipEntry.seq)
+        )
+    )

@@ -42,11 +42,20 @@ def _check_parties(session: Session, distributor_id: str, vendor_id: str) -> led
 
 def _append(session: Session, partnership: Partnership, *, kind: str, actor: str) -> None:
     partnership.seq += 1
-    session.add(PartnershipEntry(
-        distributor_id=partnership.distributor_id, vendor_id=partnership.vendor_id, seq=partnership.seq,
-        at=partnership.updated_at, actor=actor, kind=kind, status_after=partnership.status,
-        max_line_limit_after_minor=partnership.max_line_limit_minor,
-        requires_approval_after=partnership.requires_approval, note_after=partnership.note))
+    session.add(
+        PartnershipEntry(
+            distributor_id=partnership.distributor_id,
+            vendor_id=partnership.vendor_id,
+            seq=partnership.seq,
+            at=partnership.updated_at,
+            actor=actor,
+            kind=kind,
+            status_after=partnership.status,
+            max_line_limit_after_minor=partnership.max_line_limit_minor,
+            requires_approval_after=partnership.requires_approval,
+            note_after=partnership.note,
+        )
+    )
 
 
 def admit(
@@ -75,9 +84,21 @@ def admit(
     validation.tenant_id(distributor_id, "distributor_id")
     validation.identifier(vendor_id, "vendor_id")
     now = clock.now()
-    created = repo.insert_if_absent(session, dict(
-        distributor_id=distributor_id, vendor_id=vendor_id, status="active", max_line_limit_minor=cap,
-        requires_approval=requires_approval, note=note, created_at=now, updated_at=now, ended_at=None, seq=0))
+    created = repo.insert_if_absent(
+        session,
+        dict(
+            distributor_id=distributor_id,
+            vendor_id=vendor_id,
+            status="active",
+            max_line_limit_minor=cap,
+            requires_approval=requires_approval,
+            note=note,
+            created_at=now,
+            updated_at=now,
+            ended_at=None,
+            seq=0,
+        ),
+    )
     partnership = repo.get(session, distributor_id, vendor_id, lock="update")
     assert partnership is not None
     if created:
@@ -117,8 +138,9 @@ def get(session: Session, *, distributor_id: str, vendor_id: str) -> Partnership
     return partnership
 
 
-def require_admitted(session: Session, *, distributor_id: str, vendor_id: str, lock: bool = True,
-                     allow_ended: bool = False) -> Partnership:
+def require_admitted(
+    session: Session, *, distributor_id: str, vendor_id: str, lock: bool = True, allow_ended: bool = False
+) -> Partnership:
     """The partnership that lets ``vendor_id`` act at ``distributor_id``, read ``FOR SHARE`` (with
     ``lock``) so that it cannot end before this transaction does.
 
@@ -129,8 +151,9 @@ def require_admitted(session: Session, *, distributor_id: str, vendor_id: str, l
     if partnership is None:
         raise VendorNotAdmitted(f"vendor {vendor_id!r} is not admitted at distributor {distributor_id!r}")
     if partnership.status != "active" and not allow_ended:
-        raise PartnershipEnded(f"the partnership of {vendor_id!r} with {distributor_id!r} has ended: "
-                               "no new programme, enrolment or grant")
+        raise PartnershipEnded(
+            f"the partnership of {vendor_id!r} with {distributor_id!r} has ended: no new programme, enrolment or grant"
+        )
     return partnership
 
 
@@ -140,7 +163,9 @@ def check_line_limit(partnership: Partnership, limit_minor: int, currency: str, 
     if cap is not None and limit_minor > cap:
         raise LimitAbovePartnership(
             f"{what} {amount_str(limit_minor, currency)} {currency} is above the partnership's max_line_limit "
-            f"{amount_str(cap, currency)} {currency}", max_line_limit=from_minor(cap, currency))
+            f"{amount_str(cap, currency)} {currency}",
+            max_line_limit=from_minor(cap, currency),
+        )
 
 
 def list_for_distributor(session: Session, *, distributor_id: str, after: str | None, limit: int) -> list[Partnership]:

@@ -39,10 +39,17 @@ def programme_history(session: Session, programme: Programme, *, until: date | N
     last = until or clock.local_today(distributor.timezone)
     stmt = (
         select(LedgerEntry.at, LedgerEntry.kind, LedgerEntry.drawn_delta_minor)
-        .join(Line, (Line.distributor_id == LedgerEntry.distributor_id)
-              & (Line.reseller_id == LedgerEntry.reseller_id) & (Line.id == LedgerEntry.line_id))
-        .where(Line.distributor_id == programme.distributor_id, Line.vendor_id == programme.vendor_id,
-               Line.programme_id == programme.id)
+        .join(
+            Line,
+            (Line.distributor_id == LedgerEntry.distributor_id)
+            & (Line.reseller_id == LedgerEntry.reseller_id)
+            & (Line.id == LedgerEntry.line_id),
+        )
+        .where(
+            Line.distributor_id == programme.distributor_id,
+            Line.vendor_id == programme.vendor_id,
+            Line.programme_id == programme.id,
+        )
         .order_by(LedgerEntry.at)
     )
     changes: dict[date, tuple[int, int]] = {}

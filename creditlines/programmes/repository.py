@@ -13,17 +13,20 @@ from creditlines.ledger.models import Line
 from creditlines.programmes.models import Programme, PurchaseEvent
 
 
-def get_programme(session: Session, distributor_id: str, vendor_id: str, programme_id: str, *,
-                  lock: bool = False) -> Programme | None:
-    stmt = select(Programme).where(Programme.distributor_id == distributor_id, Programme.vendor_id == vendor_id,
-                                   Programme.id == programme_id)
+def get_programme(
+    session: Session, distributor_id: str, vendor_id: str, programme_id: str, *, lock: bool = False
+) -> Programme | None:
+    stmt = select(Programme).where(
+        Programme.distributor_id == distributor_id, Programme.vendor_id == vendor_id, Programme.id == programme_id
+    )
     if lock:
         stmt = locked(session, stmt)
     return session.scalars(stmt).one_or_none()
 
 
-def programmes_of_vendor(session: Session, vendor_id: str, *, distributor_id: str | None = None,
-                         lock: bool = False) -> list[Programme]:
+def programmes_of_vendor(
+    session: Session, vendor_id: str, *, distributor_id: str | None = None, lock: bool = False
+) -> list[Programme]:
     stmt = select(Programme).where(Programme.vendor_id == vendor_id)
     if distributor_id is not None:
         stmt = stmt.where(Programme.distributor_id == distributor_id)
@@ -38,8 +41,11 @@ def _counts_now(day: date):
 
 
 def _of(programme: Programme):
-    return and_(Line.distributor_id == programme.distributor_id, Line.vendor_id == programme.vendor_id,
-                Line.programme_id == programme.id)
+    return and_(
+        Line.distributor_id == programme.distributor_id,
+        Line.vendor_id == programme.vendor_id,
+        Line.programme_id == programme.id,
+    )
 
 
 def utilisation(session: Session, programme: Programme, day: date) -> tuple[int, int, int]:
@@ -56,14 +62,20 @@ def utilisation(session: Session, programme: Programme, day: date) -> tuple[int,
 
 
 def active_line_of(session: Session, programme: Programme, reseller_id: str, day: date) -> Line | None:
-    return session.scalars(fresh(session,
-        select(Line).where(_of(programme), Line.reseller_id == reseller_id, _counts_now(day))
-        .order_by(Line.grant_seq.desc()).limit(1)
-    )).one_or_none()
+    return session.scalars(
+        fresh(
+            session,
+            select(Line)
+            .where(_of(programme), Line.reseller_id == reseller_id, _counts_now(day))
+            .order_by(Line.grant_seq.desc())
+            .limit(1),
+        )
+    ).one_or_none()
 
 
-def lines_of_programme(session: Session, programme: Programme, *, after: tuple[str, str] | None, limit: int,
-                       status: str | None = None) -> list[Line]:
+def lines_of_programme(
+    session: Session, programme: Programme, *, after: tuple[str, str] | None, limit: int, status: str | None = None
+) -> list[Line]:
     stmt = select(Line).where(_of(programme))
     if status:
         stmt = stmt.where(Line.status == status)
@@ -86,9 +98,12 @@ def claim_event(session: Session, values: dict) -> bool:
     to commit (then finds it) or roll back (then claims it): never two effects.
     """
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    stmt = (insert(PurchaseEvent).values(**values)
-            .on_conflict_do_nothing(index_elements=["distributor_id", "event_id"])
-            .returning(PurchaseEvent.event_id))
+    stmt = (
+        insert(PurchaseEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["distributor_id", "event_id"])
+        .returning(PurchaseEvent.event_id)
+    )
     return session.execute(stmt).scalar_one_or_none() is not None
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from creditlines import clock, metrics, validation
 from creditlines.dates import months_validity_end
 from creditlines.decisions import nominations
-from creditlines.events import alerts
 from creditlines.errors import (
     BudgetExhausted,
     Conflict,
@@ -31,14 +30,15 @@ from creditlines.errors import (
     ProgrammeClosed,
     ValidationFailed,
 )
+from creditlines.events import alerts
 from creditlines.ledger import repository as ledger_repo
 from creditlines.ledger import service as ledger
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Line, Reseller
-from creditlines.partnerships import service as partnerships
 from creditlines.money import amount_str, from_minor, to_minor
-from creditlines.programmes import repository as repo
 from creditlines.partnerships import repository as partnership_repo
+from creditlines.partnerships import service as partnerships
 from creditlines.partnerships.models import Partnership
+from creditlines.programmes import repository as repo
 from creditlines.programmes.models import PROGRAMME_KINDS, Programme
 
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
@@ -89,14 +89,16 @@ def _require_vendor(session: Session, vendor_id: str) -> None:
         raise NotFound(f"vendor {vendor_id!r} does not exist")
 
 
-def get_programme(session: Session, *, vendor_id: str, programme_id: str, lock: bool = False,
-                  check_partnership: bool = True) -> Programme:
+def get_programme(
+    session: Session, *, vendor_id: str, programme_id: str, lock: bool = False, check_partnership: bool = True
+) -> Programme:
     """The vendor's programme (``lock``: for update, read fresh). A vendor that was never admitted
     at the programme's distributor gets ``vendor_not_admitted``, whatever the programme id."""
     _code, distributor_id = split_programme_id(programme_id)
     if check_partnership:
-        partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id, lock=False,
-                                      allow_ended=True)
+        partnerships.require_admitted(
+            session, distributor_id=distributor_id, vendor_id=vendor_id, lock=False, allow_ended=True
+        )
     programme = repo.get_programme(session, distributor_id, vendor_id, programme_id, lock=lock)
     if programme is None:
         raise NotFound(f"programme {programme_id!r} does not exist for vendor {vendor_id!r}")
@@ -128,8 +130,9 @@ def create_programme(
     not the distributor exists), while the partnership is active, with a ``line_limit`` within
     its ``max_line_limit``."""
     _require_vendor(session, vendor_id)
-    partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id,
-                                                allow_ended=True)
+    partnership = partnerships.require_admitted(
+        session, distributor_id=distributor_id, vendor_id=vendor_id, allow_ended=True
+    )
     distributor = ledger.require_distributor(session, distributor_id)
     validation.tenant_id(code, "code")
     validation.text(name, "name", max_length=validation.NAME_MAX)
@@ -146,24 +149,42 @@ def create_programme(
     if max_beneficiaries is not None and max_beneficiaries < 0:
         raise ValidationFailed("max_beneficiaries cannot be negative")
     values = dict(
-        name=name, kind=kind, line_limit_minor=_minor(line_limit, distributor, "line_limit"),
-        starts_on=starts_on, ends_on=ends_on, usable_for=usable_for, on_expiry=on_expiry,
+        name=name,
+        kind=kind,
+        line_limit_minor=_minor(line_limit, distributor, "line_limit"),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        usable_for=usable_for,
+        on_expiry=on_expiry,
         max_beneficiaries=max_beneficiaries,
-        max_total_limit_minor=None if max_total_limit is None else _minor(max_total_limit, distributor,
-                                                                           "max_total_limit", positive=False),
-        trigger_category=None, trigger_min_minor=None, line_duration_months=None,
+        max_total_limit_minor=None
+        if max_total_limit is None
+        else _minor(max_total_limit, distributor, "max_total_limit", positive=False),
+        trigger_category=None,
+        trigger_min_minor=None,
+        line_duration_months=None,
     )
     if kind == "purchase_triggered":
-        if not trigger_category or len(trigger_category) > 100 or trigger_min_amount is None \
-                or not line_duration_months or not 1 <= line_duration_months <= 120:
-            raise ValidationFailed("a purchase_triggered programme needs trigger.product_category, "
-                                   "trigger.min_amount and line_duration_months (1-120)")
-        values.update(trigger_category=trigger_category,
-                      trigger_min_minor=_minor(trigger_min_amount, distributor, "trigger.min_amount"),
-                      line_duration_months=line_duration_months)
+        if (
+            not trigger_category
+            or len(trigger_category) > 100
+            or trigger_min_amount is None
+            or not line_duration_months
+            or not 1 <= line_duration_months <= 120
+        ):
+            raise ValidationFailed(
+                "a purchase_triggered programme needs trigger.product_category, "
+                "trigger.min_amount and line_duration_months (1-120)"
+            )
+        values.update(
+            trigger_category=trigger_category,
+            trigger_min_minor=_minor(trigger_min_amount, distributor, "trigger.min_amount"),
+            line_duration_months=line_duration_months,
+        )
     elif trigger_category or trigger_min_amount is not None or line_duration_months:
-        raise ValidationFailed("a standing programme has no trigger and no line_duration_months: "
-                               "its lines run until ends_on")
+        raise ValidationFailed(
+            "a standing programme has no trigger and no line_duration_months: its lines run until ends_on"
+        )
     programme_id = programme_id_of(code, distributor_id)
     existing = repo.get_programme(session, distributor_id, vendor_id, programme_id)
     if existing is not None:
@@ -173,8 +194,16 @@ def create_programme(
     partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id, lock=False)
     partnerships.check_line_limit(partnership, values["line_limit_minor"], distributor.currency)  # type: ignore[arg-type]
     now = clock.now()
-    programme = Programme(distributor_id=distributor_id, vendor_id=vendor_id, id=programme_id, code=code,
-                          status="active", created_at=now, updated_at=now, **values)
+    programme = Programme(
+        distributor_id=distributor_id,
+        vendor_id=vendor_id,
+        id=programme_id,
+        code=code,
+        status="active",
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
     session.add(programme)
     session.flush()
     return programme, True
@@ -201,10 +230,12 @@ def update_programme(
     Once the partnership has ended, a programme can still be renamed, closed, shortened or have
     its budget changed (winding down), but its lines cannot be prolonged (``partnership_ended``)."""
     _code, distributor_id = split_programme_id(programme_id)
-    partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id,
-                                                allow_ended=True)
-    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True,
-                              check_partnership=False)
+    partnership = partnerships.require_admitted(
+        session, distributor_id=distributor_id, vendor_id=vendor_id, allow_ended=True
+    )
+    programme = get_programme(
+        session, vendor_id=vendor_id, programme_id=programme_id, lock=True, check_partnership=False
+    )
     distributor = ledger.require_distributor(session, programme.distributor_id)
     now = clock.now()
     if status is not None:
@@ -214,8 +245,9 @@ def update_programme(
             raise ProgrammeClosed(f"programme {programme_id!r} is closed; closing is final")
         if status == "closed" and programme.status == "active":
             programme.status, programme.closed_at = "closed", now
-    if programme.status == "closed" and (ends_on is not None or max_beneficiaries is not _UNSET
-                                         or max_total_limit is not _UNSET):
+    if programme.status == "closed" and (
+        ends_on is not None or max_beneficiaries is not _UNSET or max_total_limit is not _UNSET
+    ):
         raise ProgrammeClosed(f"programme {programme_id!r} is closed")
     if name is not None:
         programme.name = validation.text(name, "name", max_length=validation.NAME_MAX)
@@ -224,16 +256,19 @@ def update_programme(
             raise ValidationFailed("max_beneficiaries must be a non-negative integer or null")
         programme.max_beneficiaries = max_beneficiaries  # type: ignore[assignment]
     if max_total_limit is not _UNSET:
-        programme.max_total_limit_minor = None if max_total_limit is None else _minor(
-            max_total_limit, distributor, "max_total_limit", positive=False)  # type: ignore[arg-type]
+        programme.max_total_limit_minor = (
+            None if max_total_limit is None else _minor(max_total_limit, distributor, "max_total_limit", positive=False)
+        )  # type: ignore[arg-type]
     if max_beneficiaries is not _UNSET or max_total_limit is not _UNSET:
         beneficiaries, total_limit, _ = repo.utilisation(session, programme, clock.local_today(distributor.timezone))
         if (programme.max_beneficiaries is not None and beneficiaries > programme.max_beneficiaries) or (
-                programme.max_total_limit_minor is not None and total_limit > programme.max_total_limit_minor):
+            programme.max_total_limit_minor is not None and total_limit > programme.max_total_limit_minor
+        ):
             raise BudgetExhausted(
                 f"programme {programme_id!r} already has {beneficiaries} beneficiaries and "
                 f"{amount_str(total_limit, distributor.currency)} {distributor.currency} of lines: "
-                "a budget cannot be set below what is already granted")
+                "a budget cannot be set below what is already granted"
+            )
     if ends_on is not None and ends_on != programme.ends_on:
         validation.day(ends_on, "ends_on")
         today = clock.local_today(distributor.timezone)
@@ -258,8 +293,14 @@ def _move_line_ends(session: Session, programme: Programme, ends_on: date, *, ac
         reseller = ledger_repo.get_reseller(session, programme.distributor_id, reseller_id, lock=True)
         assert reseller is not None  # resellers are never deleted
         for line in repo.active_lines_of_programme(session, programme, reseller_id):
-            ledger.extend_line(session, reseller=reseller, line=line, valid_until=ends_on, actor=actor,
-                               reason=f"programme {programme.id} now ends on {ends_on.isoformat()}")
+            ledger.extend_line(
+                session,
+                reseller=reseller,
+                line=line,
+                valid_until=ends_on,
+                actor=actor,
+                reason=f"programme {programme.id} now ends on {ends_on.isoformat()}",
+            )
 
 
 def view(session: Session, programme: Programme) -> ProgrammeView:
@@ -268,11 +309,16 @@ def view(session: Session, programme: Programme) -> ProgrammeView:
     day = clock.local_today(distributor.timezone)
     beneficiaries, total_limit, total_drawn = repo.utilisation(session, programme, day)
     return ProgrammeView(
-        programme=programme, currency=cur, beneficiaries=beneficiaries,
-        total_limit=from_minor(total_limit, cur), total_drawn=from_minor(total_drawn, cur),
-        beneficiaries_left=None if programme.max_beneficiaries is None
+        programme=programme,
+        currency=cur,
+        beneficiaries=beneficiaries,
+        total_limit=from_minor(total_limit, cur),
+        total_drawn=from_minor(total_drawn, cur),
+        beneficiaries_left=None
+        if programme.max_beneficiaries is None
         else max(0, programme.max_beneficiaries - beneficiaries),
-        total_limit_left=None if programme.max_total_limit_minor is None
+        total_limit_left=None
+        if programme.max_total_limit_minor is None
         else from_minor(max(0, programme.max_total_limit_minor - total_limit), cur),
     )
 
@@ -288,14 +334,33 @@ def _budget_allows(session: Session, programme: Programme, day: date, extra_limi
     return True
 
 
-def _grant(session: Session, programme: Programme, reseller: Reseller, *, limit_minor: int, valid_from: date,
-           valid_until: date, actor: str, reason: str) -> Line:
+def _grant(
+    session: Session,
+    programme: Programme,
+    reseller: Reseller,
+    *,
+    limit_minor: int,
+    valid_from: date,
+    valid_until: date,
+    actor: str,
+    reason: str,
+) -> Line:
     distributor = ledger.require_distributor(session, programme.distributor_id)
     line = ledger.grant_programme_line(
-        session, distributor_id=programme.distributor_id, reseller_id=reseller.id, vendor_id=programme.vendor_id,
-        programme_id=programme.id, limit=from_minor(limit_minor, distributor.currency), valid_until=valid_until,
-        valid_from=valid_from, usable_for=programme.usable_for, on_expiry=programme.on_expiry, actor=actor,
-        reason=reason, reseller=reseller)
+        session,
+        distributor_id=programme.distributor_id,
+        reseller_id=reseller.id,
+        vendor_id=programme.vendor_id,
+        programme_id=programme.id,
+        limit=from_minor(limit_minor, distributor.currency),
+        valid_until=valid_until,
+        valid_from=valid_from,
+        usable_for=programme.usable_for,
+        on_expiry=programme.on_expiry,
+        actor=actor,
+        reason=reason,
+        reseller=reseller,
+    )
     alerts.programme_granted(session, programme, limit_minor=limit_minor, day=clock.local_today(distributor.timezone))
     return line
 
@@ -314,10 +379,13 @@ def enrol(
     vendor and the partnership is active."""
     _code, distributor_id = split_programme_id(programme_id)
     partnership = partnerships.require_admitted(session, distributor_id=distributor_id, vendor_id=vendor_id)
-    programme = get_programme(session, vendor_id=vendor_id, programme_id=programme_id, lock=True,
-                              check_partnership=False)
+    programme = get_programme(
+        session, vendor_id=vendor_id, programme_id=programme_id, lock=True, check_partnership=False
+    )
     if programme.kind != "standing":
-        raise ValidationFailed("only standing programmes take enrolments; purchase-triggered lines come from purchase events")
+        raise ValidationFailed(
+            "only standing programmes take enrolments; purchase-triggered lines come from purchase events"
+        )
     if programme.status == "closed":
         raise ProgrammeClosed(f"programme {programme_id!r} is closed: it grants nothing more")
     if not resellers or len(resellers) > 1000:
@@ -329,8 +397,10 @@ def enrol(
     for reseller_id, limit in resellers:
         minor = programme.line_limit_minor if limit is None else _minor(limit, distributor, "limit")
         if minor > programme.line_limit_minor:
-            raise InvalidAmount(f"{reseller_id}: limit above the programme's line_limit "
-                                f"{amount_str(programme.line_limit_minor, distributor.currency)}")
+            raise InvalidAmount(
+                f"{reseller_id}: limit above the programme's line_limit "
+                f"{amount_str(programme.line_limit_minor, distributor.currency)}"
+            )
         partnerships.check_line_limit(partnership, minor, distributor.currency, f"{reseller_id}: limit")
         limits[reseller_id] = minor
     day = clock.local_today(distributor.timezone)
@@ -338,7 +408,9 @@ def enrol(
     for reseller_id in sorted(limits):  # lock order: by reseller id
         reseller = ledger_repo.get_reseller(session, programme.distributor_id, reseller_id, lock=True)
         if reseller is None:
-            outcomes[reseller_id] = GrantResult(reseller_id, "unknown_reseller", "no such reseller at this distributor", None)
+            outcomes[reseller_id] = GrantResult(
+                reseller_id, "unknown_reseller", "no such reseller at this distributor", None
+            )
         elif reseller.status == "terminated":
             outcomes[reseller_id] = GrantResult(reseller_id, "not_eligible", "reseller terminated", None)
         elif day > programme.ends_on:
@@ -348,12 +420,20 @@ def enrol(
         elif not _budget_allows(session, programme, day, limits[reseller_id]):
             outcomes[reseller_id] = GrantResult(reseller_id, "budget_exhausted", None, None)
         elif partnership.requires_approval:  # the distributor decides (SPEC §12)
-            outcomes[reseller_id] = nominations.nominate(session, programme, reseller, limit_minor=limits[reseller_id],
-                                                         actor=actor)
+            outcomes[reseller_id] = nominations.nominate(
+                session, programme, reseller, limit_minor=limits[reseller_id], actor=actor
+            )
         else:
-            line = _grant(session, programme, reseller, limit_minor=limits[reseller_id],
-                          valid_from=max(day, programme.starts_on), valid_until=programme.ends_on, actor=actor,
-                          reason=f"enrolled in {programme.id}")
+            line = _grant(
+                session,
+                programme,
+                reseller,
+                limit_minor=limits[reseller_id],
+                valid_from=max(day, programme.starts_on),
+                valid_until=programme.ends_on,
+                actor=actor,
+                reason=f"enrolled in {programme.id}",
+            )
             outcomes[reseller_id] = GrantResult(reseller_id, "granted", None, line)
     for result in outcomes.values():
         metrics.GRANTS.labels(programme.id, result.outcome).inc()
@@ -370,13 +450,18 @@ def line_snapshot(line: Line | None, currency: str) -> dict | None:
     if line is None:
         return None
     return {
-        "id": line.id, "reseller_id": line.reseller_id, "programme_id": line.programme_id,
-        "vendor_id": line.vendor_id, "funder": line.funder,
+        "id": line.id,
+        "reseller_id": line.reseller_id,
+        "programme_id": line.programme_id,
+        "vendor_id": line.vendor_id,
+        "funder": line.funder,
         "limit": {"amount": amount_str(line.limit_minor, currency), "currency": currency},
         "drawn": {"amount": amount_str(line.drawn_minor, currency), "currency": currency},
         "valid_from": line.valid_from.isoformat(),
         "valid_until": line.valid_until.isoformat() if line.valid_until else None,
-        "status": line.status, "usable_for": line.usable_for, "on_expiry": line.on_expiry,
+        "status": line.status,
+        "usable_for": line.usable_for,
+        "on_expiry": line.on_expiry,
     }
 
 
@@ -406,8 +491,13 @@ def record_purchase(
         raise ValidationFailed("occurred_at is in the future")
     if ledger_repo.get_reseller(session, distributor_id, reseller_id) is None:
         raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
-    body = dict(reseller_id=reseller_id, vendor_id=vendor_id, product_category=product_category,
-                amount_minor=amount_minor, occurred_at=occurred_at)
+    body = dict(
+        reseller_id=reseller_id,
+        vendor_id=vendor_id,
+        product_category=product_category,
+        amount_minor=amount_minor,
+        occurred_at=occurred_at,
+    )
     # Locks first, in the one order (partnership, programmes by id, reseller), and only then the
     # claim row: its foreign key takes a share lock on the reseller, which, taken before the
     # reseller's own lock, deadlocked with a drawing on the same reseller. A second copy of the
@@ -416,8 +506,12 @@ def record_purchase(
     programmes = repo.programmes_of_vendor(session, vendor_id, distributor_id=distributor_id, lock=True)
     reseller = ledger_repo.get_reseller(session, distributor_id, reseller_id, lock=True)
     assert reseller is not None  # resellers are never deleted
-    claimed = repo.claim_event(session, dict(distributor_id=distributor_id, event_id=event_id, received_at=now,
-                                             received_by=actor, results="[]", **body))
+    claimed = repo.claim_event(
+        session,
+        dict(
+            distributor_id=distributor_id, event_id=event_id, received_at=now, received_by=actor, results="[]", **body
+        ),
+    )
     event = repo.get_event(session, distributor_id, event_id)
     assert event is not None
     if not claimed:
@@ -429,20 +523,45 @@ def record_purchase(
     today = clock.local_date(now, distributor.timezone)
     results = []
     for programme in programmes:
-        result = _apply_purchase(session, programme, reseller, partnership, amount_minor=amount_minor,
-                                 category=product_category, trigger_day=trigger_day, today=today,
-                                 actor=actor, event_id=event_id)
+        result = _apply_purchase(
+            session,
+            programme,
+            reseller,
+            partnership,
+            amount_minor=amount_minor,
+            category=product_category,
+            trigger_day=trigger_day,
+            today=today,
+            actor=actor,
+            event_id=event_id,
+        )
         metrics.GRANTS.labels(programme.id, result.outcome).inc()
-        results.append({"programme_id": programme.id, "outcome": result.outcome, "reason": result.reason,
-                        "line": line_snapshot(result.line, distributor.currency)})
+        results.append(
+            {
+                "programme_id": programme.id,
+                "outcome": result.outcome,
+                "reason": result.reason,
+                "line": line_snapshot(result.line, distributor.currency),
+            }
+        )
     event.results = json.dumps(results)
     session.flush()
     return EventAnswer(event_id, results), True
 
 
-def _apply_purchase(session: Session, programme: Programme, reseller: Reseller, partnership: Partnership | None,
-                    *, amount_minor: int,
-                    category: str, trigger_day: date, today: date, actor: str, event_id: str) -> GrantResult:
+def _apply_purchase(
+    session: Session,
+    programme: Programme,
+    reseller: Reseller,
+    partnership: Partnership | None,
+    *,
+    amount_minor: int,
+    category: str,
+    trigger_day: date,
+    today: date,
+    actor: str,
+    event_id: str,
+) -> GrantResult:
     def no(outcome: str, reason: str) -> GrantResult:
         return GrantResult(programme.id, outcome, reason, None)
 
@@ -474,13 +593,22 @@ def _apply_purchase(session: Session, programme: Programme, reseller: Reseller, 
         return GrantResult(programme.id, "extended", None, existing)
     if not _budget_allows(session, programme, today, programme.line_limit_minor):
         return no("budget_exhausted", "programme budget exhausted")
-    line = _grant(session, programme, reseller, limit_minor=programme.line_limit_minor, valid_from=trigger_day,
-                  valid_until=end, actor=actor, reason=reason)
+    line = _grant(
+        session,
+        programme,
+        reseller,
+        limit_minor=programme.line_limit_minor,
+        valid_from=trigger_day,
+        valid_until=end,
+        actor=actor,
+        reason=reason,
+    )
     return GrantResult(programme.id, "granted", None, line)
 
 
-def programme_lines(session: Session, programme: Programme, *, after: tuple[str, str] | None, limit: int,
-                    status: str | None = None) -> list[Line]:
+def programme_lines(
+    session: Session, programme: Programme, *, after: tuple[str, str] | None, limit: int, status: str | None = None
+) -> list[Line]:
     return repo.lines_of_programme(session, programme, after=after, limit=limit, status=status)
 
 

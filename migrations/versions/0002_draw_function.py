@@ -14,6 +14,7 @@ lines for that vendor's orders), and write the drawing, its allocations, the lin
 the ledger entries and the reseller's sequence. The reseller's row lock is held for the
 function's few statements only, not for round trips to the application.
 """
+
 from __future__ import annotations
 
 from alembic import op

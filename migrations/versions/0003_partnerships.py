@@ -8,6 +8,7 @@ Every (distributor, vendor) pair that already has a programme gets an active par
 (actor ``migration``), so an upgraded database keeps working: its vendors stay admitted where
 they already run programmes, and nowhere else.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -33,11 +34,13 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(), nullable=True),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("status IN ('active', 'ended')", name=op.f("ck_partnership_status")),
-        sa.CheckConstraint("max_line_limit_minor IS NULL OR max_line_limit_minor >= 0",
-                           name=op.f("ck_partnership_max_line_limit")),
+        sa.CheckConstraint(
+            "max_line_limit_minor IS NULL OR max_line_limit_minor >= 0", name=op.f("ck_partnership_max_line_limit")
+        ),
         sa.CheckConstraint("(status = 'ended') = (ended_at IS NOT NULL)", name=op.f("ck_partnership_ended_at")),
-        sa.ForeignKeyConstraint(["distributor_id"], ["distributor.id"],
-                                name=op.f("fk_partnership_distributor_id_distributor")),
+        sa.ForeignKeyConstraint(
+            ["distributor_id"], ["distributor.id"], name=op.f("fk_partnership_distributor_id_distributor")
+        ),
         sa.ForeignKeyConstraint(["vendor_id"], ["vendor.id"], name=op.f("fk_partnership_vendor_id_vendor")),
         sa.PrimaryKeyConstraint("distributor_id", "vendor_id", name=op.f("pk_partnership")),
     )
@@ -53,9 +56,11 @@ def upgrade() -> None:
         sa.Column("max_line_limit_after_minor", sa.BigInteger(), nullable=True),
         sa.Column("requires_approval_after", sa.Boolean(), nullable=False),
         sa.Column("note_after", sa.String(length=500), nullable=True),
-        sa.ForeignKeyConstraint(["distributor_id", "vendor_id"],
-                                ["partnership.distributor_id", "partnership.vendor_id"],
-                                name=op.f("fk_partnership_entry_distributor_id_partnership")),
+        sa.ForeignKeyConstraint(
+            ["distributor_id", "vendor_id"],
+            ["partnership.distributor_id", "partnership.vendor_id"],
+            name=op.f("fk_partnership_entry_distributor_id_partnership"),
+        ),
         sa.PrimaryKeyConstraint("distributor_id", "vendor_id", "seq", name=op.f("pk_partnership_entry")),
     )
     _append_only("partnership_entry")
@@ -90,12 +95,16 @@ def _append_only(table: str) -> None:
             $$ LANGUAGE plpgsql
             """
         )
-        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()")
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+        )
     else:
         for action in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
 
 
 def downgrade() -> None:

@@ -21,6 +21,7 @@ When the app role does not exist yet, it is created NOLOGIN if the migrating rol
 roles (``creditlines db create-roles`` later gives it LOGIN); otherwise the migration stops and
 says to run ``creditlines db create-roles`` first.
 """
+
 from __future__ import annotations
 
 from alembic import op

@@ -14,6 +14,7 @@ Create Date: 2026-12-03 08:00:00
 * ``creditlines_draw`` replaced by ``creditlines/db/sql/creditlines_draw_0005.pg.sql``, which also
   writes drawing.created / drawing.refused and the alerts a drawing causes.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -43,10 +44,15 @@ def upgrade() -> None:
         sa.Column("distributor_id", sa.String(length=64), nullable=False),
         # PostgreSQL: an identity. SQLite: set by the insert to the rowid it gets (max + 1 under
         # its single writer), creditlines.events.outbox.
-        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False) if pg
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False)
+        if pg
         else sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("txid", sa.BigInteger(), nullable=False,
-                  server_default=sa.text("(pg_current_xact_id()::text::bigint)") if pg else sa.text("0")),
+        sa.Column(
+            "txid",
+            sa.BigInteger(),
+            nullable=False,
+            server_default=sa.text("(pg_current_xact_id()::text::bigint)") if pg else sa.text("0"),
+        ),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("occurred_at", sa.DateTime(), nullable=False),
         sa.Column("vendor_id", sa.String(length=64), nullable=True),
@@ -54,15 +60,28 @@ def upgrade() -> None:
         sa.Column("programme_id", sa.String(length=200), nullable=True),
         sa.Column("dedupe_key", sa.String(length=300), nullable=True),
         sa.Column("data", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["distributor_id"], ["distributor.id"], name=op.f("fk_event_distributor_id_distributor")),
+        sa.ForeignKeyConstraint(
+            ["distributor_id"], ["distributor.id"], name=op.f("fk_event_distributor_id_distributor")
+        ),
         sa.PrimaryKeyConstraint("distributor_id", "id", name=op.f("pk_event")),
     )
     # Partial indexes: a drawing's event (no vendor, no dedupe key) pays for two indexes, not four.
     op.create_index("ix_event_distributor_order", "event", ["distributor_id", "txid", "id"])
-    op.create_index("ix_event_vendor_order", "event", ["vendor_id", "txid", "id"],
-                    postgresql_where=sa.text("vendor_id IS NOT NULL"), sqlite_where=sa.text("vendor_id IS NOT NULL"))
-    op.create_index("uq_event_dedupe_key", "event", ["distributor_id", "dedupe_key"], unique=True,
-                    postgresql_where=sa.text("dedupe_key IS NOT NULL"), sqlite_where=sa.text("dedupe_key IS NOT NULL"))
+    op.create_index(
+        "ix_event_vendor_order",
+        "event",
+        ["vendor_id", "txid", "id"],
+        postgresql_where=sa.text("vendor_id IS NOT NULL"),
+        sqlite_where=sa.text("vendor_id IS NOT NULL"),
+    )
+    op.create_index(
+        "uq_event_dedupe_key",
+        "event",
+        ["distributor_id", "dedupe_key"],
+        unique=True,
+        postgresql_where=sa.text("dedupe_key IS NOT NULL"),
+        sqlite_where=sa.text("dedupe_key IS NOT NULL"),
+    )
     op.create_table(
         "webhook",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -85,8 +104,9 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.CheckConstraint("status IN ('active', 'disabled')", name=op.f("ck_webhook_status")),
         sa.CheckConstraint("distributor_id IS NULL OR vendor_id IS NULL", name=op.f("ck_webhook_one_scope")),
-        sa.ForeignKeyConstraint(["distributor_id"], ["distributor.id"],
-                                name=op.f("fk_webhook_distributor_id_distributor")),
+        sa.ForeignKeyConstraint(
+            ["distributor_id"], ["distributor.id"], name=op.f("fk_webhook_distributor_id_distributor")
+        ),
         sa.ForeignKeyConstraint(["vendor_id"], ["vendor.id"], name=op.f("fk_webhook_vendor_id_vendor")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook")),
     )
@@ -115,12 +135,16 @@ def upgrade() -> None:
                     RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'restrict_violation';
                 END;
                 $$ LANGUAGE plpgsql""")
-            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                       f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()")
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+            )
         else:
             for action in ("UPDATE", "DELETE"):
-                op.execute(f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                           f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                )
     if pg:
         bind = op.get_bind()
         app_role = op.get_context().config.get_main_option("app_role") or "creditlines_app"

@@ -93,8 +93,20 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 def wrk(port: int, script: str, *, duration: int, connections: int, env: dict | None = None) -> dict:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / script),
-         f"http://127.0.0.1:{port}"], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(HERE / script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
@@ -102,14 +114,19 @@ def wrk(port: int, script: str, *, duration: int, connections: int, env: dict | 
         lat[f"p{pct}_ms"] = round(float(value) * UNITS[unit], 2)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": round(rps), **lat, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(1) if errors else None}
+    return {
+        "rps": round(rps),
+        **lat,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1) if errors else None,
+    }
 
 
 def median_run(runs: list[dict]) -> dict:
     """Each figure's median over the runs (throughput and each percentile separately)."""
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0] if key.startswith(("rps", "p"))
-            } | {"non_2xx": sum(run["non_2xx"] for run in runs)}
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0] if key.startswith(("rps", "p"))} | {
+        "non_2xx": sum(run["non_2xx"] for run in runs)
+    }
 
 
 def ledger_entries(dsn: str) -> int:
@@ -119,8 +136,10 @@ def ledger_entries(dsn: str) -> int:
 
 def hot_line(url: str) -> tuple[int, int]:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        return conn.execute("SELECT limit_minor, drawn_minor FROM line WHERE distributor_id = 'bench' "
-                            "AND reseller_id = 'R-000000' AND kind = 'base'").fetchone()
+        return conn.execute(
+            "SELECT limit_minor, drawn_minor FROM line WHERE distributor_id = 'bench' "
+            "AND reseller_id = 'R-000000' AND kind = 'base'"
+        ).fetchone()
 
 
 def last_euros(url: str, port: int, load: dict, *, connections: int) -> dict:
@@ -133,22 +152,37 @@ def last_euros(url: str, port: int, load: dict, *, connections: int) -> dict:
     _, drawn_before = hot_line(url)
     uow = UnitOfWork(make_engine(url))
     with uow.write() as s:
-        ledger.set_base_limit(s, distributor_id="bench", reseller_id="R-000000",
-                              limit=from_minor(drawn_before + 10_000, "EUR"), reason="bench: last euros", actor="bench")
+        ledger.set_base_limit(
+            s,
+            distributor_id="bench",
+            reseller_id="R-000000",
+            limit=from_minor(drawn_before + 10_000, "EUR"),
+            reason="bench: last euros",
+            actor="bench",
+        )
     uow.dispose()
     run = wrk(port, "drawings.lua", duration=3, connections=connections, env={**load, "HOT": "1"})
     limit, drawn = hot_line(url)
-    return {"limit_minor": limit, "drawn_before_minor": drawn_before, "drawn_after_minor": drawn,
-            "accepted": (drawn - drawn_before) // 100, "refused": run["non_2xx"], "overdrawn": drawn > limit}
+    return {
+        "limit_minor": limit,
+        "drawn_before_minor": drawn_before,
+        "drawn_after_minor": drawn,
+        "accepted": (drawn - drawn_before) // 100,
+        "refused": run["non_2xx"],
+        "overdrawn": drawn > limit,
+    }
 
 
 def add_history(dsn: str, entries_per_reseller: int) -> int:
     """Pile up ledger entries (renames: no effect on balances) so history is large."""
     with psycopg.connect(dsn) as c:  # one transaction, resellers locked: in-flight requests finish first
         c.execute("LOCK TABLE reseller IN EXCLUSIVE MODE")
-        c.execute("""INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, details)
+        c.execute(
+            """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, details)
                      SELECT 'bench', r.id, r.ledger_seq + g, now(), 'bench', 'reseller_renamed', '{}'
-                     FROM reseller r, generate_series(1, %s) g""", (entries_per_reseller,))
+                     FROM reseller r, generate_series(1, %s) g""",
+            (entries_per_reseller,),
+        )
         c.execute("UPDATE reseller SET ledger_seq = ledger_seq + %s", (entries_per_reseller,))
         c.commit()
     with psycopg.connect(dsn, autocommit=True) as c:
@@ -163,10 +197,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; medians are reported")
-    parser.add_argument("--only", default=",".join(SCENARIOS),
-                        help=f"comma-separated subset of {','.join(SCENARIOS)} (all by default)")
-    parser.add_argument("--history-per-reseller", type=int, default=10_000,
-                        help="ledger entries added per reseller for the history scenario (10,000: ~10 million)")
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)} (all by default)"
+    )
+    parser.add_argument(
+        "--history-per-reseller",
+        type=int,
+        default=10_000,
+        help="ledger entries added per reseller for the history scenario (10,000: ~10 million)",
+    )
     opts = parser.parse_args()
     only = set(opts.only.split(","))
     if not only <= set(SCENARIOS):
@@ -179,10 +218,14 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     dsn = f"{SERVER.rsplit('/', 1)[0]}/{name}"
     url = dsn.replace("postgresql://", "postgresql+psycopg://")
-    results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
-                     "command": " ".join(["scripts/bench/api_load.py", *sys.argv[1:]]),
-                     "connections": c, "workers": w, "duration_s": d}
+    results: dict = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
+        "command": " ".join(["scripts/bench/api_load.py", *sys.argv[1:]]),
+        "connections": c,
+        "workers": w,
+        "duration_s": d,
+    }
     procs = []
     try:
         key = seed(url)
@@ -198,11 +241,41 @@ def main() -> None:
             results["ledger_entries_history"] = add_history(f"{dsn}_history", opts.history_per_reseller)
         env = {**os.environ, "CREDITLINES_DATABASE_URL": url, "CREDITLINES_LOG_LEVEL": "WARNING"}
         cl_port, base_port = free_port(), free_port()
-        procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(cl_port), "--workers", str(w),
-                            "--no-migrate"], env, cl_port))
-        procs.append(start([sys.executable, "-m", "uvicorn", "scripts.bench.baseline_app:app", "--port",
-                            str(base_port), "--workers", str(w), "--log-level", "warning"],
-                           {**os.environ, "BASELINE_DSN": f"{dsn}_baseline"}, base_port))
+        procs.append(
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "creditlines",
+                    "serve",
+                    "--port",
+                    str(cl_port),
+                    "--workers",
+                    str(w),
+                    "--no-migrate",
+                ],
+                env,
+                cl_port,
+            )
+        )
+        procs.append(
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "scripts.bench.baseline_app:app",
+                    "--port",
+                    str(base_port),
+                    "--workers",
+                    str(w),
+                    "--log-level",
+                    "warning",
+                ],
+                {**os.environ, "BASELINE_DSN": f"{dsn}_baseline"},
+                base_port,
+            )
+        )
         load = {"KEY": key, "RESELLERS": str(RESELLERS)}
         hot = {**load, "HOT": "1"}
         for port in (cl_port, base_port):  # warm-up: pools, prepared statements, key caches
@@ -211,11 +284,19 @@ def main() -> None:
 
         def pairs(script: str, env: dict = load) -> dict:
             """Baseline and creditlines, alternately, --repeat times: the median of each, and of the ratios."""
-            runs = [(wrk(base_port, script, duration=d, connections=c, env=env),
-                     wrk(cl_port, script, duration=d, connections=c, env=env)) for _ in range(opts.repeat)]
-            return {"baseline": median_run([b for b, _ in runs]), "creditlines": median_run([o for _, o in runs]),
-                    "ratio_median": round(statistics.median(o["rps"] / b["rps"] for b, o in runs), 2),
-                    "runs": [{"baseline": b, "creditlines": o} for b, o in runs]}
+            runs = [
+                (
+                    wrk(base_port, script, duration=d, connections=c, env=env),
+                    wrk(cl_port, script, duration=d, connections=c, env=env),
+                )
+                for _ in range(opts.repeat)
+            ]
+            return {
+                "baseline": median_run([b for b, _ in runs]),
+                "creditlines": median_run([o for _, o in runs]),
+                "ratio_median": round(statistics.median(o["rps"] / b["rps"] for b, o in runs), 2),
+                "runs": [{"baseline": b, "creditlines": o} for b, o in runs],
+            }
 
         def alone(port: int, script: str, env: dict) -> dict:
             runs = [wrk(port, script, duration=d, connections=c, env=env) for _ in range(opts.repeat)]
@@ -234,18 +315,37 @@ def main() -> None:
             ports = {}
             for copy in ("small", "history"):
                 ports[copy] = free_port()
-                procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(ports[copy]),
-                                    "--workers", str(w), "--no-migrate"],
-                                   {**env, "CREDITLINES_DATABASE_URL": f"{url}_{copy}"}, ports[copy]))
+                procs.append(
+                    start(
+                        [
+                            sys.executable,
+                            "-m",
+                            "creditlines",
+                            "serve",
+                            "--port",
+                            str(ports[copy]),
+                            "--workers",
+                            str(w),
+                            "--no-migrate",
+                        ],
+                        {**env, "CREDITLINES_DATABASE_URL": f"{url}_{copy}"},
+                        ports[copy],
+                    )
+                )
                 wrk(ports[copy], "eligibility.lua", duration=2, connections=c, env=load)
-            runs = [(wrk(ports["small"], "eligibility.lua", duration=d, connections=c, env=load),
-                     wrk(ports["history"], "eligibility.lua", duration=d, connections=c, env=load))
-                    for _ in range(opts.repeat)]
+            runs = [
+                (
+                    wrk(ports["small"], "eligibility.lua", duration=d, connections=c, env=load),
+                    wrk(ports["history"], "eligibility.lua", duration=d, connections=c, env=load),
+                )
+                for _ in range(opts.repeat)
+            ]
             small, history = median_run([a for a, _ in runs]), median_run([b for _, b in runs])
             results["history"] = {
                 "ledger_entries_before": results["ledger_entries_small"],
                 "ledger_entries_after": results["ledger_entries_history"],
-                "before": small, "after": history,
+                "before": small,
+                "after": history,
                 "p50_ratio": round(history["p50_ms"] / small["p50_ms"], 2),
                 "p99_ratio": round(history["p99_ms"] / small["p99_ms"], 2),
                 "runs": [{"small": a, "history": b} for a, b in runs],
@@ -253,7 +353,9 @@ def main() -> None:
         for proc in procs:
             stop(proc)
         procs.clear()
-        verify = subprocess.run([sys.executable, "-m", "creditlines", "verify"], env=env, capture_output=True, text=True)
+        verify = subprocess.run(
+            [sys.executable, "-m", "creditlines", "verify"], env=env, capture_output=True, text=True
+        )
         results["verify_exit"] = verify.returncode
         results["verify_output"] = (verify.stdout + verify.stderr)[-1500:]
 
@@ -262,8 +364,23 @@ def main() -> None:
                 sqlite_url = f"sqlite:///{tmp}/bench.db"
                 sqlite_key = seed(sqlite_url)
                 port = free_port()
-                procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "1",
-                                    "--no-migrate"], {**env, "CREDITLINES_DATABASE_URL": sqlite_url}, port))
+                procs.append(
+                    start(
+                        [
+                            sys.executable,
+                            "-m",
+                            "creditlines",
+                            "serve",
+                            "--port",
+                            str(port),
+                            "--workers",
+                            "1",
+                            "--no-migrate",
+                        ],
+                        {**env, "CREDITLINES_DATABASE_URL": sqlite_url},
+                        port,
+                    )
+                )
                 sqlite_load = {"KEY": sqlite_key, "RESELLERS": str(RESELLERS)}
                 wrk(port, "eligibility.lua", duration=2, connections=c, env=sqlite_load)
                 results["eligibility_sqlite_1_worker"] = alone(port, "eligibility.lua", sqlite_load)
@@ -278,23 +395,29 @@ def main() -> None:
     summary = results["summary"] = {}
     for name in ("eligibility", "drawings"):
         if name in results:
-            summary[name] = {"rps": results[name]["creditlines"]["rps"], "p99_ms": results[name]["creditlines"]["p99_ms"],
-                             "baseline_rps": results[name]["baseline"]["rps"],
-                             "ratio_to_baseline": results[name]["ratio_median"]}
+            summary[name] = {
+                "rps": results[name]["creditlines"]["rps"],
+                "p99_ms": results[name]["creditlines"]["p99_ms"],
+                "baseline_rps": results[name]["baseline"]["rps"],
+                "ratio_to_baseline": results[name]["ratio_median"],
+            }
     if "drawings_hot_reseller" in results:
-        summary["hot_reseller"] = {"rps": results["drawings_hot_reseller"]["creditlines"]["rps"],
-                                   "p99_ms": results["drawings_hot_reseller"]["creditlines"]["p99_ms"],
-                                   "baseline_rps": results["drawings_hot_reseller"]["baseline"]["rps"],
-                                   "ratio_to_baseline": results["drawings_hot_reseller"]["ratio_median"],
-                                   "overdrawn": results["hot_reseller_last_euros"]["overdrawn"],
-                                   "last_euros_accepted": results["hot_reseller_last_euros"]["accepted"]}
+        summary["hot_reseller"] = {
+            "rps": results["drawings_hot_reseller"]["creditlines"]["rps"],
+            "p99_ms": results["drawings_hot_reseller"]["creditlines"]["p99_ms"],
+            "baseline_rps": results["drawings_hot_reseller"]["baseline"]["rps"],
+            "ratio_to_baseline": results["drawings_hot_reseller"]["ratio_median"],
+            "overdrawn": results["hot_reseller_last_euros"]["overdrawn"],
+            "last_euros_accepted": results["hot_reseller_last_euros"]["accepted"],
+        }
     if "history" in results:
         summary["history"] = {k: results["history"][k] for k in ("p50_ratio", "p99_ratio", "ledger_entries_after")}
     if "eligibility_sqlite_1_worker" in results:
         summary["sqlite_1_worker_rps"] = results["eligibility_sqlite_1_worker"]["rps"]
         if "eligibility" in results:  # there is no SQLite baseline: against the PostgreSQL one, 2 workers
             summary["sqlite_1_worker_vs_postgresql_baseline"] = round(
-                results["eligibility_sqlite_1_worker"]["rps"] / results["eligibility"]["baseline"]["rps"], 2)
+                results["eligibility_sqlite_1_worker"]["rps"] / results["eligibility"]["baseline"]["rps"], 2
+            )
     print(json.dumps(results, indent=2))
 
 

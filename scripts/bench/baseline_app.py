@@ -21,8 +21,12 @@ async def eligibility(d: str, r: str, request: Request):
     body = await request.json()
     amount = int(body["amount"]["amount"].replace(".", ""))
     async with app.state.pool.acquire() as c:
-        rows = await c.fetch("SELECT kind, limit_minor, drawn_minor, valid_until, status, usable_for FROM line "
-                             "WHERE distributor_id = $1 AND reseller_id = $2", d, r)
+        rows = await c.fetch(
+            "SELECT kind, limit_minor, drawn_minor, valid_until, status, usable_for FROM line "
+            "WHERE distributor_id = $1 AND reseller_id = $2",
+            d,
+            r,
+        )
     available = max(0, sum(row["limit_minor"] - row["drawn_minor"] for row in rows if row["status"] == "active"))
     return {"eligible": amount <= available, "available": str(available)}
 
@@ -32,7 +36,12 @@ async def drawing(d: str, r: str, request: Request):
     body = await request.json()
     amount = int(body["amount"]["amount"].replace(".", ""))
     async with app.state.pool.acquire() as c:
-        drawn = await c.fetchval("UPDATE line SET drawn_minor = drawn_minor + $1 WHERE distributor_id = $2 AND "
-                                 "reseller_id = $3 AND kind = 'base' AND drawn_minor + $1 <= limit_minor "
-                                 "RETURNING drawn_minor", amount, d, r)
+        drawn = await c.fetchval(
+            "UPDATE line SET drawn_minor = drawn_minor + $1 WHERE distributor_id = $2 AND "
+            "reseller_id = $3 AND kind = 'base' AND drawn_minor + $1 <= limit_minor "
+            "RETURNING drawn_minor",
+            amount,
+            d,
+            r,
+        )
     return {"accepted": drawn is not None}

@@ -22,7 +22,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +36,7 @@ def run(script: str, *args: str) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     OUT.mkdir(exist_ok=True)
     (OUT / f"{Path(script).stem}-{stamp}.json").write_text(done.stdout)
     print(f"{script} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -57,33 +57,47 @@ def table(api: dict | None, expiry: dict | None, demo: dict | None) -> str:
         s = api["summary"]
         runs = ratios(api["eligibility"])
         e = s["eligibility"]
-        rows.append(f"| eligibility / baseline | ≥ 0.75 ×, p99 ≤ 20 ms | {e['ratio_to_baseline']} × "
-                    f"({e['rps']:,} vs {e['baseline_rps']:,} req/s; runs {runs}), p99 {e['p99_ms']} ms | "
-                    f"{yes(e['ratio_to_baseline'] >= 0.75 and e['p99_ms'] <= 20)} |")
+        rows.append(
+            f"| eligibility / baseline | ≥ 0.75 ×, p99 ≤ 20 ms | {e['ratio_to_baseline']} × "
+            f"({e['rps']:,} vs {e['baseline_rps']:,} req/s; runs {runs}), p99 {e['p99_ms']} ms | "
+            f"{yes(e['ratio_to_baseline'] >= 0.75 and e['p99_ms'] <= 20)} |"
+        )
         dr = s["drawings"]
         runs = ratios(api["drawings"])
-        rows.append(f"| drawings spread / baseline (with the outbox) | ≥ 0.65 ×, p99 ≤ 40 ms | "
-                    f"{dr['ratio_to_baseline']} × ({dr['rps']:,} vs {dr['baseline_rps']:,} req/s; runs {runs}), "
-                    f"p99 {dr['p99_ms']} ms | {yes(dr['ratio_to_baseline'] >= 0.65 and dr['p99_ms'] <= 40)} |")
+        rows.append(
+            f"| drawings spread / baseline (with the outbox) | ≥ 0.65 ×, p99 ≤ 40 ms | "
+            f"{dr['ratio_to_baseline']} × ({dr['rps']:,} vs {dr['baseline_rps']:,} req/s; runs {runs}), "
+            f"p99 {dr['p99_ms']} ms | {yes(dr['ratio_to_baseline'] >= 0.65 and dr['p99_ms'] <= 40)} |"
+        )
         h = s["hot_reseller"]
-        rows.append(f"| one hot reseller | ≥ 800 drawings/s, no overdraw in the last-euros phase | {h['rps']:,}/s, "
-                    f"p99 {h['p99_ms']} ms; last euros: {h['last_euros_accepted']} × EUR 1.00 accepted, "
-                    f"overdrawn: {h['overdrawn']} | {yes(h['rps'] >= 800 and not h['overdrawn'])} |")
+        rows.append(
+            f"| one hot reseller | ≥ 800 drawings/s, no overdraw in the last-euros phase | {h['rps']:,}/s, "
+            f"p99 {h['p99_ms']} ms; last euros: {h['last_euros_accepted']} × EUR 1.00 accepted, "
+            f"overdrawn: {h['overdrawn']} | {yes(h['rps'] >= 800 and not h['overdrawn'])} |"
+        )
         hi = s["history"]
-        rows.append(f"| eligibility, {hi['ledger_entries_after']:,} vs {api['ledger_entries_small']:,} ledger "
-                    f"entries | ≤ 1.1 × | p50 {hi['p50_ratio']} ×, p99 {hi['p99_ratio']} × | "
-                    f"{yes(hi['p50_ratio'] <= 1.1)} |")
-        rows.append(f"| SQLite eligibility, 1 worker | ≥ 2,000 req/s | {s['sqlite_1_worker_rps']:,} req/s | "
-                    f"{yes(s['sqlite_1_worker_rps'] >= 2000)} |")
+        rows.append(
+            f"| eligibility, {hi['ledger_entries_after']:,} vs {api['ledger_entries_small']:,} ledger "
+            f"entries | ≤ 1.1 × | p50 {hi['p50_ratio']} ×, p99 {hi['p99_ratio']} × | "
+            f"{yes(hi['p50_ratio'] <= 1.1)} |"
+        )
+        rows.append(
+            f"| SQLite eligibility, 1 worker | ≥ 2,000 req/s | {s['sqlite_1_worker_rps']:,} req/s | "
+            f"{yes(s['sqlite_1_worker_rps'] >= 2000)} |"
+        )
     if expiry:
-        rows.append(f"| expiry, {expiry['lines']:,} lines, {expiry['expiring']:,} expiring (with `line.expired` "
-                    f"events) | ≤ 20 s, ≤ 200 MB | {expiry['first_run_s']} s, {expiry['first_run_peak_rss_mb']} MB "
-                    f"(second run {expiry['second_run_s']} s; verify exit {expiry['verify_exit']}) | "
-                    f"{yes(expiry['first_run_s'] <= 20 and expiry['first_run_peak_rss_mb'] <= 200)} |")
+        rows.append(
+            f"| expiry, {expiry['lines']:,} lines, {expiry['expiring']:,} expiring (with `line.expired` "
+            f"events) | ≤ 20 s, ≤ 200 MB | {expiry['first_run_s']} s, {expiry['first_run_peak_rss_mb']} MB "
+            f"(second run {expiry['second_run_s']} s; verify exit {expiry['verify_exit']}) | "
+            f"{yes(expiry['first_run_s'] <= 20 and expiry['first_run_peak_rss_mb'] <= 200)} |"
+        )
     if demo:
-        rows.append(f"| demo default (SQLite) | ≤ 30 s | {demo['load_seconds']} s, {demo['peak_rss_mb']} MB, "
-                    f"{demo['ledger_entries']:,} ledger entries (verify exit {demo['verify_exit']}) | "
-                    f"{yes(demo['load_seconds'] <= 30)} |")
+        rows.append(
+            f"| demo default (SQLite) | ≤ 30 s | {demo['load_seconds']} s, {demo['peak_rss_mb']} MB, "
+            f"{demo['ledger_entries']:,} ledger entries (verify exit {demo['verify_exit']}) | "
+            f"{yes(demo['load_seconds'] <= 30)} |"
+        )
     return "\n".join(rows)
 
 
@@ -94,7 +108,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated: api, expiry, demo")
     opts = parser.parse_args()
     skip = set(filter(None, opts.skip.split(",")))
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     api = None if "api" in skip else run("api_load.py", "--duration", opts.duration, "--repeat", opts.repeat)
     expiry = None if "expiry" in skip else run("expiry.py")
     demo = None if "demo" in skip else run("demo_load.py")

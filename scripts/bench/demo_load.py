@@ -32,8 +32,9 @@ def creditlines(args: list[str], url: str, *, timed: bool = False) -> tuple[subp
     if timed:
         command = ["/usr/bin/time", "-f", "PEAK_RSS_KB %M", *command]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "CREDITLINES_DATABASE_URL": url})
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "CREDITLINES_DATABASE_URL": url}
+    )
     return done, time.perf_counter() - started
 
 
@@ -72,16 +73,25 @@ def main() -> None:
                 with psycopg.connect(SERVER, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     budget = 60 if opts.size == "default" else 600
-    print(json.dumps({
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
-        "command": " ".join(["scripts/bench/demo_load.py", *sys.argv[1:]]),
-        "size": opts.size, "database": opts.database,
-        "load_seconds": round(seconds, 1), "budget_seconds": budget, "met": seconds <= budget,
-        "peak_rss_mb": round(int(peak.group(1)) / 1024) if peak else None,
-        "ledger_entries": entries,
-        "verify_exit": verified.returncode, "verify_seconds": round(verify_seconds, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
+                "command": " ".join(["scripts/bench/demo_load.py", *sys.argv[1:]]),
+                "size": opts.size,
+                "database": opts.database,
+                "load_seconds": round(seconds, 1),
+                "budget_seconds": budget,
+                "met": seconds <= budget,
+                "peak_rss_mb": round(int(peak.group(1)) / 1024) if peak else None,
+                "ledger_entries": entries,
+                "verify_exit": verified.returncode,
+                "verify_seconds": round(verify_seconds, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,50 +34,89 @@ def build(url_psycopg: str, resellers: int, expiring: int, today: date) -> None:
     with psycopg.connect(url_psycopg, autocommit=True) as c:
         c.execute("INSERT INTO distributor VALUES ('bench', 'Bench', 'EUR', 'Europe/Paris', %s)", (at,))
         c.execute("INSERT INTO vendor VALUES ('microsoft', 'Microsoft', %s)", (at,))
-        c.execute("""INSERT INTO programme (distributor_id, vendor_id, id, code, name, kind, line_limit_minor, starts_on,
+        c.execute(
+            """INSERT INTO programme (distributor_id, vendor_id, id, code, name, kind, line_limit_minor, starts_on,
                      ends_on, usable_for, on_expiry, status, created_at, updated_at)
                      VALUES ('bench', 'microsoft', 'mezz@bench', 'mezz', 'Mezz', 'standing', 500000, %s, %s, 'any',
-                     'transfer_to_base', 'active', %s, %s)""", (today - timedelta(days=60), later, at, at))
-        params = {"n": resellers, "x": expiring, "at": at, "y": yesterday, "l": later,
-                  "from": today - timedelta(days=30)}
+                     'transfer_to_base', 'active', %s, %s)""",
+            (today - timedelta(days=60), later, at, at),
+        )
+        params = {
+            "n": resellers,
+            "x": expiring,
+            "at": at,
+            "y": yesterday,
+            "l": later,
+            "from": today - timedelta(days=30),
+        }
         steps = [
-            ("resellers", """INSERT INTO reseller SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'Reseller ' || i, 'active',
+            (
+                "resellers",
+                """INSERT INTO reseller SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'Reseller ' || i, 'active',
                 NULL, CASE WHEN i <= %(x)s AND i %% 2 = 0 THEN 8 ELSE 6 END, %(at)s, %(at)s
-                FROM generate_series(1, %(n)s) i"""),
-            ("base lines", """INSERT INTO line SELECT 'bench', 'b-' || i, 'R-' || lpad(i::text, 7, '0'), 'base', NULL, NULL,
+                FROM generate_series(1, %(n)s) i""",
+            ),
+            (
+                "base lines",
+                """INSERT INTO line SELECT 'bench', 'b-' || i, 'R-' || lpad(i::text, 7, '0'), 'base', NULL, NULL,
                 'bench', 1000000, 0, %(from)s, NULL, 'any', NULL, 'active', %(at)s, 2, NULL
-                FROM generate_series(1, %(n)s) i"""),
-            ("programme lines", """INSERT INTO line SELECT 'bench', 'p' || k || '-' || i, 'R-' || lpad(i::text, 7, '0'),
+                FROM generate_series(1, %(n)s) i""",
+            ),
+            (
+                "programme lines",
+                """INSERT INTO line SELECT 'bench', 'p' || k || '-' || i, 'R-' || lpad(i::text, 7, '0'),
                 'programme', 'mezz@bench', 'microsoft', 'microsoft', 500000,
                 CASE WHEN k = 1 AND i <= %(x)s AND i %% 2 = 0 THEN 50000 ELSE 0 END, %(from)s,
                 CASE WHEN k = 1 AND i <= %(x)s THEN %(y)s::date ELSE %(l)s::date END, 'any', 'transfer_to_base',
                 'active', %(at)s, 2 + k, NULL
-                FROM generate_series(1, %(n)s) i, generate_series(1, 4) k"""),
-            ("drawings", """INSERT INTO drawing SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'D-' || i, 50000, 50000,
-                NULL, 'open', %(at)s, 'bench' FROM generate_series(2, %(x)s, 2) i"""),
-            ("allocations", """INSERT INTO allocation SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'D-' || i, 'p1-' || i,
-                'microsoft', 50000, 50000, 0 FROM generate_series(2, %(x)s, 2) i"""),
-            ("ledger: resellers", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, status_after)
+                FROM generate_series(1, %(n)s) i, generate_series(1, 4) k""",
+            ),
+            (
+                "drawings",
+                """INSERT INTO drawing SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'D-' || i, 50000, 50000,
+                NULL, 'open', %(at)s, 'bench' FROM generate_series(2, %(x)s, 2) i""",
+            ),
+            (
+                "allocations",
+                """INSERT INTO allocation SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'D-' || i, 'p1-' || i,
+                'microsoft', 50000, 50000, 0 FROM generate_series(2, %(x)s, 2) i""",
+            ),
+            (
+                "ledger: resellers",
+                """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, status_after)
                 SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 1, %(at)s, 'bench', 'reseller_created', 'active'
-                FROM generate_series(1, %(n)s) i"""),
-            ("ledger: base lines", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
+                FROM generate_series(1, %(n)s) i""",
+            ),
+            (
+                "ledger: base lines",
+                """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
                 drawn_delta_minor, limit_after_minor, status_after)
                 SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 2, %(at)s, 'bench', 'line_opened', 'b-' || i, 0, 1000000,
-                'active' FROM generate_series(1, %(n)s) i"""),
-            ("ledger: programme lines", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
+                'active' FROM generate_series(1, %(n)s) i""",
+            ),
+            (
+                "ledger: programme lines",
+                """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
                 drawn_delta_minor, limit_after_minor, valid_until_after, status_after)
                 SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 2 + k, %(at)s, 'bench', 'line_opened',
                 'p' || k || '-' || i, 0, 500000,
                 CASE WHEN k = 1 AND i <= %(x)s THEN %(y)s::date ELSE %(l)s::date END, 'active'
-                FROM generate_series(1, %(n)s) i, generate_series(1, 4) k"""),
-            ("ledger: drawings", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind,
+                FROM generate_series(1, %(n)s) i, generate_series(1, 4) k""",
+            ),
+            (
+                "ledger: drawings",
+                """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind,
                 drawing_reference, amount_minor)
                 SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 7, %(at)s, 'bench', 'drawing_posted', 'D-' || i, 50000
-                FROM generate_series(2, %(x)s, 2) i"""),
-            ("ledger: allocations", """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
+                FROM generate_series(2, %(x)s, 2) i""",
+            ),
+            (
+                "ledger: allocations",
+                """INSERT INTO ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, line_id,
                 drawing_reference, drawn_delta_minor)
                 SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 8, %(at)s, 'bench', 'drawing_allocated', 'p1-' || i,
-                'D-' || i, 50000 FROM generate_series(2, %(x)s, 2) i"""),
+                'D-' || i, 50000 FROM generate_series(2, %(x)s, 2) i""",
+            ),
         ]
         for name, sql in steps:
             started = time.perf_counter()
@@ -121,12 +160,17 @@ def main() -> None:
         result = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.node()} {os.cpu_count()} cores, "
-                       f"{platform.python_implementation()} {platform.python_version()}",
-            "lines": opts.resellers * 5, "expiring": opts.expiring, "build_s": round(build_s, 1),
-            "first_run_s": round(first_s, 1), "first_run_peak_rss_mb": round(peak_first_mb),
-            "first_run": json.loads(first.stdout), "second_run_s": round(second_s, 2),
+            f"{platform.python_implementation()} {platform.python_version()}",
+            "lines": opts.resellers * 5,
+            "expiring": opts.expiring,
+            "build_s": round(build_s, 1),
+            "first_run_s": round(first_s, 1),
+            "first_run_peak_rss_mb": round(peak_first_mb),
+            "first_run": json.loads(first.stdout),
+            "second_run_s": round(second_s, 2),
             "second_run_lines_expired": json.loads(second.stdout)["lines_expired"],
-            "verify_s": round(verify_s, 1), "verify_exit": verified.returncode,
+            "verify_s": round(verify_s, 1),
+            "verify_exit": verified.returncode,
         }
         print(json.dumps(result, indent=2))
     finally:

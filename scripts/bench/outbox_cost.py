@@ -30,7 +30,9 @@ from scripts.bench.api_load import RESELLERS, SERVER, free_port, seed, start, st
 
 
 def draw_0002() -> str:
-    spec = importlib.util.spec_from_file_location("m0002", HERE.parents[1] / "migrations/versions/0002_draw_function.py")
+    spec = importlib.util.spec_from_file_location(
+        "m0002", HERE.parents[1] / "migrations/versions/0002_draw_function.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -50,10 +52,14 @@ def main() -> None:
     dsn = f"{SERVER.rsplit('/', 1)[0]}/{name}"
     url = dsn.replace("postgresql://", "postgresql+psycopg://")
     procs = []
-    results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
-                     "command": " ".join(["scripts/bench/outbox_cost.py", *sys.argv[1:]]),
-                     "connections": opts.connections, "workers": opts.workers, "duration_s": opts.duration}
+    results: dict = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()}, {os.cpu_count()} cores, CPython {platform.python_version()}",
+        "command": " ".join(["scripts/bench/outbox_cost.py", *sys.argv[1:]]),
+        "connections": opts.connections,
+        "workers": opts.workers,
+        "duration_s": opts.duration,
+    }
     try:
         key = seed(url)
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -66,19 +72,38 @@ def main() -> None:
         for side, db in (("outbox", url), ("no_events", f"{url}_no_events")):
             ports[side] = free_port()
             env = {**os.environ, "CREDITLINES_DATABASE_URL": db, "CREDITLINES_LOG_LEVEL": "WARNING"}
-            procs.append(start([sys.executable, "-m", "creditlines", "serve", "--port", str(ports[side]),
-                                "--workers", str(opts.workers), "--no-migrate"], env, ports[side]))
+            procs.append(
+                start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "creditlines",
+                        "serve",
+                        "--port",
+                        str(ports[side]),
+                        "--workers",
+                        str(opts.workers),
+                        "--no-migrate",
+                    ],
+                    env,
+                    ports[side],
+                )
+            )
         load = {"KEY": key, "RESELLERS": str(RESELLERS)}
         for port in ports.values():
             wrk(port, "drawings.lua", duration=3, connections=opts.connections, env=load)
         runs = []
         for n in range(opts.rounds):
             order = ("no_events", "outbox") if n % 2 == 0 else ("outbox", "no_events")
-            run = {side: wrk(ports[side], "drawings.lua", duration=opts.duration, connections=opts.connections,
-                             env=load) for side in order}
+            run = {
+                side: wrk(ports[side], "drawings.lua", duration=opts.duration, connections=opts.connections, env=load)
+                for side in order
+            }
             runs.append(run)
         with psycopg.connect(dsn) as conn:
-            results["events_written"] = conn.execute("SELECT count(*) FROM event WHERE type = 'drawing.created'").fetchone()[0]
+            results["events_written"] = conn.execute(
+                "SELECT count(*) FROM event WHERE type = 'drawing.created'"
+            ).fetchone()[0]
         results["runs"] = runs
         results["median_rps"] = {side: statistics.median(r[side]["rps"] for r in runs) for side in ports}
         results["median_p99_ms"] = {side: statistics.median(r[side]["p99_ms"] for r in runs) for side in ports}

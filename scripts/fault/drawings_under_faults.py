@@ -54,6 +54,7 @@ RETRYABLE = (503,)
 
 # ------------------------------------------------------------------------ a private cluster
 
+
 class PrivateCluster:
     """A PostgreSQL cluster in a temporary directory, on a free port, for this run only."""
 
@@ -76,8 +77,9 @@ class PrivateCluster:
 
     def _pg_ctl(self, action: str, *extra: str) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        self._run(str(PG_BIN / "pg_ctl"), action, "-D", str(self.data), "-l", str(self.log), "-w",
-                  "-o", options, *extra)
+        self._run(
+            str(PG_BIN / "pg_ctl"), action, "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, *extra
+        )
 
     def restart(self) -> None:
         """Fast shutdown (every connection cut, open transactions rolled back), then start again."""
@@ -113,6 +115,7 @@ def private_cluster() -> Iterator[PrivateCluster]:
 
 # ------------------------------------------------------------------------ the load
 
+
 @dataclass
 class Outcome:
     reseller: str
@@ -128,8 +131,17 @@ class Load:
     """Client threads posting drawings with unique references; a timeout, a connection error or
     a 503 is retried with the same reference and body until a definitive answer (or give-up)."""
 
-    def __init__(self, base: str, key: str, resellers: list[str], *, threads: int, give_up_s: float = 90,
-                 timeout_s: float = 5, seed: int = 7):
+    def __init__(
+        self,
+        base: str,
+        key: str,
+        resellers: list[str],
+        *,
+        threads: int,
+        give_up_s: float = 90,
+        timeout_s: float = 5,
+        seed: int = 7,
+    ):
         self.base, self.key, self.resellers = base, key, resellers
         self.threads, self.give_up_s, self.timeout_s = threads, give_up_s, timeout_s
         self.outcomes: list[Outcome] = []
@@ -141,8 +153,12 @@ class Load:
 
     def start(self, label: str) -> None:
         self._stop.clear()
-        self._workers = [threading.Thread(target=self._run, args=(f"{label}-{n}", random.Random(f"{self._seed}{label}{n}")),
-                                          daemon=True) for n in range(self.threads)]
+        self._workers = [
+            threading.Thread(
+                target=self._run, args=(f"{label}-{n}", random.Random(f"{self._seed}{label}{n}")), daemon=True
+            )
+            for n in range(self.threads)
+        ]
         for worker in self._workers:
             worker.start()
 
@@ -152,12 +168,15 @@ class Load:
             worker.join()
 
     def _run(self, name: str, rng: random.Random) -> None:
-        with httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.key}"},
-                          timeout=self.timeout_s) as client:
+        with httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {self.key}"}, timeout=self.timeout_s
+        ) as client:
             n = 0
             while not self._stop.is_set():
                 n += 1
-                outcome = Outcome(rng.choice(self.resellers), f"F-{name}-{n}", f"{rng.randint(1, 400)}.{rng.randint(0, 99):02d}")
+                outcome = Outcome(
+                    rng.choice(self.resellers), f"F-{name}-{n}", f"{rng.randint(1, 400)}.{rng.randint(0, 99):02d}"
+                )
                 self._post(client, outcome)
                 with self._lock:
                     self.outcomes.append(outcome)
@@ -191,6 +210,7 @@ class Load:
 
 
 # ------------------------------------------------------------------------ faults
+
 
 def worker_pids(serve_pid: int) -> list[int]:
     """The uvicorn workers: children of the serve process started by multiprocessing's spawn."""
@@ -226,33 +246,45 @@ def wait_ready(base: str, timeout_s: float = 60) -> float:
 
 # ------------------------------------------------------------------------ setup and checks
 
+
 def setup(base: str, resellers: int, limits: tuple[str, ...] = ("50000.00", "1000.00")) -> tuple[str, list[str]]:
     """A distributor, an integration key and resellers whose base limits alternate between
     ``limits``: the small ones refuse drawings early, so refusals happen all along the run."""
     admin = {"Authorization": f"Bearer {ADMIN}"}
     with httpx.Client(base_url=base, headers=admin, timeout=30) as c:
-        assert c.post("/v1/distributors", json={"id": DISTRIBUTOR, "name": "Faults", "currency": "EUR",
-                                                 "timezone": "Europe/Paris"}).status_code in (200, 201)
+        assert c.post(
+            "/v1/distributors",
+            json={"id": DISTRIBUTOR, "name": "Faults", "currency": "EUR", "timezone": "Europe/Paris"},
+        ).status_code in (200, 201)
         officer = c.post("/v1/api-keys", json={"role": "credit_officer", "distributor_id": DISTRIBUTOR}).json()["key"]
         key = c.post("/v1/api-keys", json={"role": "integration", "distributor_id": DISTRIBUTOR}).json()["key"]
         ids = [f"R{n:03d}" for n in range(resellers)]
         officer_h = {"Authorization": f"Bearer {officer}"}
         for r in ids:
-            c.put(f"/v1/distributors/{DISTRIBUTOR}/resellers/{r}", json={"name": r}, headers=officer_h).raise_for_status()
-            c.put(f"/v1/distributors/{DISTRIBUTOR}/resellers/{r}/base-limit", headers=officer_h,
-                  json={"limit": {"amount": limits[int(r[1:]) % len(limits)], "currency": "EUR"},
-                        "reason": "opening"}).raise_for_status()
+            c.put(
+                f"/v1/distributors/{DISTRIBUTOR}/resellers/{r}", json={"name": r}, headers=officer_h
+            ).raise_for_status()
+            c.put(
+                f"/v1/distributors/{DISTRIBUTOR}/resellers/{r}/base-limit",
+                headers=officer_h,
+                json={"limit": {"amount": limits[int(r[1:]) % len(limits)], "currency": "EUR"}, "reason": "opening"},
+            ).raise_for_status()
     return key, ids
 
 
 def check(database_url: str, outcomes: list[Outcome]) -> dict:
     """What the client saw against what the database holds."""
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        rows = conn.execute("SELECT reseller_id, reference, amount_minor FROM drawing WHERE distributor_id = %s",
-                            (DISTRIBUTOR,)).fetchall()
-        entries = dict(conn.execute(
-            "SELECT drawing_reference, count(*) FROM ledger_entry"
-            " WHERE distributor_id = %s AND kind = 'drawing_posted' GROUP BY drawing_reference", (DISTRIBUTOR,)).fetchall())
+        rows = conn.execute(
+            "SELECT reseller_id, reference, amount_minor FROM drawing WHERE distributor_id = %s", (DISTRIBUTOR,)
+        ).fetchall()
+        entries = dict(
+            conn.execute(
+                "SELECT drawing_reference, count(*) FROM ledger_entry"
+                " WHERE distributor_id = %s AND kind = 'drawing_posted' GROUP BY drawing_reference",
+                (DISTRIBUTOR,),
+            ).fetchall()
+        )
     stored = Counter(ref for _, ref, _ in rows)
     amounts = {ref: minor for _, ref, minor in rows}
     problems = []
@@ -261,8 +293,10 @@ def check(database_url: str, outcomes: list[Outcome]) -> dict:
     unresolved = [o for o in outcomes if o.status is None]
     for o in accepted:
         if stored[o.reference] != 1 or entries.get(o.reference) != 1:
-            problems.append(f"accepted {o.reference}: {stored[o.reference]} drawing rows, "
-                            f"{entries.get(o.reference, 0)} drawing_posted entries")
+            problems.append(
+                f"accepted {o.reference}: {stored[o.reference]} drawing rows, "
+                f"{entries.get(o.reference, 0)} drawing_posted entries"
+            )
         elif amounts[o.reference] != int(o.amount.replace(".", "")):
             problems.append(f"accepted {o.reference}: stored {amounts[o.reference]} minor units for {o.amount}")
     for o in refused:
@@ -299,12 +333,14 @@ def phase(load: Load, label: str, seconds: float, fault) -> dict:
 
 
 def run(base_seconds: float, threads: int, resellers: int) -> dict:
-    result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
-                               f"Python {platform.python_version()}",
-                    "command": " ".join([Path(sys.executable).name, "-m", "scripts.fault.drawings_under_faults"]
-                                        + sys.argv[1:]),
-                    "threads": threads, "resellers": resellers, "seconds_per_phase": base_seconds}
+    result: dict = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "command": " ".join([Path(sys.executable).name, "-m", "scripts.fault.drawings_under_faults"] + sys.argv[1:]),
+        "threads": threads,
+        "resellers": resellers,
+        "seconds_per_phase": base_seconds,
+    }
     with private_cluster() as cluster:
         url = cluster.create_database("creditlines")
         with serve(url, admin_key=ADMIN, now=None, workers=2) as server:
@@ -330,9 +366,13 @@ def run(base_seconds: float, threads: int, resellers: int) -> dict:
             result["verify_exit"] = verified.returncode
             result["verify_output"] = (verified.stdout + verified.stderr).strip()[-500:]
             result["invariants"] = violations(url, now=datetime.now(UTC))
-    result["ok"] = (not result["check"]["problems"] and not result["unexpected_answers"]
-                    and result["verify_exit"] == 0 and not result["invariants"]
-                    and result["check"]["unresolved"] == 0)
+    result["ok"] = (
+        not result["check"]["problems"]
+        and not result["unexpected_answers"]
+        and result["verify_exit"] == 0
+        and not result["invariants"]
+        and result["check"]["unresolved"] == 0
+    )
     return result
 
 
@@ -344,12 +384,16 @@ def main() -> int:
     args = parser.parse_args()
     result = run(args.seconds, args.threads, args.resellers)
     c = result["check"]
-    print(f"sent {c['drawings_sent']} drawings: {c['accepted']} accepted "
-          f"({c['accepted_as_replay_after_retry']} answered as a replay after a retry), {c['refused']} refused, "
-          f"{c['unresolved']} without a definitive answer; {c['retried']} retried ({c['retry_causes']})")
+    print(
+        f"sent {c['drawings_sent']} drawings: {c['accepted']} accepted "
+        f"({c['accepted_as_replay_after_retry']} answered as a replay after a retry), {c['refused']} refused, "
+        f"{c['unresolved']} without a definitive answer; {c['retried']} retried ({c['retry_causes']})"
+    )
     print(f"restart: {result['phase_restart']}; kill: {result['phase_kill']}")
-    print(f"problems: {c['problems'] or 'none'}; unexpected answers: {result['unexpected_answers'] or 'none'}; "
-          f"verify exit {result['verify_exit']}; invariants: {result['invariants'] or 'all hold'}")
+    print(
+        f"problems: {c['problems'] or 'none'}; unexpected answers: {result['unexpected_answers'] or 'none'}; "
+        f"verify exit {result['verify_exit']}; invariants: {result['invariants'] or 'all hold'}"
+    )
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 

@@ -22,21 +22,29 @@ def server(pg_only_engine):
     from creditlines.db.roles import DEFAULT_APP_ROLE
 
     assert pg_only_engine.url.username == DEFAULT_APP_ROLE
-    with serve(pg_only_engine.url.render_as_string(hide_password=False), admin_key=ADMIN,
-               now="2026-03-02T09:00:00+00:00") as running:
+    with serve(
+        pg_only_engine.url.render_as_string(hide_password=False), admin_key=ADMIN, now="2026-03-02T09:00:00+00:00"
+    ) as running:
         yield running.base
 
 
 def _setup(base: str) -> str:
     admin = {"Authorization": f"Bearer {ADMIN}"}
     with httpx.Client(base_url=base, headers=admin, timeout=10) as c:
-        assert c.post("/v1/distributors", json={"id": "actebis", "name": "Actebis", "currency": "EUR",
-                                                 "timezone": "Europe/Paris"}).status_code == 201
+        assert (
+            c.post(
+                "/v1/distributors",
+                json={"id": "actebis", "name": "Actebis", "currency": "EUR", "timezone": "Europe/Paris"},
+            ).status_code
+            == 201
+        )
         key = c.post("/v1/api-keys", json={"role": "integration", "distributor_id": "actebis"}).json()["key"]
         created = c.put("/v1/distributors/actebis/resellers/R-HOT", json={"name": "Hot"})
         assert created.status_code == 201, created.text
-        c.put("/v1/distributors/actebis/resellers/R-HOT/base-limit",
-              json={"limit": {"amount": "5000.00", "currency": "EUR"}, "reason": "open"})
+        c.put(
+            "/v1/distributors/actebis/resellers/R-HOT/base-limit",
+            json={"limit": {"amount": "5000.00", "currency": "EUR"}, "reason": "open"},
+        )
     return key
 
 
@@ -55,12 +63,22 @@ def _race(n, fn):
 def test_racing_orders_through_http_never_overdraw_and_duplicates_post_once(server, verify_cli):
     key = _setup(server)
     path = "/v1/distributors/actebis/resellers/R-HOT/drawings"
-    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {key}"}, timeout=30,
-                      limits=httpx.Limits(max_connections=64)) as c:
-        codes = _race(32, lambda i: c.post(path, json={"reference": f"SO-{i}", "amount": {"amount": "300.00", "currency": "EUR"}}).status_code)
+    with httpx.Client(
+        base_url=server, headers={"Authorization": f"Bearer {key}"}, timeout=30, limits=httpx.Limits(max_connections=64)
+    ) as c:
+        codes = _race(
+            32,
+            lambda i: (
+                c.post(
+                    path, json={"reference": f"SO-{i}", "amount": {"amount": "300.00", "currency": "EUR"}}
+                ).status_code
+            ),
+        )
         assert codes.count(201) == 16 and codes.count(409) == 16  # 16 × 300 = 4,800 ≤ 5,000 < 17 × 300
 
-        dupes = _race(16, lambda i: c.post(path, json={"reference": "SO-DUP", "amount": {"amount": "150.00", "currency": "EUR"}}))
+        dupes = _race(
+            16, lambda i: c.post(path, json={"reference": "SO-DUP", "amount": {"amount": "150.00", "currency": "EUR"}})
+        )
         assert sorted(r.status_code for r in dupes) == [200] * 15 + [201]
         assert len({r.text for r in dupes}) == 1
 

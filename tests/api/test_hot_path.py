@@ -18,15 +18,21 @@ VENDORS = [None, "microsoft", "hp"]
 
 def _service_answer(api, reseller_id, amount, vendor_id):
     with api.uow.read() as s:
-        d = service.check_eligibility(s, distributor_id="actebis", reseller_id=reseller_id,
-                                      amount=Money(amount, "EUR"), vendor_id=vendor_id)
+        d = service.check_eligibility(
+            s, distributor_id="actebis", reseller_id=reseller_id, amount=Money(amount, "EUR"), vendor_id=vendor_id
+        )
 
     def m(money):
         return eur(amount_str(to_minor(money), "EUR"))
 
-    return {"eligible": d.eligible, "requested": m(d.requested), "available": m(d.available),
-            "shortfall": m(d.shortfall), "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
-            "plan": [{"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": m(p.amount)} for p in d.plan]}
+    return {
+        "eligible": d.eligible,
+        "requested": m(d.requested),
+        "available": m(d.available),
+        "shortfall": m(d.shortfall),
+        "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
+        "plan": [{"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": m(p.amount)} for p in d.plan],
+    }
 
 
 def _compare_everything(api):
@@ -43,17 +49,25 @@ def test_hot_eligibility_answers_what_the_service_answers(api):
     with clock.frozen("2026-04-01T10:00:00+02:00"):
         for r in ("R-1", "R-2", "R-3", "R-4", "R-5"):
             api.put(f"/v1/distributors/actebis/resellers/{r}", json={"name": r})
-            api.put(f"/v1/distributors/actebis/resellers/{r}/base-limit", json={"limit": eur("3000.00"), "reason": "cover"})
+            api.put(
+                f"/v1/distributors/actebis/resellers/{r}/base-limit", json={"limit": eur("3000.00"), "reason": "cover"}
+            )
         vendor_only = {**MEZZANINE, "code": "mezz-vendor", "usable_for": "vendor_products", "budget": None}
         transfer = {**MEZZANINE, "code": "mezz-transfer", "on_expiry": "transfer_to_base", "budget": None}
         for definition in (vendor_only, transfer):
             created = api.post(MS, who="partner", json=definition)
             assert created.status_code == 201, created.text
-            enrolled = api.post(f"{MS}/{created.json()['id']}/enrolments", who="partner",
-                                json={"resellers": [{"reseller_id": "R-1"}, {"reseller_id": "R-3"}]})
+            enrolled = api.post(
+                f"{MS}/{created.json()['id']}/enrolments",
+                who="partner",
+                json={"resellers": [{"reseller_id": "R-1"}, {"reseller_id": "R-3"}]},
+            )
             assert enrolled.status_code == 200, enrolled.text
-        drawn = api.post("/v1/distributors/actebis/resellers/R-1/drawings", who="integration",
-                         json={"reference": "SO-1", "amount": eur("7000.00")})
+        drawn = api.post(
+            "/v1/distributors/actebis/resellers/R-1/drawings",
+            who="integration",
+            json={"reference": "SO-1", "amount": eur("7000.00")},
+        )
         assert drawn.status_code == 201, drawn.text
         api.post("/v1/distributors/actebis/resellers/R-2/hold", json={"reason": "late payments"})
         api.post("/v1/distributors/actebis/resellers/R-4/termination", json={"reason": "insolvent"})
@@ -65,15 +79,20 @@ def test_hot_eligibility_answers_what_the_service_answers(api):
 
 
 def test_hot_eligibility_refuses_like_every_other_route(api):
-    unknown = api.post("/v1/distributors/actebis/resellers/NOPE/eligibility", who="integration",
-                       json={"amount": eur("1.00")})
+    unknown = api.post(
+        "/v1/distributors/actebis/resellers/NOPE/eligibility", who="integration", json={"amount": eur("1.00")}
+    )
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
     nowhere = api.post("/v1/distributors/nowhere/resellers/R-1/eligibility", who="admin", json={"amount": eur("1.00")})
     assert nowhere.status_code == 404 and nowhere.json()["code"] == "not_found"
     api.put("/v1/distributors/actebis/resellers/R-1", json={"name": "R-1"})
-    for amount, code in ((eur("1.001"), "invalid_amount"), ({"amount": "1.00", "currency": "USD"}, "currency_mismatch"),
-                         (eur("0.00"), "invalid_amount")):
-        refused = api.post("/v1/distributors/actebis/resellers/R-1/eligibility", who="integration",
-                           json={"amount": amount})
+    for amount, code in (
+        (eur("1.001"), "invalid_amount"),
+        ({"amount": "1.00", "currency": "USD"}, "currency_mismatch"),
+        (eur("0.00"), "invalid_amount"),
+    ):
+        refused = api.post(
+            "/v1/distributors/actebis/resellers/R-1/eligibility", who="integration", json={"amount": amount}
+        )
         assert refused.status_code == 422 and refused.json()["code"] == code, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")

@@ -41,16 +41,20 @@ def _problem(response, status: int, code: str = "validation_error") -> dict:
 # ---------------------------------------------------------------- references with "/" and "#"
 
 
-@pytest.mark.parametrize("reference, encoded", [("FA/2026/0042", "FA%2F2026%2F0042"), ("FA#12", "FA%2312"),
-                                                ("FA/2026#3", "FA%2F2026%233")])
+@pytest.mark.parametrize(
+    "reference, encoded", [("FA/2026/0042", "FA%2F2026%2F0042"), ("FA#12", "FA%2312"), ("FA/2026#3", "FA%2F2026%233")]
+)
 def test_a_reference_with_slash_or_hash_can_be_read_and_released(world, reference, encoded):
     drawn = world.post(f"{R}/drawings", "integration", json={"reference": reference, "amount": eur("1200.00")})
     assert drawn.status_code == 201, drawn.text
     read = world.get(f"{R}/drawings/{encoded}")
     assert read.status_code == 200, read.text
     assert read.json()["reference"] == reference
-    paid = world.post(f"{R}/drawings/{encoded}/releases", "integration",
-                      json={"reference": "PAY/1#a", "amount": eur("1200.00"), "kind": "payment"})
+    paid = world.post(
+        f"{R}/drawings/{encoded}/releases",
+        "integration",
+        json={"reference": "PAY/1#a", "amount": eur("1200.00"), "kind": "payment"},
+    )
     assert paid.status_code == 201, paid.text
     assert paid.json()["status"] == "settled"
     listed = world.get(f"{R}/drawings", params={"limit": 1}).json()
@@ -65,20 +69,53 @@ NUL, C1, DEL = "\x00", "\x85", "\x7f"
 
 def _bodies(bad: str):
     """(method, path, who, json, params) with ``bad`` in one field of each kind."""
-    programme = {"code": "mezz", "distributor_id": "actebis", "name": "Mezzanine", "kind": "standing",
-                 "line_limit": eur("5000.00"), "starts_on": "2026-01-01", "ends_on": "2026-12-31"}
-    event = {"event_id": "EV-1", "reseller_id": "R-1", "vendor_id": "microsoft", "product_category": "office_oem",
-             "amount": eur("1200.00"), "occurred_at": "2026-03-01T10:00:00+01:00"}
+    programme = {
+        "code": "mezz",
+        "distributor_id": "actebis",
+        "name": "Mezzanine",
+        "kind": "standing",
+        "line_limit": eur("5000.00"),
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+    }
+    event = {
+        "event_id": "EV-1",
+        "reseller_id": "R-1",
+        "vendor_id": "microsoft",
+        "product_category": "office_oem",
+        "amount": eur("1200.00"),
+        "occurred_at": "2026-03-01T10:00:00+01:00",
+    }
     return [
-        ("POST", "/v1/distributors", "admin",
-         {"id": "acme", "name": f"Acme{bad}", "currency": "EUR", "timezone": "Europe/Paris"}, None),
-        ("POST", "/v1/distributors", "admin",
-         {"id": f"acme{bad}", "name": "Acme", "currency": "EUR", "timezone": "Europe/Paris"}, None),
-        ("POST", "/v1/distributors", "admin",
-         {"id": "acme", "name": "Acme", "currency": "EUR", "timezone": f"Europe/Paris{bad}"}, None),
+        (
+            "POST",
+            "/v1/distributors",
+            "admin",
+            {"id": "acme", "name": f"Acme{bad}", "currency": "EUR", "timezone": "Europe/Paris"},
+            None,
+        ),
+        (
+            "POST",
+            "/v1/distributors",
+            "admin",
+            {"id": f"acme{bad}", "name": "Acme", "currency": "EUR", "timezone": "Europe/Paris"},
+            None,
+        ),
+        (
+            "POST",
+            "/v1/distributors",
+            "admin",
+            {"id": "acme", "name": "Acme", "currency": "EUR", "timezone": f"Europe/Paris{bad}"},
+            None,
+        ),
         ("POST", "/v1/vendors", "admin", {"id": f"v{bad}", "name": "V"}, None),
-        ("POST", "/v1/api-keys", "admin", {"role": "credit_officer", "distributor_id": "actebis",
-                                           "label": f"desk{bad}"}, None),
+        (
+            "POST",
+            "/v1/api-keys",
+            "admin",
+            {"role": "credit_officer", "distributor_id": "actebis", "label": f"desk{bad}"},
+            None,
+        ),
         ("POST", "/v1/api-keys", "admin", {"role": "credit_officer", "distributor_id": f"actebis{bad}"}, None),
         ("PUT", f"{D}/resellers/R-2", "officer", {"name": f"Bureau{bad}"}, None),
         ("PUT", f"{R}/base-limit", "officer", {"limit": eur("1.00"), "reason": f"cut{bad}"}, None),
@@ -86,20 +123,44 @@ def _bodies(bad: str):
         ("POST", f"{R}/termination", "officer", {"reason": f"gone{bad}"}, None),
         ("POST", f"{R}/eligibility", "integration", {"amount": eur("1.00"), "vendor_id": f"hp{bad}"}, None),
         ("POST", f"{R}/drawings", "integration", {"reference": f"SO{bad}", "amount": eur("1.00")}, None),
-        ("POST", f"{R}/drawings", "integration", {"reference": "SO-1", "amount": eur("1.00"),
-                                                  "vendor_id": f"hp{bad}"}, None),
-        ("POST", f"{R}/drawings/SO-0/releases", "integration",
-         {"reference": f"P{bad}", "amount": eur("1.00"), "kind": "payment"}, None),
+        (
+            "POST",
+            f"{R}/drawings",
+            "integration",
+            {"reference": "SO-1", "amount": eur("1.00"), "vendor_id": f"hp{bad}"},
+            None,
+        ),
+        (
+            "POST",
+            f"{R}/drawings/SO-0/releases",
+            "integration",
+            {"reference": f"P{bad}", "amount": eur("1.00"), "kind": "payment"},
+            None,
+        ),
         ("GET", f"{R}/availability", "officer", None, {"as_of": f"2026-03-01T10:00:00+01:00{bad}"}),
         ("GET", f"{D}/resellers", "officer", None, {"cursor": f"abc{bad}"}),
         ("POST", "/v1/vendors/microsoft/programmes", "partner", {**programme, "name": f"Mezz{bad}"}, None),
         ("POST", "/v1/vendors/microsoft/programmes", "partner", {**programme, "code": f"mezz{bad}"}, None),
-        ("POST", "/v1/vendors/microsoft/programmes", "partner",
-         {**programme, "kind": "purchase_triggered", "line_duration_months": 6,
-          "trigger": {"product_category": f"oem{bad}", "min_amount": eur("1.00")}}, None),
+        (
+            "POST",
+            "/v1/vendors/microsoft/programmes",
+            "partner",
+            {
+                **programme,
+                "kind": "purchase_triggered",
+                "line_duration_months": 6,
+                "trigger": {"product_category": f"oem{bad}", "min_amount": eur("1.00")},
+            },
+            None,
+        ),
         ("PATCH", "/v1/vendors/microsoft/programmes/mezz@actebis", "partner", {"name": f"M{bad}"}, None),
-        ("POST", "/v1/vendors/microsoft/programmes/mezz@actebis/enrolments", "partner",
-         {"resellers": [{"reseller_id": f"R-1{bad}"}]}, None),
+        (
+            "POST",
+            "/v1/vendors/microsoft/programmes/mezz@actebis/enrolments",
+            "partner",
+            {"resellers": [{"reseller_id": f"R-1{bad}"}]},
+            None,
+        ),
         ("POST", f"{D}/purchase-events", "integration", {**event, "event_id": f"EV{bad}"}, None),
         ("POST", f"{D}/purchase-events", "integration", {**event, "reseller_id": f"R-1{bad}"}, None),
         ("POST", f"{D}/purchase-events", "integration", {**event, "product_category": f"oem{bad}"}, None),
@@ -133,46 +194,111 @@ def test_bad_identifiers_in_paths_are_422(world, segment):
 
 
 def test_the_spec_alphabet_is_accepted_everywhere(world):
-    assert world.post("/v1/distributors", "admin", json={"id": "Acme.FR:2", "name": "Acme", "currency": "EUR",
-                                                         "timezone": "Europe/Paris"}).status_code == 201
+    assert (
+        world.post(
+            "/v1/distributors",
+            "admin",
+            json={"id": "Acme.FR:2", "name": "Acme", "currency": "EUR", "timezone": "Europe/Paris"},
+        ).status_code
+        == 201
+    )
     assert world.post("/v1/vendors", "admin", json={"id": "MSFT@emea", "name": "Microsoft EMEA"}).status_code == 201
     rid = "Cust.42:FR@lyon_x-1"
     assert world.put(f"{D}/resellers/{rid}", json={"name": "Bureau Vallée Lyon — Part-Dieu"}).status_code == 201
     assert world.get(f"{D}/resellers/{rid}").json()["id"] == rid
     reference = "FA/2026#0042.a:b@c_d-" + "x" * 79
     assert len(reference) == 100
-    assert world.put(f"{D}/resellers/{rid}/base-limit",
-                     json={"limit": eur("10.00"), "reason": "opening"}).status_code == 200
-    assert world.post(f"{D}/resellers/{rid}/drawings", "integration",
-                      json={"reference": reference, "amount": eur("1.00")}).status_code == 201
-    assert world.post(f"{D}/resellers/{rid}/drawings", "integration",
-                      json={"reference": reference + "y", "amount": eur("1.00")}).status_code == 422
+    assert (
+        world.put(f"{D}/resellers/{rid}/base-limit", json={"limit": eur("10.00"), "reason": "opening"}).status_code
+        == 200
+    )
+    assert (
+        world.post(
+            f"{D}/resellers/{rid}/drawings", "integration", json={"reference": reference, "amount": eur("1.00")}
+        ).status_code
+        == 201
+    )
+    assert (
+        world.post(
+            f"{D}/resellers/{rid}/drawings", "integration", json={"reference": reference + "y", "amount": eur("1.00")}
+        ).status_code
+        == 422
+    )
 
 
 def test_at_signs_stay_out_of_distributor_ids_and_programme_codes(world):
     """A programme id is <code>@<distributor_id>: it must read one way only."""
-    _problem(world.post("/v1/distributors", "admin",
-                        json={"id": "a@b", "name": "A", "currency": "EUR", "timezone": "Europe/Paris"}), 422)
-    _problem(world.post("/v1/vendors/microsoft/programmes", "partner", json={
-        "code": "m@x", "distributor_id": "actebis", "name": "M", "kind": "standing", "line_limit": eur("1.00"),
-        "starts_on": "2026-01-01", "ends_on": "2026-12-31"}), 422)
-    _problem(world.post(f"{D}/purchase-events", "integration", json={
-        "event_id": "EV/1", "reseller_id": "R-1", "vendor_id": "microsoft", "product_category": "oem",
-        "amount": eur("1.00"), "occurred_at": "2026-03-01T10:00:00Z"}), 422)
+    _problem(
+        world.post(
+            "/v1/distributors", "admin", json={"id": "a@b", "name": "A", "currency": "EUR", "timezone": "Europe/Paris"}
+        ),
+        422,
+    )
+    _problem(
+        world.post(
+            "/v1/vendors/microsoft/programmes",
+            "partner",
+            json={
+                "code": "m@x",
+                "distributor_id": "actebis",
+                "name": "M",
+                "kind": "standing",
+                "line_limit": eur("1.00"),
+                "starts_on": "2026-01-01",
+                "ends_on": "2026-12-31",
+            },
+        ),
+        422,
+    )
+    _problem(
+        world.post(
+            f"{D}/purchase-events",
+            "integration",
+            json={
+                "event_id": "EV/1",
+                "reseller_id": "R-1",
+                "vendor_id": "microsoft",
+                "product_category": "oem",
+                "amount": eur("1.00"),
+                "occurred_at": "2026-03-01T10:00:00Z",
+            },
+        ),
+        422,
+    )
 
 
 # ---------------------------------------------------------------- instants and days
 
-OUT_OF_RANGE = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00", "1899-12-31T23:59:59Z",
-                "2201-01-01T00:00:00Z", "1900-01-01T00:30:00+01:00", "2026-03-01", "2026-03-01T10:00:00", "now"]
+OUT_OF_RANGE = [
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-05:00",
+    "1899-12-31T23:59:59Z",
+    "2201-01-01T00:00:00Z",
+    "1900-01-01T00:30:00+01:00",
+    "2026-03-01",
+    "2026-03-01T10:00:00",
+    "now",
+]
 
 
 @pytest.mark.parametrize("instant", OUT_OF_RANGE)
 def test_instants_outside_1900_2200_or_without_offset_are_422(world, instant):
     _problem(world.get(f"{R}/availability", params={"as_of": instant}), 422)
-    _problem(world.post(f"{D}/purchase-events", "integration", json={
-        "event_id": "EV-1", "reseller_id": "R-1", "vendor_id": "microsoft", "product_category": "oem",
-        "amount": eur("1.00"), "occurred_at": instant}), 422)
+    _problem(
+        world.post(
+            f"{D}/purchase-events",
+            "integration",
+            json={
+                "event_id": "EV-1",
+                "reseller_id": "R-1",
+                "vendor_id": "microsoft",
+                "product_category": "oem",
+                "amount": eur("1.00"),
+                "occurred_at": instant,
+            },
+        ),
+        422,
+    )
 
 
 def test_the_bounds_themselves_are_accepted(world):
@@ -183,14 +309,22 @@ def test_the_bounds_themselves_are_accepted(world):
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31"])
 def test_days_outside_1900_2200_are_422(world, day):
-    programme = {"code": "mezz", "distributor_id": "actebis", "name": "Mezzanine", "kind": "standing",
-                 "line_limit": eur("5000.00"), "starts_on": "2026-01-01", "ends_on": "2026-12-31"}
+    programme = {
+        "code": "mezz",
+        "distributor_id": "actebis",
+        "name": "Mezzanine",
+        "kind": "standing",
+        "line_limit": eur("5000.00"),
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+    }
     create = world.post("/v1/vendors/microsoft/programmes", "partner", json={**programme, "ends_on": day})
     _problem(create, 422)
     _problem(world.post("/v1/vendors/microsoft/programmes", "partner", json={**programme, "starts_on": day}), 422)
     assert world.post("/v1/vendors/microsoft/programmes", "partner", json=programme).status_code == 201
-    _problem(world.request("PATCH", "/v1/vendors/microsoft/programmes/mezz@actebis", "partner",
-                           json={"ends_on": day}), 422)
+    _problem(
+        world.request("PATCH", "/v1/vendors/microsoft/programmes/mezz@actebis", "partner", json={"ends_on": day}), 422
+    )
     _problem(world.post("/v1/jobs/expiry", "admin", json={"as_of": day}), 422)
 
 
@@ -202,19 +336,43 @@ def _b64(raw: bytes) -> str:
 
 
 FORGED = [
-    "!!!", "a" * 501, "a", "%00", _b64(b"\xff\xfe"), _b64(b"[]"), _b64(b"null"), _b64(b'{"k": 1e999}'),
-    _b64(b'{"k": 100000000000000000000000000000}'), _b64(b'{"k": -1}'), _b64(b'{"k": true}'), _b64(b'{"k": 1.5}'),
-    _b64(b'{"k": "R\\u0000"}'), _b64(b'{"k": "x", "z": 1}'), _b64(b'{"k": {"a": 1}}'),
-    _b64(b'{"k": ["R-1"]}'), _b64(b'{"k": ["R-1", 5]}'), _b64(b'{"k": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
+    "!!!",
+    "a" * 501,
+    "a",
+    "%00",
+    _b64(b"\xff\xfe"),
+    _b64(b"[]"),
+    _b64(b"null"),
+    _b64(b'{"k": 1e999}'),
+    _b64(b'{"k": 100000000000000000000000000000}'),
+    _b64(b'{"k": -1}'),
+    _b64(b'{"k": true}'),
+    _b64(b'{"k": 1.5}'),
+    _b64(b'{"k": "R\\u0000"}'),
+    _b64(b'{"k": "x", "z": 1}'),
+    _b64(b'{"k": {"a": 1}}'),
+    _b64(b'{"k": ["R-1"]}'),
+    _b64(b'{"k": ["R-1", 5]}'),
+    _b64(b'{"k": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
     _b64(b'{"k": "' + b"x" * 300 + b'"}'),
 ]
 LISTINGS = [f"{D}/resellers", f"{R}/drawings", f"{R}/ledger", "/v1/vendors/microsoft/programmes/mezz@actebis/lines"]
 
 
 def test_forged_cursors_are_422_on_every_listing(world):
-    world.post("/v1/vendors/microsoft/programmes", "partner", json={
-        "code": "mezz", "distributor_id": "actebis", "name": "Mezzanine", "kind": "standing",
-        "line_limit": eur("5000.00"), "starts_on": "2026-01-01", "ends_on": "2026-12-31"})
+    world.post(
+        "/v1/vendors/microsoft/programmes",
+        "partner",
+        json={
+            "code": "mezz",
+            "distributor_id": "actebis",
+            "name": "Mezzanine",
+            "kind": "standing",
+            "line_limit": eur("5000.00"),
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+        },
+    )
     for path in LISTINGS:
         assert world.get(path, "admin").status_code == 200
         for cursor in FORGED:
@@ -247,8 +405,9 @@ def test_no_route_answers_5xx_to_a_bad_path_segment(world):
     import re
 
     paths = world.client.get("/openapi.json").json()["paths"]
-    routes = [(template, method.upper()) for template, operations in paths.items() if "{" in template
-              for method in operations]
+    routes = [
+        (template, method.upper()) for template, operations in paths.items() if "{" in template for method in operations
+    ]
     assert len(routes) >= 18
     for template, method in routes:
         for bad in BAD_SEGMENTS:
@@ -266,10 +425,14 @@ def test_a_body_above_1_mib_is_413_payload_too_large(world):
     _problem(world.post(f"{R}/drawings", "integration", json=big), 413, "payload_too_large")
     # Streamed without a Content-Length (chunked): refused as soon as the count passes 1 MiB.
     chunks = (b"x" * 65536 for _ in range(40))
-    _problem(world.post(f"{R}/drawings", "integration", content=chunks,
-                        headers={"Content-Type": "application/json"}), 413, "payload_too_large")
-    assert world.post(f"{R}/drawings", "integration",
-                      json={"reference": "SO-1", "amount": eur("1.00")}).status_code == 201
+    _problem(
+        world.post(f"{R}/drawings", "integration", content=chunks, headers={"Content-Type": "application/json"}),
+        413,
+        "payload_too_large",
+    )
+    assert (
+        world.post(f"{R}/drawings", "integration", json={"reference": "SO-1", "amount": eur("1.00")}).status_code == 201
+    )
 
 
 def test_the_middleware_refuses_before_reading_the_body():
@@ -328,10 +491,18 @@ def live(engine):
     with uow.write() as s:
         _, key = auth.create_key(s, role="integration", distributor_id="actebis")
     port = _free_port()
-    env = {**os.environ, "CREDITLINES_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "CREDITLINES_NOW": "2026-03-02T09:00:00+00:00", "CREDITLINES_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "CREDITLINES_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "CREDITLINES_NOW": "2026-03-02T09:00:00+00:00",
+        "CREDITLINES_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "creditlines", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -362,8 +533,10 @@ def test_references_with_slash_and_hash_through_uvicorn(live):
         read = c.get(f"{R}/drawings/FA%2F2026%2F0042")
         assert read.status_code == 200 and read.json()["reference"] == "FA/2026/0042", read.text
         assert c.get(f"{R}/drawings/FA%237").json()["reference"] == "FA#7"
-        paid = c.post(f"{R}/drawings/FA%2F2026%2F0042/releases",
-                      json={"reference": "VIR/2026/1", "amount": eur("700.00"), "kind": "payment"})
+        paid = c.post(
+            f"{R}/drawings/FA%2F2026%2F0042/releases",
+            json={"reference": "VIR/2026/1", "amount": eur("700.00"), "kind": "payment"},
+        )
         assert paid.status_code == 201 and paid.json()["status"] == "settled", paid.text
         # Unencoded, the slashes split the path: no such route (404), nothing else is touched.
         _problem(c.get(f"{R}/drawings/FA/2026/0042"), 404, "not_found")
@@ -400,14 +573,26 @@ def _raw_exchange(port: int, head: bytes, body_parts) -> bytes:
 def test_an_8_mib_body_is_413_before_it_is_sent(live):
     _, port, key = live
     path = f"{R}/drawings".encode()
-    head = (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode()
-            + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(8 * 1024 * 1024).encode() + b"\r\n\r\n")
+    head = (
+        b"POST "
+        + path
+        + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + key.encode()
+        + b"\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(8 * 1024 * 1024).encode()
+        + b"\r\n\r\n"
+    )
     answer = _raw_exchange(port, head, [b"x" * 65536])  # 64 KiB of 8 MiB
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"code":"payload_too_large"' in answer
 
-    head = (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode()
-            + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    head = (
+        b"POST "
+        + path
+        + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + key.encode()
+        + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b"10000\r\n" + b"x" * 65536 + b"\r\n"
     answer = _raw_exchange(port, head, [chunk] * 128)  # up to 8 MiB, never the final 0-chunk
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]

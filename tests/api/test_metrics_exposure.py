@@ -49,9 +49,11 @@ def app_with(engine, monkeypatch):
             _, erp = auth.create_key(s, role="integration", distributor_id="actebis")
         client = TestClient(app, raise_server_exceptions=False).__enter__()
         clients.append(client)
-        refused = client.post("/v1/distributors/actebis/resellers/R-1/drawings",
-                              headers={"Authorization": f"Bearer {erp}"},
-                              json={"reference": "SO-1", "amount": {"amount": "1.00", "currency": "EUR"}})
+        refused = client.post(
+            "/v1/distributors/actebis/resellers/R-1/drawings",
+            headers={"Authorization": f"Bearer {erp}"},
+            json={"reference": "SO-1", "amount": {"amount": "1.00", "currency": "EUR"}},
+        )
         assert refused.json()["code"] == "insufficient_credit"
         return client
 
@@ -84,8 +86,13 @@ def _public_docs_without_metrics(client) -> None:
 def test_without_a_setting_metrics_are_off_on_the_api_port(app_with):
     client = app_with()
     unknown = _unknown_path(client)
-    for method, headers in [("GET", {}), ("GET", {"Authorization": f"Bearer {TOKEN}"}),
-                            ("GET", {"Authorization": f"Bearer {ADMIN}"}), ("POST", {}), ("HEAD", {})]:
+    for method, headers in [
+        ("GET", {}),
+        ("GET", {"Authorization": f"Bearer {TOKEN}"}),
+        ("GET", {"Authorization": f"Bearer {ADMIN}"}),
+        ("POST", {}),
+        ("HEAD", {}),
+    ]:
         answer = client.request(method, "/metrics", headers=headers)
         assert answer.status_code == 404, (method, headers)
         if method != "HEAD":
@@ -96,8 +103,15 @@ def test_without_a_setting_metrics_are_off_on_the_api_port(app_with):
 def test_with_a_token_only_its_bearer_reads_metrics(app_with):
     client = app_with(CREDITLINES_METRICS_TOKEN=TOKEN)
     unknown = _unknown_path(client)
-    for authorization in [None, "Bearer", f"Bearer {TOKEN[:-1]}", f"Bearer {TOKEN}x", f"Basic {TOKEN}", TOKEN,
-                          f"Bearer {ADMIN}"]:
+    for authorization in [
+        None,
+        "Bearer",
+        f"Bearer {TOKEN[:-1]}",
+        f"Bearer {TOKEN}x",
+        f"Basic {TOKEN}",
+        TOKEN,
+        f"Bearer {ADMIN}",
+    ]:
         headers = {"Authorization": authorization} if authorization else {}
         _reveals_nothing(client.get("/metrics", headers=headers), unknown)
     _reveals_nothing(client.post("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}), unknown)
@@ -138,13 +152,36 @@ def serve(tmp_path, sqlite_template):
 
     def start(workers: int, **env):
         port = _free_port()
-        full = {k: v for k, v in os.environ.items()
-                if not k.startswith(("CREDITLINES_METRICS_", "PROMETHEUS_MULTIPROC_DIR"))}
-        full.update({"CREDITLINES_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db", "CREDITLINES_ADMIN_KEY": ADMIN,
-                     "CREDITLINES_LOG_LEVEL": "WARNING", **env})
-        proc = subprocess.Popen([sys.executable, "-m", "creditlines", "serve", "--port", str(port),
-                                 "--workers", str(workers), "--no-migrate"], env=full, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        full = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CREDITLINES_METRICS_", "PROMETHEUS_MULTIPROC_DIR"))
+        }
+        full.update(
+            {
+                "CREDITLINES_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+                "CREDITLINES_ADMIN_KEY": ADMIN,
+                "CREDITLINES_LOG_LEVEL": "WARNING",
+                **env,
+            }
+        )
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "creditlines",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-migrate",
+            ],
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         started.append(proc)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -175,8 +212,9 @@ def _stop(proc) -> str:
 
 
 def _healthz_count(text: str) -> float:
-    found = re.search(r'^creditlines_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$',
-                      text, re.M)
+    found = re.search(
+        r'^creditlines_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$', text, re.M
+    )
     return float(found.group(1)) if found else 0.0
 
 
@@ -208,8 +246,9 @@ def test_the_metrics_port_is_bound_once_and_adds_up_every_worker(serve, workers)
     unknown = httpx.get(base + "/no-such-path")
     _reveals_nothing(httpx.get(scrape), unknown)  # both set: the metrics port wants the token too
     _reveals_nothing(httpx.get(scrape, headers={"Authorization": f"Bearer {TOKEN[:-1]}"}), unknown)
-    _reveals_nothing(httpx.get(f"http://127.0.0.1:{metrics_port}/", headers={"Authorization": f"Bearer {TOKEN}"}),
-                     unknown)
+    _reveals_nothing(
+        httpx.get(f"http://127.0.0.1:{metrics_port}/", headers={"Authorization": f"Bearer {TOKEN}"}), unknown
+    )
     _reveals_nothing(httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}), unknown)
     scraped = httpx.get(scrape, headers={"Authorization": f"Bearer {TOKEN}"})
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
@@ -243,8 +282,16 @@ def test_a_metrics_port_in_use_stops_serve_with_a_clear_message(tmp_path, sqlite
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "CREDITLINES_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
-               "CREDITLINES_METRICS_PORT": str(port)}
-        done = subprocess.run([sys.executable, "-m", "creditlines", "serve", "--no-migrate", "--port",
-                               str(_free_port())], env=env, capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "CREDITLINES_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+            "CREDITLINES_METRICS_PORT": str(port),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "creditlines", "serve", "--no-migrate", "--port", str(_free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 2 and f"cannot serve metrics on 127.0.0.1:{port}" in done.stderr, done.stderr

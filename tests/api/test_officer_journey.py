@@ -27,15 +27,26 @@ def test_create_limit_check_order_pay_and_read_the_ledger(api):
     replay = api.post(R + "/drawings", who="integration", json={"reference": "SO-77", "amount": eur("7500.00")})
     assert replay.status_code == 200 and replay.json() == order.json()
 
-    paid = api.post(R + "/drawings/SO-77/releases", who="integration",
-                    json={"reference": "PAY-1", "amount": eur("7500.00"), "kind": "payment"})
+    paid = api.post(
+        R + "/drawings/SO-77/releases",
+        who="integration",
+        json={"reference": "PAY-1", "amount": eur("7500.00"), "kind": "payment"},
+    )
     assert paid.status_code == 201 and paid.json()["status"] == "settled"
 
     ledger = api.get(R + "/ledger")
     assert ledger.status_code == 200
     kinds = [e["kind"] for e in ledger.json()["items"]]
-    assert kinds == ["reseller_created", "line_opened", "reseller_renamed", "limit_set", "drawing_posted",
-                     "drawing_allocated", "release_posted", "release_applied"]
+    assert kinds == [
+        "reseller_created",
+        "line_opened",
+        "reseller_renamed",
+        "limit_set",
+        "drawing_posted",
+        "drawing_allocated",
+        "release_posted",
+        "release_applied",
+    ]
     limit_entry = ledger.json()["items"][3]
     assert limit_entry["limit_after"] == eur("10000.00") and limit_entry["reason"] == "insurer cover 10k"
     assert limit_entry["actor"].startswith("credit_officer:")
@@ -56,7 +67,9 @@ def test_lists_are_cursor_paginated_and_filtered(api):
 
     seen, cursor = [], None
     while True:
-        page = api.get("/v1/distributors/actebis/resellers", params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        page = api.get(
+            "/v1/distributors/actebis/resellers", params={"limit": 3, **({"cursor": cursor} if cursor else {})}
+        ).json()
         seen += [r["id"] for r in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -74,8 +87,9 @@ def test_lists_are_cursor_paginated_and_filtered(api):
         api.post("/v1/distributors/actebis/resellers/R-0/drawings", json={"reference": ref, "amount": eur("0.01")})
     first = api.get("/v1/distributors/actebis/resellers/R-0/drawings", params={"limit": 2}).json()
     assert [d["reference"] for d in first["items"]] == ["A", "B"] and first["next_cursor"]
-    rest = api.get("/v1/distributors/actebis/resellers/R-0/drawings",
-                   params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    rest = api.get(
+        "/v1/distributors/actebis/resellers/R-0/drawings", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
     assert [d["reference"] for d in rest["items"]] == ["C"] and rest["next_cursor"] is None
     bad = api.get("/v1/distributors/actebis/resellers", params={"cursor": "not-a-cursor!"})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_error"

@@ -10,26 +10,52 @@ MS = "/v1/vendors/microsoft/programmes"
 
 @pytest.fixture
 def field(api):
-    api.post("/v1/distributors", who="admin", json={"id": "etc", "name": "ETC", "currency": "EUR", "timezone": "Europe/Paris"})
+    api.post(
+        "/v1/distributors",
+        who="admin",
+        json={"id": "etc", "name": "ETC", "currency": "EUR", "timezone": "Europe/Paris"},
+    )
     api.keys["etc officer"] = api.key("credit_officer", distributor_id="etc")
     api.keys["etc erp"] = api.key("integration", distributor_id="etc")
     api.keys["hp partner"] = api.key("partner_manager", vendor_id="hp")
     # ETC admits Microsoft (Actebis admitted both vendors in make_world).
     assert api.put("/v1/distributors/etc/vendors/microsoft", who="etc officer", json={}).status_code == 201
-    for d, who, resellers in (("actebis", "officer", ["R-1", "R-2", "R-3", "R-4", "R-5"]), ("etc", "etc officer", ["E-1", "E-2"])):
+    for d, who, resellers in (
+        ("actebis", "officer", ["R-1", "R-2", "R-3", "R-4", "R-5"]),
+        ("etc", "etc officer", ["E-1", "E-2"]),
+    ):
         for r in resellers:
             api.put(f"/v1/distributors/{d}/resellers/{r}", who=who, json={"name": r})
-            api.put(f"/v1/distributors/{d}/resellers/{r}/base-limit", who=who, json={"limit": eur("10000.00"), "reason": "cover"})
+            api.put(
+                f"/v1/distributors/{d}/resellers/{r}/base-limit",
+                who=who,
+                json={"limit": eur("10000.00"), "reason": "cover"},
+            )
     api.post("/v1/distributors/actebis/resellers/R-4/termination", json={"reason": "insolvent"})
     return api
 
 
-MEZZANINE = {"code": "mezzanine", "distributor_id": "actebis", "name": "Microsoft Mezzanine", "kind": "standing",
-             "line_limit": eur("5000.00"), "starts_on": "2026-03-01", "ends_on": "2026-06-30",
-             "budget": {"max_beneficiaries": 2}}
-OEM = {"code": "office-oem", "distributor_id": "etc", "name": "Office OEM booster", "kind": "purchase_triggered",
-       "line_limit": eur("5000.00"), "starts_on": "2026-01-01", "ends_on": "2026-12-31",
-       "trigger": {"product_category": "office_oem", "min_amount": eur("1000.00")}, "line_duration_months": 6}
+MEZZANINE = {
+    "code": "mezzanine",
+    "distributor_id": "actebis",
+    "name": "Microsoft Mezzanine",
+    "kind": "standing",
+    "line_limit": eur("5000.00"),
+    "starts_on": "2026-03-01",
+    "ends_on": "2026-06-30",
+    "budget": {"max_beneficiaries": 2},
+}
+OEM = {
+    "code": "office-oem",
+    "distributor_id": "etc",
+    "name": "Office OEM booster",
+    "kind": "purchase_triggered",
+    "line_limit": eur("5000.00"),
+    "starts_on": "2026-01-01",
+    "ends_on": "2026-12-31",
+    "trigger": {"product_category": "office_oem", "min_amount": eur("1000.00")},
+    "line_duration_months": 6,
+}
 
 
 def test_mezzanine_up_to_5000_until_30_june_for_vendor_chosen_resellers(field):
@@ -40,28 +66,57 @@ def test_mezzanine_up_to_5000_until_30_june_for_vendor_chosen_resellers(field):
     assert pid == "mezzanine@actebis" and created.json()["beneficiaries"] == 0
     assert api.post(MS, who="partner", json=MEZZANINE).status_code == 200  # same definition: same programme
 
-    enrolled = api.post(f"{MS}/{pid}/enrolments", who="partner", json={"resellers": [
-        {"reseller_id": "R-1"}, {"reseller_id": "R-2", "limit": eur("3000.00")}, {"reseller_id": "R-9"},
-        {"reseller_id": "R-4"}, {"reseller_id": "R-5"}]})
+    enrolled = api.post(
+        f"{MS}/{pid}/enrolments",
+        who="partner",
+        json={
+            "resellers": [
+                {"reseller_id": "R-1"},
+                {"reseller_id": "R-2", "limit": eur("3000.00")},
+                {"reseller_id": "R-9"},
+                {"reseller_id": "R-4"},
+                {"reseller_id": "R-5"},
+            ]
+        },
+    )
     assert enrolled.status_code == 200, enrolled.text
     outcomes = {r["reseller_id"]: r["outcome"] for r in enrolled.json()["results"]}
-    assert outcomes == {"R-1": "granted", "R-2": "granted", "R-9": "unknown_reseller", "R-4": "not_eligible",
-                        "R-5": "budget_exhausted"}
+    assert outcomes == {
+        "R-1": "granted",
+        "R-2": "granted",
+        "R-9": "unknown_reseller",
+        "R-4": "not_eligible",
+        "R-5": "budget_exhausted",
+    }
     r1_line = enrolled.json()["results"][0]["line"]
-    assert r1_line["limit"] == eur("5000.00") and r1_line["valid_until"] == "2026-06-30" and r1_line["funder"] == "microsoft"
+    assert (
+        r1_line["limit"] == eur("5000.00")
+        and r1_line["valid_until"] == "2026-06-30"
+        and r1_line["funder"] == "microsoft"
+    )
     again = api.post(f"{MS}/{pid}/enrolments", who="partner", json={"resellers": [{"reseller_id": "R-1"}]})
     assert again.json()["results"][0]["outcome"] == "already_granted"
-    over = api.post(f"{MS}/{pid}/enrolments", who="partner", json={"resellers": [{"reseller_id": "R-3", "limit": eur("5000.01")}]})
+    over = api.post(
+        f"{MS}/{pid}/enrolments", who="partner", json={"resellers": [{"reseller_id": "R-3", "limit": eur("5000.01")}]}
+    )
     assert over.status_code == 422 and over.json()["code"] == "invalid_amount"
 
     # The credit officer sees the vendor line and an order of 12,000 flows into it.
     view = api.get("/v1/distributors/actebis/resellers/R-1/availability").json()
     assert view["total_available"] == eur("15000.00")
     assert [(ln["kind"], ln["funder"], ln["programme_id"]) for ln in view["lines"]] == [
-        ("base", "actebis", None), ("programme", "microsoft", "mezzanine@actebis")]
-    order = api.post("/v1/distributors/actebis/resellers/R-1/drawings", who="integration",
-                     json={"reference": "SO-12000", "amount": eur("12000.00")}).json()
-    assert [(a["funder"], a["amount"]) for a in order["allocations"]] == [("actebis", eur("10000.00")), ("microsoft", eur("2000.00"))]
+        ("base", "actebis", None),
+        ("programme", "microsoft", "mezzanine@actebis"),
+    ]
+    order = api.post(
+        "/v1/distributors/actebis/resellers/R-1/drawings",
+        who="integration",
+        json={"reference": "SO-12000", "amount": eur("12000.00")},
+    ).json()
+    assert [(a["funder"], a["amount"]) for a in order["allocations"]] == [
+        ("actebis", eur("10000.00")),
+        ("microsoft", eur("2000.00")),
+    ]
 
     # The partner manager watches utilisation and the lines, never a base limit.
     programme = api.get(f"{MS}/{pid}", who="partner").json()
@@ -69,8 +124,10 @@ def test_mezzanine_up_to_5000_until_30_june_for_vendor_chosen_resellers(field):
     assert programme["total_limit"] == eur("8000.00") and programme["total_drawn"] == eur("2000.00")
     assert programme["budget_left"] == {"beneficiaries": 0, "total_limit": None}
     lines = api.get(f"{MS}/{pid}/lines", who="partner").json()["items"]
-    assert [(ln["reseller_id"], ln["limit"], ln["drawn"]) for ln in lines] == [("R-1", eur("5000.00"), eur("2000.00")),
-                                                                         ("R-2", eur("3000.00"), eur("0.00"))]
+    assert [(ln["reseller_id"], ln["limit"], ln["drawn"]) for ln in lines] == [
+        ("R-1", eur("5000.00"), eur("2000.00")),
+        ("R-2", eur("3000.00"), eur("0.00")),
+    ]
     # Never the base line nor its amount (an id may contain the digits "10000": look at amounts only).
     amounts = {m["amount"] for ln in lines for m in (ln["limit"], ln["drawn"])}
     assert "10000.00" not in amounts and all(ln["funder"] == "microsoft" and ln["programme_id"] for ln in lines)
@@ -110,11 +167,27 @@ def test_each_side_sees_only_its_own(field):
     assert api.post(MS, who="integration", json=MEZZANINE).status_code == 403
 
 
-def _event(api, event_id, amount="1000.00", category="office_oem", occurred_at="2026-03-02T10:00:00+01:00",
-           reseller="E-1", vendor="microsoft"):
-    return api.post("/v1/distributors/etc/purchase-events", who="etc erp", json={
-        "event_id": event_id, "reseller_id": reseller, "vendor_id": vendor, "product_category": category,
-        "amount": eur(amount), "occurred_at": occurred_at})
+def _event(
+    api,
+    event_id,
+    amount="1000.00",
+    category="office_oem",
+    occurred_at="2026-03-02T10:00:00+01:00",
+    reseller="E-1",
+    vendor="microsoft",
+):
+    return api.post(
+        "/v1/distributors/etc/purchase-events",
+        who="etc erp",
+        json={
+            "event_id": event_id,
+            "reseller_id": reseller,
+            "vendor_id": vendor,
+            "product_category": category,
+            "amount": eur(amount),
+            "occurred_at": occurred_at,
+        },
+    )
 
 
 def test_office_oem_of_1000_gives_5000_for_6_months(field):
@@ -122,8 +195,14 @@ def test_office_oem_of_1000_gives_5000_for_6_months(field):
     assert api.post(MS, who="partner", json=OEM).status_code == 201
     small = _event(api, "EV-1", amount="999.99")
     assert small.status_code == 201
-    assert small.json()["results"] == [{"programme_id": "office-oem@etc", "outcome": "not_qualifying",
-                                        "reason": "purchase below the programme's minimum", "line": None}]
+    assert small.json()["results"] == [
+        {
+            "programme_id": "office-oem@etc",
+            "outcome": "not_qualifying",
+            "reason": "purchase below the programme's minimum",
+            "line": None,
+        }
+    ]
     other = _event(api, "EV-2", category="windows_oem", amount="50000.00")
     assert other.json()["results"][0]["outcome"] == "not_qualifying"
 

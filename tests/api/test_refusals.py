@@ -44,24 +44,38 @@ def assert_problem(response, status, code):
 )
 def test_inexact_amounts_are_refused_and_post_nothing(reseller, amount, code):
     before = ledger_size(reseller)
-    response = reseller.post(R + "/drawings", json={"reference": "SO-1", "amount": {"amount": amount, "currency": "EUR"}})
+    response = reseller.post(
+        R + "/drawings", json={"reference": "SO-1", "amount": {"amount": amount, "currency": "EUR"}}
+    )
     assert_problem(response, 422, code)
     assert ledger_size(reseller) == before
 
 
 def test_another_currency_is_refused(reseller):
-    body = assert_problem(reseller.post(R + "/drawings", json={"reference": "SO-1", "amount": {"amount": "5.00", "currency": "USD"}}),
-                          422, "currency_mismatch")
+    body = assert_problem(
+        reseller.post(R + "/drawings", json={"reference": "SO-1", "amount": {"amount": "5.00", "currency": "USD"}}),
+        422,
+        "currency_mismatch",
+    )
     assert "EUR" in body["detail"]
-    assert_problem(reseller.put(R + "/base-limit", json={"limit": {"amount": "5.00", "currency": "GBP"}, "reason": "x"}),
-                   422, "currency_mismatch")
+    assert_problem(
+        reseller.put(R + "/base-limit", json={"limit": {"amount": "5.00", "currency": "GBP"}, "reason": "x"}),
+        422,
+        "currency_mismatch",
+    )
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{", b"[]", b"null", b'{"reference": "SO-1"}', b'{"reference": "SO-1", "amount": "5.00"}',
-     b'{"reference": "' + b"x" * 101 + b'", "amount": {"amount": "1.00", "currency": "EUR"}}',
-     b'{"reference": "SO-1", "amount": {"amount": "1.00", "currency": "EUR"}, "surprise": 1}'],
+    [
+        b"{",
+        b"[]",
+        b"null",
+        b'{"reference": "SO-1"}',
+        b'{"reference": "SO-1", "amount": "5.00"}',
+        b'{"reference": "' + b"x" * 101 + b'", "amount": {"amount": "1.00", "currency": "EUR"}}',
+        b'{"reference": "SO-1", "amount": {"amount": "1.00", "currency": "EUR"}, "surprise": 1}',
+    ],
 )
 def test_malformed_requests_are_validation_errors(reseller, raw):
     response = reseller.post(R + "/drawings", content=raw, headers={"Content-Type": "application/json"})
@@ -71,19 +85,35 @@ def test_malformed_requests_are_validation_errors(reseller, raw):
 
 def test_business_refusals(reseller):
     api = reseller
-    refused = assert_problem(api.post(R + "/drawings", json={"reference": "SO-BIG", "amount": eur("1000.01")}),
-                             409, "insufficient_credit")
+    refused = assert_problem(
+        api.post(R + "/drawings", json={"reference": "SO-BIG", "amount": eur("1000.01")}), 409, "insufficient_credit"
+    )
     assert refused["available"] == eur("1000.00") and refused["shortfall"] == eur("0.01")
 
     assert api.post(R + "/drawings", json={"reference": "SO-1", "amount": eur("600.00")}).status_code == 201
-    assert_problem(api.post(R + "/drawings", json={"reference": "SO-1", "amount": eur("601.00")}), 409, "idempotency_conflict")
+    assert_problem(
+        api.post(R + "/drawings", json={"reference": "SO-1", "amount": eur("601.00")}), 409, "idempotency_conflict"
+    )
     before = ledger_size(api)
-    assert_problem(api.post(R + "/drawings/SO-1/releases", json={"reference": "P", "amount": eur("600.01"), "kind": "payment"}),
-                   409, "release_exceeds_outstanding")
+    assert_problem(
+        api.post(R + "/drawings/SO-1/releases", json={"reference": "P", "amount": eur("600.01"), "kind": "payment"}),
+        409,
+        "release_exceeds_outstanding",
+    )
     assert ledger_size(api) == before
-    assert api.post(R + "/drawings/SO-1/releases", json={"reference": "P", "amount": eur("100.00"), "kind": "payment"}).status_code == 201
-    assert_problem(api.post(R + "/drawings/SO-1/releases", json={"reference": "P", "amount": eur("100.00"), "kind": "credit_note"}),
-                   409, "idempotency_conflict")
+    assert (
+        api.post(
+            R + "/drawings/SO-1/releases", json={"reference": "P", "amount": eur("100.00"), "kind": "payment"}
+        ).status_code
+        == 201
+    )
+    assert_problem(
+        api.post(
+            R + "/drawings/SO-1/releases", json={"reference": "P", "amount": eur("100.00"), "kind": "credit_note"}
+        ),
+        409,
+        "idempotency_conflict",
+    )
 
     api.post(R + "/hold", json={"reason": "bounced cheque"})
     assert_problem(api.post(R + "/drawings", json={"reference": "SO-2", "amount": eur("1.00")}), 409, "account_on_hold")
@@ -92,7 +122,9 @@ def test_business_refusals(reseller):
 
     terminated = api.post(R + "/termination", json={"reason": "insolvency"})
     assert terminated.status_code == 200 and terminated.json()["status"] == "terminated"
-    assert_problem(api.post(R + "/drawings", json={"reference": "SO-3", "amount": eur("1.00")}), 409, "reseller_terminated")
+    assert_problem(
+        api.post(R + "/drawings", json={"reference": "SO-3", "amount": eur("1.00")}), 409, "reseller_terminated"
+    )
     assert_problem(api.post(R + "/hold", json={"reason": "x"}), 409, "reseller_terminated")
     paid = api.post(R + "/drawings/SO-1/releases", json={"reference": "P2", "amount": eur("500.00"), "kind": "payment"})
     assert paid.status_code == 201 and paid.json()["status"] == "settled"  # money in is never refused
@@ -102,8 +134,11 @@ def test_unknown_things_are_not_found(reseller):
     api = reseller
     assert_problem(api.get("/v1/distributors/actebis/resellers/NOPE"), 404, "not_found")
     assert_problem(api.get(R + "/drawings/NOPE"), 404, "not_found")
-    assert_problem(api.post(R + "/drawings/NOPE/releases", json={"reference": "P", "amount": eur("1.00"), "kind": "payment"}),
-                   404, "not_found")
+    assert_problem(
+        api.post(R + "/drawings/NOPE/releases", json={"reference": "P", "amount": eur("1.00"), "kind": "payment"}),
+        404,
+        "not_found",
+    )
     assert_problem(api.get("/v1/distributors/nobody/resellers", who="admin"), 404, "not_found")
     assert_problem(api.get("/v1/nowhere"), 404, "not_found")
 
@@ -112,7 +147,9 @@ def test_keys_missing_unknown_or_revoked_are_unauthenticated(api):
     assert_problem(api.client.get("/v1/distributors/actebis/resellers"), 401, "unauthenticated")
     assert_problem(api.get("/v1/distributors/actebis/resellers", who="cl_deadbeef_nope"), 401, "unauthenticated")
     assert_problem(api.get("/v1/distributors/actebis/resellers", who="garbage"), 401, "unauthenticated")
-    created = api.post("/v1/api-keys", who="admin", json={"role": "credit_officer", "distributor_id": "actebis", "label": "Lyon desk"})
+    created = api.post(
+        "/v1/api-keys", who="admin", json={"role": "credit_officer", "distributor_id": "actebis", "label": "Lyon desk"}
+    )
     assert created.status_code == 201
     key = created.json()["key"]
     assert api.get("/v1/distributors/actebis/resellers", who=key).status_code == 200
@@ -133,7 +170,9 @@ def test_keys_are_stored_hashed(api):
 
 def test_key_scopes_are_validated(api):
     assert_problem(api.post("/v1/api-keys", who="admin", json={"role": "credit_officer"}), 422, "validation_error")
-    assert_problem(api.post("/v1/api-keys", who="admin", json={"role": "partner_manager", "vendor_id": "nobody"}), 404, "not_found")
+    assert_problem(
+        api.post("/v1/api-keys", who="admin", json={"role": "partner_manager", "vendor_id": "nobody"}), 404, "not_found"
+    )
     assert_problem(api.post("/v1/api-keys", who="admin", json={"role": "root"}), 422, "validation_error")
 
 
@@ -149,10 +188,14 @@ def test_tenants_are_created_once(api):
     assert api.post("/v1/distributors", who="admin", json=body).status_code == 201
     assert api.post("/v1/distributors", who="admin", json=body).status_code == 200
     assert_problem(api.post("/v1/distributors", who="admin", json={**body, "currency": "USD"}), 409, "conflict")
-    assert_problem(api.post("/v1/distributors", who="admin", json={**body, "id": "x", "timezone": "Mars/Olympus"}),
-                   422, "validation_error")
-    assert_problem(api.post("/v1/distributors", who="admin", json={**body, "id": "y", "currency": "ZZZ"}),
-                   422, "validation_error")
+    assert_problem(
+        api.post("/v1/distributors", who="admin", json={**body, "id": "x", "timezone": "Mars/Olympus"}),
+        422,
+        "validation_error",
+    )
+    assert_problem(
+        api.post("/v1/distributors", who="admin", json={**body, "id": "y", "currency": "ZZZ"}), 422, "validation_error"
+    )
     assert api.post("/v1/vendors", who="admin", json={"id": "lenovo", "name": "Lenovo"}).status_code == 201
 
 

@@ -9,7 +9,11 @@ R = D + "/resellers/R-1"
 P = "/v1/vendors/microsoft/programmes"
 
 ENDPOINTS = {
-    "create distributor": ("POST", "/v1/distributors", {"id": "new-d", "name": "N", "currency": "EUR", "timezone": "Europe/Paris"}),
+    "create distributor": (
+        "POST",
+        "/v1/distributors",
+        {"id": "new-d", "name": "N", "currency": "EUR", "timezone": "Europe/Paris"},
+    ),
     "create vendor": ("POST", "/v1/vendors", {"id": "new-v", "name": "N"}),
     "create key": ("POST", "/v1/api-keys", {"role": "integration", "distributor_id": "actebis"}),
     "list keys": ("GET", "/v1/api-keys", None),
@@ -26,18 +30,42 @@ ENDPOINTS = {
     "post drawing": ("POST", R + "/drawings", {"reference": "SO-M", "amount": eur("1.00")}),
     "list drawings": ("GET", R + "/drawings", None),
     "get drawing": ("GET", R + "/drawings/SO-1", None),
-    "post release": ("POST", R + "/drawings/SO-1/releases", {"reference": "P-M", "amount": eur("0.01"), "kind": "payment"}),
+    "post release": (
+        "POST",
+        R + "/drawings/SO-1/releases",
+        {"reference": "P-M", "amount": eur("0.01"), "kind": "payment"},
+    ),
     "ledger": ("GET", R + "/ledger", None),
-    "create programme": ("POST", P, {"code": "other", "distributor_id": "actebis", "name": "Other", "kind": "standing",
-                                     "line_limit": eur("100.00"), "starts_on": "2026-03-01", "ends_on": "2026-06-30"}),
+    "create programme": (
+        "POST",
+        P,
+        {
+            "code": "other",
+            "distributor_id": "actebis",
+            "name": "Other",
+            "kind": "standing",
+            "line_limit": eur("100.00"),
+            "starts_on": "2026-03-01",
+            "ends_on": "2026-06-30",
+        },
+    ),
     "list programmes": ("GET", P, None),
     "get programme": ("GET", P + "/mezzanine@actebis", None),
     "patch programme": ("PATCH", P + "/mezzanine@actebis", {"name": "Mezzanine 2026"}),
     "enrol": ("POST", P + "/mezzanine@actebis/enrolments", {"resellers": [{"reseller_id": "R-1"}]}),
     "programme lines": ("GET", P + "/mezzanine@actebis/lines", None),
-    "purchase event": ("POST", D + "/purchase-events", {"event_id": "EV-1", "reseller_id": "R-1", "vendor_id": "microsoft",
-                                                        "product_category": "office_oem", "amount": eur("1.00"),
-                                                        "occurred_at": "2026-03-02T09:00:00+01:00"}),
+    "purchase event": (
+        "POST",
+        D + "/purchase-events",
+        {
+            "event_id": "EV-1",
+            "reseller_id": "R-1",
+            "vendor_id": "microsoft",
+            "product_category": "office_oem",
+            "amount": eur("1.00"),
+            "occurred_at": "2026-03-02T09:00:00+01:00",
+        },
+    ),
     # Credit decisions (SPEC §12)
     "patch distributor": ("PATCH", D, {"discretionary": eur("0.00")}),
     "credit policy": ("GET", D + "/credit-policy", None),
@@ -47,12 +75,23 @@ ENDPOINTS = {
     "list nominations": ("GET", D + "/nominations", None),
     "decide nomination": ("POST", D + "/nominations/nom-none/decision", {"decision": "reject", "reason": "x"}),
     "programme nominations": ("GET", P + "/mezzanine@actebis/nominations", None),
-    "put insurance": ("PUT", R + "/insurance", {"insurer": "Coface", "cover": eur("900.00"), "decided_on": "2026-03-01"}),
+    "put insurance": (
+        "PUT",
+        R + "/insurance",
+        {"insurer": "Coface", "cover": eur("900.00"), "decided_on": "2026-03-01"},
+    ),
     "insurance history": ("GET", R + "/insurance", None),
     "cover cuts": ("GET", D + "/reports/cover-cuts?since=2026-01-01", None),
 }
-PROGRAMMES = {"create programme", "list programmes", "get programme", "patch programme", "enrol", "programme lines",
-              "programme nominations"}
+PROGRAMMES = {
+    "create programme",
+    "list programmes",
+    "get programme",
+    "patch programme",
+    "enrol",
+    "programme lines",
+    "programme nominations",
+}
 ADMIN_ONLY = {"create distributor", "create vendor", "create key", "list keys", "revoke key"}
 INTEGRATION = {"eligibility", "post drawing", "list drawings", "get drawing", "post release"}
 ALLOWED = {
@@ -68,13 +107,27 @@ ALLOWED = {
 
 @pytest.fixture
 def world(api):
-    api.post("/v1/distributors", who="admin", json={"id": "etc", "name": "ETC", "currency": "EUR", "timezone": "Europe/Paris"})
+    api.post(
+        "/v1/distributors",
+        who="admin",
+        json={"id": "etc", "name": "ETC", "currency": "EUR", "timezone": "Europe/Paris"},
+    )
     api.keys["officer at etc"] = api.key("credit_officer", distributor_id="etc")
     api.keys["integration at etc"] = api.key("integration", distributor_id="etc")
     api.keys["hp partner"] = api.key("partner_manager", vendor_id="hp")
-    api.post(P, who="partner", json={"code": "mezzanine", "distributor_id": "actebis", "name": "Mezzanine",
-                                     "kind": "standing", "line_limit": eur("5000.00"), "starts_on": "2026-03-01",
-                                     "ends_on": "2026-06-30"})
+    api.post(
+        P,
+        who="partner",
+        json={
+            "code": "mezzanine",
+            "distributor_id": "actebis",
+            "name": "Mezzanine",
+            "kind": "standing",
+            "line_limit": eur("5000.00"),
+            "starts_on": "2026-03-01",
+            "ends_on": "2026-06-30",
+        },
+    )
     for r in ("R-1", "R-2"):
         api.put(D + f"/resellers/{r}", json={"name": r})
         api.put(D + f"/resellers/{r}/base-limit", json={"limit": eur("1000.00"), "reason": "open"})
@@ -93,8 +146,16 @@ def test_each_role_reaches_exactly_its_endpoints(world, role):
         else:
             assert response.status_code == 403, (role, name, response.status_code, response.text)
             assert response.json()["code"] == "forbidden"
-    if not ALLOWED[role] & {"put reseller", "base limit", "place hold", "post drawing", "post release", "enrol",
-                            "purchase event", "put insurance"}:
+    if not ALLOWED[role] & {
+        "put reseller",
+        "base limit",
+        "place hold",
+        "post drawing",
+        "post release",
+        "enrol",
+        "purchase event",
+        "put insurance",
+    }:
         assert world.get(R + "/ledger", params={"limit": 1000}).json()["items"] == ledger_before
 
 

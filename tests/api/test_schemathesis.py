@@ -37,7 +37,9 @@ def test_no_input_breaks_the_api(api, mode):
     api.put("/v1/distributors/actebis/resellers/R-1", json={"name": "R"})
     api.put("/v1/distributors/actebis/resellers/R-1/base-limit", json={"limit": eur("100000.00"), "reason": "open"})
     api.post("/v1/distributors/actebis/resellers/R-1/drawings", json={"reference": "SO-1", "amount": eur("100.00")})
-    api.post("/v1/distributors/actebis/resellers/R-1/drawings", json={"reference": "FA/2026#1", "amount": eur("100.00")})
+    api.post(
+        "/v1/distributors/actebis/resellers/R-1/drawings", json={"reference": "FA/2026#1", "amount": eur("100.00")}
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.client.app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 19
@@ -45,8 +47,13 @@ def test_no_input_breaks_the_api(api, mode):
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             _aim(case)
             case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, checks=CHECKS)

@@ -20,7 +20,11 @@ def test_an_unreachable_database_is_a_503_the_erp_can_retry(monkeypatch):
             for method, path, body in (
                 ("GET", "/v1/distributors/actebis/resellers/R-1", None),
                 ("POST", "/v1/distributors/actebis/resellers/R-1/eligibility", {"amount": eur("10.00")}),
-                ("POST", "/v1/distributors/actebis/resellers/R-1/drawings", {"reference": "SO-1", "amount": eur("10.00")}),
+                (
+                    "POST",
+                    "/v1/distributors/actebis/resellers/R-1/drawings",
+                    {"reference": "SO-1", "amount": eur("10.00")},
+                ),
             ):
                 answer = client.request(method, path, headers=headers, json=body)
                 assert answer.status_code == 503, (path, answer.text)

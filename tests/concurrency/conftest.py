@@ -33,7 +33,8 @@ def race_server(race_db):
 @pytest.fixture(scope="module")
 def scenarios(race_db, race_server) -> Iterator[Scenarios]:
     engine = make_engine(race_db, pool_size=4)
-    with httpx.Client(base_url=race_server.base, timeout=30,
-                      limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)) as client:
+    with httpx.Client(
+        base_url=race_server.base, timeout=30, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    ) as client:
         yield Scenarios(client, UnitOfWork(engine), race_server)
     engine.dispose()

@@ -72,8 +72,9 @@ class Scenarios:
         self.keys = {"admin": ADMIN}
         for vendor in ("microsoft", "hp"):
             self._ok(self.post("/v1/vendors", "admin", {"id": vendor, "name": vendor.title()}), 200, 201)
-            self.keys[f"partner:{vendor}"] = self._ok(self.post(
-                "/v1/api-keys", "admin", {"role": "partner_manager", "vendor_id": vendor}), 201).json()["key"]
+            self.keys[f"partner:{vendor}"] = self._ok(
+                self.post("/v1/api-keys", "admin", {"role": "partner_manager", "vendor_id": vendor}), 201
+            ).json()["key"]
 
     def request(self, method: str, path: str, who: str, body: dict | None = None) -> httpx.Response:
         return self.client.request(method, path, json=body, headers={"Authorization": f"Bearer {self.keys[who]}"})
@@ -83,17 +84,23 @@ class Scenarios:
 
     @staticmethod
     def _ok(response: httpx.Response, *statuses: int) -> httpx.Response:
-        assert response.status_code in statuses, f"{response.request.method} {response.request.url}: " \
-                                                 f"{response.status_code} {response.text}"
+        assert response.status_code in statuses, (
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        )
         return response
 
     def create(self, name: str, rounds: int) -> Scenario:
         d = name[:64]
-        self._ok(self.post("/v1/distributors", "admin",
-                           {"id": d, "name": name, "currency": "EUR", "timezone": "Europe/Paris"}), 201)
+        self._ok(
+            self.post(
+                "/v1/distributors", "admin", {"id": d, "name": name, "currency": "EUR", "timezone": "Europe/Paris"}
+            ),
+            201,
+        )
         for role in ("credit_officer", "integration"):
-            self.keys[f"{role}:{d}"] = self._ok(self.post(
-                "/v1/api-keys", "admin", {"role": role, "distributor_id": d}), 201).json()["key"]
+            self.keys[f"{role}:{d}"] = self._ok(
+                self.post("/v1/api-keys", "admin", {"role": role, "distributor_id": d}), 201
+            ).json()["key"]
         # Both vendors admitted at this distributor (SPEC §11); "partnership_end" ends Microsoft's.
         for v in ("microsoft", "hp"):
             self._ok(self.request("PUT", f"/v1/distributors/{d}/vendors/{v}", "admin", {}), 201)
@@ -126,8 +133,13 @@ class Scenario:
         return f"o{i}@{self.d}"
 
     def who(self, role: str) -> str:
-        return {"officer": f"credit_officer:{self.d}", "integration": f"integration:{self.d}",
-                "microsoft": "partner:microsoft", "hp": "partner:hp", "admin": "admin"}[role]
+        return {
+            "officer": f"credit_officer:{self.d}",
+            "integration": f"integration:{self.d}",
+            "microsoft": "partner:microsoft",
+            "hp": "partner:hp",
+            "admin": "admin",
+        }[role]
 
     def call(self, op: str, method: str, path: str, who: str, body: dict | None = None) -> httpx.Response | None:
         """One request of a race; its answer is kept (status, problem code) for the checks."""
@@ -158,50 +170,102 @@ class Scenario:
         with clock.frozen(SEEDED_AT), w.uow.write() as s:
             for i, r in enumerate(self.resellers):
                 ledger.upsert_reseller(s, distributor_id=d, reseller_id=r, name=f"Reseller {r}", actor="seed")
-                ledger.set_base_limit(s, distributor_id=d, reseller_id=r, limit=_eur("1000"), reason="opening",
-                                      actor="seed")
+                ledger.set_base_limit(
+                    s, distributor_id=d, reseller_id=r, limit=_eur("1000"), reason="opening", actor="seed"
+                )
                 trigger_day = _months_before(OLD_LINES_END + timedelta(days=min(i, 8) + 1), 6)
                 answer, _ = programmes.record_purchase(
-                    s, distributor_id=d, event_id=f"seed-{r}", reseller_id=r, vendor_id="hp",
-                    product_category="old", amount=_eur("10"),
+                    s,
+                    distributor_id=d,
+                    event_id=f"seed-{r}",
+                    reseller_id=r,
+                    vendor_id="hp",
+                    product_category="old",
+                    amount=_eur("10"),
                     occurred_at=datetime.combine(trigger_day, datetime.min.time(), UTC) + timedelta(hours=10),
-                    actor="seed")
+                    actor="seed",
+                )
                 assert answer.results[0]["outcome"] == "granted", answer.results
-                ledger.draw(s, distributor_id=d, reseller_id=r, reference="SEED", amount=_eur("1200"),
-                            actor="seed")  # 1,000 on the base line, 200 on the `old` line
-                ledger.set_base_limit(s, distributor_id=d, reseller_id=r, limit=_eur("2000"), reason="raise",
-                                      actor="seed")
+                ledger.draw(
+                    s, distributor_id=d, reseller_id=r, reference="SEED", amount=_eur("1200"), actor="seed"
+                )  # 1,000 on the base line, 200 on the `old` line
+                ledger.set_base_limit(
+                    s, distributor_id=d, reseller_id=r, limit=_eur("2000"), reason="raise", actor="seed"
+                )
         with clock.frozen(NOW), w.uow.write() as s:
             # Base limits capped at the insurer's cover (SPEC §12): 100,000 each, so only `cover_cut` bites.
-            policy.update(s, distributor_id=d, actor="seed", base_cap_policy="cover_plus_discretionary",
-                          discretionary=_eur("0"))
-            insurance.import_covers(s, distributor_id=d, decided_on=TODAY, actor="seed",
-                                    rows=[(r, "Coface", _eur("100000")) for r in self.resellers])
+            policy.update(
+                s, distributor_id=d, actor="seed", base_cap_policy="cover_plus_discretionary", discretionary=_eur("0")
+            )
+            insurance.import_covers(
+                s,
+                distributor_id=d,
+                decided_on=TODAY,
+                actor="seed",
+                rows=[(r, "Coface", _eur("100000")) for r in self.resellers],
+            )
             for i in range(self.rounds):
-                [result] = programmes.enrol(s, vendor_id="microsoft", programme_id=self.standing(i),
-                                            resellers=[(self.reseller(i), None)], actor="seed")
+                [result] = programmes.enrol(
+                    s,
+                    vendor_id="microsoft",
+                    programme_id=self.standing(i),
+                    resellers=[(self.reseller(i), None)],
+                    actor="seed",
+                )
                 assert result.outcome == "granted", result
 
     def _programmes(self):
-        yield "hp", "old", dict(kind="purchase_triggered", line_limit=_eur("400"), starts_on=date(2025, 1, 1),
-                                ends_on=date(2026, 12, 31), trigger_category="old", trigger_min_amount=_eur("1"),
-                                line_duration_months=6)
+        yield (
+            "hp",
+            "old",
+            dict(
+                kind="purchase_triggered",
+                line_limit=_eur("400"),
+                starts_on=date(2025, 1, 1),
+                ends_on=date(2026, 12, 31),
+                trigger_category="old",
+                trigger_min_amount=_eur("1"),
+                line_duration_months=6,
+            ),
+        )
         for i in range(self.rounds):
-            yield "microsoft", f"s{i}", dict(kind="standing", line_limit=_eur("500"), starts_on=date(2026, 1, 1),
-                                             ends_on=date(2026, 6, 30), max_beneficiaries=2,
-                                             max_total_limit=_eur("1000"))
-            yield "microsoft", f"o{i}", dict(kind="purchase_triggered", line_limit=_eur("500"),
-                                             starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                                             trigger_category=f"cat-{i}", trigger_min_amount=_eur("100"),
-                                             line_duration_months=6, max_beneficiaries=1,
-                                             max_total_limit=_eur("500"))
+            yield (
+                "microsoft",
+                f"s{i}",
+                dict(
+                    kind="standing",
+                    line_limit=_eur("500"),
+                    starts_on=date(2026, 1, 1),
+                    ends_on=date(2026, 6, 30),
+                    max_beneficiaries=2,
+                    max_total_limit=_eur("1000"),
+                ),
+            )
+            yield (
+                "microsoft",
+                f"o{i}",
+                dict(
+                    kind="purchase_triggered",
+                    line_limit=_eur("500"),
+                    starts_on=date(2026, 1, 1),
+                    ends_on=date(2026, 12, 31),
+                    trigger_category=f"cat-{i}",
+                    trigger_min_amount=_eur("100"),
+                    line_duration_months=6,
+                    max_beneficiaries=1,
+                    max_total_limit=_eur("500"),
+                ),
+            )
 
     # ------------------------------------------------------------------ checks
 
     def problems(self) -> list[str]:
         """Everything wrong after a race: 5xx or unanswered requests, broken invariants, verify."""
-        found = [f"{a.op}: {a.method} {a.path} answered {a.status or 'nothing'} {a.code or ''} {a.detail[:160]}"
-                 for a in self.answers if a.status == 0 or a.status >= 500]
+        found = [
+            f"{a.op}: {a.method} {a.path} answered {a.status or 'nothing'} {a.code or ''} {a.detail[:160]}"
+            for a in self.answers
+            if a.status == 0 or a.status >= 500
+        ]
         if found:
             found += [f"server log: {line}" for line in self.server_errors()]
         # A deadlock the service retried still answers 2xx, but it is a lock-order bug (issue 10:
@@ -230,13 +294,19 @@ class Scenario:
         with open(self.world.server.log_path, errors="replace") as f:
             f.seek(self.log_offset)
             records = [json.loads(line) for line in f if line.startswith("{")]
-        return [record.get("msg", "") for record in records if record.get("msg", "").startswith("transaction ")
-                and ("aborted" in record.get("msg", "") or "still aborted" in record.get("msg", ""))]
+        return [
+            record.get("msg", "")
+            for record in records
+            if record.get("msg", "").startswith("transaction ")
+            and ("aborted" in record.get("msg", "") or "still aborted" in record.get("msg", ""))
+        ]
 
     def tally(self) -> str:
         counts = Counter((a.op, a.status, a.code) for a in self.answers)
-        return ", ".join(f"{op} {status}{' ' + code if code else ''} ×{n}"
-                         for (op, status, code), n in sorted(counts.items(), key=str))
+        return ", ".join(
+            f"{op} {status}{' ' + code if code else ''} ×{n}"
+            for (op, status, code), n in sorted(counts.items(), key=str)
+        )
 
 
 def _months_before(day: date, months: int) -> date:
@@ -248,41 +318,77 @@ def _months_before(day: date, months: int) -> date:
 
 # ---------------------------------------------------------------------- the write operations
 
+
 def drawing(sc: Scenario, i: int, t: int, k: int) -> None:
-    sc.call("drawing", "POST", f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/drawings", "integration",
-            {"reference": f"D{k}{t}-{i}", "amount": eur("100.00")})
+    sc.call(
+        "drawing",
+        "POST",
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/drawings",
+        "integration",
+        {"reference": f"D{k}{t}-{i}", "amount": eur("100.00")},
+    )
 
 
 def release(sc: Scenario, i: int, t: int, k: int) -> None:
-    sc.call("release", "POST", f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/drawings/SEED/releases",
-            "integration", {"reference": f"P{k}{t}-{i}", "amount": eur("25.00"), "kind": "payment"})
+    sc.call(
+        "release",
+        "POST",
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/drawings/SEED/releases",
+        "integration",
+        {"reference": f"P{k}{t}-{i}", "amount": eur("25.00"), "kind": "payment"},
+    )
 
 
 def base_limit(sc: Scenario, i: int, t: int, k: int) -> None:
-    sc.call("base_limit", "PUT", f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/base-limit", "officer",
-            {"limit": eur(("400.00", "2500.00")[(t + k) % 2]), "reason": "race"})
+    sc.call(
+        "base_limit",
+        "PUT",
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/base-limit",
+        "officer",
+        {"limit": eur(("400.00", "2500.00")[(t + k) % 2]), "reason": "race"},
+    )
 
 
 def hold(sc: Scenario, i: int, t: int, k: int) -> None:
     """Thread 0 places a hold on R<i> while thread 1 lifts it (swapped on the other side)."""
-    sc.call("hold", ("POST", "DELETE")[(t + k) % 2], f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i)}/hold",
-            "officer", {"reason": "race"})
+    sc.call(
+        "hold",
+        ("POST", "DELETE")[(t + k) % 2],
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i)}/hold",
+        "officer",
+        {"reason": "race"},
+    )
 
 
 def termination(sc: Scenario, i: int, t: int, k: int) -> None:
-    sc.call("termination", "POST", f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/termination", "officer",
-            {"reason": "race"})
+    sc.call(
+        "termination",
+        "POST",
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/termination",
+        "officer",
+        {"reason": "race"},
+    )
 
 
 def enrolment(sc: Scenario, i: int, t: int, k: int) -> None:
     """Two resellers for the one place left in s<i>'s budget."""
-    sc.call("enrolment", "POST", f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/enrolments", "microsoft",
-            {"resellers": [{"reseller_id": sc.reseller(i + 1 + t)}]})
+    sc.call(
+        "enrolment",
+        "POST",
+        f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/enrolments",
+        "microsoft",
+        {"resellers": [{"reseller_id": sc.reseller(i + 1 + t)}]},
+    )
 
 
 def ends_on(sc: Scenario, i: int, t: int, k: int) -> None:
-    sc.call("ends_on", "PATCH", f"/v1/vendors/microsoft/programmes/{sc.standing(i)}", "microsoft",
-            {"ends_on": ("2026-07-31", "2026-05-31")[(t + k) % 2]})
+    sc.call(
+        "ends_on",
+        "PATCH",
+        f"/v1/vendors/microsoft/programmes/{sc.standing(i)}",
+        "microsoft",
+        {"ends_on": ("2026-07-31", "2026-05-31")[(t + k) % 2]},
+    )
 
 
 def close(sc: Scenario, i: int, t: int, k: int) -> None:
@@ -294,14 +400,30 @@ def budget(sc: Scenario, i: int, t: int, k: int) -> None:
     """Lower the budget to what setup granted (s<i>: one line, o<i>: none): a grant racing it
     either lands first (then this is refused) or finds no room."""
     programme, places, amount = ((sc.standing(i), 1, "500.00"), (sc.triggered(i), 0, "0.00"))[t]
-    sc.call("budget", "PATCH", f"/v1/vendors/microsoft/programmes/{programme}", "microsoft",
-            {"budget": {"max_beneficiaries": places, "max_total_limit": eur(amount)}})
+    sc.call(
+        "budget",
+        "PATCH",
+        f"/v1/vendors/microsoft/programmes/{programme}",
+        "microsoft",
+        {"budget": {"max_beneficiaries": places, "max_total_limit": eur(amount)}},
+    )
 
 
 def purchase(sc: Scenario, i: int, t: int, k: int) -> None:
-    sc.call("purchase", "POST", f"/v1/distributors/{sc.d}/purchase-events", "integration",
-            {"event_id": f"E{k}{t}-{i}", "reseller_id": sc.reseller(i + t), "vendor_id": "microsoft",
-             "product_category": f"cat-{i}", "amount": eur("150.00"), "occurred_at": "2026-03-02T08:00:00+00:00"})
+    sc.call(
+        "purchase",
+        "POST",
+        f"/v1/distributors/{sc.d}/purchase-events",
+        "integration",
+        {
+            "event_id": f"E{k}{t}-{i}",
+            "reseller_id": sc.reseller(i + t),
+            "vendor_id": "microsoft",
+            "product_category": f"cat-{i}",
+            "amount": eur("150.00"),
+            "occurred_at": "2026-03-02T08:00:00+00:00",
+        },
+    )
 
 
 def expiry(sc: Scenario, i: int, t: int, k: int) -> None:
@@ -312,9 +434,18 @@ def expiry(sc: Scenario, i: int, t: int, k: int) -> None:
 
 def cover_cut(sc: Scenario, i: int, t: int, k: int) -> None:
     """The insurer cuts R<i+t>'s cover: its base limit (2,000, 1,000 drawn) falls to 300 or 1,500."""
-    sc.call("cover_cut", "PUT", f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/insurance", "officer",
-            {"insurer": "Coface", "cover": eur(("300.00", "1500.00")[(t + k) % 2]), "decided_on": TODAY.isoformat(),
-             "reference": f"C{k}{t}-{i}"})
+    sc.call(
+        "cover_cut",
+        "PUT",
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i + t)}/insurance",
+        "officer",
+        {
+            "insurer": "Coface",
+            "cover": eur(("300.00", "1500.00")[(t + k) % 2]),
+            "decided_on": TODAY.isoformat(),
+            "reference": f"C{k}{t}-{i}",
+        },
+    )
 
 
 def partnership_end(sc: Scenario, i: int, t: int, k: int) -> None:

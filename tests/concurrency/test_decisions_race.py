@@ -28,8 +28,9 @@ def _officer_keys(sc: Scenario, n: int) -> list[str]:
     names = []
     for x in range(n):
         name = f"officer-{x}:{sc.d}"
-        sc.world.keys[name] = sc.world._ok(sc.world.post(
-            "/v1/api-keys", "admin", {"role": "credit_officer", "distributor_id": sc.d}), 201).json()["key"]
+        sc.world.keys[name] = sc.world._ok(
+            sc.world.post("/v1/api-keys", "admin", {"role": "credit_officer", "distributor_id": sc.d}), 201
+        ).json()["key"]
         names.append(name)
     return names
 
@@ -57,13 +58,24 @@ def test_two_decisions_on_one_request_exactly_one_wins(scenarios: Scenarios) -> 
     w._ok(w.request("PATCH", f"/v1/distributors/{sc.d}", "admin", {"approval_threshold": eur("100.00")}), 200)
     for i in range(ROUNDS):
         reseller = sc.reseller(i)
-        asked = w._ok(w.request("PUT", f"/v1/distributors/{sc.d}/resellers/{reseller}/base-limit", asker,
-                                {"limit": eur("5000.00"), "reason": f"round {i}"}), 202).json()
+        asked = w._ok(
+            w.request(
+                "PUT",
+                f"/v1/distributors/{sc.d}/resellers/{reseller}/base-limit",
+                asker,
+                {"limit": eur("5000.00"), "reason": f"round {i}"},
+            ),
+            202,
+        ).json()
         path = f"/v1/distributors/{sc.d}/limit-requests/{asked['id']}/decision"
-        bodies = ({"decision": "approve", "limit": eur("4000.00"), "reason": "left approves"},
-                  {"decision": ("reject", "approve")[i % 2], "reason": "right decides"})
-        answers = _both(lambda path=path, body=bodies[0]: w.request("POST", path, left, body),
-                        lambda path=path, body=bodies[1]: w.request("POST", path, right, body))
+        bodies = (
+            {"decision": "approve", "limit": eur("4000.00"), "reason": "left approves"},
+            {"decision": ("reject", "approve")[i % 2], "reason": "right decides"},
+        )
+        answers = _both(
+            lambda path=path, body=bodies[0]: w.request("POST", path, left, body),
+            lambda path=path, body=bodies[1]: w.request("POST", path, right, body),
+        )
         statuses = sorted((a.status_code, _code(a)) for a in answers)
         assert statuses == [(200, None), (409, "already_decided")], [a.text for a in answers]
         winner = next(a for a in answers if a.status_code == 200).json()
@@ -88,15 +100,25 @@ def test_nomination_approval_racing_the_programme_close(scenarios: Scenarios, ot
     for i in range(ROUNDS):
         w._ok(w.request("PUT", partnership, "admin", {"requires_approval": True}), 200)
         reseller = sc.reseller(i + 1)  # s<i> holds R<i> from the seed and one place left
-        enrolled = w._ok(w.post(f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/enrolments", "partner:microsoft",
-                                {"resellers": [{"reseller_id": reseller}]}), 200).json()["results"][0]
+        enrolled = w._ok(
+            w.post(
+                f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/enrolments",
+                "partner:microsoft",
+                {"resellers": [{"reseller_id": reseller}]},
+            ),
+            200,
+        ).json()["results"][0]
         assert enrolled["outcome"] == "pending_approval", enrolled
         approve = f"/v1/distributors/{sc.d}/nominations/{enrolled['nomination_id']}/decision"
         close = f"/v1/vendors/microsoft/programmes/{sc.standing(i)}"
-        stop = ((lambda close=close: w.request("PATCH", close, "partner:microsoft", {"status": "closed"}))
-                if other == "close" else (lambda: w.request("DELETE", partnership, "admin")))
+        stop = (
+            (lambda close=close: w.request("PATCH", close, "partner:microsoft", {"status": "closed"}))
+            if other == "close"
+            else (lambda: w.request("DELETE", partnership, "admin"))
+        )
         approved, stopped = _both(
-            lambda approve=approve: w.post(approve, sc.who("officer"), {"decision": "approve", "reason": "ok"}), stop)
+            lambda approve=approve: w.post(approve, sc.who("officer"), {"decision": "approve", "reason": "ok"}), stop
+        )
         assert stopped.status_code == 200, stopped.text
         assert (approved.status_code, _code(approved)) in ((200, None), (409, refusal)), approved.text
         lines = w.request("GET", f"/v1/vendors/microsoft/programmes/{sc.standing(i)}/lines", "partner:microsoft").json()
@@ -115,20 +137,43 @@ def test_an_approval_racing_a_cover_cut_never_leaves_a_limit_above_the_cap(scena
     sc = scenarios.create("race-approval-cut", rounds=ROUNDS)
     w = sc.world
     asker, approver, insurer_desk = _officer_keys(sc, 3)
-    w._ok(w.request("PATCH", f"/v1/distributors/{sc.d}", "admin",
-                    {"approval_threshold": eur("100.00"), "base_cap_policy": "cover_plus_discretionary",
-                     "discretionary": eur("1000.00")}), 200)
+    w._ok(
+        w.request(
+            "PATCH",
+            f"/v1/distributors/{sc.d}",
+            "admin",
+            {
+                "approval_threshold": eur("100.00"),
+                "base_cap_policy": "cover_plus_discretionary",
+                "discretionary": eur("1000.00"),
+            },
+        ),
+        200,
+    )
     for i in range(ROUNDS):
         r = f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i)}"
-        w._ok(w.request("PUT", r + "/insurance", asker, {"insurer": "Coface", "cover": eur("9000.00"),
-                                                         "decided_on": "2026-03-01"}), 200)
-        asked = w._ok(w.request("PUT", r + "/base-limit", asker, {"limit": eur("10000.00"), "reason": "raise"}),
-                      202).json()
+        w._ok(
+            w.request(
+                "PUT",
+                r + "/insurance",
+                asker,
+                {"insurer": "Coface", "cover": eur("9000.00"), "decided_on": "2026-03-01"},
+            ),
+            200,
+        )
+        asked = w._ok(
+            w.request("PUT", r + "/base-limit", asker, {"limit": eur("10000.00"), "reason": "raise"}), 202
+        ).json()
         path = f"/v1/distributors/{sc.d}/limit-requests/{asked['id']}/decision"
         approved, cut = _both(
             lambda path=path: w.request("POST", path, approver, {"decision": "approve", "reason": "ok"}),
-            lambda r=r: w.request("PUT", r + "/insurance", insurer_desk,
-                                  {"insurer": "Coface", "cover": eur("2000.00"), "decided_on": "2026-03-02"}))
+            lambda r=r: w.request(
+                "PUT",
+                r + "/insurance",
+                insurer_desk,
+                {"insurer": "Coface", "cover": eur("2000.00"), "decided_on": "2026-03-02"},
+            ),
+        )
         assert cut.status_code == 200, cut.text
         assert (approved.status_code, _code(approved)) in ((200, None), (422, "above_insured_cap")), approved.text
         lines = w.request("GET", r + "/availability", "admin").json()["lines"]

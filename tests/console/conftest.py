@@ -31,8 +31,10 @@ def chromium_path() -> str | None:
 
 def _missing(reason: str) -> None:
     if IN_CI:
-        pytest.fail(f"{reason}: the browser tests are mandatory under CI=true "
-                    "(apt-get install -y chromium chromium-driver)", pytrace=False)
+        pytest.fail(
+            f"{reason}: the browser tests are mandatory under CI=true (apt-get install -y chromium chromium-driver)",
+            pytrace=False,
+        )
     pytest.skip(f"{reason}: browser tests of the console skipped (apt-get install -y chromium)")
 
 

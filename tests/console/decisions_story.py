@@ -23,16 +23,47 @@ from tests.factories import eur
 def load(uow: UnitOfWork) -> dict[str, str]:
     keys = story.load(uow)
     with uow.write() as s:
-        partnerships.admit(s, distributor_id="actebis", vendor_id="hp", max_line_limit=None, requires_approval=True,
-                           note=None, actor="test")
+        partnerships.admit(
+            s,
+            distributor_id="actebis",
+            vendor_id="hp",
+            max_line_limit=None,
+            requires_approval=True,
+            note=None,
+            actor="test",
+        )
         programmes.create_programme(
-            s, vendor_id="hp", distributor_id="actebis", code="boost", name="HP Boost", kind="standing",
-            line_limit=eur("3000"), starts_on=date(2026, 2, 1), ends_on=date(2026, 6, 30), max_beneficiaries=50,
-            max_total_limit=eur("100000"))
-        policy.update(s, distributor_id="actebis", actor="test", approval_threshold=eur("5000"),
-                      base_cap_policy="cover_plus_discretionary", discretionary=eur("2000"))
-        insurance.import_covers(s, distributor_id="actebis", decided_on=date(2026, 2, 1), actor="onboarding", rows=[
-            ("R-1001", "Coface", eur("20000")), ("R-1002", "Coface", eur("3000")), ("R-1003", "Coface", eur("1000"))])
+            s,
+            vendor_id="hp",
+            distributor_id="actebis",
+            code="boost",
+            name="HP Boost",
+            kind="standing",
+            line_limit=eur("3000"),
+            starts_on=date(2026, 2, 1),
+            ends_on=date(2026, 6, 30),
+            max_beneficiaries=50,
+            max_total_limit=eur("100000"),
+        )
+        policy.update(
+            s,
+            distributor_id="actebis",
+            actor="test",
+            approval_threshold=eur("5000"),
+            base_cap_policy="cover_plus_discretionary",
+            discretionary=eur("2000"),
+        )
+        insurance.import_covers(
+            s,
+            distributor_id="actebis",
+            decided_on=date(2026, 2, 1),
+            actor="onboarding",
+            rows=[
+                ("R-1001", "Coface", eur("20000")),
+                ("R-1002", "Coface", eur("3000")),
+                ("R-1003", "Coface", eur("1000")),
+            ],
+        )
         keys["officer_b"] = auth.create_key(s, role="credit_officer", distributor_id="actebis")[1]
         keys["partner_hp"] = auth.create_key(s, role="partner_manager", vendor_id="hp")[1]
     return keys

@@ -63,8 +63,9 @@ def sign_in(page: Any, base: str, key: str, path: str = "/console/") -> None:
         page.keyboard.press("Enter")
 
 
-def test_officer_journey(browser: Any, console_server: tuple[Server, dict[str, str]], screenshot_dir: Path,
-                         request: Any) -> None:
+def test_officer_journey(
+    browser: Any, console_server: tuple[Server, dict[str, str]], screenshot_dir: Path, request: Any
+) -> None:
     server, keys = console_server
     db = request.node.callspec.params["console_server"]
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
@@ -146,7 +147,7 @@ def test_officer_journey(browser: Any, console_server: tuple[Server, dict[str, s
     with page.expect_download() as info:
         page.locator("#csv-download").click()
     csv_text = Path(info.value.path()).read_text()
-    assert csv_text.splitlines()[1].startswith('R-1003,"\'=HYPERLINK(')
+    assert csv_text.splitlines()[1].startswith("R-1003,\"'=HYPERLINK(")
     assert ",1000.00," not in csv_text and ",500.00,800.00,300.00,EUR" in csv_text
 
     # A form whose CSRF token is not the session's is refused, and changes nothing.
@@ -174,8 +175,9 @@ def test_officer_journey(browser: Any, console_server: tuple[Server, dict[str, s
     context.close()
 
 
-def test_partner_journey_and_refusals(browser: Any, console_server: tuple[Server, dict[str, str]],
-                                      screenshot_dir: Path, request: Any, tmp_path: Path) -> None:
+def test_partner_journey_and_refusals(
+    browser: Any, console_server: tuple[Server, dict[str, str]], screenshot_dir: Path, request: Any, tmp_path: Path
+) -> None:
     server, keys = console_server
     db = request.node.callspec.params["console_server"]
     base = server.base
@@ -202,8 +204,13 @@ def test_partner_journey_and_refusals(browser: Any, console_server: tuple[Server
     page.get_by_label("Paste rows").fill("reseller_id;limit\nR-1001;5 000\nR-1002\nR-9999\nbad id!\nR-1001;100")
     page.get_by_role("button", name="Enrol").click()
     outcomes = [r.inner_text().split("\t")[:3] for r in page.locator("#outcomes tbody tr").all()]
-    assert outcomes == [["2", "R-1001", "granted"], ["3", "R-1002", "granted"], ["4", "R-9999", "unknown reseller"],
-                        ["5", "bad id!", "invalid row"], ["6", "R-1001", "invalid row"]]
+    assert outcomes == [
+        ["2", "R-1001", "granted"],
+        ["3", "R-1002", "granted"],
+        ["4", "R-9999", "unknown reseller"],
+        ["5", "bad id!", "invalid row"],
+        ["6", "R-1001", "invalid row"],
+    ]
     assert page.locator("#beneficiaries").inner_text() == "2"
     assert page.locator("#programme-limit").inner_text() == eur("10 000,00 €")
 

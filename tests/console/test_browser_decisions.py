@@ -56,8 +56,9 @@ def sign_out(page: Any) -> None:
     assert "You are signed out." in page.content()
 
 
-def test_the_credit_desk_decides(browser: Any, desk_server: tuple[Server, dict[str, str]], screenshot_dir: Path,
-                                 request: Any) -> None:
+def test_the_credit_desk_decides(
+    browser: Any, desk_server: tuple[Server, dict[str, str]], screenshot_dir: Path, request: Any
+) -> None:
     server, keys = desk_server
     db = request.node.callspec.params["desk_server"]
     base = server.base

@@ -76,8 +76,10 @@ def test_a_raise_above_the_threshold_waits_for_another_officer(desk: Any) -> Non
 
     listing = a.get(f"{D}/limit-requests")
     assert request.id in listing.text and "You asked for this raise" in listing.text
-    refused = a.post(f"{D}/limit-requests/{request.id}/decision",
-                     data={"csrf": token_a, "decision": "approve", "limit": "", "reason": "fine"})
+    refused = a.post(
+        f"{D}/limit-requests/{request.id}/decision",
+        data={"csrf": token_a, "decision": "approve", "limit": "", "reason": "fine"},
+    )
     assert refused.status_code == 403 and "same_approver" in refused.text and "another officer must" in refused.text
     with uow.read() as s:
         assert limit_requests.get(s, distributor_id="actebis", request_id=request.id).status == "pending"
@@ -85,16 +87,22 @@ def test_a_raise_above_the_threshold_waits_for_another_officer(desk: Any) -> Non
     b = client()
     token_b = sign_in(b, keys["officer_b"])
     assert "You asked for this raise" not in b.get(f"{D}/limit-requests").text
-    more = b.post(f"{D}/limit-requests/{request.id}/decision",
-                  data={"csrf": token_b, "decision": "approve", "limit": "25 000", "reason": "more"})
+    more = b.post(
+        f"{D}/limit-requests/{request.id}/decision",
+        data={"csrf": token_b, "decision": "approve", "limit": "25 000", "reason": "more"},
+    )
     assert more.status_code == 422 and "approve at most" in more.text and base_limit(uow, "R-1001") == 1_000_000
-    answer = b.post(f"{D}/limit-requests/{request.id}/decision",
-                    data={"csrf": token_b, "decision": "approve", "limit": "15 000,00", "reason": "half the shop"})
+    answer = b.post(
+        f"{D}/limit-requests/{request.id}/decision",
+        data={"csrf": token_b, "decision": "approve", "limit": "15 000,00", "reason": "half the shop"},
+    )
     assert answer.status_code == 200 and "Approved." in answer.text and "No request waits" in answer.text
     assert "15 000,00" in text_of(answer.text) and "half the shop" in answer.text
     assert base_limit(uow, "R-1001") == 1_500_000
-    again = b.post(f"{D}/limit-requests/{request.id}/decision",  # a second tab, still showing the form
-                   data={"csrf": token_b, "decision": "reject", "reason": "changed my mind"})
+    again = b.post(
+        f"{D}/limit-requests/{request.id}/decision",  # a second tab, still showing the form
+        data={"csrf": token_b, "decision": "reject", "reason": "changed my mind"},
+    )
     assert again.status_code == 409 and "already_decided" in again.text and "already approved" in again.text
     assert base_limit(uow, "R-1001") == 1_500_000
 
@@ -146,19 +154,24 @@ def test_a_nomination_rejected_shows_the_vendor_its_code_only(desk: Any) -> None
     assert answer.status_code == 200
     row = text_of(re.search(r'<tr class="outcome-pending_approval">.*?</tr>', answer.text, re.S).group(0))
     with uow.read() as s:
-        (nomination,) = nominations.list_for_distributor(s, distributor_id="actebis", status="pending", after=None,
-                                                         limit=9)
+        (nomination,) = nominations.list_for_distributor(
+            s, distributor_id="actebis", status="pending", after=None, limit=9
+        )
     assert "pending approval" in row and f"nomination {nomination.id}" in row
 
     officer = client()
     token = sign_in(officer, keys["officer"])
     page = text_of(officer.get(f"{D}/nominations").text)
     assert "R-1002 nominated by hp for boost@actebis: a line of 3 000,00 €" in page
-    bad = officer.post(f"{D}/nominations/{nomination.id}/decision",
-                       data={"csrf": token, "decision": "reject", "reason": SECRET_REASON, "refusal_code": "bogus"})
+    bad = officer.post(
+        f"{D}/nominations/{nomination.id}/decision",
+        data={"csrf": token, "decision": "reject", "reason": SECRET_REASON, "refusal_code": "bogus"},
+    )
     assert bad.status_code == 422 and "refusal_code" in bad.text
-    answer = officer.post(f"{D}/nominations/{nomination.id}/decision",
-                          data={"csrf": token, "decision": "reject", "reason": SECRET_REASON, "refusal_code": "credit_risk"})
+    answer = officer.post(
+        f"{D}/nominations/{nomination.id}/decision",
+        data={"csrf": token, "decision": "reject", "reason": SECRET_REASON, "refusal_code": "credit_risk"},
+    )
     assert answer.status_code == 200 and "Rejected." in answer.text and SECRET_REASON in answer.text
 
     seen = hp.get(BOOST).text
@@ -167,12 +180,15 @@ def test_a_nomination_rejected_shows_the_vendor_its_code_only(desk: Any) -> None
     hp.post(f"{BOOST}/enrolments", data={"csrf": token_hp, "rows": "R-1002;3000"})
     with uow.read() as s:
         (again,) = nominations.list_for_distributor(s, distributor_id="actebis", status="pending", after=None, limit=9)
-    too_much = officer.post(f"{D}/nominations/{again.id}/decision",
-                            data={"csrf": token, "decision": "approve", "limit": "3 500", "reason": "more"})
+    too_much = officer.post(
+        f"{D}/nominations/{again.id}/decision",
+        data={"csrf": token, "decision": "approve", "limit": "3 500", "reason": "more"},
+    )
     assert too_much.status_code == 422 and "nominated" in too_much.text and f'id="error-{again.id}"' in too_much.text
-    answer = officer.post(f"{D}/nominations/{again.id}/decision",
-                          data={"csrf": token, "decision": "approve", "limit": "2 000", "reason": "a start",
-                                "refusal_code": "declined"})
+    answer = officer.post(
+        f"{D}/nominations/{again.id}/decision",
+        data={"csrf": token, "decision": "approve", "limit": "2 000", "reason": "a start", "refusal_code": "declined"},
+    )
     assert answer.status_code == 200 and "Approved." in answer.text
     seen = text_of(hp.get(BOOST).text)
     assert "approved" in seen and "2 000,00 €" in seen and "a start" not in seen
@@ -199,8 +215,9 @@ def test_a_cover_cut_leaves_the_reseller_over_its_limit(desk: Any) -> None:
     listing = text_of(a.get(f"{D}/listings/cover-cuts").text)
     assert "R-1001" in listing and "20 000,00 €" in listing and "R-1002" not in listing
     csv_text = a.get(f"{D}/listings/cover-cuts.csv").text
-    assert csv_text.splitlines()[1].startswith("R-1001,Bureau Vallée Lyon,active,Coface,2026-03-02,20000.00,0.00,"
-                                               "2000.00,2500.00,0.00,,True,EUR")
+    assert csv_text.splitlines()[1].startswith(
+        "R-1001,Bureau Vallée Lyon,active,Coface,2026-03-02,20000.00,0.00,2000.00,2500.00,0.00,,True,EUR"
+    )
 
 
 def test_decision_pages_keep_scope_and_csrf(desk: Any) -> None:
@@ -210,9 +227,11 @@ def test_decision_pages_keep_scope_and_csrf(desk: Any) -> None:
     a.post(f"{D}/resellers/R-1001/base-limit", data={"csrf": token, "limit": "20000", "reason": "shop"})
     with uow.read() as s:
         (request,) = limit_requests.list_requests(s, distributor_id="actebis", status="pending", after=None, limit=9)
-    posts = [(f"{D}/limit-requests/{request.id}/decision", {"decision": "approve", "reason": "x"}),
-             (f"{D}/nominations/nom-x/decision", {"decision": "reject", "reason": "x"}),
-             (f"{D}/resellers/R-1001/insurance", {"insurer": "X", "cover": "0", "decided_on": "2026-03-01"})]
+    posts = [
+        (f"{D}/limit-requests/{request.id}/decision", {"decision": "approve", "reason": "x"}),
+        (f"{D}/nominations/nom-x/decision", {"decision": "reject", "reason": "x"}),
+        (f"{D}/resellers/R-1001/insurance", {"insurer": "X", "cover": "0", "decided_on": "2026-03-01"}),
+    ]
     for path, data in posts:  # a forged token: refused before anything is read
         answer = a.post(path, data={**data, "csrf": "forged"})
         assert answer.status_code == 403 and "Form refused" in answer.text

@@ -71,9 +71,11 @@ def test_every_form_needs_the_session_token(console: Any) -> None:
     client, keys, uow = console
     assert client.post("/console/sign-in", data={"api_key": keys["officer"]}).status_code == 403
     token = sign_in(client, keys["officer"])
-    for path, data in (("/resellers/R-1001/base-limit", {"limit": "1", "reason": "x"}),
-                       ("/resellers/R-1001/hold", {"reason": "x"}),
-                       ("/resellers/R-1001/termination", {"reason": "x", "confirm": "R-1001"})):
+    for path, data in (
+        ("/resellers/R-1001/base-limit", {"limit": "1", "reason": "x"}),
+        ("/resellers/R-1001/hold", {"reason": "x"}),
+        ("/resellers/R-1001/termination", {"reason": "x", "confirm": "R-1001"}),
+    ):
         answer = client.post("/console/distributors/actebis" + path, data={**data, "csrf": token[:-1] + "x"})
         assert answer.status_code == 403 and "Form refused" in answer.text
     with uow.read() as s:
@@ -84,8 +86,11 @@ def test_every_form_needs_the_session_token(console: Any) -> None:
 def test_sign_in_never_redirects_to_another_site(console: Any) -> None:
     client, keys, _ = console
     token = csrf_of(client.get("/console/sign-in?next=//evil.example/x").text)
-    answer = client.post("/console/sign-in", data={"csrf": token, "api_key": keys["officer"],
-                                                   "next": "//evil.example/x"}, follow_redirects=False)
+    answer = client.post(
+        "/console/sign-in",
+        data={"csrf": token, "api_key": keys["officer"], "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
     assert answer.headers["location"] == "/console/distributors/actebis/resellers"
 
 
@@ -113,16 +118,19 @@ def test_an_ended_partnership_stays_readable_and_enrols_nobody(console: Any) -> 
     with uow.write() as s:
         partnerships.end(s, distributor_id="actebis", vendor_id="microsoft", actor="test")
     assert client.get("/console/vendors/microsoft/programmes/mezzanine@actebis").status_code == 200
-    answer = client.post("/console/vendors/microsoft/programmes/mezzanine@actebis/enrolments",
-                         data={"csrf": token, "rows": "R-1001"})
+    answer = client.post(
+        "/console/vendors/microsoft/programmes/mezzanine@actebis/enrolments", data={"csrf": token, "rows": "R-1001"}
+    )
     assert answer.status_code == 409 and "Nothing was enrolled" in answer.text and "has ended" in answer.text
 
 
 def test_refusals_render_beside_the_form_with_their_status(console: Any) -> None:
     client, keys, _ = console
     token = sign_in(client, keys["officer"])
-    answer = client.post("/console/distributors/actebis/resellers/R-1001/termination",
-                         data={"csrf": token, "reason": "insolvency", "confirm": "R-1002"})
+    answer = client.post(
+        "/console/distributors/actebis/resellers/R-1001/termination",
+        data={"csrf": token, "reason": "insolvency", "confirm": "R-1002"},
+    )
     assert answer.status_code == 422 and "type the reseller id R-1001" in answer.text
     answer = client.post("/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": ""})
     assert answer.status_code == 422
@@ -143,10 +151,16 @@ def test_the_signing_secret_survives_an_unwritable_place(tmp_path: Any, monkeypa
     assert len(signing_secret()) >= 32 and signing_secret() != signing_secret()  # per process, still starts
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("7 500,50", "7500.50"), ("7\u202f500,50\u00a0€", "7500.50"), ("7500.50", "7500.50"), ("12000", "12000"),
-    ("0,5", "0.5"),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("7 500,50", "7500.50"),
+        ("7\u202f500,50\u00a0€", "7500.50"),
+        ("7500.50", "7500.50"),
+        ("12000", "12000"),
+        ("0,5", "0.5"),
+    ],
+)
 def test_amounts_as_people_type_them(typed: str, expected: str) -> None:
     assert fmt.parse_money(typed, "EUR").amount == Decimal(expected)
 
@@ -167,8 +181,14 @@ def test_enrolment_rows() -> None:
     pasted = "reseller_id;limit\nR-1;5 000,00\n\nR-2\nR-1;10\nbad id\nR-3,1000.50\nR-4;1;2\nR-5;-3\n"
     rows = enrolment.parse(pasted, "EUR")
     assert [(r.number, r.reseller_id, r.limit, r.error is None) for r in rows] == [
-        (2, "R-1", eur("5000"), True), (4, "R-2", None, True), (5, "R-1", None, False), (6, "bad id", None, False),
-        (7, "R-3", eur("1000.50"), True), (8, "R-4", None, False), (9, "R-5", None, False)]
+        (2, "R-1", eur("5000"), True),
+        (4, "R-2", None, True),
+        (5, "R-1", None, False),
+        (6, "bad id", None, False),
+        (7, "R-3", eur("1000.50"), True),
+        (8, "R-4", None, False),
+        (9, "R-5", None, False),
+    ]
     assert enrolment.decode("R-é".encode("cp1252")) == "R-é"
     assert enrolment.decode("\ufeffR-1".encode()) == "R-1"
 
@@ -176,9 +196,14 @@ def test_enrolment_rows() -> None:
 def test_search_by_id_prefix_name_and_pages(uow: UnitOfWork) -> None:
     story.load(uow)
     with uow.read() as s:
+
         def ids(**kw: Any) -> list[str]:
-            return [r.reseller.id for r in search_resellers(s, distributor_id="actebis", after=kw.pop("after", None),
-                                                            limit=kw.pop("limit", 50), **kw)]
+            return [
+                r.reseller.id
+                for r in search_resellers(
+                    s, distributor_id="actebis", after=kw.pop("after", None), limit=kw.pop("limit", 50), **kw
+                )
+            ]
 
         assert ids(query="R-10") == ["R-1001", "R-1002", "R-1003"]
         assert ids(query="LILLE") == ["R-1002"]
@@ -195,22 +220,39 @@ def test_programme_history_from_the_ledger(uow: UnitOfWork) -> None:
     chart counts only the programme's lines: 2 beneficiaries, 1,500 drawn for one day."""
     story.load(uow)
     with uow.write() as s:
-        programmes.enrol(s, vendor_id="microsoft", programme_id="mezzanine@actebis",
-                         resellers=[("R-1001", None), ("R-1002", eur("1000"))], actor="test")
+        programmes.enrol(
+            s,
+            vendor_id="microsoft",
+            programme_id="mezzanine@actebis",
+            resellers=[("R-1001", None), ("R-1002", eur("1000"))],
+            actor="test",
+        )
     clock.set_now("2026-03-03T10:00:00+00:00")
     with uow.write() as s:  # base has 7,500 available: 9,000 takes 1,500 from Mezzanine
-        ledger.draw(s, distributor_id="actebis", reseller_id="R-1001", reference="SO-9", amount=eur("9000"),
-                    actor="test")
+        ledger.draw(
+            s, distributor_id="actebis", reseller_id="R-1001", reference="SO-9", amount=eur("9000"), actor="test"
+        )
     clock.set_now("2026-03-04T10:00:00+00:00")
     with uow.write() as s:
-        ledger.release(s, distributor_id="actebis", reseller_id="R-1001", drawing_reference="SO-9", reference="PAY-9",
-                       amount=eur("9000"), kind="payment", actor="test")
+        ledger.release(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-1001",
+            drawing_reference="SO-9",
+            reference="PAY-9",
+            amount=eur("9000"),
+            kind="payment",
+            actor="test",
+        )
     with uow.read() as s:
         programme = programmes.get_programme(s, vendor_id="microsoft", programme_id="mezzanine@actebis")
         points = programme_history(s, programme)
     assert points[0] == DayPoint(date(2026, 2, 1), 0, 0)
-    assert points[-3:] == [DayPoint(date(2026, 3, 2), 2, 0), DayPoint(date(2026, 3, 3), 2, 150_000),
-                           DayPoint(date(2026, 3, 4), 2, 0)]
+    assert points[-3:] == [
+        DayPoint(date(2026, 3, 2), 2, 0),
+        DayPoint(date(2026, 3, 3), 2, 150_000),
+        DayPoint(date(2026, 3, 4), 2, 0),
+    ]
 
 
 def test_bars_show_what_is_above_the_limit_and_escape_labels() -> None:

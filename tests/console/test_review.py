@@ -46,7 +46,9 @@ def test_excel_unicode_text_is_read() -> None:
     data = "reseller_id\tlimit\r\nR-1001\t5 000,00\r\nR-1002\r\n".encode("utf-16")
     rows = enrolment.parse(enrolment.decode(data), "EUR")
     assert [(r.reseller_id, r.limit.amount if r.limit else None, r.error) for r in rows] == [
-        ("R-1001", Decimal("5000.00"), None), ("R-1002", None, None)]
+        ("R-1001", Decimal("5000.00"), None),
+        ("R-1002", None, None),
+    ]
 
 
 def test_binary_uploads_answer_a_page_not_a_500(console: Any) -> None:
@@ -58,9 +60,12 @@ def test_binary_uploads_answer_a_page_not_a_500(console: Any) -> None:
         assert answer.headers["content-type"].startswith("text/html")
 
 
-@pytest.mark.xfail(strict=True, reason="sign-out only deletes the browser's cookie: a copy of it stays valid "
-                   "until its 8 hours are over; ending it needs a server-side session record (a table and a "
-                   "migration), see docs/DECISIONS.md")
+@pytest.mark.xfail(
+    strict=True,
+    reason="sign-out only deletes the browser's cookie: a copy of it stays valid "
+    "until its 8 hours are over; ending it needs a server-side session record (a table and a "
+    "migration), see docs/DECISIONS.md",
+)
 def test_a_cookie_copied_before_sign_out_is_refused_after_it(console: Any) -> None:
     client, keys, _ = console
     token = sign_in(client, keys["officer"])
@@ -81,8 +86,11 @@ def test_an_upload_above_1_mib_answers_a_page_with_the_code(console: Any) -> Non
     assert answer.status_code == 413
     assert answer.headers["content-type"].startswith("text/html")
     assert "payload_too_large" in answer.text and "1 MiB" in answer.text
-    api = client.post("/v1/vendors/microsoft/programmes/mezzanine@actebis/enrolments", content=b"x" * 2_000_000,
-                      headers={"Content-Type": "application/json"})
+    api = client.post(
+        "/v1/vendors/microsoft/programmes/mezzanine@actebis/enrolments",
+        content=b"x" * 2_000_000,
+        headers={"Content-Type": "application/json"},
+    )
     assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
 
 
@@ -95,8 +103,11 @@ def test_a_form_posted_without_a_session_never_comes_back_as_the_next_page(conso
     token = sign_in(client, keys["officer"])
     with uow.write() as s:
         auth.revoke_key(s, key_id=keys["officer"].split("_")[1])
-    answer = client.post("/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": "x"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/console/distributors/actebis/resellers/R-1001/hold",
+        data={"csrf": token, "reason": "x"},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/console/sign-in"
 
 
@@ -104,8 +115,9 @@ def test_long_or_control_character_reasons_are_refused_not_500(console: Any) -> 
     client, keys, _ = console
     token = sign_in(client, keys["officer"])
     for reason in ("x" * 10_000, "over\x00due", "a\x1bb"):
-        answer = client.post("/console/distributors/actebis/resellers/R-1001/hold",
-                             data={"csrf": token, "reason": reason})
+        answer = client.post(
+            "/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token, "reason": reason}
+        )
         assert answer.status_code == 422, reason[:10]
 
 
@@ -121,18 +133,34 @@ def test_a_vendor_reaches_no_other_vendors_programme_by_editing_the_address(cons
 
     client, keys, uow = console
     with uow.write() as s:
-        partnerships.admit(s, distributor_id="actebis", vendor_id="hp", max_line_limit=None, requires_approval=False,
-                           note=None, actor="test")
-        programmes.create_programme(s, vendor_id="hp", distributor_id="actebis", code="boost", name="HP Boost",
-                                    kind="standing", line_limit=eur("3000"), starts_on=date(2026, 2, 1),
-                                    ends_on=date(2026, 6, 30))
+        partnerships.admit(
+            s,
+            distributor_id="actebis",
+            vendor_id="hp",
+            max_line_limit=None,
+            requires_approval=False,
+            note=None,
+            actor="test",
+        )
+        programmes.create_programme(
+            s,
+            vendor_id="hp",
+            distributor_id="actebis",
+            code="boost",
+            name="HP Boost",
+            kind="standing",
+            line_limit=eur("3000"),
+            starts_on=date(2026, 2, 1),
+            ends_on=date(2026, 6, 30),
+        )
     token = sign_in(client, keys["partner"])
     assert client.get("/console/vendors/microsoft/programmes/boost@actebis").status_code == 404
     assert client.get("/console/vendors/hp/programmes/boost@actebis").status_code == 403
     assert "HP Boost" not in client.get("/console/vendors/microsoft/programmes").text
     for vendor in ("microsoft", "hp"):
-        answer = client.post(f"/console/vendors/{vendor}/programmes/boost@actebis/enrolments",
-                             data={"csrf": token, "rows": "R-1001"})
+        answer = client.post(
+            f"/console/vendors/{vendor}/programmes/boost@actebis/enrolments", data={"csrf": token, "rows": "R-1001"}
+        )
         assert answer.status_code in (403, 404) and "HP Boost" not in answer.text
     with uow.read() as s:
         programme = programmes.get_programme(s, vendor_id="hp", programme_id="boost@actebis")
@@ -146,23 +174,31 @@ def test_names_reasons_and_uploads_are_text_never_markup(console: Any) -> None:
     from creditlines.ledger import service as ledger
 
     client, keys, uow = console
-    evil = '<script>alert(1)</script>'
+    evil = "<script>alert(1)</script>"
     with uow.write() as s:
         ledger.upsert_reseller(s, distributor_id="actebis", reseller_id="R-1001", name=evil, actor="test")
         ledger.upsert_reseller(s, distributor_id="actebis", reseller_id="R-1002", name="@SUM(1+1)", actor="test")
     token = sign_in(client, keys["officer"])
-    client.post("/console/distributors/actebis/resellers/R-1001/hold",
-                data={"csrf": token, "reason": '"><img src=x onerror=alert(2)>'})
-    for page in ("/console/distributors/actebis/resellers", "/console/distributors/actebis/resellers/R-1001",
-                 "/console/distributors/actebis/listings/over-limit"):
+    client.post(
+        "/console/distributors/actebis/resellers/R-1001/hold",
+        data={"csrf": token, "reason": '"><img src=x onerror=alert(2)>'},
+    )
+    for page in (
+        "/console/distributors/actebis/resellers",
+        "/console/distributors/actebis/resellers/R-1001",
+        "/console/distributors/actebis/listings/over-limit",
+    ):
         html = client.get(page).text
         assert "<script>alert" not in html and "<img src=x" not in html, page
     csv = client.get("/console/distributors/actebis/listings/over-limit.csv").text
     assert "'=HYPERLINK" in csv and ",=HYPERLINK" not in csv
     client.cookies.clear()
     token = sign_in(client, keys["partner"])
-    answer = client.post(ENROL, data={"csrf": token},
-                         files={"file": ("x.csv", b"<svg onload=alert(3)>;5\nR-1002;<b>9</b>\n", "text/csv")})
+    answer = client.post(
+        ENROL,
+        data={"csrf": token},
+        files={"file": ("x.csv", b"<svg onload=alert(3)>;5\nR-1002;<b>9</b>\n", "text/csv")},
+    )
     assert answer.status_code == 200 and "<svg onload" not in answer.text and "<b>9" not in answer.text
     assert outcomes(answer.text) == ["invalid_row", "invalid_row"]
 
@@ -192,8 +228,9 @@ def test_the_expiring_listing_shows_local_dates_like_every_other_page(console: A
 
     client, keys, uow = console
     with uow.write() as s:
-        programmes.enrol(s, vendor_id="microsoft", programme_id="mezzanine@actebis", resellers=[("R-1001", None)],
-                         actor="test")
+        programmes.enrol(
+            s, vendor_id="microsoft", programme_id="mezzanine@actebis", resellers=[("R-1001", None)], actor="test"
+        )
     sign_in(client, keys["officer"])
     page = client.get("/console/distributors/actebis/listings/expiring?within_days=200").text
     assert "30 juin 2026" in page and "2026-06-30" not in page
@@ -211,28 +248,48 @@ def test_every_page_answers_with_something_in_each_of_its_tables(console: Any) -
 
     client, keys, uow = console
     with uow.write() as s:
-        programmes.enrol(s, vendor_id="microsoft", programme_id="mezzanine@actebis",
-                         resellers=[("R-1001", None), ("R-1002", eur("1000"))], actor="test")
-        ledger.draw(s, distributor_id="actebis", reseller_id="R-1001", reference="FA/2026/0042", amount=eur("9000"),
-                    actor="test")
+        programmes.enrol(
+            s,
+            vendor_id="microsoft",
+            programme_id="mezzanine@actebis",
+            resellers=[("R-1001", None), ("R-1002", eur("1000"))],
+            actor="test",
+        )
+        ledger.draw(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-1001",
+            reference="FA/2026/0042",
+            amount=eur("9000"),
+            actor="test",
+        )
     token = sign_in(client, keys["officer"])
     r = "/console/distributors/actebis/resellers/R-1001"
     assert client.post(r + "/hold", data={"csrf": token, "reason": "overdue"}).status_code == 200
     assert client.post(r + "/hold/lift", data={"csrf": token, "reason": "paid"}).status_code == 200
-    for page in ("/console/", "/console/distributors/actebis/resellers?q=r-10&status=active&over_limit=no",
-                 "/console/distributors/actebis/resellers?over_limit=yes", r, r + "?amount=7%20500,00&vendor=microsoft",
-                 r + "?before=3", "/console/distributors/actebis/listings",
-                 "/console/distributors/actebis/listings/expiring?within_days=3660",
-                 "/console/distributors/actebis/listings/expiring.csv?within_days=3660",
-                 "/console/distributors/actebis/listings/over-limit",
-                 "/console/distributors/actebis/listings/over-limit.csv"):
+    for page in (
+        "/console/",
+        "/console/distributors/actebis/resellers?q=r-10&status=active&over_limit=no",
+        "/console/distributors/actebis/resellers?over_limit=yes",
+        r,
+        r + "?amount=7%20500,00&vendor=microsoft",
+        r + "?before=3",
+        "/console/distributors/actebis/listings",
+        "/console/distributors/actebis/listings/expiring?within_days=3660",
+        "/console/distributors/actebis/listings/expiring.csv?within_days=3660",
+        "/console/distributors/actebis/listings/over-limit",
+        "/console/distributors/actebis/listings/over-limit.csv",
+    ):
         answer = client.get(page)
         assert answer.status_code == 200, page
     assert "FA/2026/0042" in client.get(r).text
     client.cookies.clear()
     sign_in(client, keys["partner"])
-    for page in ("/console/vendors/microsoft/programmes", "/console/vendors/microsoft/programmes/mezzanine@actebis",
-                 "/console/vendors/microsoft/programmes/mezzanine@actebis?after=R-1001,x"):
+    for page in (
+        "/console/vendors/microsoft/programmes",
+        "/console/vendors/microsoft/programmes/mezzanine@actebis",
+        "/console/vendors/microsoft/programmes/mezzanine@actebis?after=R-1001,x",
+    ):
         assert client.get(page).status_code == 200, page
 
 
@@ -241,8 +298,9 @@ def test_a_key_pasted_from_a_terminal_with_spaces_around_it_signs_in(console: An
     around it; keys never hold white space, so it is dropped, not reported as an unknown key."""
     client, keys, _ = console
     token = csrf_of(client.get("/console/sign-in").text)
-    answer = client.post("/console/sign-in", data={"csrf": token, "api_key": f"  {keys['officer']} \n"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/console/sign-in", data={"csrf": token, "api_key": f"  {keys['officer']} \n"}, follow_redirects=False
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/console/distributors/actebis/resellers"
     client.cookies.clear()
     token = csrf_of(client.get("/console/sign-in").text)
@@ -257,13 +315,17 @@ def test_a_forged_cookie_or_token_with_non_ascii_characters_is_refused_not_500(c
     token = sign_in(client, keys["officer"])
     cookie = client.cookies[COOKIE]
     body, mac = cookie.rsplit(".", 1)
-    answer = client.post("/console/distributors/actebis/resellers/R-1001/hold",
-                         data={"csrf": token[:-1] + "é", "reason": "x"})
+    answer = client.post(
+        "/console/distributors/actebis/resellers/R-1001/hold", data={"csrf": token[:-1] + "é", "reason": "x"}
+    )
     assert answer.status_code == 403 and "Form refused" in answer.text
     client.cookies.clear()
     raw = f"{COOKIE}={body}.{mac[:-1]}".encode() + "é".encode()
-    answer = client.get("/console/distributors/actebis/resellers", headers={"Cookie": raw},  # type: ignore[dict-item]
-                        follow_redirects=False)
+    answer = client.get(
+        "/console/distributors/actebis/resellers",
+        headers={"Cookie": raw},  # type: ignore[dict-item]
+        follow_redirects=False,
+    )
     assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
 
 
@@ -279,29 +341,50 @@ def test_enrolment_answers_what_the_api_answers_for_the_same_rows(console: Any) 
     client, keys, uow = console
     with uow.write() as s:
         for code in ("twin-api", "twin-console"):
-            programmes.create_programme(s, vendor_id="microsoft", distributor_id="actebis", code=code, name=code,
-                                        kind="standing", line_limit=eur("5000"), starts_on=date(2026, 2, 1),
-                                        ends_on=date(2026, 6, 30), max_beneficiaries=2)
+            programmes.create_programme(
+                s,
+                vendor_id="microsoft",
+                distributor_id="actebis",
+                code=code,
+                name=code,
+                kind="standing",
+                line_limit=eur("5000"),
+                starts_on=date(2026, 2, 1),
+                ends_on=date(2026, 6, 30),
+                max_beneficiaries=2,
+            )
     rows = [("R-1001", None), ("R-1002", "1000.00"), ("R-404", None), ("R-1003", None)]
     token = sign_in(client, keys["partner"])
     for _ in range(2):
-        api = client.post("/v1/vendors/microsoft/programmes/twin-api@actebis/enrolments",
-                          headers={"Authorization": f"Bearer {keys['partner']}"},
-                          json={"resellers": [{"reseller_id": r, **({"limit": {"amount": limit, "currency": "EUR"}}
-                                                                     if limit else {})} for r, limit in rows]})
+        api = client.post(
+            "/v1/vendors/microsoft/programmes/twin-api@actebis/enrolments",
+            headers={"Authorization": f"Bearer {keys['partner']}"},
+            json={
+                "resellers": [
+                    {"reseller_id": r, **({"limit": {"amount": limit, "currency": "EUR"}} if limit else {})}
+                    for r, limit in rows
+                ]
+            },
+        )
         assert api.status_code == 200, api.text
-        page = client.post("/console/vendors/microsoft/programmes/twin-console@actebis/enrolments",
-                           data={"csrf": token, "rows": "\n".join(f"{r};{limit or ''}" for r, limit in rows)})
+        page = client.post(
+            "/console/vendors/microsoft/programmes/twin-console@actebis/enrolments",
+            data={"csrf": token, "rows": "\n".join(f"{r};{limit or ''}" for r, limit in rows)},
+        )
         console_outcomes = re.findall(r'<tr class="outcome-([a-z_]+)"><td>\d+</td><td>([^<]+)</td>', page.text)
-        assert [(o, r) for r, o in console_outcomes] == [(x["reseller_id"], x["outcome"]) for x in api.json()["results"]]
+        assert [(o, r) for r, o in console_outcomes] == [
+            (x["reseller_id"], x["outcome"]) for x in api.json()["results"]
+        ]
 
 
 def test_pages_and_downloads_forbid_type_sniffing(console: Any) -> None:
     """A CSV whose cells hold markup must never be sniffed into a page: nosniff on both."""
     client, keys, _ = console
     sign_in(client, keys["officer"])
-    for path in ("/console/distributors/actebis/listings/over-limit",
-                 "/console/distributors/actebis/listings/over-limit.csv"):
+    for path in (
+        "/console/distributors/actebis/listings/over-limit",
+        "/console/distributors/actebis/listings/over-limit.csv",
+    ):
         assert client.get(path).headers.get("x-content-type-options") == "nosniff", path
 
 

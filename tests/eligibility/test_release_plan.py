@@ -20,28 +20,54 @@ FIELD = [(BASE, cents(10000)), (MEZZANINE, cents(2000))]  # the 12,000 order of 
 @pytest.mark.parametrize(
     "allocations, amount, freed",
     [
-        pytest.param(FIELD, "3000", [("mezzanine", "2000"), ("base", "1000")],
-                     id="the field example: a payment of 3,000 frees Mezzanine first, then base"),
-        pytest.param(FIELD, "1500", [("mezzanine", "1500")],
-                     id="a payment smaller than the vendor part comes from the vendor line only"),
-        pytest.param(FIELD, "12000", [("mezzanine", "2000"), ("base", "10000")],
-                     id="a full release frees every allocation, vendor first"),
-        pytest.param(list(reversed(FIELD)), "2000.01", [("mezzanine", "2000"), ("base", "0.01")],
-                     id="the order of the allocations given plays no part"),
         pytest.param(
-            [(BASE, cents(1000)), (programme("early", until=date(2026, 5, 14)), cents(1000)),
-             (MEZZANINE, cents(1000))], "1500", [("mezzanine", "1000"), ("early", "500")],
-            id="the latest valid_until is freed first"),
+            FIELD,
+            "3000",
+            [("mezzanine", "2000"), ("base", "1000")],
+            id="the field example: a payment of 3,000 frees Mezzanine first, then base",
+        ),
+        pytest.param(
+            FIELD,
+            "1500",
+            [("mezzanine", "1500")],
+            id="a payment smaller than the vendor part comes from the vendor line only",
+        ),
+        pytest.param(
+            FIELD,
+            "12000",
+            [("mezzanine", "2000"), ("base", "10000")],
+            id="a full release frees every allocation, vendor first",
+        ),
+        pytest.param(
+            list(reversed(FIELD)),
+            "2000.01",
+            [("mezzanine", "2000"), ("base", "0.01")],
+            id="the order of the allocations given plays no part",
+        ),
+        pytest.param(
+            [(BASE, cents(1000)), (programme("early", until=date(2026, 5, 14)), cents(1000)), (MEZZANINE, cents(1000))],
+            "1500",
+            [("mezzanine", "1000"), ("early", "500")],
+            id="the latest valid_until is freed first",
+        ),
         pytest.param(
             [(programme("older", grant_seq=2), cents(1000)), (programme("newer", grant_seq=7), cents(1000))],
-            "1200", [("newer", "1000"), ("older", "200")],
-            id="same valid_until: the newest grant is freed first"),
-        pytest.param([(BASE, cents(1000)), (MEZZANINE, 0)], "400", [("base", "400")],
-                     id="an allocation already repaid is passed over"),
+            "1200",
+            [("newer", "1000"), ("older", "200")],
+            id="same valid_until: the newest grant is freed first",
+        ),
+        pytest.param(
+            [(BASE, cents(1000)), (MEZZANINE, 0)],
+            "400",
+            [("base", "400")],
+            id="an allocation already repaid is passed over",
+        ),
         pytest.param(
             [(BASE, cents(1000)), (replace(MEZZANINE, status="expired", on_expiry="run_off"), cents(500))],
-            "500", [("mezzanine", "500")],
-            id="a run_off line past its end is still freed first (the vendor's guarantee)"),
+            "500",
+            [("mezzanine", "500")],
+            id="a run_off line past its end is still freed first (the vendor's guarantee)",
+        ),
     ],
 )
 def test_release_plan(allocations, amount, freed):
@@ -49,7 +75,8 @@ def test_release_plan(allocations, amount, freed):
 
 
 @pytest.mark.parametrize(
-    "amount", [0, -1, cents(12000) + 1],
+    "amount",
+    [0, -1, cents(12000) + 1],
     ids=["zero is refused", "a negative amount is refused", "more than the outstanding is refused"],
 )
 def test_release_bounds(amount):

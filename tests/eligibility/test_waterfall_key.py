@@ -28,8 +28,10 @@ CASES = [
         id="same valid_until: oldest grant first",
     ),
     pytest.param(
-        [programme("old-but-late", until=date(2026, 12, 31), grant_seq=1),
-         programme("new-but-early", until=date(2026, 4, 30), grant_seq=8)],
+        [
+            programme("old-but-late", until=date(2026, 12, 31), grant_seq=1),
+            programme("new-but-early", until=date(2026, 4, 30), grant_seq=8),
+        ],
         ["new-but-early", "old-but-late"],
         id="an earlier valid_until beats an older grant",
     ),
@@ -39,8 +41,11 @@ CASES = [
         id="a programme line without valid_until comes after every dated one",
     ),
     pytest.param(
-        [programme("hp-any", vendor="hp", grant_seq=3),
-         programme("ms-vendor-only", usable_for="vendor_products", grant_seq=2), base()],
+        [
+            programme("hp-any", vendor="hp", grant_seq=3),
+            programme("ms-vendor-only", usable_for="vendor_products", grant_seq=2),
+            base(),
+        ],
         ["base", "ms-vendor-only", "hp-any"],
         id="the funder and usable_for play no part in the order",
     ),

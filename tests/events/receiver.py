@@ -61,8 +61,9 @@ class Receiver:
                 with receiver._lock:  # kept in the order of arrival
                     answer = receiver.script.pop(0) if receiver.script else "ok"
                     receiver._in_flight[event_id] = receiver._in_flight.get(event_id, 0) + 1
-                    receiver.requests.append(Received(event_id, dict(self.headers.items()), body, answer,
-                                                      receiver._in_flight[event_id]))
+                    receiver.requests.append(
+                        Received(event_id, dict(self.headers.items()), body, answer, receiver._in_flight[event_id])
+                    )
                 try:
                     if receiver.delay_seconds:
                         time.sleep(receiver.delay_seconds)

@@ -17,8 +17,9 @@ def test_tail_prints_the_feed_with_amounts_for_people(engine, monkeypatch):
     make_world(uow)
     make_reseller(uow, "R-1001", "10000.00")
     with uow.write() as s:
-        service.draw(s, distributor_id="actebis", reseller_id="R-1001", reference="FA-1", amount=eur("7500.00"),
-                     actor="erp")
+        service.draw(
+            s, distributor_id="actebis", reseller_id="R-1001", reference="FA-1", amount=eur("7500.00"), actor="erp"
+        )
     monkeypatch.setenv("CREDITLINES_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "250")
     if uow.read_engine is not None:
@@ -28,8 +29,12 @@ def test_tail_prints_the_feed_with_amounts_for_people(engine, monkeypatch):
     shown = runner.invoke(app, ["events", "tail", "--distributor", "actebis", "--from-start", "--once"])
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
-    assert [line.split()[1] for line in lines] == ["reseller.created", "limit.changed", "drawing.created",
-                                                   "reseller.utilisation_crossed"]
+    assert [line.split()[1] for line in lines] == [
+        "reseller.created",
+        "limit.changed",
+        "drawing.created",
+        "reseller.utilisation_crossed",
+    ]
     assert "7\u202f500,00\xa0€" in lines[2] and "actebis 7\u202f500,00\xa0€" in lines[2] and "R-1001" in lines[2]
     assert "threshold=70" in lines[3]
     # Without --from-start it shows only what comes next: nothing yet.

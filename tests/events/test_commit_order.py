@@ -27,13 +27,19 @@ def test_an_event_committed_late_is_not_skipped(pg_only_engine):
     slow = uow._factory()
     try:
         # The slow transaction takes its id first (an event row, id N) ...
-        outbox.record(slow, EventType.RESELLER_HOLD_PLACED, distributor_id="actebis", reseller_id="R-1",
-                      data={"reason": "slow"})
+        outbox.record(
+            slow, EventType.RESELLER_HOLD_PLACED, distributor_id="actebis", reseller_id="R-1", data={"reason": "slow"}
+        )
         slow.flush()
         # ... a fast one takes id N+1 and commits.
         with uow.write() as fast:
-            outbox.record(fast, EventType.RESELLER_HOLD_LIFTED, distributor_id="actebis", reseller_id="R-1",
-                          data={"reason": "fast"})
+            outbox.record(
+                fast,
+                EventType.RESELLER_HOLD_LIFTED,
+                distributor_id="actebis",
+                reseller_id="R-1",
+                data={"reason": "fast"},
+            )
         with uow.read() as s:
             ids = s.scalars(select(Event.id).where(Event.type.like("reseller.hold%")).order_by(Event.id)).all()
         assert len(ids) == 1  # the slow one is not visible yet; the fast one is
@@ -80,11 +86,18 @@ def test_the_app_role_appends_events_and_attempts_and_updates_only_delivery_stat
     assert uow.read_engine is not None
     uow.read_engine.dispose()
     with psycopg.connect(libpq_url(pg_url)) as conn:
-        conn.execute("insert into event (distributor_id, type, occurred_at, data) "
-                     "values ('actebis', 'reseller.created', now(), '{}')")
+        conn.execute(
+            "insert into event (distributor_id, type, occurred_at, data) "
+            "values ('actebis', 'reseller.created', now(), '{}')"
+        )
         conn.execute("update webhook set attempts = attempts + 1")  # the sender's state: allowed
-    for statement in ("update event set data = '{}'", "delete from event", "truncate event",
-                      "update webhook_attempt set outcome = 'delivered'", "delete from webhook_attempt",
-                      "truncate webhook_attempt"):
+    for statement in (
+        "update event set data = '{}'",
+        "delete from event",
+        "truncate event",
+        "update webhook_attempt set outcome = 'delivered'",
+        "delete from webhook_attempt",
+        "truncate webhook_attempt",
+    ):
         with pytest.raises(errors.InsufficientPrivilege), psycopg.connect(libpq_url(pg_url)) as conn:
             conn.execute(statement)

@@ -35,8 +35,9 @@ def subscribe(api, receiver, types=("drawing.created",), who="officer", **scope)
 
 
 def order(api, reference: str, amount: str = "100.00"):
-    answer = api.post(f"{D}/resellers/R-1/drawings", who="integration",
-                      json={"reference": reference, "amount": eur(amount)})
+    answer = api.post(
+        f"{D}/resellers/R-1/drawings", who="integration", json={"reference": reference, "amount": eur(amount)}
+    )
     assert answer.status_code == 201, answer.text
 
 
@@ -46,6 +47,7 @@ def poll(sender: Sender, times: int = 1) -> int:
             return sum([await sender.run_once() for _ in range(times)])
         finally:
             await sender.aclose()
+
     return asyncio.run(go())
 
 
@@ -72,8 +74,10 @@ def test_the_erp_receives_each_new_order_signed(r1, receiver):
     order(api, "BEFORE")  # committed before the subscription: not sent
     hook = subscribe(api, receiver, types=("drawing.created", "drawing.refused"))
     assert hook["secret"].startswith("whsec_") and hook["status"] == "active"
-    assert "secret" not in api.get(f"/v1/webhooks/{hook['id']}").json() or \
-        api.get(f"/v1/webhooks/{hook['id']}").json()["secret"] is None  # shown once
+    assert (
+        "secret" not in api.get(f"/v1/webhooks/{hook['id']}").json()
+        or api.get(f"/v1/webhooks/{hook['id']}").json()["secret"] is None
+    )  # shown once
     order(api, "FA-1")
     api.post(f"{D}/resellers/R-1/hold", json={"reason": "late"})  # not subscribed: not sent
     assert poll(Sender(api.uow, SETTINGS)) == 1
@@ -108,8 +112,13 @@ def test_failures_are_retried_with_backoff_and_later_events_wait_their_turn(r1, 
     assert [r.answered for r in receiver.requests] == [500, 503, "slow", "ok", "ok", "ok"]
     log = api.get(f"/v1/webhooks/{hook['id']}/deliveries").json()["items"][::-1]
     assert [(d["outcome"], d["attempt"], d["status_code"] or d["error"]) for d in log] == [
-        ("failed", 1, 500), ("failed", 2, 503), ("failed", 3, "timeout"), ("delivered", 4, 200),
-        ("delivered", 1, 200), ("delivered", 1, 200)]
+        ("failed", 1, 500),
+        ("failed", 2, 503),
+        ("failed", 3, "timeout"),
+        ("delivered", 4, 200),
+        ("delivered", 1, 200),
+        ("delivered", 1, 200),
+    ]
 
 
 def test_backoff_doubles_with_jitter_and_starts_within_30_seconds():
@@ -136,6 +145,7 @@ def test_two_senders_never_deliver_one_event_at_the_same_moment(r1, receiver):
             finally:
                 await one.aclose()
                 await two.aclose()
+
         asyncio.run(both())
         for r in (receiver, other):
             assert [q.document["data"]["reference"] for q in r.requests] == [f"FA-{n}" for n in range(6)]
@@ -171,13 +181,27 @@ def test_who_may_subscribe_to_what(r1, receiver):
     assert subscribe(api, receiver, who="partner", types=("line.granted",))["vendor_id"] == "microsoft"
     refused = api.post("/v1/webhooks", who="partner", json={"url": receiver.url, "types": ["drawing.created"]})
     assert refused.status_code == 422  # a vendor's webhook carries only a vendor's events
-    assert api.post("/v1/webhooks", who="partner", json={"url": receiver.url, "types": ["line.granted"],
-                                                          "vendor_id": "hp"}).status_code == 403
-    assert api.post("/v1/webhooks", who="officer", json={"url": receiver.url, "types": ["line.granted"],
-                                                          "distributor_id": "etc"}).status_code == 403
-    assert api.post("/v1/webhooks", who="integration", json={"url": receiver.url,
-                                                              "types": ["line.granted"]}).status_code == 403
-    assert api.post("/v1/webhooks", who="admin", json={"url": receiver.url, "types": ["line.granted"]}).status_code == 422
+    assert (
+        api.post(
+            "/v1/webhooks", who="partner", json={"url": receiver.url, "types": ["line.granted"], "vendor_id": "hp"}
+        ).status_code
+        == 403
+    )
+    assert (
+        api.post(
+            "/v1/webhooks",
+            who="officer",
+            json={"url": receiver.url, "types": ["line.granted"], "distributor_id": "etc"},
+        ).status_code
+        == 403
+    )
+    assert (
+        api.post("/v1/webhooks", who="integration", json={"url": receiver.url, "types": ["line.granted"]}).status_code
+        == 403
+    )
+    assert (
+        api.post("/v1/webhooks", who="admin", json={"url": receiver.url, "types": ["line.granted"]}).status_code == 422
+    )
     for url in ("ftp://x", "http://", "not a url", "http://a\x00b", "http://[::1", "http://a:99999/", "http://a:0/"):
         assert api.post("/v1/webhooks", json={"url": url, "types": ["line.granted"]}).status_code == 422, url
     mine = subscribe(api, receiver)
@@ -210,12 +234,20 @@ def test_a_hanging_endpoint_does_not_hold_the_api(engine, monkeypatch, receiver)
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     try:
         with TestClient(app) as client:
-            assert client.post("/v1/webhooks", headers=admin, json={
-                "url": receiver.url, "types": ["drawing.created"], "distributor_id": "actebis"}).status_code == 201
+            assert (
+                client.post(
+                    "/v1/webhooks",
+                    headers=admin,
+                    json={"url": receiver.url, "types": ["drawing.created"], "distributor_id": "actebis"},
+                ).status_code
+                == 201
+            )
 
             def order(ref: str) -> int:
-                return client.post(f"{D}/resellers/R-1/drawings", headers=admin,
-                                   json={"reference": ref, "amount": eur("10.00")}).status_code
+                return client.post(
+                    f"{D}/resellers/R-1/drawings", headers=admin, json={"reference": ref, "amount": eur("10.00")}
+                ).status_code
+
             assert order("FA-1") == 201
             assert receiver.arrived.wait(30)  # the sender is now waiting on the endpoint
             assert [order(f"FA-{n}") for n in range(2, 12)] == [201] * 10

@@ -40,7 +40,8 @@ def test_text_cells_are_neutralised_and_amounts_stay_numbers():
     row = listings.OverLimitRow("-R-9", "=cmd|' /C calc'!A0", "active", "-120.00", "0", "120.00", "EUR")
     assert listings.to_csv([row], listings.OVER_LIMIT_FIELDS) == (
         "reseller_id,reseller_name,status,total_limit,total_drawn,over_limit_by,currency\r\n"
-        "'-R-9,'=cmd|' /C calc'!A0,active,-120.00,0,120.00,EUR\r\n")
+        "'-R-9,'=cmd|' /C calc'!A0,active,-120.00,0,120.00,EUR\r\n"
+    )
     cr = listings.OverLimitRow("R-1", "a\rb", "active", "1.00", "2.00", "1.00", "EUR")
     assert rows(listings.to_csv([cr], listings.OVER_LIMIT_FIELDS))[1][1] == "a\rb"  # quoted: one cell, one row
     for first in ("=", "+", "-", "@", "\t", "\r"):
@@ -76,16 +77,27 @@ def dangerous(engine, monkeypatch):
                 s.execute(update(Reseller).where(Reseller.id == rid).values(name=name))
         for i, rid in enumerate(NAMES):
             with uow.write() as s:
-                ledger.set_base_limit(s, distributor_id="actebis", reseller_id=rid, limit=eur("1000.00"),
-                                      reason="open", actor="test")
-                ledger.draw(s, distributor_id="actebis", reseller_id=rid, reference=f"SO-{i}", amount=eur("500.00"),
-                            actor="erp")
-                ledger.set_base_limit(s, distributor_id="actebis", reseller_id=rid, limit=eur("100.00"),
-                                      reason="cut", actor="test")
+                ledger.set_base_limit(
+                    s, distributor_id="actebis", reseller_id=rid, limit=eur("1000.00"), reason="open", actor="test"
+                )
+                ledger.draw(
+                    s, distributor_id="actebis", reseller_id=rid, reference=f"SO-{i}", amount=eur("500.00"), actor="erp"
+                )
+                ledger.set_base_limit(
+                    s, distributor_id="actebis", reseller_id=rid, limit=eur("100.00"), reason="cut", actor="test"
+                )
         with uow.write() as s:
-            ledger.grant_programme_line(s, distributor_id="actebis", reseller_id="R-1", vendor_id="microsoft",
-                                        programme_id=None, limit=eur("200.00"), valid_until=date(2026, 3, 20),
-                                        on_expiry="transfer_to_base", actor="partner")
+            ledger.grant_programme_line(
+                s,
+                distributor_id="actebis",
+                reseller_id="R-1",
+                vendor_id="microsoft",
+                programme_id=None,
+                limit=eur("200.00"),
+                valid_until=date(2026, 3, 20),
+                on_expiry="transfer_to_base",
+                actor="partner",
+            )
         yield client, url
     uow.dispose()
     get_settings.cache_clear()
@@ -102,16 +114,23 @@ def cli(url: str, *args: str) -> str:
 def assert_neutralised(table: list[list[str]]) -> None:
     for row in table[1:]:
         for cell in row:
-            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) or cell.startswith("-") and \
-                cell.replace("-", "", 1).replace(".", "", 1).isdigit(), row
+            assert (
+                not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+                or cell.startswith("-")
+                and cell.replace("-", "", 1).replace(".", "", 1).isdigit()
+            ), row
 
 
 def test_over_limit_csv_through_the_api_and_the_cli(dangerous):
     client, url = dangerous
-    answer = client.get("/v1/distributors/actebis/reports/over-limit",
-                        headers={"Authorization": f"Bearer {ADMIN}", "Accept": "text/csv"})
+    answer = client.get(
+        "/v1/distributors/actebis/reports/over-limit",
+        headers={"Authorization": f"Bearer {ADMIN}", "Accept": "text/csv"},
+    )
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
-    assert cli(url, "report", "over-limit", "--distributor", "actebis", "--format", "csv") == answer.text  # one writer for both
+    assert (
+        cli(url, "report", "over-limit", "--distributor", "actebis", "--format", "csv") == answer.text
+    )  # one writer for both
     table = rows(answer.text)
     by_id = {row[0]: row for row in table[1:]}
     assert set(by_id) == {rid if rid[0] not in "@-" else "'" + rid for rid in NAMES}
@@ -124,13 +143,26 @@ def test_over_limit_csv_through_the_api_and_the_cli(dangerous):
 
 def test_expiring_csv_through_the_api_and_the_cli(dangerous):
     client, url = dangerous
-    answer = client.get("/v1/distributors/actebis/reports/expiring", params={"within_days": 30},
-                        headers={"Authorization": f"Bearer {ADMIN}", "Accept": "text/csv"})
+    answer = client.get(
+        "/v1/distributors/actebis/reports/expiring",
+        params={"within_days": 30},
+        headers={"Authorization": f"Bearer {ADMIN}", "Accept": "text/csv"},
+    )
     assert answer.status_code == 200, answer.text
-    assert cli(url, "report", "expiring", "--distributor", "actebis", "--within-days", "30", "--format", "csv") \
+    assert (
+        cli(url, "report", "expiring", "--distributor", "actebis", "--within-days", "30", "--format", "csv")
         == answer.text
+    )
     header, line = rows(answer.text)
     assert dict(zip(header, line, strict=True)) | {"line_id": ""} == {
-        "reseller_id": "R-1", "reseller_name": "'" + HYPERLINK, "line_id": "", "programme_id": "",
-        "funder": "microsoft", "limit": "200.00", "drawn": "0.00", "currency": "EUR", "valid_until": "2026-03-20",
-        "on_expiry": "transfer_to_base"}
+        "reseller_id": "R-1",
+        "reseller_name": "'" + HYPERLINK,
+        "line_id": "",
+        "programme_id": "",
+        "funder": "microsoft",
+        "limit": "200.00",
+        "drawn": "0.00",
+        "currency": "EUR",
+        "valid_until": "2026-03-20",
+        "on_expiry": "transfer_to_base",
+    }

@@ -23,9 +23,17 @@ from tests.factories import eur, make_reseller, make_world
 
 def grant(uow, distributor, reseller, limit="5000.00", until=date(2026, 6, 30), on_expiry="transfer_to_base"):
     with uow.write() as s:
-        return ledger.grant_programme_line(s, distributor_id=distributor, reseller_id=reseller, vendor_id="microsoft",
-                                           programme_id=None, limit=eur(limit), valid_until=until,
-                                           on_expiry=on_expiry, actor="partner")
+        return ledger.grant_programme_line(
+            s,
+            distributor_id=distributor,
+            reseller_id=reseller,
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=eur(limit),
+            valid_until=until,
+            on_expiry=on_expiry,
+            actor="partner",
+        )
 
 
 def draw(uow, distributor, reseller, ref, amount):
@@ -47,8 +55,11 @@ def assert_agrees(uow):
 def two_zones(uow):
     make_world(uow)  # actebis, Paris
     with uow.write() as s:
-        s.add(Distributor(id="ingram-us", name="Ingram US", currency="EUR", timezone="America/New_York",
-                          created_at=clock.now()))
+        s.add(
+            Distributor(
+                id="ingram-us", name="Ingram US", currency="EUR", timezone="America/New_York", created_at=clock.now()
+            )
+        )
     for d in ("actebis", "ingram-us"):
         make_reseller(uow, "R-1", "1000.00", distributor_id=d)
         grant(uow, d, "R-1")
@@ -141,8 +152,11 @@ def test_a_crash_half_way_leaves_nothing_half_applied_and_a_rerun_finishes(uow):
             expiry.run_expiry(uow, batch_size=5, crash_after_batches=1, workers=1)
         assert_agrees(uow)
         with uow.read() as s:
-            expired = s.execute(select(LedgerEntry.reseller_id, LedgerEntry.kind)
-                                .where(LedgerEntry.kind.in_(["line_expired", "drawn_transferred_out"]))).all()
+            expired = s.execute(
+                select(LedgerEntry.reseller_id, LedgerEntry.kind).where(
+                    LedgerEntry.kind.in_(["line_expired", "drawn_transferred_out"])
+                )
+            ).all()
         # whole batches of five resellers (one or two committed before the crash), each entirely
         touched = sorted({r for r, _ in expired})
         assert len(touched) in (5, 10)
@@ -205,8 +219,10 @@ def test_the_cli_and_the_api_run_the_same_job(engine, tmp_path):
         with clock.frozen("2026-07-01T09:00:00+02:00"), TestClient(create_app(url)) as client:
             again = client.post("/v1/jobs/expiry", headers={"Authorization": "Bearer k"}, json={})
             future = client.post("/v1/jobs/expiry", headers={"Authorization": "Bearer k"}, json={"as_of": "2026-07-05"})
-            csv_report = client.get("/v1/distributors/actebis/reports/over-limit",
-                                    headers={"Authorization": "Bearer k", "Accept": "text/csv"})
+            csv_report = client.get(
+                "/v1/distributors/actebis/reports/over-limit",
+                headers={"Authorization": "Bearer k", "Accept": "text/csv"},
+            )
     finally:
         del os.environ["CREDITLINES_ADMIN_KEY"]
         get_settings.cache_clear()

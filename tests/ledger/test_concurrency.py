@@ -40,14 +40,22 @@ def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
     make_world(uow)
     make_reseller(uow, "R-HOT", "10000.00")
     with uow.write() as s:
-        service.grant_programme_line(s, distributor_id=D, reseller_id="R-HOT", vendor_id="microsoft",
-                                     programme_id=None, limit=eur("2500.00"),
-                                     valid_until=date(2026, 6, 30), actor="partner")
+        service.grant_programme_line(
+            s,
+            distributor_id=D,
+            reseller_id="R-HOT",
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=eur("2500.00"),
+            valid_until=date(2026, 6, 30),
+            actor="partner",
+        )
 
     def order(i):
         with uow.write() as s:
-            return service.draw(s, distributor_id=D, reseller_id="R-HOT", reference=f"SO-{i}",
-                                amount=eur("700.00"), actor="erp")
+            return service.draw(
+                s, distributor_id=D, reseller_id="R-HOT", reference=f"SO-{i}", amount=eur("700.00"), actor="erp"
+            )
 
     outcomes = _race(40, order)
     errors = [e for kind, e in outcomes if kind == "error"]
@@ -72,8 +80,9 @@ def test_simultaneous_copies_of_one_order_post_once(uow):
 
     def order(_):
         with uow.write() as s:
-            return service.draw(s, distributor_id=D, reseller_id="R-DUP", reference="SO-ONCE",
-                                amount=eur("1000.00"), actor="erp")
+            return service.draw(
+                s, distributor_id=D, reseller_id="R-DUP", reference="SO-ONCE", amount=eur("1000.00"), actor="erp"
+            )
 
     outcomes = _race(THREADS, order)
     assert [kind for kind, _ in outcomes] == ["ok"] * THREADS
@@ -84,8 +93,16 @@ def test_simultaneous_copies_of_one_order_post_once(uow):
 
     def pay(_):
         with uow.write() as s:
-            return service.release(s, distributor_id=D, reseller_id="R-DUP", drawing_reference="SO-ONCE",
-                                   reference="PAY-ONCE", amount=eur("400.00"), kind="payment", actor="erp")
+            return service.release(
+                s,
+                distributor_id=D,
+                reseller_id="R-DUP",
+                drawing_reference="SO-ONCE",
+                reference="PAY-ONCE",
+                amount=eur("400.00"),
+                kind="payment",
+                actor="erp",
+            )
 
     outcomes = _race(12, pay)
     assert [kind for kind, _ in outcomes] == ["ok"] * 12

@@ -6,23 +6,23 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import Phase, HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import text
 
 from creditlines import clock
 from creditlines.errors import AccountOnHold, InsufficientCredit, ResellerTerminated
-from creditlines.ledger import service
 from creditlines.jobs.expiry import expire_batch
+from creditlines.ledger import service
 from creditlines.ledger.verify import verify
 from tests.factories import make_world
 
 D = "actebis"
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _counter = itertools.count()
 
 cents = st.integers(min_value=1, max_value=300_000)
@@ -82,7 +82,8 @@ class Model:
 
     def usable(self, vendor: str | None) -> list[ModelLine]:
         return [
-            line for line in self.lines
+            line
+            for line in self.lines
             if not line.closed and (line.kind == "base" or not line.vendor_only or vendor == "microsoft")
         ]
 
@@ -93,7 +94,7 @@ class Model:
     def draw(self, ref: str, amount: int, vendor: str | None) -> bool:
         if self.status != "active" or amount > self.available(vendor):
             return False
-        order = sorted(self.usable(vendor), key=lambda l: (l.kind != "base", l.valid_until or date.min, l.seq))
+        order = sorted(self.usable(vendor), key=lambda ln: (ln.kind != "base", ln.valid_until or date.min, ln.seq))
         pending = sum(line.drawn for line in self.lines if line.pending)  # the base line's, once the job runs
         alloc: dict[str, int] = {}
         for line in order:
@@ -108,8 +109,11 @@ class Model:
     def release(self, ref: str, amount: int) -> None:
         alloc = self.drawings[ref]
         by_id = {line.id: line for line in self.lines}
-        order = sorted(alloc, key=lambda lid: (by_id[lid].kind != "base", by_id[lid].valid_until or date.min,
-                                               by_id[lid].seq), reverse=True)
+        order = sorted(
+            alloc,
+            key=lambda lid: (by_id[lid].kind != "base", by_id[lid].valid_until or date.min, by_id[lid].seq),
+            reverse=True,
+        )
         for lid in order:
             take = min(amount, alloc[lid])
             alloc[lid] -= take
@@ -137,8 +141,9 @@ class LedgerMachine(RuleBasedStateMachine):
         clock.set_now(self.now)
         with self.uow.write() as s:
             service.upsert_reseller(s, distributor_id=D, reseller_id=self.reseller, name="r", actor="t")
-            base_line = service.set_base_limit(s, distributor_id=D, reseller_id=self.reseller,
-                                               limit=eur_minor(base), reason="open", actor="t")
+            base_line = service.set_base_limit(
+                s, distributor_id=D, reseller_id=self.reseller, limit=eur_minor(base), reason="open", actor="t"
+            )
         self.model.lines.append(ModelLine(base_line.id, "base", base, None, False, "", base_line.grant_seq))
         self.refs = 0
 
@@ -147,24 +152,37 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.model.status == "terminated":
             return
         with self.uow.write() as s:
-            service.set_base_limit(s, distributor_id=D, reseller_id=self.reseller, limit=eur_minor(limit),
-                                   reason="review", actor="t")
+            service.set_base_limit(
+                s, distributor_id=D, reseller_id=self.reseller, limit=eur_minor(limit), reason="review", actor="t"
+            )
         self.model.lines[0].limit = limit
 
-    @rule(limit=st.integers(min_value=1, max_value=500_000), days=st.integers(min_value=0, max_value=40),
-          vendor_only=st.booleans(), run_off=st.booleans())
+    @rule(
+        limit=st.integers(min_value=1, max_value=500_000),
+        days=st.integers(min_value=0, max_value=40),
+        vendor_only=st.booleans(),
+        run_off=st.booleans(),
+    )
     def grant(self, limit, days, vendor_only, run_off):
         if self.model.status == "terminated":
             return
         until = self.model.day + timedelta(days=days)
         with self.uow.write() as s:
             line = service.grant_programme_line(
-                s, distributor_id=D, reseller_id=self.reseller, vendor_id="microsoft", programme_id=None,
-                limit=eur_minor(limit), valid_until=until,
+                s,
+                distributor_id=D,
+                reseller_id=self.reseller,
+                vendor_id="microsoft",
+                programme_id=None,
+                limit=eur_minor(limit),
+                valid_until=until,
                 usable_for="vendor_products" if vendor_only else "any",
-                on_expiry="run_off" if run_off else "transfer_to_base", actor="t")
-        self.model.lines.append(ModelLine(line.id, "programme", limit, until, vendor_only,
-                                          line.on_expiry, line.grant_seq))
+                on_expiry="run_off" if run_off else "transfer_to_base",
+                actor="t",
+            )
+        self.model.lines.append(
+            ModelLine(line.id, "programme", limit, until, vendor_only, line.on_expiry, line.grant_seq)
+        )
 
     @rule(amount=cents, vendor=st.sampled_from([None, "microsoft", "hp"]))
     def draw(self, amount, vendor):
@@ -173,8 +191,15 @@ class LedgerMachine(RuleBasedStateMachine):
         expected = self.model.draw(ref, amount, vendor)
         try:
             with self.uow.write() as s:
-                service.draw(s, distributor_id=D, reseller_id=self.reseller, reference=ref,
-                             amount=eur_minor(amount), vendor_id=vendor, actor="erp")
+                service.draw(
+                    s,
+                    distributor_id=D,
+                    reseller_id=self.reseller,
+                    reference=ref,
+                    amount=eur_minor(amount),
+                    vendor_id=vendor,
+                    actor="erp",
+                )
             accepted = True
         except (InsufficientCredit, AccountOnHold, ResellerTerminated):
             accepted = False
@@ -189,8 +214,16 @@ class LedgerMachine(RuleBasedStateMachine):
         amount = data.draw(st.integers(min_value=1, max_value=outstanding))
         self.refs += 1
         with self.uow.write() as s:
-            service.release(s, distributor_id=D, reseller_id=self.reseller, drawing_reference=ref,
-                            reference=f"PAY-{self.refs}", amount=eur_minor(amount), kind="payment", actor="erp")
+            service.release(
+                s,
+                distributor_id=D,
+                reseller_id=self.reseller,
+                drawing_reference=ref,
+                reference=f"PAY-{self.refs}",
+                amount=eur_minor(amount),
+                kind="payment",
+                actor="erp",
+            )
         self.model.release(ref, amount)
 
     @rule(days=st.integers(min_value=1, max_value=20))
@@ -231,8 +264,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def totals_match_the_model(self):
         with self.uow.read() as s:
             for vendor in (None, "microsoft"):
-                decision = service.check_eligibility(s, distributor_id=D, reseller_id=self.reseller,
-                                                     amount=eur_minor(1), vendor_id=vendor)
+                decision = service.check_eligibility(
+                    s, distributor_id=D, reseller_id=self.reseller, amount=eur_minor(1), vendor_id=vendor
+                )
                 assert decision.available == eur_minor(self.model.available(vendor))
 
     @invariant()
@@ -240,8 +274,11 @@ class LedgerMachine(RuleBasedStateMachine):
         with self.uow.read() as s:
             drawings = service.list_drawings(s, distributor_id=D, reseller_id=self.reseller, after=None, limit=1000)
             lines = s.execute(
-                text("select id, kind, limit_minor, drawn_minor from line where distributor_id = :d and reseller_id = :r"),
-                {"d": D, "r": self.reseller}).all()
+                text(
+                    "select id, kind, limit_minor, drawn_minor from line where distributor_id = :d and reseller_id = :r"
+                ),
+                {"d": D, "r": self.reseller},
+            ).all()
         drawn_by_line: dict[str, int] = {}
         for drawing in drawings:
             assert sum(a.amount.amount for a in drawing.allocations) == drawing.amount.amount
@@ -249,8 +286,9 @@ class LedgerMachine(RuleBasedStateMachine):
             for a in drawing.allocations:
                 drawn_by_line[a.line_id] = drawn_by_line.get(a.line_id, 0) + int(a.outstanding.amount * 100)
             model = self.model.drawings[drawing.reference]
-            assert {a.line_id: int(a.outstanding.amount * 100) for a in drawing.allocations if a.outstanding.amount} \
-                == {k: v for k, v in model.items() if v}
+            assert {
+                a.line_id: int(a.outstanding.amount * 100) for a in drawing.allocations if a.outstanding.amount
+            } == {k: v for k, v in model.items() if v}
         for line_id, kind, limit, drawn in lines:
             assert drawn == drawn_by_line.get(line_id, 0)
             assert kind == "base" or drawn <= limit
@@ -266,10 +304,14 @@ def test_the_ledger_agrees_with_its_reference_model(uow):
     make_world(uow)
     LedgerMachine.uow = uow
     machine = LedgerMachine.TestCase
-    machine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None,
-                                # no shrinking: on PostgreSQL it runs for many minutes; the failing steps are printed
-                                phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                                suppress_health_check=list(HealthCheck))
+    machine.settings = settings(
+        max_examples=50,
+        stateful_step_count=30,
+        deadline=None,
+        # no shrinking: on PostgreSQL it runs for many minutes; the failing steps are printed
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     try:
         machine().runTest()
     finally:

@@ -19,8 +19,14 @@ def test_the_largest_amounts_are_stored_to_the_cent(uow):
     make_world(uow)
     make_reseller(uow, "R-BIG", "999999999999.99")
     with uow.write() as s:
-        drawing, _ = service.draw(s, distributor_id="actebis", reseller_id="R-BIG", reference="SO-1",
-                                  amount=Money("999999999999.98", "EUR"), actor="erp")
+        drawing, _ = service.draw(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-BIG",
+            reference="SO-1",
+            amount=Money("999999999999.98", "EUR"),
+            actor="erp",
+        )
     with uow.read() as s:
         view = service.availability(s, distributor_id="actebis", reseller_id="R-BIG")
         raw = s.execute(text("select limit_minor, drawn_minor from line where reseller_id = 'R-BIG'")).one()
@@ -35,8 +41,9 @@ def test_yen_distributors_count_whole_yen(uow):
     make_world(uow, id="tokyo", currency="JPY", timezone="Asia/Tokyo")
     make_reseller(uow, "R-JP", "5000000", distributor_id="tokyo", currency="JPY")
     with uow.write() as s:
-        service.draw(s, distributor_id="tokyo", reseller_id="R-JP", reference="SO-1",
-                     amount=Money("1234567", "JPY"), actor="erp")
+        service.draw(
+            s, distributor_id="tokyo", reseller_id="R-JP", reference="SO-1", amount=Money("1234567", "JPY"), actor="erp"
+        )
     with uow.read() as s:
         view = service.availability(s, distributor_id="tokyo", reseller_id="R-JP")
     assert view.total_available == Money("3765433", "JPY")
@@ -68,9 +75,16 @@ def test_the_database_refuses_a_programme_line_drawn_above_its_limit(uow):
     make_world(uow)
     make_reseller(uow, "R-1", "0.00")
     with uow.write() as s:
-        line = service.grant_programme_line(s, distributor_id="actebis", reseller_id="R-1", vendor_id="microsoft",
-                                            programme_id=None, limit=Money("10.00", "EUR"),
-                                            valid_until=date(2026, 12, 31), actor="t")
+        line = service.grant_programme_line(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-1",
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=Money("10.00", "EUR"),
+            valid_until=date(2026, 12, 31),
+            actor="t",
+        )
     with pytest.raises(IntegrityError):
         with uow.write() as s:
             s.execute(text("update line set drawn_minor = 1001 where id = :id"), {"id": line.id})

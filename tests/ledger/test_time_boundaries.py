@@ -15,8 +15,15 @@ def _setup(uow, valid_until, tz="Europe/Paris", distributor="actebis"):
     make_reseller(uow, "R-1", "0.00", distributor_id=distributor)
     with uow.write() as s:
         return service.grant_programme_line(
-            s, distributor_id=distributor, reseller_id="R-1", vendor_id="microsoft", programme_id=None,
-            limit=eur("5000.00"), valid_until=valid_until, actor="partner")
+            s,
+            distributor_id=distributor,
+            reseller_id="R-1",
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=eur("5000.00"),
+            valid_until=valid_until,
+            actor="partner",
+        )
 
 
 def _available(uow, distributor="actebis"):
@@ -29,13 +36,21 @@ def test_drawable_at_2359_paris_on_the_last_day_not_at_midnight(uow):
     with clock.frozen("2026-06-30T23:59:00+02:00"):
         assert _available(uow) == eur("5000.00")
         with uow.write() as s:
-            service.draw(s, distributor_id="actebis", reseller_id="R-1", reference="SO-late", amount=eur("100.00"), actor="erp")
+            service.draw(
+                s, distributor_id="actebis", reseller_id="R-1", reference="SO-late", amount=eur("100.00"), actor="erp"
+            )
     with clock.frozen("2026-07-01T00:00:00+02:00"):  # 22:00 UTC on 30 June, already July in Paris
         assert _available(uow) == eur(0)
         with pytest.raises(InsufficientCredit):
             with uow.write() as s:
-                service.draw(s, distributor_id="actebis", reseller_id="R-1", reference="SO-midnight",
-                             amount=eur("1.00"), actor="erp")
+                service.draw(
+                    s,
+                    distributor_id="actebis",
+                    reseller_id="R-1",
+                    reference="SO-midnight",
+                    amount=eur("1.00"),
+                    actor="erp",
+                )
 
 
 def test_the_end_follows_the_distributors_own_time_zone(uow):
@@ -69,12 +84,21 @@ def test_an_expired_transfer_line_weighs_on_base_before_the_job_runs(uow):
     make_world(uow)
     make_reseller(uow, "R-1", "1000.00")
     with uow.write() as s:
-        service.grant_programme_line(s, distributor_id="actebis", reseller_id="R-1", vendor_id="microsoft",
-                                     programme_id=None, limit=eur("5000.00"), valid_until=date(2026, 6, 30),
-                                     actor="partner")
+        service.grant_programme_line(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-1",
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=eur("5000.00"),
+            valid_until=date(2026, 6, 30),
+            actor="partner",
+        )
     with clock.frozen("2026-06-30T12:00:00+02:00"):
         with uow.write() as s:
-            service.draw(s, distributor_id="actebis", reseller_id="R-1", reference="SO-1", amount=eur("3000.00"), actor="erp")
+            service.draw(
+                s, distributor_id="actebis", reseller_id="R-1", reference="SO-1", amount=eur("3000.00"), actor="erp"
+            )
     with clock.frozen("2026-07-01T09:00:00+02:00"):
         # No nightly job has run, yet the 2,000 still on Mezzanine already counts against base.
         assert _available(uow) == eur(0)

@@ -16,11 +16,29 @@ def _story(uow):
     make_world(uow)
     make_reseller(uow, "R-1", "1000.00")
     with uow.write() as s:
-        service.grant_programme_line(s, distributor_id="actebis", reseller_id="R-1", vendor_id="microsoft",
-                                     programme_id=None, limit=eur("500.00"), valid_until=date(2026, 6, 30), actor="t")
-        service.draw(s, distributor_id="actebis", reseller_id="R-1", reference="SO-1", amount=eur("1200.00"), actor="erp")
-        service.release(s, distributor_id="actebis", reseller_id="R-1", drawing_reference="SO-1", reference="P-1",
-                        amount=eur("100.00"), kind="payment", actor="erp")
+        service.grant_programme_line(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-1",
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=eur("500.00"),
+            valid_until=date(2026, 6, 30),
+            actor="t",
+        )
+        service.draw(
+            s, distributor_id="actebis", reseller_id="R-1", reference="SO-1", amount=eur("1200.00"), actor="erp"
+        )
+        service.release(
+            s,
+            distributor_id="actebis",
+            reseller_id="R-1",
+            drawing_reference="SO-1",
+            reference="P-1",
+            amount=eur("100.00"),
+            kind="payment",
+            actor="erp",
+        )
 
 
 def _differences(uow):
@@ -33,42 +51,64 @@ def test_an_honest_ledger_agrees(uow):
     assert _differences(uow) == set()
 
 
-FORGED_ENTRY = ("insert into ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, drawing_reference, "
-                "amount_minor) select distributor_id, reseller_id, max(seq) + 1, max(at), 'forger', 'drawing_posted', "
-                "'SO-GHOST', 500 from ledger_entry group by distributor_id, reseller_id")
+FORGED_ENTRY = (
+    "insert into ledger_entry (distributor_id, reseller_id, seq, at, actor, kind, drawing_reference, "
+    "amount_minor) select distributor_id, reseller_id, max(seq) + 1, max(at), 'forger', 'drawing_posted', "
+    "'SO-GHOST', 500 from ledger_entry group by distributor_id, reseller_id"
+)
 LAST_ENTRY = "(select max(seq) from ledger_entry)"
 
 TAMPERING = {
-    "update line set drawn_minor = drawn_minor + 1 where kind = 'base'":
-        {("line", "drawn"), ("line", "drawn vs open allocations")},
+    "update line set drawn_minor = drawn_minor + 1 where kind = 'base'": {
+        ("line", "drawn"),
+        ("line", "drawn vs open allocations"),
+    },
     "update line set limit_minor = 999999 where kind = 'base'": {("line", "limit")},
     "update line set status = 'revoked' where kind = 'programme'": {("line", "status")},
     "update line set valid_until = '2027-01-01' where kind = 'programme'": {("line", "valid_until")},
     "update reseller set status = 'on_hold'": {("reseller", "status")},
     "update reseller set ledger_seq = ledger_seq + 1": {("reseller", "ledger_seq")},
-    "update drawing set outstanding_minor = outstanding_minor - 1":
-        {("drawing", "outstanding vs allocations"), ("drawing", "outstanding vs releases"),
-         ("drawing", "outstanding vs ledger")},
-    "update drawing set amount_minor = amount_minor + 1":
-        {("drawing", "amount vs allocations"), ("drawing", "outstanding vs releases"), ("drawing", "amount vs ledger")},
-    "update allocation set amount_minor = amount_minor + 5 where position = 0":
-        {("drawing", "amount vs allocations")},
+    "update drawing set outstanding_minor = outstanding_minor - 1": {
+        ("drawing", "outstanding vs allocations"),
+        ("drawing", "outstanding vs releases"),
+        ("drawing", "outstanding vs ledger"),
+    },
+    "update drawing set amount_minor = amount_minor + 1": {
+        ("drawing", "amount vs allocations"),
+        ("drawing", "outstanding vs releases"),
+        ("drawing", "amount vs ledger"),
+    },
+    "update allocation set amount_minor = amount_minor + 5 where position = 0": {("drawing", "amount vs allocations")},
     # The release rows: append-only (the app role may not UPDATE or DELETE them), proven here.
     "delete from release": {("release", "exists"), ("drawing", "outstanding vs releases")},
-    "update release set amount_minor = amount_minor + 1":
-        {("release", "amount vs ledger"), ("drawing", "outstanding vs releases")},
+    "update release set amount_minor = amount_minor + 1": {
+        ("release", "amount vs ledger"),
+        ("drawing", "outstanding vs releases"),
+    },
     # The ledger itself, as the owner with its triggers bypassed.
-    "delete from ledger_entry where kind = 'release_posted'":
-        {("reseller", "ledger sequence"), ("release", "amount vs ledger"), ("drawing", "outstanding vs ledger")},
-    "delete from ledger_entry where kind = 'drawing_posted'":
-        {("reseller", "ledger sequence"), ("drawing", "amount vs ledger"), ("drawing", "outstanding vs ledger")},
+    "delete from ledger_entry where kind = 'release_posted'": {
+        ("reseller", "ledger sequence"),
+        ("release", "amount vs ledger"),
+        ("drawing", "outstanding vs ledger"),
+    },
+    "delete from ledger_entry where kind = 'drawing_posted'": {
+        ("reseller", "ledger sequence"),
+        ("drawing", "amount vs ledger"),
+        ("drawing", "outstanding vs ledger"),
+    },
     f"delete from ledger_entry where seq = {LAST_ENTRY}": {("line", "drawn"), ("reseller", "ledger_seq")},
-    "update ledger_entry set seq = seq + 1000 where seq = 1":
-        {("reseller", "ledger sequence"), ("reseller", "ledger_seq")},
-    "update ledger_entry set amount_minor = amount_minor + 1 where kind = 'drawing_posted'":
-        {("drawing", "amount vs ledger"), ("drawing", "outstanding vs ledger")},
-    "update ledger_entry set amount_minor = amount_minor - 1 where kind = 'release_posted'":
-        {("release", "amount vs ledger"), ("drawing", "outstanding vs ledger")},
+    "update ledger_entry set seq = seq + 1000 where seq = 1": {
+        ("reseller", "ledger sequence"),
+        ("reseller", "ledger_seq"),
+    },
+    "update ledger_entry set amount_minor = amount_minor + 1 where kind = 'drawing_posted'": {
+        ("drawing", "amount vs ledger"),
+        ("drawing", "outstanding vs ledger"),
+    },
+    "update ledger_entry set amount_minor = amount_minor - 1 where kind = 'release_posted'": {
+        ("release", "amount vs ledger"),
+        ("drawing", "outstanding vs ledger"),
+    },
     FORGED_ENTRY: {("drawing", "exists"), ("reseller", "ledger_seq")},
 }
 

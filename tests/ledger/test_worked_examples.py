@@ -30,14 +30,29 @@ def world(uow):
 
 def draw(uow, reseller, reference, amount, vendor_id=None):
     with uow.write() as s:
-        return service.draw(s, distributor_id=D, reseller_id=reseller, reference=reference,
-                            amount=eur(amount), vendor_id=vendor_id, actor="erp")
+        return service.draw(
+            s,
+            distributor_id=D,
+            reseller_id=reseller,
+            reference=reference,
+            amount=eur(amount),
+            vendor_id=vendor_id,
+            actor="erp",
+        )
 
 
 def release(uow, reseller, drawing, reference, amount, kind="payment"):
     with uow.write() as s:
-        return service.release(s, distributor_id=D, reseller_id=reseller, drawing_reference=drawing,
-                               reference=reference, amount=eur(amount), kind=kind, actor="erp")
+        return service.release(
+            s,
+            distributor_id=D,
+            reseller_id=reseller,
+            drawing_reference=drawing,
+            reference=reference,
+            amount=eur(amount),
+            kind=kind,
+            actor="erp",
+        )
 
 
 def availability(uow, reseller, as_of=None):
@@ -48,8 +63,16 @@ def availability(uow, reseller, as_of=None):
 def grant_mezzanine(uow, reseller, limit="5000.00", valid_until=date(2026, 6, 30), **kw):
     with uow.write() as s:
         return service.grant_programme_line(
-            s, distributor_id=D, reseller_id=reseller, vendor_id="microsoft", programme_id=None,
-            limit=eur(limit), valid_until=valid_until, actor="partner", **kw)
+            s,
+            distributor_id=D,
+            reseller_id=reseller,
+            vendor_id="microsoft",
+            programme_id=None,
+            limit=eur(limit),
+            valid_until=valid_until,
+            actor="partner",
+            **kw,
+        )
 
 
 def assert_ledger_agrees(uow):
@@ -80,7 +103,9 @@ def test_an_order_beyond_the_base_flows_into_mezzanine(world):
     drawing, _ = draw(world, "R-1001", "SO-12000", "12000.00")
 
     assert [(a.funder, a.amount) for a in drawing.allocations] == [
-        ("actebis", eur("10000.00")), ("microsoft", eur("2000.00"))]
+        ("actebis", eur("10000.00")),
+        ("microsoft", eur("2000.00")),
+    ]
     view = availability(world, "R-1001")
     assert view.total_limit == eur("15000.00")
     assert view.total_drawn == eur("12000.00")
@@ -112,8 +137,9 @@ def test_a_cut_leaves_the_reseller_over_limit_and_eats_vendor_headroom_first(wor
     draw(world, "R-2002", "SO-1", "7000.00")  # all on base
 
     with world.write() as s:  # the insurer cuts cover: Actebis cuts the line to 4,000
-        service.set_base_limit(s, distributor_id=D, reseller_id="R-2002", limit=eur("4000.00"),
-                               reason="insurer cut cover", actor="officer")
+        service.set_base_limit(
+            s, distributor_id=D, reseller_id="R-2002", limit=eur("4000.00"), reason="insurer cut cover", actor="officer"
+        )
 
     view = availability(world, "R-2002")
     base = view.lines[0]
@@ -126,8 +152,9 @@ def test_a_cut_leaves_the_reseller_over_limit_and_eats_vendor_headroom_first(wor
     assert [(a.funder, a.amount) for a in drawing.allocations] == [("microsoft", eur("2000.00"))]
 
     with world.write() as s:  # cut to zero: no credit at all, and the reseller is over limit
-        service.set_base_limit(s, distributor_id=D, reseller_id="R-2002", limit=eur(0),
-                               reason="cover withdrawn", actor="officer")
+        service.set_base_limit(
+            s, distributor_id=D, reseller_id="R-2002", limit=eur(0), reason="cover withdrawn", actor="officer"
+        )
     view = availability(world, "R-2002")
     assert view.total_available == eur(0) and view.over_limit
     assert_ledger_agrees(world)
@@ -162,8 +189,7 @@ def test_a_hold_blocks_orders_but_not_payments(world):
 def test_termination_revokes_vendor_lines_and_follows_their_expiry_rule(world):
     make_reseller(world, "R-4004", "1000.00")
     transfer = grant_mezzanine(world, "R-4004", limit="3000.00")
-    run_off = grant_mezzanine(world, "R-4004", limit="2000.00", valid_until=date(2026, 9, 30),
-                              on_expiry="run_off")
+    run_off = grant_mezzanine(world, "R-4004", limit="2000.00", valid_until=date(2026, 9, 30), on_expiry="run_off")
     draw(world, "R-4004", "SO-1", "5500.00")  # 1,000 base, 3,000 Mezzanine, 1,500 run-off line
 
     with world.write() as s:
@@ -203,10 +229,10 @@ def test_a_vendor_products_line_only_serves_that_vendors_orders(world):
 
     with world.read() as s:
         plain = service.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"))
-        microsoft = service.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"),
-                                              vendor_id="microsoft")
-        hp = service.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"),
-                                       vendor_id="hp")
+        microsoft = service.check_eligibility(
+            s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"), vendor_id="microsoft"
+        )
+        hp = service.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"), vendor_id="hp")
     assert not plain.eligible and plain.available == eur("1000.00") and plain.shortfall == eur("2000.00")
     assert microsoft.eligible and [p.funder for p in microsoft.plan] == ["actebis", "microsoft"]
     assert not hp.eligible
@@ -222,10 +248,16 @@ def test_programme_lines_are_drawn_by_earliest_end_then_oldest_grant(world):
 
     drawing, _ = draw(world, "R-6006", "SO-1", "2500.00")
     assert [(a.line_id, a.amount) for a in drawing.allocations] == [
-        (early_old.id, eur("1000.00")), (early_new.id, eur("1000.00")), (late.id, eur("500.00"))]
+        (early_old.id, eur("1000.00")),
+        (early_new.id, eur("1000.00")),
+        (late.id, eur("500.00")),
+    ]
     after, _ = release(world, "R-6006", "SO-1", "CN-1", "1200.00", kind="credit_note")
     assert {a.line_id: a.outstanding for a in after.allocations} == {
-        early_old.id: eur("1000.00"), early_new.id: eur("300.00"), late.id: eur(0)}
+        early_old.id: eur("1000.00"),
+        early_new.id: eur("300.00"),
+        late.id: eur(0),
+    }
     assert_ledger_agrees(world)
 
 
@@ -264,7 +296,9 @@ def test_a_release_never_exceeds_the_outstanding(world):
     with pytest.raises(ReleaseExceedsOutstanding):
         release(world, "R-9009", "SO-1", "PAY-1", "500.01")
     with world.read() as s:
-        assert service.get_drawing(s, distributor_id=D, reseller_id="R-9009", reference="SO-1").outstanding == eur("500.00")
+        assert service.get_drawing(s, distributor_id=D, reseller_id="R-9009", reference="SO-1").outstanding == eur(
+            "500.00"
+        )
         entries = service.ledger_entries(s, distributor_id=D, reseller_id="R-9009", after_seq=None, limit=100)
     assert "release_posted" not in {e.kind for e in entries}
 
@@ -275,11 +309,16 @@ def test_availability_in_the_past_reads_the_ledger_as_it_stood(world):
         draw(world, "R-1010", "SO-1", "4000.00")
     with clock.frozen("2026-03-10T10:00:00+01:00"):
         with world.write() as s:
-            service.set_base_limit(s, distributor_id=D, reseller_id="R-1010", limit=eur("6000.00"),
-                                   reason="review", actor="officer")
+            service.set_base_limit(
+                s, distributor_id=D, reseller_id="R-1010", limit=eur("6000.00"), reason="review", actor="officer"
+            )
         then = availability(world, "R-1010", as_of=clock.parse_instant("2026-03-06T00:00:00+01:00"))
         now = availability(world, "R-1010")
-    assert (then.total_limit, then.total_drawn, then.total_available) == (eur("10000.00"), eur("4000.00"), eur("6000.00"))
+    assert (then.total_limit, then.total_drawn, then.total_available) == (
+        eur("10000.00"),
+        eur("4000.00"),
+        eur("6000.00"),
+    )
     assert (now.total_limit, now.total_available) == (eur("6000.00"), eur("2000.00"))
 
 
@@ -299,8 +338,10 @@ def test_a_late_copy_of_an_order_is_answered_even_after_hold_or_termination(worl
     make_reseller(world, "R-9009", "3000.00")
     grant_mezzanine(world, "R-9009", "2000.00")
     first, _ = draw(world, "R-9009", "SO-1", "4000.00", vendor_id="microsoft")
-    assert [(a.funder, a.amount) for a in first.allocations] == [("actebis", eur("3000.00")),
-                                                                  ("microsoft", eur("1000.00"))]
+    assert [(a.funder, a.amount) for a in first.allocations] == [
+        ("actebis", eur("3000.00")),
+        ("microsoft", eur("1000.00")),
+    ]
     release(world, "R-9009", "SO-1", "PAY-1", "500.00")
     with world.write() as s:
         service.place_hold(s, distributor_id=D, reseller_id="R-9009", reason="overdue", actor="officer")

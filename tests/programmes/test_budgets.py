@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,8 +33,16 @@ def _race(n, fn):
 
 def _programme(uow, **kw):
     with uow.write() as s:
-        defaults = dict(vendor_id="microsoft", distributor_id=D, code="mezzanine", name="Mezzanine", kind="standing",
-                        line_limit=eur("5000.00"), starts_on=date(2026, 3, 1), ends_on=date(2026, 6, 30))
+        defaults = dict(
+            vendor_id="microsoft",
+            distributor_id=D,
+            code="mezzanine",
+            name="Mezzanine",
+            kind="standing",
+            line_limit=eur("5000.00"),
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 6, 30),
+        )
         return service.create_programme(s, **{**defaults, **kw})[0].id
 
 
@@ -47,7 +55,9 @@ def test_two_enrolments_racing_for_the_last_slot_one_wins(uow):
 
     def enrol(i):
         with uow.write() as s:
-            return service.enrol(s, vendor_id="microsoft", programme_id=pid, resellers=[(f"R-{i}", None)], actor="pm")[0].outcome
+            return service.enrol(s, vendor_id="microsoft", programme_id=pid, resellers=[(f"R-{i}", None)], actor="pm")[
+                0
+            ].outcome
 
     outcomes = _race(12, enrol)
     assert sorted(outcomes) == ["budget_exhausted"] * 7 + ["granted"] * 5
@@ -61,16 +71,31 @@ def test_events_racing_for_the_last_euro_and_copies_of_one_event(uow):
     make_world(uow)
     for i in range(8):
         make_reseller(uow, f"R-{i}", "0.00")
-    pid = _programme(uow, code="oem", kind="purchase_triggered", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                     trigger_category="office_oem", trigger_min_amount=eur("1000.00"), line_duration_months=6,
-                     max_total_limit=eur("15000.00"))
+    pid = _programme(
+        uow,
+        code="oem",
+        kind="purchase_triggered",
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2026, 12, 31),
+        trigger_category="office_oem",
+        trigger_min_amount=eur("1000.00"),
+        line_duration_months=6,
+        max_total_limit=eur("15000.00"),
+    )
 
     def event(i, event_id=None):
         with uow.write() as s:
             answer, created = service.record_purchase(
-                s, distributor_id=D, event_id=event_id or f"EV-{i}", reseller_id=f"R-{i}", vendor_id="microsoft",
-                product_category="office_oem", amount=eur("1200.00"),
-                occurred_at=datetime(2026, 3, 2, 8, tzinfo=timezone.utc), actor="erp")
+                s,
+                distributor_id=D,
+                event_id=event_id or f"EV-{i}",
+                reseller_id=f"R-{i}",
+                vendor_id="microsoft",
+                product_category="office_oem",
+                amount=eur("1200.00"),
+                occurred_at=datetime(2026, 3, 2, 8, tzinfo=UTC),
+                actor="erp",
+            )
             return answer.results[0]["outcome"], created
 
     outcomes = _race(8, event)
@@ -85,33 +110,62 @@ def test_events_racing_for_the_last_euro_and_copies_of_one_event(uow):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(steps=st.lists(st.tuples(st.sampled_from(["enrol", "event", "days"]),
-                                st.integers(min_value=0, max_value=9), st.integers(min_value=1, max_value=60)),
-                      min_size=1, max_size=25),
-       max_beneficiaries=st.integers(min_value=0, max_value=6),
-       max_total=st.integers(min_value=0, max_value=30_000))
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["enrol", "event", "days"]),
+            st.integers(min_value=0, max_value=9),
+            st.integers(min_value=1, max_value=60),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    max_beneficiaries=st.integers(min_value=0, max_value=6),
+    max_total=st.integers(min_value=0, max_value=30_000),
+)
 def _budget_property(uow, steps, max_beneficiaries, max_total):
     import itertools
 
     run = next(_runs)
     clock.set_now("2026-03-02T09:00:00+00:00")
     standing = _programme(uow, code=f"s{run}", max_beneficiaries=max_beneficiaries, max_total_limit=eur(max_total))
-    triggered = _programme(uow, code=f"t{run}", kind="purchase_triggered", starts_on=date(2026, 1, 1),
-                           ends_on=date(2027, 12, 31), trigger_category="office_oem",
-                           trigger_min_amount=eur("1000.00"), line_duration_months=1,
-                           max_beneficiaries=max_beneficiaries, max_total_limit=eur(max_total))
-    now = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    triggered = _programme(
+        uow,
+        code=f"t{run}",
+        kind="purchase_triggered",
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2027, 12, 31),
+        trigger_category="office_oem",
+        trigger_min_amount=eur("1000.00"),
+        line_duration_months=1,
+        max_beneficiaries=max_beneficiaries,
+        max_total_limit=eur(max_total),
+    )
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
     counter = itertools.count()
     for action, who, size in steps:
         reseller = f"R-{who}"
         with uow.write() as s:
             if action == "enrol":
-                service.enrol(s, vendor_id="microsoft", programme_id=standing, actor="pm",
-                              resellers=[(reseller, eur(min(size * 100, 5000)))])
+                service.enrol(
+                    s,
+                    vendor_id="microsoft",
+                    programme_id=standing,
+                    actor="pm",
+                    resellers=[(reseller, eur(min(size * 100, 5000)))],
+                )
             elif action == "event":
-                service.record_purchase(s, distributor_id=D, event_id=f"E{run}-{next(counter)}", reseller_id=reseller,
-                                        vendor_id="microsoft", product_category="office_oem", amount=eur(size * 100),
-                                        occurred_at=now, actor="erp")
+                service.record_purchase(
+                    s,
+                    distributor_id=D,
+                    event_id=f"E{run}-{next(counter)}",
+                    reseller_id=reseller,
+                    vendor_id="microsoft",
+                    product_category="office_oem",
+                    amount=eur(size * 100),
+                    occurred_at=now,
+                    actor="erp",
+                )
             elif action == "days":
                 now += timedelta(days=size)
                 clock.set_now(now)

@@ -26,18 +26,29 @@ def uow_pg(pg_only_engine) -> UnitOfWork:
     for r in ("R-1", "R-2", "R-3"):
         make_reseller(uow, r, 10_000)
     with uow.write() as s:
-        service.create_programme(s, vendor_id="microsoft", distributor_id="actebis", code="mezzanine",
-                                 name="Mezzanine", kind="standing", line_limit=eur("5000.00"),
-                                 starts_on=date(2026, 3, 1), ends_on=date(2026, 6, 30), max_beneficiaries=3)
+        service.create_programme(
+            s,
+            vendor_id="microsoft",
+            distributor_id="actebis",
+            code="mezzanine",
+            name="Mezzanine",
+            kind="standing",
+            line_limit=eur("5000.00"),
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 6, 30),
+            max_beneficiaries=3,
+        )
     return uow
 
 
 def _patch_meanwhile(uow: UnitOfWork, **changes) -> None:
     """A PATCH committed by another transaction (another thread, another connection)."""
+
     def run():
         with uow.write() as s:
-            service.update_programme(s, vendor_id="microsoft", programme_id="mezzanine@actebis", actor="other",
-                                     **changes)
+            service.update_programme(
+                s, vendor_id="microsoft", programme_id="mezzanine@actebis", actor="other", **changes
+            )
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -50,8 +61,13 @@ def _enrol_after_a_stale_read(uow: UnitOfWork, change: dict, resellers=("R-1",))
         stale = service.get_programme(s, vendor_id="microsoft", programme_id="mezzanine@actebis")
         assert stale.ends_on == date(2026, 6, 30)
         _patch_meanwhile(uow, **change)
-        return service.enrol(s, vendor_id="microsoft", programme_id="mezzanine@actebis",
-                             resellers=[(r, None) for r in resellers], actor="partner")
+        return service.enrol(
+            s,
+            vendor_id="microsoft",
+            programme_id="mezzanine@actebis",
+            resellers=[(r, None) for r in resellers],
+            actor="partner",
+        )
 
 
 def test_enrolment_after_a_patch_of_ends_on_grants_the_new_end(uow_pg):
