@@ -20,7 +20,7 @@ from api.edge import BodyLimit, EncodedSlashes
 from api.observability import Observability, configure_logging
 from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
-from creditlines import __version__, clock
+from creditlines import __version__, clock, ledger
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork, make_engine
 from creditlines.db.hot import HotPath
@@ -70,6 +70,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     app.state.uow = uow
     app.state.hot = hot
+    app.state.drawings = ledger.DrawingDesk(uow, hot)
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     configure_logging(settings.log_level)
     problems.install(app)

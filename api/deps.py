@@ -145,7 +145,7 @@ async def distributor_of(request: Request, distributor_id: str):
     uow: UnitOfWork = request.app.state.uow
     info = uow.distributors.get(distributor_id)
     if info is None:
-        from creditlines.ledger import service as ledger
+        from creditlines import ledger
 
         def load():
             with uow.read() as session:
@@ -157,7 +157,7 @@ async def distributor_of(request: Request, distributor_id: str):
 
 def money_in(session, distributor_id: str, value, *, allow_zero: bool = False):
     """A request's {amount, currency} as Money in the distributor's currency, exact or refused."""
-    from creditlines.ledger import service as ledger
+    from creditlines import ledger
     from creditlines.money import parse_amount
 
     if value is None:

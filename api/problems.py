@@ -60,7 +60,7 @@ def problem(
         "code": code,
     }
     for key, value in extra.items():
-        body[key] = render.money_of(value) if isinstance(value, Money) else value
+        body[key] = render.document(value) if isinstance(value, Money) else value
     if headers is None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)

@@ -18,8 +18,7 @@ from creditlines.decisions import insurance, limit_requests, nominations, policy
 from creditlines.decisions.models import REFUSAL_CODES
 from creditlines.errors import CreditLinesError, Forbidden, NotFound, SameApprover, Unauthenticated, ValidationFailed
 from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, expiring, over_limit, to_csv
-from creditlines.ledger.browse import recent_entries, search_resellers
-from creditlines.ledger.service import (
+from creditlines.ledger import (
     availability,
     check_eligibility,
     lift_hold,
@@ -29,6 +28,7 @@ from creditlines.ledger.service import (
     set_base_limit,
     terminate,
 )
+from creditlines.ledger.browse import recent_entries, search_resellers
 from creditlines.money import for_people, from_minor, parse_amount, to_minor
 from creditlines.partnerships.service import require_admitted
 from creditlines.programmes.history import programme_history

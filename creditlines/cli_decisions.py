@@ -60,7 +60,7 @@ def _people(minor: int | None, currency: str) -> str:
 
 
 def _money(s: Session, distributor: str, amount: str | None) -> Money | None:
-    from creditlines.ledger import service as ledger
+    from creditlines import ledger
     from creditlines.money import parse_amount
 
     if amount is None:
@@ -75,10 +75,9 @@ def list_requests(
     status: str = typer.Option("pending", "--status", help="pending, approved, rejected, expired or all"),
 ) -> None:
     """Limit requests of a distributor, oldest first."""
-    from creditlines import clock
+    from creditlines import clock, ledger
     from creditlines.decisions import limit_requests
     from creditlines.errors import CreditLinesError
-    from creditlines.ledger import service as ledger
 
     try:
         with _session(write=False) as s:
@@ -106,9 +105,9 @@ def list_requests(
 
 
 def _decide(distributor: str, request_id: str, decision: str, officer: str, reason: str, limit: str | None) -> None:
+    from creditlines import ledger
     from creditlines.decisions import limit_requests
     from creditlines.errors import CreditLinesError
-    from creditlines.ledger import service as ledger
 
     actor = f"cli:{officer}"
     try:
@@ -166,9 +165,9 @@ def set_cover(
     officer: str = typer.Option("desk", "--officer", help="recorded as cli:<officer>"),
 ) -> None:
     """Record an insurer's decision; under cover_plus_discretionary a cut lowers the base limit."""
+    from creditlines import ledger
     from creditlines.decisions import insurance
     from creditlines.errors import CreditLinesError
-    from creditlines.ledger import service as ledger
 
     try:
         day = date.fromisoformat(decided_on)

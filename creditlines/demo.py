@@ -22,11 +22,10 @@ from rich.console import Console
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from creditlines import clock, demo_insurance
+from creditlines import clock, demo_insurance, ledger
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Reseller
 from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships

@@ -26,7 +26,8 @@ from urllib.parse import unquote
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from creditlines import clock
-from creditlines.errors import ValidationFailed
+from creditlines.errors import CurrencyMismatch, ValidationFailed
+from creditlines.money import Money, to_minor
 
 ID_MAX = 64  # distributor, vendor and reseller id columns
 EVENT_ID_MAX = 100
@@ -93,6 +94,15 @@ def event_id(value: object, field: str = "event_id") -> str:
 
 def reference(value: object, field: str = "reference") -> str:
     return _match(_REFERENCE, value, f"{field} must be 1 to {REFERENCE_MAX} of A-Z a-z 0-9 . _ : @ / # -")
+
+
+def amount_minor(amount: Money, currency: str) -> int:
+    """An amount in the distributor's ``currency``, as integer minor units (``currency_mismatch``)."""
+    if amount.currency.code != currency:
+        raise CurrencyMismatch(
+            f"currency {amount.currency.code} is not this distributor's currency {currency}", expected=currency
+        )
+    return to_minor(amount)
 
 
 def text(value: object, field: str, *, max_length: int = REASON_MAX) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import factory
 from moneyed import Money
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.db.engine import UnitOfWork
-from creditlines.ledger import service
 from creditlines.partnerships import service as partnerships
 from creditlines.tenants.models import Distributor, Vendor
 
@@ -72,11 +71,11 @@ def make_reseller(
     currency: str = "EUR",
 ) -> None:
     with uow.write() as s:
-        service.upsert_reseller(
+        ledger.upsert_reseller(
             s, distributor_id=distributor_id, reseller_id=reseller_id, name=f"Reseller {reseller_id}", actor="test"
         )
         if base_limit is not None:
-            service.set_base_limit(
+            ledger.set_base_limit(
                 s,
                 distributor_id=distributor_id,
                 reseller_id=reseller_id,

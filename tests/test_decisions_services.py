@@ -7,11 +7,10 @@ from datetime import date
 
 import pytest
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.decisions import insurance, limit_requests, policy
 from creditlines.errors import CurrencyMismatch, InvalidAmount, ValidationFailed
 from creditlines.jobs.expiry import run_expiry
-from creditlines.ledger import service as ledger
 from tests.factories import eur, make_reseller, make_world
 
 

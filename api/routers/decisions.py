@@ -40,7 +40,7 @@ from api.deps import (
     money_in,
 )
 from api.schemas import MoneyOut
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -53,7 +53,6 @@ from creditlines.decisions import (
 )
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
 from creditlines.jobs.listings import to_csv
-from creditlines.ledger import service as ledger
 from creditlines.programmes import service as programmes
 from creditlines.validation import Identifier
 

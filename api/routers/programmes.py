@@ -32,10 +32,10 @@ from api.schemas import (
     PurchaseEventOut,
     TriggerOut,
 )
+from creditlines import ledger
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line
 from creditlines.partnerships import service as partnerships
 from creditlines.programmes import service

@@ -6,7 +6,6 @@ import json
 from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from api import render
@@ -24,7 +23,6 @@ from api.deps import (
 )
 from api.routers import decisions_glue as decisions
 from api.schemas import (
-    AllocationOut,
     AvailabilityOut,
     BaseLimitIn,
     DecisionOut,
@@ -34,7 +32,6 @@ from api.schemas import (
     EligibilityIn,
     LedgerEntryOut,
     LedgerPage,
-    LineOut,
     MoneyOut,
     ReasonIn,
     ReleaseIn,
@@ -42,12 +39,11 @@ from api.schemas import (
     ResellerOut,
     ResellerPage,
 )
-from creditlines import metrics
+from creditlines import ledger, metrics
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
-from creditlines.db.retry import retry_transient, retry_transient_async
+from creditlines.db.retry import retry_transient
 from creditlines.errors import CreditLinesError, NotFound
-from creditlines.ledger import service
 from creditlines.money import from_minor, parse_amount, to_minor
 from creditlines.validation import Instant
 
@@ -57,7 +53,7 @@ officer = allow("credit_officer")
 officer_or_integration = allow("credit_officer", "integration")
 
 
-def _reseller_out(summary: service.ResellerSummary) -> ResellerOut:
+def _reseller_out(summary: ledger.ResellerSummary) -> ResellerOut:
     r, cur, t = summary.reseller, summary.currency, summary.totals
     return ResellerOut(
         distributor_id=r.distributor_id,
@@ -75,25 +71,8 @@ def _reseller_out(summary: service.ResellerSummary) -> ResellerOut:
     )
 
 
-def _drawing_out(d: service.DrawingView) -> DrawingOut:
-    return DrawingOut(
-        reference=d.reference,
-        amount=MoneyOut.of(d.amount),
-        outstanding=MoneyOut.of(d.outstanding),
-        status=d.status,
-        vendor_id=d.vendor_id,
-        created_at=d.created_at,
-        allocations=[
-            AllocationOut(
-                line_id=a.line_id, funder=a.funder, amount=MoneyOut.of(a.amount), outstanding=MoneyOut.of(a.outstanding)
-            )
-            for a in d.allocations
-        ],
-    )
-
-
 def _summary(s: Session, distributor_id: str, reseller_id: str) -> ResellerOut:
-    return _reseller_out(service.reseller_summary(s, distributor_id=distributor_id, reseller_id=reseller_id))
+    return _reseller_out(ledger.reseller_summary(s, distributor_id=distributor_id, reseller_id=reseller_id))
 
 
 @router.put("/resellers/{reseller_id}", status_code=201, response_model=ResellerOut)
@@ -108,7 +87,7 @@ def put_reseller(
 ):
     """Create a reseller (201, with a base line of limit 0) or rename it (200)."""
     with uow.write() as s:
-        _, created = service.upsert_reseller(
+        _, created = ledger.upsert_reseller(
             s, distributor_id=distributor_id, reseller_id=reseller_id, name=body.name, actor=who.actor
         )
         out = _summary(s, distributor_id, reseller_id)
@@ -129,7 +108,7 @@ def list_resellers(
 ):
     after = decode_cursor(cursor, "id")
     with uow.read() as s:
-        page = service.list_resellers(
+        page = ledger.list_resellers(
             s, distributor_id=distributor_id, after=after, limit=limit + 1, status=status_, over_limit=over_limit
         )
     items = [_reseller_out(x) for x in page[:limit]]
@@ -195,7 +174,7 @@ def place_hold(
     who: Principal = Depends(officer),
 ):
     with uow.write() as s:
-        service.place_hold(
+        ledger.place_hold(
             s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason, actor=who.actor
         )
         return _summary(s, distributor_id, reseller_id)
@@ -211,7 +190,7 @@ def lift_hold(
     who: Principal = Depends(officer),
 ):
     with uow.write() as s:
-        service.lift_hold(
+        ledger.lift_hold(
             s,
             distributor_id=distributor_id,
             reseller_id=reseller_id,
@@ -232,9 +211,7 @@ def terminate(
 ):
     """Terminate (final): programme lines revoked at once, drawings refused, payments accepted."""
     with uow.write() as s:
-        service.terminate(
-            s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason, actor=who.actor
-        )
+        ledger.terminate(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=body.reason, actor=who.actor)
         return _summary(s, distributor_id, reseller_id)
 
 
@@ -250,36 +227,8 @@ def availability(
 ):
     """Lines and totals now; at a past instant from the ledger; at a future one, a projection."""
     with uow.read() as s:
-        v = service.availability(s, distributor_id=distributor_id, reseller_id=reseller_id, as_of=as_of)
-    return AvailabilityOut(
-        distributor_id=v.distributor_id,
-        reseller_id=v.reseller_id,
-        status=v.status,
-        as_of=v.as_of,
-        currency=v.currency,
-        total_limit=MoneyOut.of(v.total_limit),
-        total_drawn=MoneyOut.of(v.total_drawn),
-        total_available=MoneyOut.of(v.total_available),
-        over_limit=v.over_limit,
-        lines=[
-            LineOut(
-                id=ln.id,
-                kind=ln.kind,
-                programme_id=ln.programme_id,
-                vendor_id=ln.vendor_id,
-                funder=ln.funder,
-                limit=MoneyOut.of(ln.limit),
-                drawn=MoneyOut.of(ln.drawn),
-                available=MoneyOut.of(ln.available),
-                valid_from=ln.valid_from,
-                valid_until=ln.valid_until,
-                status=ln.status,
-                usable_for=ln.usable_for,
-                on_expiry=ln.on_expiry,
-            )
-            for ln in v.lines
-        ],
-    )
+        v = ledger.availability(s, distributor_id=distributor_id, reseller_id=reseller_id, as_of=as_of)
+    return render.json_response(render.document(v))
 
 
 @router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
@@ -299,7 +248,7 @@ async def eligibility(
     status_, states = await request.app.state.hot.reseller_lines(distributor_id, reseller_id)
     if status_ is None:
         raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
-    decision = service.decide_now(distributor, status_, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id)
+    decision = ledger.decide_now(distributor, status_, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id)
     return render.json_response(render.decision(decision, distributor.currency))
 
 
@@ -313,59 +262,25 @@ async def post_drawing(
 ):
     """Post an order (201). The same reference and body again answers 200 with the same drawing.
 
-    On PostgreSQL one statement (`creditlines_draw`) from the event loop; on SQLite the
-    service's write transaction in the threadpool."""
+    On PostgreSQL one statement (`creditlines_draw`) from the event loop; on SQLite a write
+    transaction in the threadpool (`creditlines.ledger.DrawingDesk`)."""
     try:
         distributor = await distributor_of(request, distributor_id)
         amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
-        amount_minor = service.draw_amount(distributor, body.reference, amount)
-        hot = request.app.state.hot
-        if hot.is_postgresql:
-            params = service.draw_params(
-                distributor,
-                reseller_id=reseller_id,
-                reference=body.reference,
-                amount_minor=amount_minor,
-                vendor_id=body.vendor_id,
-                actor=who.actor,
-            )
-            rows = await retry_transient_async(hot.fetch)(service.DRAW_PG, params)
-            drawing, created = service.drawing_outcome(
-                rows[0][0], distributor, reseller_id=reseller_id, reference=body.reference, amount_minor=amount_minor
-            )
-        else:
-            drawing, created = await run_in_threadpool(
-                _draw,
-                request.app.state.uow,
-                distributor_id,
-                reseller_id,
-                body.reference,
-                amount,
-                body.vendor_id,
-                who.actor,
-            )
+        drawing_request = ledger.DrawingRequest.of(
+            distributor,
+            reseller_id=reseller_id,
+            reference=body.reference,
+            amount=amount,
+            vendor_id=body.vendor_id,
+            actor=who.actor,
+        )
+        drawing, created = (await request.app.state.drawings.post(drawing_request)).accepted()
     except CreditLinesError as exc:
         metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
         raise
     metrics.DRAWINGS.labels(distributor_id, "accepted" if created else "replayed").inc()
-    return render.json_response(render.drawing(drawing), 201 if created else 200)
-
-
-@retry_transient
-def _draw(uow: UnitOfWork, distributor_id, reseller_id, reference, amount, vendor_id, actor):
-    with uow.write() as s:  # committed before a refusal is raised: its drawing.refused event stays
-        result, distributor, amount_minor = service.draw_result(
-            s,
-            distributor_id=distributor_id,
-            reseller_id=reseller_id,
-            reference=reference,
-            amount=amount,
-            vendor_id=vendor_id,
-            actor=actor,
-        )
-    return service.drawing_outcome(
-        result, distributor, reseller_id=reseller_id, reference=reference, amount_minor=amount_minor
-    )
+    return render.json_response(render.document(drawing), 201 if created else 200)
 
 
 @router.get("/resellers/{reseller_id}/drawings", response_model=DrawingPage)
@@ -380,11 +295,12 @@ def list_drawings(
 ):
     after = decode_cursor(cursor, "reference")
     with uow.read() as s:
-        page = service.list_drawings(
+        page = ledger.list_drawings(
             s, distributor_id=distributor_id, reseller_id=reseller_id, after=after, limit=limit + 1, status=status_
         )
-    items = [_drawing_out(d) for d in page[:limit]]
-    return DrawingPage(items=items, next_cursor=encode_cursor(items[-1].reference) if len(page) > limit else None)
+    items = page[:limit]
+    next_cursor = encode_cursor(items[-1].reference) if len(page) > limit else None
+    return render.json_response({"items": render.document(items), "next_cursor": next_cursor})
 
 
 @router.get("/resellers/{reseller_id}/drawings/{reference}", response_model=DrawingOut)
@@ -396,16 +312,14 @@ def get_drawing(
     _: Principal = Depends(officer_or_integration),
 ):
     with uow.read() as s:
-        return _drawing_out(
-            service.get_drawing(s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference)
-        )
+        drawing = ledger.get_drawing(s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference)
+    return render.json_response(render.document(drawing))
 
 
 @router.post("/resellers/{reseller_id}/drawings/{reference}/releases", status_code=201, response_model=DrawingOut)
 @retry_transient
 def post_release(
     body: ReleaseIn,
-    response: Response,
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     reference: ReferencePath,
@@ -415,7 +329,7 @@ def post_release(
     """A payment, cancellation or credit note (201); answers the drawing after it. Replays answer 200."""
     with uow.write() as s:
         amount = money_in(s, distributor_id, body.amount)
-        drawing, created = service.release(
+        drawing, created = ledger.release(
             s,
             distributor_id=distributor_id,
             reseller_id=reseller_id,
@@ -425,13 +339,11 @@ def post_release(
             kind=body.kind,
             actor=who.actor,
         )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return _drawing_out(drawing)
+    return render.json_response(render.document(drawing), 201 if created else 200)
 
 
-@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage)
-def ledger(
+@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage, name="ledger")
+def ledger_page(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     cursor: Cursor = None,
@@ -442,8 +354,8 @@ def ledger(
     """Every entry for this reseller, oldest first."""
     after = decode_cursor(cursor, "seq")
     with uow.read() as s:
-        cur = service.require_distributor(s, distributor_id).currency
-        entries = service.ledger_entries(
+        cur = ledger.require_distributor(s, distributor_id).currency
+        entries = ledger.ledger_entries(
             s, distributor_id=distributor_id, reseller_id=reseller_id, after_seq=after, limit=limit + 1
         )
 

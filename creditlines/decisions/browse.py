@@ -7,9 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.decisions.models import LimitRequest, Nomination
-from creditlines.ledger import service as ledger
 
 
 def recent_requests(session: Session, *, distributor_id: str, limit: int) -> list[LimitRequest]:

@@ -17,13 +17,12 @@ from moneyed import Money
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, validation
+from creditlines import clock, ledger, validation
 from creditlines.db.engine import locked
 from creditlines.decisions import journal, policy
 from creditlines.decisions.limit_requests import _base, _limit_minor, _locked_reseller
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
-from creditlines.ledger import service as ledger
 from creditlines.money import from_minor
 
 INSURER_CUT = "insurer_cut"

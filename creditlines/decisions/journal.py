@@ -1,4 +1,4 @@
-"""The one place the decisions write to the reseller's ledger (the ledger's own entry writer).
+"""The one place the decisions write to the reseller's ledger (through ``creditlines.ledger.journal``).
 
 Kinds written here: ``limit_requested``, ``limit_request_approved``, ``limit_request_rejected``,
 ``limit_request_expired``, ``nomination_created``, ``nomination_approved``,
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from creditlines.events import outbox
 from creditlines.events.types import EventType
-from creditlines.ledger import service as ledger
+from creditlines.ledger import journal
 from creditlines.ledger.models import LedgerEntry, Reseller
 
 # Each decision step is also an event (SPEC §13), written with its ledger entry.
@@ -48,7 +48,7 @@ def record(
 
     Nomination events name the vendor (they show in its feed): they carry ids, the amount and
     the refusal code, never the officer's reason text."""
-    entry = ledger._entry(
+    entry = journal.append(
         session, reseller, kind=kind, actor=actor, at=at, reason=reason, amount_minor=amount_minor, details=details
     )
     data: dict[str, Any] = dict(details or {})

@@ -20,7 +20,7 @@ from moneyed import Money
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, validation
+from creditlines import clock, ledger, validation
 from creditlines.decisions import journal, policy
 from creditlines.decisions.models import LimitRequest
 from creditlines.errors import (
@@ -35,7 +35,6 @@ from creditlines.errors import (
     ValidationFailed,
 )
 from creditlines.ledger import repository as ledger_repo
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str, from_minor, to_minor
 

@@ -17,7 +17,7 @@ from moneyed import Money
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, validation
+from creditlines import clock, ledger, validation
 from creditlines.decisions import journal
 from creditlines.decisions.limit_requests import (
     DECISIONS,
@@ -36,7 +36,6 @@ from creditlines.errors import (
     ResellerTerminated,
     ValidationFailed,
 )
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Reseller
 from creditlines.money import amount_str
 from creditlines.partnerships import service as partnerships

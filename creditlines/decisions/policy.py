@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.db.engine import is_postgresql, locked
 from creditlines.decisions.models import CAP_POLICIES, CreditPolicy, InsuranceCover
 from creditlines.errors import CurrencyMismatch, InvalidAmount, ValidationFailed
-from creditlines.ledger import service as ledger
 from creditlines.money import to_minor
 
 UNSET: object = object()

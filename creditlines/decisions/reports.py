@@ -14,11 +14,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
 from creditlines.jobs.listings import AMOUNT
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
 

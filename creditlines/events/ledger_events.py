@@ -23,25 +23,6 @@ from creditlines.ledger.models import Line, Reseller
 REFUSALS = ("insufficient_credit", "account_on_hold", "reseller_terminated")
 
 
-def state(line: Line) -> elig.LineState:
-    return elig.LineState(
-        id=line.id,
-        kind=line.kind,
-        funder=line.funder,
-        programme_id=line.programme_id,
-        vendor_id=line.vendor_id,
-        usable_for=line.usable_for,
-        on_expiry=line.on_expiry,
-        status=line.status,
-        limit=line.limit_minor,
-        drawn=line.drawn_minor,
-        valid_from=line.valid_from,
-        valid_until=line.valid_until,
-        grant_seq=line.grant_seq,
-        granted_at=line.granted_at,
-    )
-
-
 def _totals(states: Iterable[elig.LineState], day: date) -> elig.Totals:
     return elig.totals(list(states), day)
 
@@ -126,7 +107,7 @@ def limit_changed(
         data={"line_id": base.id, "before_minor": before_minor, "after_minor": base.limit_minor, "reason": reason},
     )
     day = _day(session, d, at)
-    after = [state(line) for line in lines]
+    after = [line.state() for line in lines]
     before = [replace(s, limit=before_minor) if s.id == base.id else s for s in after]
     alerts.reseller_changed(
         session,
@@ -181,7 +162,7 @@ def after_draw(
         },
     )
     day = _day(session, distributor_id, at)
-    after = _totals((state(line) for line in repo.lines_of(session, distributor_id, reseller_id)), day)
+    after = _totals((line.state() for line in repo.lines_of(session, distributor_id, reseller_id)), day)
     before = elig.Totals(
         limit=after.limit,
         drawn=after.drawn - amount_minor,
@@ -228,7 +209,7 @@ def released(
             },
         )
     freed = dict(plan)
-    after = [state(line) for line in lines]
+    after = [line.state() for line in lines]
     before = [replace(s, drawn=s.drawn + freed.get(s.id, 0)) for s in after]
     day = _day(session, d, at)
     alerts.reseller_changed(

@@ -11,12 +11,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, metrics
+from creditlines import clock, ledger, metrics
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.events import nightly
 from creditlines.ledger import repository as repo
-from creditlines.ledger import service
 from creditlines.ledger.models import Line
 
 
@@ -82,7 +81,7 @@ def expire_batch(
     expired: dict[str, int] = {}
     for _reseller, line in closing:
         expired[line.reseller_id] = expired.get(line.reseller_id, 0) + 1
-    moved = service.close_lines(
+    moved = ledger.close_lines(
         session,
         distributor_id=distributor_id,
         closing=closing,
@@ -90,7 +89,7 @@ def expire_batch(
         status="expired",
         at=clock.now(),
         actor=actor,
-        reason=lambda line: f"valid until {line.valid_until.isoformat()}",
+        reason=lambda line: f"valid until {line.valid_until}",
     )
     results = []
     for rid in reseller_ids_locked:

@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.errors import ValidationFailed
 from creditlines.ledger import repository as ledger_repo
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
 

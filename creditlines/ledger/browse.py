@@ -17,7 +17,8 @@ from creditlines import eligibility as elig
 from creditlines.errors import ValidationFailed
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import LedgerEntry, Reseller
-from creditlines.ledger.service import ResellerSummary, line_state, require_distributor
+from creditlines.ledger.views import ResellerSummary
+from creditlines.tenants.lookup import require_distributor
 
 QUERY_MAX = 100
 
@@ -67,7 +68,7 @@ def search_resellers(
     resellers = list(session.scalars(stmt.order_by(Reseller.id).limit(limit)))
     lines: dict[str, list[elig.LineState]] = {}
     for row in repo.lines_of_many(session, distributor_id, [r.id for r in resellers]):
-        lines.setdefault(row.reseller_id, []).append(line_state(row))
+        lines.setdefault(row.reseller_id, []).append(row.state())
     return [ResellerSummary(r, distributor.currency, elig.totals(lines.get(r.id, []), day)) for r in resellers]
 
 

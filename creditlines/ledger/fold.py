@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from creditlines.ledger.models import LedgerEntry
 
 
 @dataclass
@@ -23,7 +27,7 @@ class Folded:
     lines: dict[str, FoldedLine] = field(default_factory=dict)
 
 
-def fold(entries: Iterable) -> Folded:
+def fold(entries: Iterable[LedgerEntry]) -> Folded:
     """Fold one reseller's entries, in sequence order."""
     result = Folded()
     for entry in entries:

@@ -1,7 +1,7 @@
 """Resellers, lines, drawings, allocations, releases and the append-only ledger.
 
 Every table carries ``distributor_id`` first in its primary key and its foreign keys, so
-the schema can be distributed by distributor without change (SPEC §10). Amounts are
+the schema can be distributed by distributor without change. Amounts are
 integer minor units (``*_minor``); balances live on the line rows and change in the same
 transaction as the ledger entries behind them.
 """
@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from creditlines import eligibility as elig
 from creditlines.db.base import Base, UTCDateTime
 
 RESELLER_STATUSES = ("active", "on_hold", "terminated")
@@ -111,6 +112,25 @@ class Line(Base):
             ["programme.distributor_id", "programme.vendor_id", "programme.id"],
         ),
     )
+
+    def state(self) -> elig.LineState:
+        """The line as the pure rules of :mod:`creditlines.eligibility` see it."""
+        return elig.LineState(
+            id=self.id,
+            kind=self.kind,
+            funder=self.funder,
+            programme_id=self.programme_id,
+            vendor_id=self.vendor_id,
+            usable_for=self.usable_for,
+            on_expiry=self.on_expiry,
+            status=self.status,
+            limit=self.limit_minor,
+            drawn=self.drawn_minor,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            grant_seq=self.grant_seq,
+            granted_at=self.granted_at,
+        )
 
 
 class Drawing(Base):

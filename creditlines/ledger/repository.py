@@ -1,12 +1,18 @@
-"""All SQL of the ledger lives here."""
+"""The ledger's queries: reads by key, row locks, listings, streams for ``verify``.
+
+The set-wise writes of the nightly expiry are in :mod:`creditlines.ledger.lines` and
+:mod:`creditlines.ledger.journal`; the drawing statement on PostgreSQL is the function in
+``creditlines/db/sql/``; the fold of the journal is :mod:`creditlines.ledger.fold`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Subquery, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +32,7 @@ class DistributorInfo:
 
 
 def get_distributor(session: Session, distributor_id: str) -> DistributorInfo | None:
-    cache = session.info.get("distributors")
+    cache: dict[str, DistributorInfo] | None = session.info.get("distributors")
     if cache is not None and distributor_id in cache:
         return cache[distributor_id]
     row = session.get(Distributor, distributor_id)
@@ -68,7 +74,7 @@ def get_reseller(session: Session, distributor_id: str, reseller_id: str, *, loc
     return session.scalars(stmt).one_or_none()
 
 
-def insert_reseller_if_absent(session: Session, values: dict) -> bool:
+def insert_reseller_if_absent(session: Session, values: dict[str, Any]) -> bool:
     """Insert a reseller unless it exists; True when this call created it (race-safe)."""
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
     stmt = (
@@ -211,7 +217,7 @@ def lines_of_many(session: Session, distributor_id: str, reseller_ids: list[str]
     )
 
 
-def reseller_balances(distributor_id: str, day):
+def reseller_balances(distributor_id: str, day: date) -> Subquery:
     """Per reseller: limit of the lines current on local date ``day``, and what weighs on
     them (an active line past its end still weighs under ``transfer_to_base``) — the same
     rules as ``eligibility.totals``, in SQL, for filtering whole lists."""
@@ -240,7 +246,7 @@ def list_resellers_filtered(
     session: Session,
     distributor_id: str,
     *,
-    day,
+    day: date,
     after_id: str | None,
     limit: int,
     status: str | None = None,

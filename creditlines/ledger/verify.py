@@ -12,16 +12,20 @@ and no entry names a drawing or a release that is not there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from creditlines.ledger import repository as repo
 from creditlines.ledger.fold import fold
-from creditlines.ledger.models import Allocation, Drawing, Line, Release
+from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
+
+_S = TypeVar("_S", bound=Select[Any])
+_Row = Any  # a streamed row with distributor_id and reseller_id
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,12 @@ def _entries_against_rows(session: Session, distributor_id: str | None) -> Itera
 class _PerReseller:
     """Rows streamed in (distributor_id, reseller_id, …) order, handed out one reseller at a time."""
 
-    def __init__(self, rows) -> None:
+    def __init__(self, rows: Iterable[_Row]) -> None:
         self._groups = groupby(rows, key=lambda row: (row.distributor_id, row.reseller_id))
         self._pending = next(self._groups, None)
-        self.skipped: list[tuple] = []  # the keys passed over by the last take()
+        self.skipped: list[tuple[str, ...]] = []  # the keys passed over by the last take()
 
-    def take(self, key: tuple) -> list:
+    def take(self, key: tuple[str, ...]) -> list[Any]:
         self.skipped = []
         while self._pending is not None and self._pending[0] < key:
             self.skipped.append(self._pending[0])
@@ -84,7 +88,7 @@ class _PerReseller:
         return []
 
 
-def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference]:
+def _check_reseller(reseller: Reseller, entries: list[LedgerEntry], lines: list[Line]) -> Iterator[Difference]:
     d = reseller.distributor_id
     folded_all = fold(entries)
     status, last_seq, folded = folded_all.status, folded_all.last_seq, folded_all.lines
@@ -115,11 +119,14 @@ def _check_reseller(reseller, entries: list, lines: list) -> Iterator[Difference
         yield Difference(d, f"line {line_id}", "exists", False, True)
 
 
-def _check_drawings_and_releases(reseller, entries: list, drawings: list, releases: list) -> Iterator[Difference]:
+def _check_drawings_and_releases(
+    reseller: Reseller, entries: list[LedgerEntry], drawings: list[Drawing], releases: list[Release]
+) -> Iterator[Difference]:
     d, r = reseller.distributor_id, reseller.id
-    posted: dict[str, list[int]] = {}  # drawing -> amounts of its drawing_posted entries
-    released: dict[str, int] = {}  # drawing -> sum of its release_posted entries
-    release_entries: dict[tuple[str, str], list[int]] = {}
+    # Typed as the columns are (nullable): verify reads whatever the tables hold.
+    posted: dict[str | None, list[int | None]] = {}  # drawing -> amounts of its drawing_posted entries
+    released: dict[str | None, int] = {}  # drawing -> sum of its release_posted entries
+    release_entries: dict[tuple[str | None, str | None], list[int | None]] = {}
     for entry in entries:
         if entry.kind == "drawing_posted":
             posted.setdefault(entry.drawing_reference, []).append(entry.amount_minor)
@@ -141,10 +148,10 @@ def _check_drawings_and_releases(reseller, entries: list, drawings: list, releas
                 drawing.amount_minor,
                 amounts[0] if len(amounts) == 1 else amounts or None,
             )
-        expected = (amounts[0] if len(amounts) == 1 else 0) - released.get(drawing.reference, 0)
+        expected = ((amounts[0] or 0) if len(amounts) == 1 else 0) - released.get(drawing.reference, 0)
         if drawing.outstanding_minor != expected:
             yield Difference(d, subject, "outstanding vs ledger", drawing.outstanding_minor, expected)
-    for reference in sorted(posted.keys() - seen):
+    for reference in sorted(posted.keys() - seen, key=str):
         yield Difference(d, f"drawing {r}/{reference}", "exists", False, True)
     seen_releases = set()
     for release in releases:
@@ -163,7 +170,7 @@ def _check_drawings_and_releases(reseller, entries: list, drawings: list, releas
         yield Difference(d, f"release {r}/{drawing_reference}/{reference}", "exists", False, True)
 
 
-def _scoped(stmt, column, distributor_id):
+def _scoped(stmt: _S, column: Any, distributor_id: str | None) -> _S:
     return stmt.where(column == distributor_id) if distributor_id else stmt
 
 

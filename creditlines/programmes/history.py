@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock
 from creditlines.ledger.models import LedgerEntry, Line
-from creditlines.ledger.service import require_distributor
 from creditlines.programmes.models import Programme
+from creditlines.tenants.lookup import require_distributor
 
 CLOSING_KINDS = ("line_expired", "line_revoked")
 

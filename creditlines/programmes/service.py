@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from moneyed import Money
 from sqlalchemy.orm import Session
 
-from creditlines import clock, metrics, validation
+from creditlines import clock, ledger, metrics, validation
 from creditlines.dates import months_validity_end
 from creditlines.decisions import nominations
 from creditlines.errors import (
@@ -32,7 +32,6 @@ from creditlines.errors import (
 )
 from creditlines.events import alerts
 from creditlines.ledger import repository as ledger_repo
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Line, Reseller
 from creditlines.money import amount_str, from_minor, to_minor
 from creditlines.partnerships import repository as partnership_repo

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 22:20:00
 
-The same rules as ``creditlines.ledger.service._draw_in_python`` (which SQLite runs and
+The same rules as ``creditlines.ledger.drawings.draw_in_python`` (which SQLite runs and
 which the property tests use as the reference): lock the reseller, answer a replay of the
 reference, refuse a terminated or on-hold reseller, take the lines as they stand on the
 distributor's local date (an active line past its end is expired; under

@@ -47,10 +47,10 @@ def free_port() -> int:
 
 
 def seed(url: str) -> str:
+    from creditlines import ledger
     from creditlines.auth import service as auth
     from creditlines.db.engine import UnitOfWork, make_engine
     from creditlines.db.migrate import upgrade
-    from creditlines.ledger import service as ledger
     from creditlines.tenants import service as tenants
 
     upgrade(url)
@@ -145,8 +145,8 @@ def hot_line(url: str) -> tuple[int, int]:
 def last_euros(url: str, port: int, load: dict, *, connections: int) -> dict:
     """No overdraw on the hot reseller: cut its limit to what is drawn + EUR 100.00, send 3 s of
     EUR 1.00 drawings from every connection, and count: exactly 100 must be accepted."""
+    from creditlines import ledger
     from creditlines.db.engine import UnitOfWork, make_engine
-    from creditlines.ledger import service as ledger
     from creditlines.money import from_minor
 
     _, drawn_before = hot_line(url)

@@ -1,14 +1,14 @@
-"""The hot eligibility route (one statement on the event loop, JSON written by hand) answers
-exactly what the service answers through the ORM, in every state a reseller can be in."""
+"""The hot eligibility route (one statement on the event loop, the pure decision rendered from
+minor units) answers exactly what the service answers through the ORM, rendered as every other
+view is (``render.document``), in every state a reseller can be in."""
 
 import itertools
 
 from moneyed import Money
 
+from api import render
 from api.schemas import DecisionOut
-from creditlines import clock
-from creditlines.ledger import service
-from creditlines.money import amount_str, to_minor
+from creditlines import clock, ledger
 from tests.api.conftest import eur
 from tests.api.test_programmes import MEZZANINE, MS
 
@@ -18,21 +18,11 @@ VENDORS = [None, "microsoft", "hp"]
 
 def _service_answer(api, reseller_id, amount, vendor_id):
     with api.uow.read() as s:
-        d = service.check_eligibility(
+        d = ledger.check_eligibility(
             s, distributor_id="actebis", reseller_id=reseller_id, amount=Money(amount, "EUR"), vendor_id=vendor_id
         )
 
-    def m(money):
-        return eur(amount_str(to_minor(money), "EUR"))
-
-    return {
-        "eligible": d.eligible,
-        "requested": m(d.requested),
-        "available": m(d.available),
-        "shortfall": m(d.shortfall),
-        "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
-        "plan": [{"line_id": p.line_id, "kind": p.kind, "funder": p.funder, "amount": m(p.amount)} for p in d.plan],
-    }
+    return render.document(d)  # the document every other route renders its view with
 
 
 def _compare_everything(api):

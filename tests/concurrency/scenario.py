@@ -29,10 +29,9 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from moneyed import Money
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.db.engine import UnitOfWork
 from creditlines.decisions import insurance, policy
-from creditlines.ledger import service as ledger
 from creditlines.ledger.verify import verify
 from creditlines.programmes import service as programmes
 from tests.harness import Server

@@ -7,9 +7,8 @@ from datetime import date
 
 from sqlalchemy import text
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.db.engine import UnitOfWork
-from creditlines.ledger import service as ledger
 from creditlines.programmes import service
 from tests.factories import eur, make_reseller, make_world
 from tests.invariants import install_witness, violations

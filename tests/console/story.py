@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from creditlines import ledger
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
-from creditlines.ledger import service as ledger
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
 from tests.factories import eur, make_world

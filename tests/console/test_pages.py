@@ -14,11 +14,10 @@ from moneyed import Money
 
 from console import enrolment, fmt
 from console.session import COOKIE
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
-from creditlines.ledger import service as ledger
 from creditlines.ledger.browse import search_resellers
 from creditlines.programmes import service as programmes
 from creditlines.programmes.history import DayPoint, programme_history

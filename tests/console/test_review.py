@@ -171,7 +171,7 @@ def test_names_reasons_and_uploads_are_text_never_markup(console: Any) -> None:
     """A reseller named like a script, a programme named like an image with a handler, a hold's
     reason closing an attribute, and an uploaded row holding markup: every page shows them as text,
     and the listing's CSV neutralises the ones a spreadsheet would run."""
-    from creditlines.ledger import service as ledger
+    from creditlines import ledger
 
     client, keys, uow = console
     evil = "<script>alert(1)</script>"
@@ -242,7 +242,7 @@ def test_the_expiring_listing_shows_local_dates_like_every_other_page(console: A
 def test_every_page_answers_with_something_in_each_of_its_tables(console: Any) -> None:
     """Every page and download, on both databases, once each list holds rows: R-1001 enrolled in
     Mezzanine and drawing on it, R-1003 over its limit, a hold placed and lifted."""
-    from creditlines.ledger import service as ledger
+    from creditlines import ledger
     from creditlines.programmes import service as programmes
     from tests.factories import eur
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from creditlines import ledger
 from creditlines.cli import app
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork
-from creditlines.ledger import service
 from tests.factories import eur, make_reseller, make_world
 
 
@@ -17,7 +17,7 @@ def test_tail_prints_the_feed_with_amounts_for_people(engine, monkeypatch):
     make_world(uow)
     make_reseller(uow, "R-1001", "10000.00")
     with uow.write() as s:
-        service.draw(
+        ledger.draw(
             s, distributor_id="actebis", reseller_id="R-1001", reference="FA-1", amount=eur("7500.00"), actor="erp"
         )
     monkeypatch.setenv("CREDITLINES_DATABASE_URL", engine.url.render_as_string(hide_password=False))

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from creditlines import ledger
 from creditlines.jobs import listings
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Reseller
 from tests.conftest import DEFAULT_NOW
 from tests.factories import eur, make_reseller, make_world

@@ -12,9 +12,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.jobs import expiry, listings
-from creditlines.ledger import service as ledger
 from creditlines.ledger.models import LedgerEntry
 from creditlines.ledger.verify import verify
 from creditlines.tenants.models import Distributor

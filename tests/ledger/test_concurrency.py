@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from creditlines import ledger
 from creditlines.errors import InsufficientCredit
-from creditlines.ledger import service
 from creditlines.ledger.verify import verify
 from tests.factories import eur, make_reseller, make_world
 
@@ -40,7 +40,7 @@ def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
     make_world(uow)
     make_reseller(uow, "R-HOT", "10000.00")
     with uow.write() as s:
-        service.grant_programme_line(
+        ledger.grant_programme_line(
             s,
             distributor_id=D,
             reseller_id="R-HOT",
@@ -53,7 +53,7 @@ def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
 
     def order(i):
         with uow.write() as s:
-            return service.draw(
+            return ledger.draw(
                 s, distributor_id=D, reseller_id="R-HOT", reference=f"SO-{i}", amount=eur("700.00"), actor="erp"
             )
 
@@ -64,8 +64,8 @@ def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
     assert len(accepted) == 17 and len(errors) == 23
 
     with uow.snapshot() as s:
-        view = service.availability(s, distributor_id=D, reseller_id="R-HOT")
-        drawings = service.list_drawings(s, distributor_id=D, reseller_id="R-HOT", after=None, limit=100)
+        view = ledger.availability(s, distributor_id=D, reseller_id="R-HOT")
+        drawings = ledger.list_drawings(s, distributor_id=D, reseller_id="R-HOT", after=None, limit=100)
         assert verify(s) == []
     assert view.total_drawn == eur("11900.00") and view.total_available == eur("600.00")
     assert sum(d.amount.amount for d in drawings) == 11900
@@ -80,7 +80,7 @@ def test_simultaneous_copies_of_one_order_post_once(uow):
 
     def order(_):
         with uow.write() as s:
-            return service.draw(
+            return ledger.draw(
                 s, distributor_id=D, reseller_id="R-DUP", reference="SO-ONCE", amount=eur("1000.00"), actor="erp"
             )
 
@@ -93,7 +93,7 @@ def test_simultaneous_copies_of_one_order_post_once(uow):
 
     def pay(_):
         with uow.write() as s:
-            return service.release(
+            return ledger.release(
                 s,
                 distributor_id=D,
                 reseller_id="R-DUP",
@@ -108,7 +108,7 @@ def test_simultaneous_copies_of_one_order_post_once(uow):
     assert [kind for kind, _ in outcomes] == ["ok"] * 12
     assert [c for _, (_d, c) in outcomes].count(True) == 1
     with uow.snapshot() as s:
-        view = service.availability(s, distributor_id=D, reseller_id="R-DUP")
+        view = ledger.availability(s, distributor_id=D, reseller_id="R-DUP")
         assert verify(s) == []
     assert view.total_drawn == eur("600.00")
 
@@ -119,12 +119,12 @@ def test_creating_one_reseller_from_many_clients_creates_it_once(uow):
 
     def create(_):
         with uow.write() as s:
-            return service.upsert_reseller(s, distributor_id=D, reseller_id="R-NEW", name="New", actor="officer")[1]
+            return ledger.upsert_reseller(s, distributor_id=D, reseller_id="R-NEW", name="New", actor="officer")[1]
 
     outcomes = _race(16, create)
     assert [kind for kind, _ in outcomes] == ["ok"] * 16
     assert [created for _, created in outcomes].count(True) == 1
     with uow.snapshot() as s:
-        view = service.availability(s, distributor_id=D, reseller_id="R-NEW")
+        view = ledger.availability(s, distributor_id=D, reseller_id="R-NEW")
         assert verify(s) == []
     assert len(view.lines) == 1

@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import text
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.errors import AccountOnHold, InsufficientCredit, ResellerTerminated
 from creditlines.jobs.expiry import expire_batch
-from creditlines.ledger import service
 from creditlines.ledger.verify import verify
 from tests.factories import make_world
 
@@ -140,8 +139,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.now = START
         clock.set_now(self.now)
         with self.uow.write() as s:
-            service.upsert_reseller(s, distributor_id=D, reseller_id=self.reseller, name="r", actor="t")
-            base_line = service.set_base_limit(
+            ledger.upsert_reseller(s, distributor_id=D, reseller_id=self.reseller, name="r", actor="t")
+            base_line = ledger.set_base_limit(
                 s, distributor_id=D, reseller_id=self.reseller, limit=eur_minor(base), reason="open", actor="t"
             )
         self.model.lines.append(ModelLine(base_line.id, "base", base, None, False, "", base_line.grant_seq))
@@ -152,7 +151,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.model.status == "terminated":
             return
         with self.uow.write() as s:
-            service.set_base_limit(
+            ledger.set_base_limit(
                 s, distributor_id=D, reseller_id=self.reseller, limit=eur_minor(limit), reason="review", actor="t"
             )
         self.model.lines[0].limit = limit
@@ -168,7 +167,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         until = self.model.day + timedelta(days=days)
         with self.uow.write() as s:
-            line = service.grant_programme_line(
+            line = ledger.grant_programme_line(
                 s,
                 distributor_id=D,
                 reseller_id=self.reseller,
@@ -191,7 +190,7 @@ class LedgerMachine(RuleBasedStateMachine):
         expected = self.model.draw(ref, amount, vendor)
         try:
             with self.uow.write() as s:
-                service.draw(
+                ledger.draw(
                     s,
                     distributor_id=D,
                     reseller_id=self.reseller,
@@ -214,7 +213,7 @@ class LedgerMachine(RuleBasedStateMachine):
         amount = data.draw(st.integers(min_value=1, max_value=outstanding))
         self.refs += 1
         with self.uow.write() as s:
-            service.release(
+            ledger.release(
                 s,
                 distributor_id=D,
                 reseller_id=self.reseller,
@@ -245,10 +244,10 @@ class LedgerMachine(RuleBasedStateMachine):
             return  # holds are placed rarely, lifted promptly
         with self.uow.write() as s:
             if self.model.status == "active":
-                service.place_hold(s, distributor_id=D, reseller_id=self.reseller, reason="h", actor="t")
+                ledger.place_hold(s, distributor_id=D, reseller_id=self.reseller, reason="h", actor="t")
                 self.model.status = "on_hold"
             else:
-                service.lift_hold(s, distributor_id=D, reseller_id=self.reseller, reason="h", actor="t")
+                ledger.lift_hold(s, distributor_id=D, reseller_id=self.reseller, reason="h", actor="t")
                 self.model.status = "active"
 
     @precondition(lambda self: self.model.status != "terminated")
@@ -257,14 +256,14 @@ class LedgerMachine(RuleBasedStateMachine):
         if dice:
             return  # termination is rare and final
         with self.uow.write() as s:
-            service.terminate(s, distributor_id=D, reseller_id=self.reseller, reason="end", actor="t")
+            ledger.terminate(s, distributor_id=D, reseller_id=self.reseller, reason="end", actor="t")
         self.model.terminate()
 
     @invariant()
     def totals_match_the_model(self):
         with self.uow.read() as s:
             for vendor in (None, "microsoft"):
-                decision = service.check_eligibility(
+                decision = ledger.check_eligibility(
                     s, distributor_id=D, reseller_id=self.reseller, amount=eur_minor(1), vendor_id=vendor
                 )
                 assert decision.available == eur_minor(self.model.available(vendor))
@@ -272,7 +271,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def allocations_add_up(self):
         with self.uow.read() as s:
-            drawings = service.list_drawings(s, distributor_id=D, reseller_id=self.reseller, after=None, limit=1000)
+            drawings = ledger.list_drawings(s, distributor_id=D, reseller_id=self.reseller, after=None, limit=1000)
             lines = s.execute(
                 text(
                     "select id, kind, limit_minor, drawn_minor from line where distributor_id = :d and reseller_id = :r"

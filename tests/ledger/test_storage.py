@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from creditlines.ledger import service
+from creditlines import ledger
 from creditlines.models import Base
 from tests.factories import make_reseller, make_world
 
@@ -19,7 +19,7 @@ def test_the_largest_amounts_are_stored_to_the_cent(uow):
     make_world(uow)
     make_reseller(uow, "R-BIG", "999999999999.99")
     with uow.write() as s:
-        drawing, _ = service.draw(
+        drawing, _ = ledger.draw(
             s,
             distributor_id="actebis",
             reseller_id="R-BIG",
@@ -28,7 +28,7 @@ def test_the_largest_amounts_are_stored_to_the_cent(uow):
             actor="erp",
         )
     with uow.read() as s:
-        view = service.availability(s, distributor_id="actebis", reseller_id="R-BIG")
+        view = ledger.availability(s, distributor_id="actebis", reseller_id="R-BIG")
         raw = s.execute(text("select limit_minor, drawn_minor from line where reseller_id = 'R-BIG'")).one()
     assert drawing.amount == Money("999999999999.98", "EUR")
     assert view.total_available == Money("0.01", "EUR")
@@ -41,11 +41,11 @@ def test_yen_distributors_count_whole_yen(uow):
     make_world(uow, id="tokyo", currency="JPY", timezone="Asia/Tokyo")
     make_reseller(uow, "R-JP", "5000000", distributor_id="tokyo", currency="JPY")
     with uow.write() as s:
-        service.draw(
+        ledger.draw(
             s, distributor_id="tokyo", reseller_id="R-JP", reference="SO-1", amount=Money("1234567", "JPY"), actor="erp"
         )
     with uow.read() as s:
-        view = service.availability(s, distributor_id="tokyo", reseller_id="R-JP")
+        view = ledger.availability(s, distributor_id="tokyo", reseller_id="R-JP")
     assert view.total_available == Money("3765433", "JPY")
 
 
@@ -75,7 +75,7 @@ def test_the_database_refuses_a_programme_line_drawn_above_its_limit(uow):
     make_world(uow)
     make_reseller(uow, "R-1", "0.00")
     with uow.write() as s:
-        line = service.grant_programme_line(
+        line = ledger.grant_programme_line(
             s,
             distributor_id="actebis",
             reseller_id="R-1",

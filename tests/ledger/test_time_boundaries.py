@@ -4,9 +4,8 @@ from datetime import date
 
 import pytest
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.errors import InsufficientCredit
-from creditlines.ledger import service
 from tests.factories import eur, make_reseller, make_world
 
 
@@ -14,7 +13,7 @@ def _setup(uow, valid_until, tz="Europe/Paris", distributor="actebis"):
     make_world(uow, id=distributor, timezone=tz)
     make_reseller(uow, "R-1", "0.00", distributor_id=distributor)
     with uow.write() as s:
-        return service.grant_programme_line(
+        return ledger.grant_programme_line(
             s,
             distributor_id=distributor,
             reseller_id="R-1",
@@ -28,7 +27,7 @@ def _setup(uow, valid_until, tz="Europe/Paris", distributor="actebis"):
 
 def _available(uow, distributor="actebis"):
     with uow.read() as s:
-        return service.check_eligibility(s, distributor_id=distributor, reseller_id="R-1", amount=eur("1.00")).available
+        return ledger.check_eligibility(s, distributor_id=distributor, reseller_id="R-1", amount=eur("1.00")).available
 
 
 def test_drawable_at_2359_paris_on_the_last_day_not_at_midnight(uow):
@@ -36,14 +35,14 @@ def test_drawable_at_2359_paris_on_the_last_day_not_at_midnight(uow):
     with clock.frozen("2026-06-30T23:59:00+02:00"):
         assert _available(uow) == eur("5000.00")
         with uow.write() as s:
-            service.draw(
+            ledger.draw(
                 s, distributor_id="actebis", reseller_id="R-1", reference="SO-late", amount=eur("100.00"), actor="erp"
             )
     with clock.frozen("2026-07-01T00:00:00+02:00"):  # 22:00 UTC on 30 June, already July in Paris
         assert _available(uow) == eur(0)
         with pytest.raises(InsufficientCredit):
             with uow.write() as s:
-                service.draw(
+                ledger.draw(
                     s,
                     distributor_id="actebis",
                     reseller_id="R-1",
@@ -84,7 +83,7 @@ def test_an_expired_transfer_line_weighs_on_base_before_the_job_runs(uow):
     make_world(uow)
     make_reseller(uow, "R-1", "1000.00")
     with uow.write() as s:
-        service.grant_programme_line(
+        ledger.grant_programme_line(
             s,
             distributor_id="actebis",
             reseller_id="R-1",
@@ -96,12 +95,12 @@ def test_an_expired_transfer_line_weighs_on_base_before_the_job_runs(uow):
         )
     with clock.frozen("2026-06-30T12:00:00+02:00"):
         with uow.write() as s:
-            service.draw(
+            ledger.draw(
                 s, distributor_id="actebis", reseller_id="R-1", reference="SO-1", amount=eur("3000.00"), actor="erp"
             )
     with clock.frozen("2026-07-01T09:00:00+02:00"):
         # No nightly job has run, yet the 2,000 still on Mezzanine already counts against base.
         assert _available(uow) == eur(0)
         with uow.read() as s:
-            view = service.availability(s, distributor_id="actebis", reseller_id="R-1")
+            view = ledger.availability(s, distributor_id="actebis", reseller_id="R-1")
         assert view.over_limit and view.total_drawn == eur("3000.00") and view.total_limit == eur("1000.00")

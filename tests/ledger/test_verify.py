@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from creditlines.ledger import service
+from creditlines import ledger
 from creditlines.ledger.verify import verify
 from tests.factories import eur, make_reseller, make_world
 
@@ -16,7 +16,7 @@ def _story(uow):
     make_world(uow)
     make_reseller(uow, "R-1", "1000.00")
     with uow.write() as s:
-        service.grant_programme_line(
+        ledger.grant_programme_line(
             s,
             distributor_id="actebis",
             reseller_id="R-1",
@@ -26,10 +26,10 @@ def _story(uow):
             valid_until=date(2026, 6, 30),
             actor="t",
         )
-        service.draw(
+        ledger.draw(
             s, distributor_id="actebis", reseller_id="R-1", reference="SO-1", amount=eur("1200.00"), actor="erp"
         )
-        service.release(
+        ledger.release(
             s,
             distributor_id="actebis",
             reseller_id="R-1",

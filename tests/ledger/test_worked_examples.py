@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from creditlines import clock
+from creditlines import clock, ledger
 from creditlines.errors import (
     AccountOnHold,
     IdempotencyConflict,
@@ -15,7 +15,6 @@ from creditlines.errors import (
     ReleaseExceedsOutstanding,
     ResellerTerminated,
 )
-from creditlines.ledger import service
 from creditlines.ledger.verify import verify
 from tests.factories import eur, make_reseller, make_world
 
@@ -30,7 +29,7 @@ def world(uow):
 
 def draw(uow, reseller, reference, amount, vendor_id=None):
     with uow.write() as s:
-        return service.draw(
+        return ledger.draw(
             s,
             distributor_id=D,
             reseller_id=reseller,
@@ -43,7 +42,7 @@ def draw(uow, reseller, reference, amount, vendor_id=None):
 
 def release(uow, reseller, drawing, reference, amount, kind="payment"):
     with uow.write() as s:
-        return service.release(
+        return ledger.release(
             s,
             distributor_id=D,
             reseller_id=reseller,
@@ -57,12 +56,12 @@ def release(uow, reseller, drawing, reference, amount, kind="payment"):
 
 def availability(uow, reseller, as_of=None):
     with uow.read() as s:
-        return service.availability(s, distributor_id=D, reseller_id=reseller, as_of=as_of)
+        return ledger.availability(s, distributor_id=D, reseller_id=reseller, as_of=as_of)
 
 
 def grant_mezzanine(uow, reseller, limit="5000.00", valid_until=date(2026, 6, 30), **kw):
     with uow.write() as s:
-        return service.grant_programme_line(
+        return ledger.grant_programme_line(
             s,
             distributor_id=D,
             reseller_id=reseller,
@@ -137,7 +136,7 @@ def test_a_cut_leaves_the_reseller_over_limit_and_eats_vendor_headroom_first(wor
     draw(world, "R-2002", "SO-1", "7000.00")  # all on base
 
     with world.write() as s:  # the insurer cuts cover: Actebis cuts the line to 4,000
-        service.set_base_limit(
+        ledger.set_base_limit(
             s, distributor_id=D, reseller_id="R-2002", limit=eur("4000.00"), reason="insurer cut cover", actor="officer"
         )
 
@@ -152,7 +151,7 @@ def test_a_cut_leaves_the_reseller_over_limit_and_eats_vendor_headroom_first(wor
     assert [(a.funder, a.amount) for a in drawing.allocations] == [("microsoft", eur("2000.00"))]
 
     with world.write() as s:  # cut to zero: no credit at all, and the reseller is over limit
-        service.set_base_limit(
+        ledger.set_base_limit(
             s, distributor_id=D, reseller_id="R-2002", limit=eur(0), reason="cover withdrawn", actor="officer"
         )
     view = availability(world, "R-2002")
@@ -170,18 +169,18 @@ def test_a_hold_blocks_orders_but_not_payments(world):
     make_reseller(world, "R-3003", "5000.00")
     draw(world, "R-3003", "SO-1", "1000.00")
     with world.write() as s:
-        service.place_hold(s, distributor_id=D, reseller_id="R-3003", reason="cheque bounced", actor="officer")
+        ledger.place_hold(s, distributor_id=D, reseller_id="R-3003", reason="cheque bounced", actor="officer")
 
     with pytest.raises(AccountOnHold):
         draw(world, "R-3003", "SO-2", "10.00")
     with world.read() as s:
-        decision = service.check_eligibility(s, distributor_id=D, reseller_id="R-3003", amount=eur("10.00"))
+        decision = ledger.check_eligibility(s, distributor_id=D, reseller_id="R-3003", amount=eur("10.00"))
     assert not decision.eligible and [r.code for r in decision.reasons] == ["account_on_hold"]
     paid, _ = release(world, "R-3003", "SO-1", "PAY-1", "1000.00")
     assert paid.status == "settled"
 
     with world.write() as s:
-        service.lift_hold(s, distributor_id=D, reseller_id="R-3003", reason="paid", actor="officer")
+        ledger.lift_hold(s, distributor_id=D, reseller_id="R-3003", reason="paid", actor="officer")
     draw(world, "R-3003", "SO-2", "10.00")
     assert_ledger_agrees(world)
 
@@ -193,7 +192,7 @@ def test_termination_revokes_vendor_lines_and_follows_their_expiry_rule(world):
     draw(world, "R-4004", "SO-1", "5500.00")  # 1,000 base, 3,000 Mezzanine, 1,500 run-off line
 
     with world.write() as s:
-        service.terminate(s, distributor_id=D, reseller_id="R-4004", reason="insolvency", actor="officer")
+        ledger.terminate(s, distributor_id=D, reseller_id="R-4004", reason="insolvency", actor="officer")
 
     view = availability(world, "R-4004")
     lines = {line.id: line for line in view.lines}
@@ -203,7 +202,7 @@ def test_termination_revokes_vendor_lines_and_follows_their_expiry_rule(world):
     assert transfer.id not in lines
     assert lines[run_off.id].status == "revoked" and lines[run_off.id].drawn == eur("1500.00")
     with world.read() as s:
-        entries = service.ledger_entries(s, distributor_id=D, reseller_id="R-4004", after_seq=None, limit=100)
+        entries = ledger.ledger_entries(s, distributor_id=D, reseller_id="R-4004", after_seq=None, limit=100)
     revoked = {e.line_id for e in entries if e.kind == "line_revoked"}
     assert revoked == {transfer.id, run_off.id}
     moved = [(e.line_id, e.drawn_delta_minor) for e in entries if e.kind.startswith("drawn_transferred")]
@@ -228,11 +227,11 @@ def test_a_vendor_products_line_only_serves_that_vendors_orders(world):
     grant_mezzanine(world, "R-5005", usable_for="vendor_products")
 
     with world.read() as s:
-        plain = service.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"))
-        microsoft = service.check_eligibility(
+        plain = ledger.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"))
+        microsoft = ledger.check_eligibility(
             s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"), vendor_id="microsoft"
         )
-        hp = service.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"), vendor_id="hp")
+        hp = ledger.check_eligibility(s, distributor_id=D, reseller_id="R-5005", amount=eur("3000.00"), vendor_id="hp")
     assert not plain.eligible and plain.available == eur("1000.00") and plain.shortfall == eur("2000.00")
     assert microsoft.eligible and [p.funder for p in microsoft.plan] == ["actebis", "microsoft"]
     assert not hp.eligible
@@ -296,10 +295,10 @@ def test_a_release_never_exceeds_the_outstanding(world):
     with pytest.raises(ReleaseExceedsOutstanding):
         release(world, "R-9009", "SO-1", "PAY-1", "500.01")
     with world.read() as s:
-        assert service.get_drawing(s, distributor_id=D, reseller_id="R-9009", reference="SO-1").outstanding == eur(
+        assert ledger.get_drawing(s, distributor_id=D, reseller_id="R-9009", reference="SO-1").outstanding == eur(
             "500.00"
         )
-        entries = service.ledger_entries(s, distributor_id=D, reseller_id="R-9009", after_seq=None, limit=100)
+        entries = ledger.ledger_entries(s, distributor_id=D, reseller_id="R-9009", after_seq=None, limit=100)
     assert "release_posted" not in {e.kind for e in entries}
 
 
@@ -309,7 +308,7 @@ def test_availability_in_the_past_reads_the_ledger_as_it_stood(world):
         draw(world, "R-1010", "SO-1", "4000.00")
     with clock.frozen("2026-03-10T10:00:00+01:00"):
         with world.write() as s:
-            service.set_base_limit(
+            ledger.set_base_limit(
                 s, distributor_id=D, reseller_id="R-1010", limit=eur("6000.00"), reason="review", actor="officer"
             )
         then = availability(world, "R-1010", as_of=clock.parse_instant("2026-03-06T00:00:00+01:00"))
@@ -344,14 +343,14 @@ def test_a_late_copy_of_an_order_is_answered_even_after_hold_or_termination(worl
     ]
     release(world, "R-9009", "SO-1", "PAY-1", "500.00")
     with world.write() as s:
-        service.place_hold(s, distributor_id=D, reseller_id="R-9009", reason="overdue", actor="officer")
+        ledger.place_hold(s, distributor_id=D, reseller_id="R-9009", reason="overdue", actor="officer")
     copy, created = draw(world, "R-9009", "SO-1", "4000.00", vendor_id="microsoft")
     assert not created and copy.outstanding == eur("3500.00")
     assert [a.outstanding for a in copy.allocations] == [eur("3000.00"), eur("500.00")]  # vendor money freed first
     with pytest.raises(AccountOnHold, match="on hold"):
         draw(world, "R-9009", "SO-2", "1.00")
     with world.write() as s:
-        service.terminate(s, distributor_id=D, reseller_id="R-9009", reason="insolvent", actor="officer")
+        ledger.terminate(s, distributor_id=D, reseller_id="R-9009", reason="insolvent", actor="officer")
     again, created = draw(world, "R-9009", "SO-1", "4000.00", vendor_id="microsoft")
     assert not created and again.reference == "SO-1" and again.amount == eur("4000.00")
     with pytest.raises(IdempotencyConflict):

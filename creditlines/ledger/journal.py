@@ -1,0 +1,134 @@
+"""The reseller's journal: the only writer of ledger entries, and their listing.
+
+Every change of a balance, a status or a decision appends here, in the transaction of the change,
+under the reseller's lock: :func:`append` for one entry (the services), :class:`Batch` for many
+written set-wise (the nightly expiry, bulk imports, the demo's history). Each entry takes the
+next number of the reseller's ``ledger_seq``; nothing is ever updated or deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy.orm import Session
+
+from creditlines.ledger import repository as repo
+from creditlines.ledger.models import LedgerEntry, Reseller
+from creditlines.tenants.lookup import require_distributor, require_reseller
+
+
+def append(
+    session: Session,
+    reseller: Reseller,
+    *,
+    kind: str,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    line_id: str | None = None,
+    drawing_reference: str | None = None,
+    release_reference: str | None = None,
+    amount_minor: int | None = None,
+    drawn_delta_minor: int | None = None,
+    limit_after_minor: int | None = None,
+    valid_until_after: date | None = None,
+    status_after: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> LedgerEntry:
+    """Append one ledger entry; the reseller must be locked by the caller."""
+    reseller.ledger_seq += 1
+    entry = LedgerEntry(
+        distributor_id=reseller.distributor_id,
+        reseller_id=reseller.id,
+        seq=reseller.ledger_seq,
+        at=at,
+        actor=actor,
+        kind=kind,
+        reason=reason,
+        line_id=line_id,
+        drawing_reference=drawing_reference,
+        release_reference=release_reference,
+        amount_minor=amount_minor,
+        drawn_delta_minor=drawn_delta_minor,
+        limit_after_minor=limit_after_minor,
+        valid_until_after=valid_until_after,
+        status_after=status_after,
+        details=json.dumps(details, sort_keys=True) if details else None,
+    )
+    session.add(entry)
+    return entry
+
+
+_COLUMNS = (
+    "reason",
+    "line_id",
+    "drawing_reference",
+    "release_reference",
+    "amount_minor",
+    "drawn_delta_minor",
+    "limit_after_minor",
+    "valid_until_after",
+    "status_after",
+)
+
+
+def entry_row(
+    distributor_id: str,
+    reseller_id: str,
+    seq: int,
+    *,
+    at: datetime,
+    actor: str,
+    kind: str,
+    details: dict[str, Any] | None = None,
+    **values: Any,
+) -> dict[str, Any]:
+    """One entry as a row for :func:`insert_rows`: what :func:`append` writes, for the set-wise
+    writers that number entries themselves (from the reseller's ``ledger_seq``, under its lock)
+    and store the new sequences with :func:`set_sequences` in the same transaction."""
+    unknown = set(values) - set(_COLUMNS)
+    if unknown:
+        raise TypeError(f"not a ledger entry column: {', '.join(sorted(unknown))}")
+    row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+    row.update(values)
+    row.update(
+        distributor_id=distributor_id,
+        reseller_id=reseller_id,
+        seq=seq,
+        at=at,
+        actor=actor,
+        kind=kind,
+        details=json.dumps(details, sort_keys=True) if details else None,
+    )
+    return row
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append many entries in one statement (rows from :func:`entry_row`)."""
+    if rows:
+        conn.execute(insert(cast(Table, LedgerEntry.__table__)), rows)
+
+
+def set_sequences(conn: Connection, distributor_id: str, sequences: dict[str, int]) -> None:
+    """Store each reseller's last entry number after :func:`insert_rows`."""
+    if not sequences:
+        return
+    table = cast(Table, Reseller.__table__)
+    conn.execute(
+        update(table)
+        .where(table.c.distributor_id == bindparam("d"), table.c.id == bindparam("r"))
+        .values(ledger_seq=bindparam("s")),
+        [{"d": distributor_id, "r": r, "s": s} for r, s in sequences.items()],
+    )
+
+
+def ledger_entries(
+    session: Session, *, distributor_id: str, reseller_id: str, after_seq: int | None, limit: int
+) -> list[LedgerEntry]:
+    require_distributor(session, distributor_id)
+    require_reseller(session, distributor_id, reseller_id, lock=False)
+    """A page of the reseller's ledger, oldest first, after entry ``after_seq``."""
+    return repo.entries_of(session, distributor_id, reseller_id, after_seq=after_seq, limit=limit)

@@ -1,0 +1,120 @@
+"""Releases: payments, cancellations and credit notes reducing a drawing, vendor money first."""
+
+from __future__ import annotations
+
+from moneyed import Money
+from sqlalchemy.orm import Session
+
+from creditlines import clock, validation
+from creditlines import eligibility as elig
+from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, ReleaseExceedsOutstanding, ValidationFailed
+from creditlines.events import ledger_events
+from creditlines.ledger import journal
+from creditlines.ledger import repository as repo
+from creditlines.ledger.drawings import drawing_view
+from creditlines.ledger.models import RELEASE_KINDS, Release
+from creditlines.ledger.views import DrawingView
+from creditlines.money import from_minor
+from creditlines.tenants.lookup import require_distributor, require_reseller
+
+
+def release(
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    drawing_reference: str,
+    reference: str,
+    amount: Money,
+    kind: str,
+    actor: str,
+) -> tuple[DrawingView, bool]:
+    """Reduce a drawing's outstanding (payment, cancellation, credit note), vendor money first.
+
+    Accepted whatever the reseller's status: money coming in is never refused. Idempotent on
+    ``reference`` per drawing. Returns (the drawing after it, created).
+    """
+    distributor = require_distributor(session, distributor_id)
+    validation.reference(reference)
+    if kind not in RELEASE_KINDS:
+        raise ValidationFailed(f"kind must be one of {', '.join(RELEASE_KINDS)}")
+    amount_minor = validation.amount_minor(amount, distributor.currency)
+    if amount_minor <= 0:
+        raise InvalidAmount("amount must be positive")
+    reseller = require_reseller(session, distributor_id, reseller_id, lock=True)
+    drawing = repo.get_drawing(session, distributor_id, reseller_id, drawing_reference)
+    if drawing is None:
+        raise NotFound(f"drawing {drawing_reference!r} does not exist for reseller {reseller_id!r}")
+    existing = repo.get_release(session, distributor_id, reseller_id, drawing_reference, reference)
+    if existing is not None:
+        if existing.amount_minor != amount_minor or existing.kind != kind:
+            raise IdempotencyConflict(f"release {reference!r} was already posted with a different amount or kind")
+        return drawing_view(session, drawing, distributor.currency), False
+    if amount_minor > drawing.outstanding_minor:
+        cur = distributor.currency
+        raise ReleaseExceedsOutstanding(
+            f"release of {from_minor(amount_minor, cur).amount} {cur} exceeds the outstanding "
+            f"{from_minor(drawing.outstanding_minor, cur).amount} {cur} of {drawing_reference}",
+            outstanding=from_minor(drawing.outstanding_minor, cur),
+        )
+    now = clock.now()
+    allocations = repo.allocations_of(session, distributor_id, reseller_id, [drawing_reference])
+    lines = {line.id: line for line in repo.lines_of(session, distributor_id, reseller_id)}
+    by_line = {a.line_id: a for a in allocations}
+    plan = elig.release_plan(
+        [(lines[a.line_id].state(), a.outstanding_minor) for a in allocations if a.outstanding_minor > 0],
+        amount_minor,
+    )
+    session.add(
+        Release(
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            drawing_reference=drawing_reference,
+            reference=reference,
+            amount_minor=amount_minor,
+            kind=kind,
+            created_at=now,
+            created_by=actor,
+        )
+    )
+    session.flush()
+    journal.append(
+        session,
+        reseller,
+        kind="release_posted",
+        actor=actor,
+        at=now,
+        drawing_reference=drawing_reference,
+        release_reference=reference,
+        amount_minor=amount_minor,
+        details={"kind": kind},
+    )
+    for line_id, freed in plan:
+        alloc = by_line[line_id]
+        alloc.outstanding_minor -= freed
+        lines[line_id].drawn_minor -= freed
+        journal.append(
+            session,
+            reseller,
+            kind="release_applied",
+            actor=actor,
+            at=now,
+            line_id=line_id,
+            drawing_reference=drawing_reference,
+            release_reference=reference,
+            drawn_delta_minor=-freed,
+        )
+    drawing.outstanding_minor -= amount_minor
+    drawing.status = "settled" if drawing.outstanding_minor == 0 else "open"
+    ledger_events.released(
+        session,
+        reseller,
+        drawing=drawing,
+        release_reference=reference,
+        amount_minor=amount_minor,
+        lines=lines.values(),
+        plan=plan,
+        at=now,
+    )
+    session.flush()
+    return drawing_view(session, drawing, distributor.currency, allocations), True
