@@ -7,6 +7,7 @@ so the ledger, the balances and `verify` are exactly what production would hold.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -19,13 +20,14 @@ from typing import Any, cast
 
 from moneyed import Money
 from rich.console import Console
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from creditlines import clock, demo_insurance, ledger
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
+from creditlines.ledger import journal
 from creditlines.ledger.models import Reseller
 from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships
@@ -300,7 +302,7 @@ def _settled_history(
     transaction with their sequence. Each reseller's orders follow each other (paid before the
     next), so no line was ever above its limit and every balance is unchanged; ``verify``
     agrees. Spread over the active resellers with a limit, busier where the limit is larger."""
-    from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release
+    from creditlines.ledger.models import Allocation, Drawing, Line, Release
 
     with uow.read() as s:
         accounts = s.execute(
@@ -313,11 +315,11 @@ def _settled_history(
     total = sum(weights)
     counts = [int(orders * w / total + rng.random()) for w in weights]
     span = (end - begin).total_seconds()
-    entry_keys = dict.fromkeys(c.key for c in LedgerEntry.__table__.columns)
     n = 0
     with progress.status("writing settled history") as status:
         for chunk in range(0, len(accounts), 500):
-            drawings, allocations, releases, entries, seqs = [], [], [], [], []
+            drawings, allocations, releases, entries = [], [], [], []
+            seqs: dict[str, dict[str, int]] = {}
             batch = zip(accounts[chunk : chunk + 500], counts[chunk : chunk + 500], strict=True)
             for (did, rid, seq, line_id, limit), count in batch:
                 for at in sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(count)):
@@ -362,56 +364,36 @@ def _settled_history(
                             created_by="demo:erp",
                         )
                     )
-                    common = dict(
-                        entry_keys, distributor_id=did, reseller_id=rid, actor="demo:erp", drawing_reference=ref
-                    )
+                    entry = functools.partial(journal.entry_row, did, rid, actor="demo:erp", drawing_reference=ref)
                     entries += [
-                        {**common, "seq": seq + 1, "at": at, "kind": "drawing_posted", "amount_minor": cents},
-                        {
-                            **common,
-                            "seq": seq + 2,
-                            "at": at,
-                            "kind": "drawing_allocated",
-                            "line_id": line_id,
-                            "drawn_delta_minor": cents,
-                        },
-                        {
-                            **common,
-                            "seq": seq + 3,
-                            "at": paid,
-                            "kind": "release_posted",
-                            "release_reference": pay,
-                            "amount_minor": cents,
-                            "details": json.dumps({"kind": "payment"}),
-                        },
-                        {
-                            **common,
-                            "seq": seq + 4,
-                            "at": paid,
-                            "kind": "release_applied",
-                            "line_id": line_id,
-                            "release_reference": pay,
-                            "drawn_delta_minor": -cents,
-                        },
+                        entry(seq + 1, at=at, kind="drawing_posted", amount_minor=cents),
+                        entry(seq + 2, at=at, kind="drawing_allocated", line_id=line_id, drawn_delta_minor=cents),
+                        entry(
+                            seq + 3,
+                            at=paid,
+                            kind="release_posted",
+                            release_reference=pay,
+                            amount_minor=cents,
+                            details={"kind": "payment"},
+                        ),
+                        entry(
+                            seq + 4,
+                            at=paid,
+                            kind="release_applied",
+                            line_id=line_id,
+                            release_reference=pay,
+                            drawn_delta_minor=-cents,
+                        ),
                     ]
                     seq += 4
-                seqs.append({"d": did, "r": rid, "seq": seq})
+                seqs.setdefault(did, {})[rid] = seq
             with uow.write() as s:
-                for table, rows in (
-                    (Drawing, drawings),
-                    (Allocation, allocations),
-                    (Release, releases),
-                    (LedgerEntry, entries),
-                ):
+                for table, rows in ((Drawing, drawings), (Allocation, allocations), (Release, releases)):
                     if rows:
                         s.execute(insert(cast(Table, table.__table__)), rows)
-                t = cast(Table, Reseller.__table__)
-                s.execute(
-                    update(t)
-                    .where(t.c.distributor_id == bindparam("d"), t.c.id == bindparam("r"))
-                    .values(ledger_seq=bindparam("seq")),
-                    seqs,
-                )
+                journal.insert_rows(s.connection(), entries)
+                for did, sequences in seqs.items():
+                    journal.set_sequences(s.connection(), did, sequences)
             stats.settled += len(drawings)
             status.update(f"writing settled history: {stats.settled:,} orders")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
@@ -20,11 +21,43 @@ from creditlines.ledger.models import LedgerEntry, Reseller
 from creditlines.tenants.lookup import require_distributor, require_reseller
 
 
+class EntryKind(StrEnum):
+    """Every kind of ledger entry; the stored value is the string, so rows never change.
+
+    Entries that move a balance carry a ``line_id`` and what changed on it (the fold reads the
+    columns, not the kind); the others record a decision or a status with its actor."""
+
+    RESELLER_CREATED = "reseller_created"
+    RESELLER_RENAMED = "reseller_renamed"
+    RESELLER_TERMINATED = "reseller_terminated"
+    HOLD_PLACED = "hold_placed"
+    HOLD_LIFTED = "hold_lifted"
+    LINE_OPENED = "line_opened"
+    LIMIT_SET = "limit_set"
+    LINE_VALID_UNTIL_SET = "line_valid_until_set"
+    LINE_EXPIRED = "line_expired"
+    LINE_REVOKED = "line_revoked"
+    DRAWN_TRANSFERRED_OUT = "drawn_transferred_out"
+    DRAWN_TRANSFERRED_IN = "drawn_transferred_in"
+    DRAWING_POSTED = "drawing_posted"  # also written by creditlines_draw (creditlines/db/sql/)
+    DRAWING_ALLOCATED = "drawing_allocated"  # idem
+    RELEASE_POSTED = "release_posted"
+    RELEASE_APPLIED = "release_applied"
+    LIMIT_REQUESTED = "limit_requested"
+    LIMIT_REQUEST_APPROVED = "limit_request_approved"
+    LIMIT_REQUEST_REJECTED = "limit_request_rejected"
+    LIMIT_REQUEST_EXPIRED = "limit_request_expired"
+    NOMINATION_CREATED = "nomination_created"
+    NOMINATION_APPROVED = "nomination_approved"
+    NOMINATION_REJECTED = "nomination_rejected"
+    INSURANCE_SET = "insurance_set"
+
+
 def append(
     session: Session,
     reseller: Reseller,
     *,
-    kind: str,
+    kind: EntryKind | str,
     actor: str,
     at: datetime,
     reason: str | None = None,
@@ -46,7 +79,7 @@ def append(
         seq=reseller.ledger_seq,
         at=at,
         actor=actor,
-        kind=kind,
+        kind=EntryKind(kind).value,  # an unknown kind is a programming error, refused here
         reason=reason,
         line_id=line_id,
         drawing_reference=drawing_reference,
@@ -82,7 +115,7 @@ def entry_row(
     *,
     at: datetime,
     actor: str,
-    kind: str,
+    kind: EntryKind | str,
     details: dict[str, Any] | None = None,
     **values: Any,
 ) -> dict[str, Any]:
@@ -100,7 +133,7 @@ def entry_row(
         seq=seq,
         at=at,
         actor=actor,
-        kind=kind,
+        kind=EntryKind(kind).value,
         details=json.dumps(details, sort_keys=True) if details else None,
     )
     return row
