@@ -39,11 +39,11 @@ def _show(rows: Iterable[Any]) -> None:
     table = Table("distributor", "vendor", "status", "max line limit", "approval", "since", "ended", "note")
     uow = _uow()
     with uow.read() as s:
-        from creditlines.ledger import repository as ledger_repo
+        from creditlines.tenants import lookup
 
         for p in rows:
             if p.distributor_id not in currencies:
-                info = ledger_repo.get_distributor(s, p.distributor_id)
+                info = lookup.get_distributor(s, p.distributor_id)
                 currencies[p.distributor_id] = info.currency if info else "EUR"
             cap = (
                 "-"
@@ -73,15 +73,15 @@ def admit(
 ) -> None:
     """Admit a vendor at a distributor, or set its terms (re-admits an ended partnership)."""
     from creditlines.errors import CreditLinesError
-    from creditlines.ledger import repository as ledger_repo
     from creditlines.money import parse_amount
     from creditlines.partnerships import service
+    from creditlines.tenants import lookup
 
     try:
         with _uow().write() as s:
             cap = None
             if max_line_limit is not None:
-                info = ledger_repo.get_distributor(s, distributor)
+                info = lookup.get_distributor(s, distributor)
                 currency = info.currency if info else "EUR"
                 cap = parse_amount(max_line_limit, currency, expected_currency=currency, allow_zero=True)
             partnership, created = service.admit(

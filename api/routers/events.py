@@ -17,7 +17,7 @@ from creditlines.db.retry import retry_transient
 from creditlines.errors import Forbidden, NotFound
 from creditlines.events import feed, webhooks
 from creditlines.events.models import Webhook, WebhookAttempt
-from creditlines.ledger import repository as ledger_repo
+from creditlines.tenants import lookup
 
 router = APIRouter(prefix="/v1", tags=["events"])
 officer_or_integration = allow("credit_officer", "integration")
@@ -81,9 +81,9 @@ def _page(
     position = decode_cursor(after, "event")
     kinds = webhooks.check_types(types.split(","), partner=partner_feed) if types else None
     with uow.read() as s:
-        if scope.distributor_id is not None and ledger_repo.get_distributor(s, scope.distributor_id) is None:
+        if scope.distributor_id is not None and lookup.get_distributor(s, scope.distributor_id) is None:
             raise NotFound(f"distributor {scope.distributor_id!r} does not exist")
-        if scope.vendor_id is not None and ledger_repo.get_vendor(s, scope.vendor_id) is None:
+        if scope.vendor_id is not None and lookup.get_vendor(s, scope.vendor_id) is None:
             raise NotFound(f"vendor {scope.vendor_id!r} does not exist")
         events = feed.read(s, scope, after=tuple(position) if position else None, limit=limit, types=kinds)
         items = feed.documents(s, events)

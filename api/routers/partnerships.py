@@ -10,9 +10,9 @@ from api.schemas import MoneyOut, PartnershipEntryOut, PartnershipIn, Partnershi
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
-from creditlines.ledger import repository as ledger_repo
 from creditlines.partnerships import service
 from creditlines.partnerships.models import Partnership, PartnershipEntry
+from creditlines.tenants import lookup
 
 router = APIRouter(prefix="/v1", tags=["partnerships"])
 officer = allow("credit_officer")
@@ -22,7 +22,7 @@ partner = allow("partner_manager")
 def _money(session: Session, distributor_id: str, minor: int | None) -> MoneyOut | None:
     if minor is None:
         return None
-    info = ledger_repo.get_distributor(session, distributor_id)
+    info = lookup.get_distributor(session, distributor_id)
     assert info is not None
     return MoneyOut.of_minor(minor, info.currency)
 

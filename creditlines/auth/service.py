@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from creditlines import clock, validation
 from creditlines.auth.models import ROLES, ApiKey
 from creditlines.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
-from creditlines.ledger import repository as repo
+from creditlines.tenants import lookup
 
 BOOTSTRAP_ADMIN_ID = "bootstrap-admin"
 
@@ -53,12 +53,12 @@ def create_key(
     if role in ("credit_officer", "integration"):
         if not distributor_id or vendor_id:
             raise ValidationFailed(f"a {role} key is bound to one distributor_id (and no vendor_id)")
-        if repo.get_distributor(session, distributor_id) is None:
+        if lookup.get_distributor(session, distributor_id) is None:
             raise NotFound(f"distributor {distributor_id!r} does not exist")
     elif role == "partner_manager":
         if not vendor_id or distributor_id:
             raise ValidationFailed("a partner_manager key is bound to one vendor_id (and no distributor_id)")
-        if repo.get_vendor(session, vendor_id) is None:
+        if lookup.get_vendor(session, vendor_id) is None:
             raise NotFound(f"vendor {vendor_id!r} does not exist")
     elif distributor_id or vendor_id:
         raise ValidationFailed("an admin key is bound to no distributor or vendor")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from creditlines.events.models import Event
 from creditlines.events.types import PARTNER_TYPES, EventType
 from creditlines.money import money_json
+from creditlines.tenants import lookup
 
 MAX_POSITION = 2**63 - 1
 
@@ -122,14 +123,13 @@ def document(event: Event, currency: str | None) -> dict[str, Any]:
 
 
 def documents(session: Session, events: list[Event]) -> list[dict[str, Any]]:
-    from creditlines.ledger import repository as repo
 
     currencies: dict[str, str | None] = {}
     out = []
     for event in events:
         d = event.distributor_id
         if d is not None and d not in currencies:
-            info = repo.get_distributor(session, d)
+            info = lookup.get_distributor(session, d)
             currencies[d] = info.currency if info else None
         out.append(document(event, currencies.get(d) if d else None))
     return out

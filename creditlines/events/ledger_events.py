@@ -19,6 +19,7 @@ from creditlines import eligibility as elig
 from creditlines.events import alerts, outbox
 from creditlines.events.types import EventType
 from creditlines.ledger.models import Line, Reseller
+from creditlines.tenants import lookup
 
 REFUSALS = ("insufficient_credit", "account_on_hold", "reseller_terminated")
 
@@ -28,9 +29,8 @@ def _totals(states: Iterable[elig.LineState], day: date) -> elig.Totals:
 
 
 def _day(session: Session, distributor_id: str, at: datetime) -> date:
-    from creditlines.ledger import repository as repo
 
-    info = repo.get_distributor(session, distributor_id)
+    info = lookup.get_distributor(session, distributor_id)
     assert info is not None
     return clock.local_date(at, info.timezone)
 

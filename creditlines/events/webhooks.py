@@ -24,6 +24,7 @@ from creditlines.errors import Forbidden, NotFound, ValidationFailed
 from creditlines.events import feed
 from creditlines.events.models import Webhook, WebhookAttempt
 from creditlines.events.types import ALL_TYPES, PARTNER_TYPES
+from creditlines.tenants import lookup
 
 MAX_URL = 2000
 
@@ -83,14 +84,13 @@ def create(
     vendor_id: str | None = None,
 ) -> tuple[Webhook, str]:
     """A new endpoint and its secret (returned once)."""
-    from creditlines.ledger import repository as ledger_repo
 
     d, v = _scope_for(who, distributor_id, vendor_id)
     kinds = check_types(types, partner=v is not None)
     check_url(url)
-    if d is not None and ledger_repo.get_distributor(session, d) is None:
+    if d is not None and lookup.get_distributor(session, d) is None:
         raise NotFound(f"distributor {d!r} does not exist")
-    if v is not None and ledger_repo.get_vendor(session, v) is None:
+    if v is not None and lookup.get_vendor(session, v) is None:
         raise NotFound(f"vendor {v!r} does not exist")
     now = clock.now()
     txid, event_id = feed.current_position(session)

@@ -20,8 +20,8 @@ from creditlines import clock, validation
 from creditlines.errors import InvalidAmount, NotFound, ResellerTerminated, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
-from creditlines.ledger import repository as repo
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Allocation, Line, Reseller
+from creditlines.tenants import lookup
 from creditlines.tenants.lookup import require_distributor, require_reseller
 
 
@@ -43,7 +43,7 @@ def grant_programme_line(
 ) -> Line:
     """Open a vendor-funded line for a reseller (the programmes build on this)."""
     distributor = require_distributor(session, distributor_id)
-    if repo.get_vendor(session, vendor_id) is None:
+    if lookup.get_vendor(session, vendor_id) is None:
         raise NotFound(f"vendor {vendor_id!r} does not exist")
     if usable_for not in USABLE_FOR:
         raise ValidationFailed(f"usable_for must be one of {', '.join(USABLE_FOR)}")

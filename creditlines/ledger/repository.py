@@ -8,7 +8,6 @@ The set-wise writes of the nightly expiry are in :mod:`creditlines.ledger.lines`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -18,30 +17,6 @@ from sqlalchemy.orm import Session
 
 from creditlines.db.engine import fresh, is_postgresql, locked
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
-from creditlines.tenants.models import Distributor, Vendor
-
-
-@dataclass(frozen=True)
-class DistributorInfo:
-    """What the ledger needs of a distributor; immutable, so cached per process."""
-
-    id: str
-    name: str
-    currency: str
-    timezone: str
-
-
-def get_distributor(session: Session, distributor_id: str) -> DistributorInfo | None:
-    cache: dict[str, DistributorInfo] | None = session.info.get("distributors")
-    if cache is not None and distributor_id in cache:
-        return cache[distributor_id]
-    row = session.get(Distributor, distributor_id)
-    if row is None:
-        return None
-    info = DistributorInfo(row.id, row.name, row.currency, row.timezone)
-    if cache is not None:
-        cache[distributor_id] = info
-    return info
 
 
 def reseller_with_lines(session: Session, distributor_id: str, reseller_id: str) -> tuple[Reseller | None, list[Line]]:
@@ -55,10 +30,6 @@ def reseller_with_lines(session: Session, distributor_id: str, reseller_id: str)
     if not rows:
         return None, []
     return rows[0][0], [line for _, line in rows]
-
-
-def get_vendor(session: Session, vendor_id: str) -> Vendor | None:
-    return session.get(Vendor, vendor_id)
 
 
 def get_reseller(session: Session, distributor_id: str, reseller_id: str, *, lock: bool = False) -> Reseller | None:

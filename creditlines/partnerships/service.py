@@ -23,19 +23,19 @@ from creditlines.errors import (
     PartnershipEnded,
     VendorNotAdmitted,
 )
-from creditlines.ledger import repository as ledger_repo
 from creditlines.money import amount_str, from_minor, to_minor
 from creditlines.partnerships import repository as repo
 from creditlines.partnerships.models import Partnership, PartnershipEntry
+from creditlines.tenants import lookup
 
 NOTE_MAX = 500
 
 
-def _check_parties(session: Session, distributor_id: str, vendor_id: str) -> ledger_repo.DistributorInfo:
-    distributor = ledger_repo.get_distributor(session, distributor_id)
+def _check_parties(session: Session, distributor_id: str, vendor_id: str) -> lookup.DistributorInfo:
+    distributor = lookup.get_distributor(session, distributor_id)
     if distributor is None:
         raise NotFound(f"distributor {distributor_id!r} does not exist")
-    if ledger_repo.get_vendor(session, vendor_id) is None:
+    if lookup.get_vendor(session, vendor_id) is None:
         raise NotFound(f"vendor {vendor_id!r} does not exist")
     return distributor
 
@@ -169,13 +169,13 @@ def check_line_limit(partnership: Partnership, limit_minor: int, currency: str, 
 
 
 def list_for_distributor(session: Session, *, distributor_id: str, after: str | None, limit: int) -> list[Partnership]:
-    if ledger_repo.get_distributor(session, distributor_id) is None:
+    if lookup.get_distributor(session, distributor_id) is None:
         raise NotFound(f"distributor {distributor_id!r} does not exist")
     return repo.of_distributor(session, distributor_id, after=after, limit=limit)
 
 
 def list_for_vendor(session: Session, *, vendor_id: str, after: str | None, limit: int) -> list[Partnership]:
-    if ledger_repo.get_vendor(session, vendor_id) is None:
+    if lookup.get_vendor(session, vendor_id) is None:
         raise NotFound(f"vendor {vendor_id!r} does not exist")
     return repo.of_vendor(session, vendor_id, after=after, limit=limit)
 

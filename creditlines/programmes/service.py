@@ -39,6 +39,7 @@ from creditlines.partnerships import service as partnerships
 from creditlines.partnerships.models import Partnership
 from creditlines.programmes import repository as repo
 from creditlines.programmes.models import PROGRAMME_KINDS, Programme
+from creditlines.tenants import lookup
 
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -74,7 +75,7 @@ def split_programme_id(programme_id: str) -> tuple[str, str]:
     return code, distributor_id
 
 
-def _minor(money: Money, distributor: ledger_repo.DistributorInfo, what: str, *, positive: bool = True) -> int:
+def _minor(money: Money, distributor: lookup.DistributorInfo, what: str, *, positive: bool = True) -> int:
     if money.currency.code != distributor.currency:
         raise CurrencyMismatch(f"{what} must be in {distributor.currency}", expected=distributor.currency)
     minor = to_minor(money)
@@ -84,7 +85,7 @@ def _minor(money: Money, distributor: ledger_repo.DistributorInfo, what: str, *,
 
 
 def _require_vendor(session: Session, vendor_id: str) -> None:
-    if ledger_repo.get_vendor(session, vendor_id) is None:
+    if lookup.get_vendor(session, vendor_id) is None:
         raise NotFound(f"vendor {vendor_id!r} does not exist")
 
 
