@@ -30,6 +30,7 @@ from creditlines.ledger import service as ledger
 from creditlines.ledger.models import Reseller
 from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships
+from creditlines.programmes import enrolment, purchases
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
 
@@ -260,7 +261,7 @@ def _mezzanine(
         ]
         results = []
         for i in range(0, len(batch), 500):
-            results += programmes.enrol(
+            results += enrolment.enrol(
                 s,
                 vendor_id="microsoft",
                 programme_id=programme.id,
@@ -462,7 +463,7 @@ def _one_day_step(
         amount = Money(str(rng.choice([450, 800, 1000, 1200, 2500, 4000])) + ".00", "EUR")
         stats.events += 1
         try:
-            programmes.record_purchase(
+            purchases.record_purchase(
                 s,
                 distributor_id="etc",
                 event_id=f"EV-{stats.events:06d}",
