@@ -38,7 +38,7 @@ from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Line
 from creditlines.money import amount_str, from_minor, to_minor
 from creditlines.partnerships import service as partnerships
 from creditlines.programmes import repository as repo
-from creditlines.programmes.models import PROGRAMME_KINDS, Programme
+from creditlines.programmes.models import PROGRAMME_KINDS, Programme, ProgrammeStatus
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def create_programme(
         vendor_id=vendor_id,
         id=programme_id,
         code=code,
-        status="active",
+        status=ProgrammeStatus.ACTIVE,
         created_at=now,
         updated_at=now,
         **values,
@@ -241,7 +241,7 @@ def update_programme(
         if status == "active" and programme.status == "closed":
             raise ProgrammeClosed(f"programme {programme_id!r} is closed; closing is final")
         if status == "closed" and programme.status == "active":
-            programme.status, programme.closed_at = "closed", now
+            programme.status, programme.closed_at = ProgrammeStatus.CLOSED, now
     if programme.status == "closed" and (
         ends_on is not None or max_beneficiaries is not _UNSET or max_total_limit is not _UNSET
     ):
