@@ -7,9 +7,10 @@ import binascii
 import hashlib
 import json
 import re
-import time
+import threading
 from typing import Annotated, Any
 
+from cachetools import TTLCache
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -43,29 +44,40 @@ async def get_uow(request: Request) -> UnitOfWork:
 class KeyCache:
     """Verified keys, trusted for ``key_cache_seconds`` (a database read saved per request).
     A revocation through this process drops the entry at once; elsewhere it takes effect within
-    the TTL. Keyed by a hash of the full key, never the key itself."""
+    the TTL. Keyed by a hash of the full key, never the key itself. At most ``max_entries`` keys
+    (the least recently used goes first); a TTL of 0 or less caches nothing."""
 
     def __init__(self, ttl: int, max_entries: int = 10_000) -> None:
-        self.ttl, self.max_entries = ttl, max_entries
-        self._entries: dict[str, tuple[Principal, float]] = {}
+        self.max_entries = max_entries
+        self._lock = threading.Lock()  # get/put on the event loop, forget_key from the threadpool
+        self.ttl = ttl
+
+    @property
+    def ttl(self) -> int:
+        return self._ttl
+
+    @ttl.setter
+    def ttl(self, seconds: int) -> None:
+        """A new TTL starts from an empty cache."""
+        with self._lock:
+            self._ttl = seconds
+            self._entries: TTLCache[str, Principal] = TTLCache(maxsize=self.max_entries, ttl=max(seconds, 0))
 
     def get(self, digest: str) -> Principal | None:
-        hit = self._entries.get(digest)
-        if hit is None or hit[1] < time.monotonic():
-            return None
-        return hit[0]
+        with self._lock:
+            return self._entries.get(digest)
 
     def put(self, digest: str, principal: Principal) -> None:
-        if self.ttl <= 0:
+        if self._ttl <= 0:
             return
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[digest] = (principal, time.monotonic() + self.ttl)
+        with self._lock:
+            self._entries[digest] = principal
 
     def forget_key(self, key_id: str) -> None:
-        for digest, (principal, _) in list(self._entries.items()):
-            if principal.key_id == key_id:
-                self._entries.pop(digest, None)
+        with self._lock:
+            for digest, principal in list(self._entries.items()):
+                if principal.key_id == key_id:
+                    self._entries.pop(digest, None)
 
 
 async def current_principal(

@@ -31,8 +31,9 @@ from creditlines.ledger import (
 from creditlines.ledger.browse import recent_entries, search_resellers
 from creditlines.money import for_people, from_minor, parse_amount, to_minor
 from creditlines.partnerships.service import require_admitted
+from creditlines.programmes.enrolment import enrol
 from creditlines.programmes.history import programme_history
-from creditlines.programmes.service import enrol, get_programme, list_programmes, programme_lines, view
+from creditlines.programmes.service import get_programme, list_programmes, programme_lines, view
 from creditlines.tenants.service import list_distributors, list_vendors
 
 __all__ = [

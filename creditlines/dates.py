@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 
 def add_months_clamped(start: date, months: int) -> date:
-    """``start`` + ``months`` calendar months, clamped to the end of the target month."""
-    month_index = start.month - 1 + months
-    year = start.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
+    """``start`` + ``months`` calendar months, clamped to the end of the target month
+    (``relativedelta`` clamps: 2026-01-31 + 1 → 2026-02-28)."""
+    return start + relativedelta(months=months)
 
 
 def months_validity_end(start: date, months: int) -> date:

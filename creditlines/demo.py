@@ -1,8 +1,13 @@
 """The field scenario: four French distributors, Microsoft and HP, 10,000 resellers,
 Mezzanine at Actebis, the Office OEM programme at ETC, and months of orders and payments.
 
-Everything goes through the real services with the clock moved through the past months,
-so the ledger, the balances and `verify` are exactly what production would hold.
+Tenants, keys, resellers, the insurer wave, the programmes, the orders, payments and purchase
+events go through the real services with the clock moved through the past months, so the ledger,
+the balances and `verify` are what production would hold. One exception: the settled history of
+``--size large`` (and ``smoke-large``) is inserted in bulk by ``_settled_history``, past the
+services: the same drawing, allocation, release and ledger-entry rows ``draw`` and ``release``
+write (``verify`` agrees), but no outbox events (no ``drawing.created`` / ``drawing.settled`` in
+the feeds or webhooks for those orders) and no alerts.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from creditlines.ledger import journal
 from creditlines.ledger.models import Reseller
 from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships
+from creditlines.programmes import enrolment, purchases
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
 
@@ -261,7 +267,7 @@ def _mezzanine(
         ]
         results = []
         for i in range(0, len(batch), 500):
-            results += programmes.enrol(
+            results += enrolment.enrol(
                 s,
                 vendor_id="microsoft",
                 programme_id=programme.id,
@@ -297,8 +303,9 @@ def _settled_history(
     uow: UnitOfWork, rng: random.Random, begin: datetime, end: datetime, orders: int, stats: _Stats, progress: Console
 ) -> None:
     """Volume for ``--size large``: orders that were drawn on the base line and paid in full
-    before the story starts, written in bulk (the same rows and entries ``draw`` and
-    ``release`` write: drawing, allocation, release, four ledger entries), 500 resellers per
+    before the story starts, written in bulk past the services (the same rows and entries
+    ``draw`` and ``release`` write: drawing, allocation, release, four ledger entries; not their
+    outbox events or alerts), 500 resellers per
     transaction with their sequence. Each reseller's orders follow each other (paid before the
     next), so no line was ever above its limit and every balance is unchanged; ``verify``
     agrees. Spread over the active resellers with a limit, busier where the limit is larger."""
@@ -443,7 +450,7 @@ def _one_day_step(
         amount = Money(str(rng.choice([450, 800, 1000, 1200, 2500, 4000])) + ".00", "EUR")
         stats.events += 1
         try:
-            programmes.record_purchase(
+            purchases.record_purchase(
                 s,
                 distributor_id="etc",
                 event_id=f"EV-{stats.events:06d}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
@@ -38,7 +40,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.ledger.models import Line
 from creditlines.partnerships import service as partnerships
-from creditlines.programmes import service
+from creditlines.programmes import enrolment, purchases, service
 from creditlines.programmes.models import Programme
 
 router = APIRouter(tags=["programmes"])
@@ -176,7 +178,7 @@ def patch_programme(
     """Rename, move `ends_on` (a standing programme's active lines follow), change the budget, or close."""
     with uow.write() as s:
         programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
-        kwargs = {}
+        kwargs: dict[str, Any] = {}  # the budget fields the PATCH sets (absent: left as they are)
         if "budget" in body.model_fields_set:
             budget = body.budget
             kwargs["max_beneficiaries"] = budget.max_beneficiaries if budget else None
@@ -209,7 +211,7 @@ def enrol(
     with uow.write() as s:
         programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
         cur = ledger.require_distributor(s, programme.distributor_id).currency
-        results = service.enrol(
+        results = enrolment.enrol(
             s,
             vendor_id=vendor_id,
             programme_id=programme_id,
@@ -267,7 +269,7 @@ def purchase_event(
 ):
     """A customer purchase: a result per programme of that vendor here. Re-deliveries answer 200, unchanged."""
     with uow.write() as s:
-        answer, created = service.record_purchase(
+        answer, created = purchases.record_purchase(
             s,
             distributor_id=distributor_id,
             event_id=body.event_id,

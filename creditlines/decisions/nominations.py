@@ -42,8 +42,8 @@ from creditlines.partnerships import service as partnerships
 
 if TYPE_CHECKING:
     from creditlines.partnerships.models import Partnership
+    from creditlines.programmes.grants import GrantResult
     from creditlines.programmes.models import Programme
-    from creditlines.programmes.service import GrantResult
 
 
 def nominate(
@@ -51,8 +51,8 @@ def nominate(
 ) -> GrantResult:
     """The enrolment's answer where the distributor decides: a pending nomination (the one
     already pending for this reseller and programme, if any). Programme and reseller are locked
-    by the caller (``programmes.service.enrol``), which has checked every rule it can check now."""
-    from creditlines.programmes.service import GrantResult
+    by the caller (``programmes.enrolment.enrol``), which has checked every rule it can check now."""
+    from creditlines.programmes.grants import GrantResult
 
     existing = session.scalars(
         select(Nomination)
@@ -226,8 +226,8 @@ def decide(
 
 
 def _grant(session: Session, held: _Locked, currency: str, tz: str, limit: Money | None, actor: str) -> str:
+    from creditlines.programmes import grants
     from creditlines.programmes import repository as programme_repo
-    from creditlines.programmes import service as programmes
 
     programme, reseller, nomination = held.programme, held.reseller, held.nomination
     assert programme is not None and held.partnership is not None
@@ -248,9 +248,9 @@ def _grant(session: Session, held: _Locked, currency: str, tz: str, limit: Money
     partnerships.check_line_limit(held.partnership, granted, currency, "limit")
     if programme_repo.active_line_of(session, programme, reseller.id, day) is not None:
         raise AlreadyGranted(f"reseller {reseller.id!r} already holds a line of {programme.id!r}")
-    if not programmes._budget_allows(session, programme, day, granted):
+    if not grants.budget_allows(session, programme, day, granted):
         raise BudgetExhausted(f"programme {programme.id!r} has no budget left for this line")
-    line = programmes._grant(
+    line = grants.grant(
         session,
         programme,
         reseller,

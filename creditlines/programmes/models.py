@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
+    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -18,8 +20,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from creditlines.db.base import Base, UTCDateTime
 
-PROGRAMME_KINDS = ("standing", "purchase_triggered")
-PROGRAMME_STATUSES = ("active", "closed")
+
+class ProgrammeKind(StrEnum):
+    STANDING = "standing"  # enrolment grants lines that run until the programme's ends_on
+    PURCHASE_TRIGGERED = "purchase_triggered"  # a qualifying purchase event grants a line of N months
+
+
+class ProgrammeStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"  # final: grants nothing more; existing lines run to their end
+
+
+PROGRAMME_KINDS = tuple(kind.value for kind in ProgrammeKind)
+PROGRAMME_STATUSES = tuple(status.value for status in ProgrammeStatus)
+
+
+def _strings(length: int, enum: type[StrEnum]) -> Enum:
+    """The column stays the VARCHAR(length) of the migrations (no native enum, no new CHECK: the
+    table's own CHECK constraints below stay the database's rule); Python reads the StrEnum."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 class Programme(Base):
@@ -32,7 +58,7 @@ class Programme(Base):
     id: Mapped[str] = mapped_column(String(130), primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[ProgrammeKind] = mapped_column(_strings(24, ProgrammeKind))
     line_limit_minor: Mapped[int] = mapped_column(BigInteger)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
@@ -43,7 +69,7 @@ class Programme(Base):
     trigger_category: Mapped[str | None] = mapped_column(String(100), nullable=True)
     trigger_min_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     line_duration_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[ProgrammeStatus] = mapped_column(_strings(16, ProgrammeStatus), default=ProgrammeStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,11 +37,11 @@ def programmes_of_vendor(
     return list(session.scalars(stmt))
 
 
-def _counts_now(day: date):
+def _counts_now(day: date) -> ColumnElement[bool]:
     return and_(Line.status == "active", Line.valid_until >= day)
 
 
-def _of(programme: Programme):
+def _of(programme: Programme) -> ColumnElement[bool]:
     return and_(
         Line.distributor_id == programme.distributor_id,
         Line.vendor_id == programme.vendor_id,
@@ -91,7 +92,7 @@ def active_lines_of_programme(session: Session, programme: Programme, reseller_i
     return list(session.scalars(fresh(session, stmt.order_by(Line.reseller_id, Line.id))))
 
 
-def claim_event(session: Session, values: dict) -> bool:
+def claim_event(session: Session, values: dict[str, Any]) -> bool:
     """Insert the event unless its id is known; True when this call claimed it.
 
     On PostgreSQL a copy arriving while the first is still being processed waits here for it

@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 22:20:00
 
-The same rules as ``creditlines.ledger.drawings.draw_in_python`` (which SQLite runs and
-which the property tests use as the reference): lock the reseller, answer a replay of the
-reference, refuse a terminated or on-hold reseller, take the lines as they stand on the
-distributor's local date (an active line past its end is expired; under
+The same rules as ``creditlines.ledger.drawings.draw_in_python``, which SQLite runs (the
+property tests check both against their own reference, the ``Model`` class of
+tests/ledger/test_properties.py): lock the reseller, answer a replay of the reference, refuse
+a terminated or on-hold reseller, take the lines as they stand on the distributor's local date (an active line past its end is expired; under
 ``transfer_to_base`` what is drawn on it weighs on the base line), allocate down the
 waterfall (base first, then programme lines by earliest end, then oldest grant; vendor-only
 lines for that vendor's orders), and write the drawing, its allocations, the line balances,

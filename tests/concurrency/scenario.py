@@ -33,7 +33,9 @@ from creditlines import clock, ledger
 from creditlines.db.engine import UnitOfWork
 from creditlines.decisions import insurance, policy
 from creditlines.ledger.verify import verify
+from creditlines.programmes import purchases
 from creditlines.programmes import service as programmes
+from creditlines.programmes.enrolment import enrol
 from tests.harness import Server
 from tests.invariants import violations
 
@@ -173,7 +175,7 @@ class Scenario:
                     s, distributor_id=d, reseller_id=r, limit=_eur("1000"), reason="opening", actor="seed"
                 )
                 trigger_day = _months_before(OLD_LINES_END + timedelta(days=min(i, 8) + 1), 6)
-                answer, _ = programmes.record_purchase(
+                answer, _ = purchases.record_purchase(
                     s,
                     distributor_id=d,
                     event_id=f"seed-{r}",
@@ -204,7 +206,7 @@ class Scenario:
                 rows=[(r, "Coface", _eur("100000")) for r in self.resellers],
             )
             for i in range(self.rounds):
-                [result] = programmes.enrol(
+                [result] = enrol(
                     s,
                     vendor_id="microsoft",
                     programme_id=self.standing(i),

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from creditlines import clock, ledger
 from creditlines.db.engine import UnitOfWork
-from creditlines.programmes import service
+from creditlines.programmes import enrolment, service
 from tests.factories import eur, make_reseller, make_world
 from tests.invariants import install_witness, violations
 
@@ -41,7 +41,7 @@ def test_every_rule_reports_what_breaks_it(pg_only_engine, pg_admin_url):
             max_beneficiaries=1,
             max_total_limit=eur("500.00"),
         )[0].id
-        service.enrol(s, vendor_id="microsoft", programme_id=programme_id, resellers=[("R1", None)], actor="t")
+        enrolment.enrol(s, vendor_id="microsoft", programme_id=programme_id, resellers=[("R1", None)], actor="t")
         ledger.draw(s, distributor_id=D, reseller_id="R1", reference="SO-1", amount=eur("1200.00"), actor="t")
     now = clock.now()
     assert violations(url, now=now) == []

@@ -20,6 +20,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.errors import CreditLinesError
 from creditlines.ledger.browse import search_resellers
 from creditlines.programmes import service as programmes
+from creditlines.programmes.enrolment import enrol
 from creditlines.programmes.history import DayPoint, programme_history
 from tests.console import story
 from tests.factories import eur
@@ -219,7 +220,7 @@ def test_programme_history_from_the_ledger(uow: UnitOfWork) -> None:
     chart counts only the programme's lines: 2 beneficiaries, 1,500 drawn for one day."""
     story.load(uow)
     with uow.write() as s:
-        programmes.enrol(
+        enrol(
             s,
             vendor_id="microsoft",
             programme_id="mezzanine@actebis",

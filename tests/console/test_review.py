@@ -224,11 +224,11 @@ def test_behind_a_tls_proxy_the_cookie_can_be_marked_secure(console: Any, monkey
 def test_the_expiring_listing_shows_local_dates_like_every_other_page(console: Any) -> None:
     """Mezzanine's lines end on 30 June 2026: the listing's page read "2026-06-30" where every
     other page writes "30 juin 2026" (SPEC §14: dates as local dates). The CSV keeps ISO dates."""
-    from creditlines.programmes import service as programmes
+    from creditlines.programmes import enrolment
 
     client, keys, uow = console
     with uow.write() as s:
-        programmes.enrol(
+        enrolment.enrol(
             s, vendor_id="microsoft", programme_id="mezzanine@actebis", resellers=[("R-1001", None)], actor="test"
         )
     sign_in(client, keys["officer"])
@@ -243,12 +243,12 @@ def test_every_page_answers_with_something_in_each_of_its_tables(console: Any) -
     """Every page and download, on both databases, once each list holds rows: R-1001 enrolled in
     Mezzanine and drawing on it, R-1003 over its limit, a hold placed and lifted."""
     from creditlines import ledger
-    from creditlines.programmes import service as programmes
+    from creditlines.programmes import enrolment
     from tests.factories import eur
 
     client, keys, uow = console
     with uow.write() as s:
-        programmes.enrol(
+        enrolment.enrol(
             s,
             vendor_id="microsoft",
             programme_id="mezzanine@actebis",

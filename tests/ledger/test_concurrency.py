@@ -33,7 +33,7 @@ def _race(n: int, action):
 
 
 @pytest.mark.slow
-def test_32_clients_racing_on_one_reseller_never_overdraw_it(uow):
+def test_40_clients_racing_on_one_reseller_never_overdraw_it(uow):
     """Headroom 10,000 + 2,500 of Mezzanine; 40 orders of 700 race: exactly 17 fit (11,900)."""
     from datetime import date
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditlines import clock
-from creditlines.programmes import service
+from creditlines.programmes import enrolment, purchases, service
 from tests.factories import eur, make_reseller, make_world
 
 D = "actebis"
@@ -55,9 +55,9 @@ def test_two_enrolments_racing_for_the_last_slot_one_wins(uow):
 
     def enrol(i):
         with uow.write() as s:
-            return service.enrol(s, vendor_id="microsoft", programme_id=pid, resellers=[(f"R-{i}", None)], actor="pm")[
-                0
-            ].outcome
+            return enrolment.enrol(
+                s, vendor_id="microsoft", programme_id=pid, resellers=[(f"R-{i}", None)], actor="pm"
+            )[0].outcome
 
     outcomes = _race(12, enrol)
     assert sorted(outcomes) == ["budget_exhausted"] * 7 + ["granted"] * 5
@@ -85,7 +85,7 @@ def test_events_racing_for_the_last_euro_and_copies_of_one_event(uow):
 
     def event(i, event_id=None):
         with uow.write() as s:
-            answer, created = service.record_purchase(
+            answer, created = purchases.record_purchase(
                 s,
                 distributor_id=D,
                 event_id=event_id or f"EV-{i}",
@@ -147,7 +147,7 @@ def _budget_property(uow, steps, max_beneficiaries, max_total):
         reseller = f"R-{who}"
         with uow.write() as s:
             if action == "enrol":
-                service.enrol(
+                enrolment.enrol(
                     s,
                     vendor_id="microsoft",
                     programme_id=standing,
@@ -155,7 +155,7 @@ def _budget_property(uow, steps, max_beneficiaries, max_total):
                     resellers=[(reseller, eur(min(size * 100, 5000)))],
                 )
             elif action == "event":
-                service.record_purchase(
+                purchases.record_purchase(
                     s,
                     distributor_id=D,
                     event_id=f"E{run}-{next(counter)}",

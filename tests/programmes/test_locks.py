@@ -15,7 +15,7 @@ import pytest
 
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ProgrammeClosed
-from creditlines.programmes import service
+from creditlines.programmes import enrolment, service
 from tests.factories import eur, make_reseller, make_world
 
 
@@ -61,7 +61,7 @@ def _enrol_after_a_stale_read(uow: UnitOfWork, change: dict, resellers=("R-1",))
         stale = service.get_programme(s, vendor_id="microsoft", programme_id="mezzanine@actebis")
         assert stale.ends_on == date(2026, 6, 30)
         _patch_meanwhile(uow, **change)
-        return service.enrol(
+        return enrolment.enrol(
             s,
             vendor_id="microsoft",
             programme_id="mezzanine@actebis",
