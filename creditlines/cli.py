@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -351,71 +350,12 @@ def expire(
     console.print(table)
 
 
-report_app = typer.Typer(
-    help="Listings for credit officers: expiring lines, resellers over limit.", no_args_is_help=True
-)
-app.add_typer(report_app, name="report")
-
-
-def _print_rows(rows: Iterable[Any], fields: list[str], fmt: str) -> None:
-    import json
-    from dataclasses import asdict
-
-    from creditlines.jobs.listings import to_csv
-
-    if fmt == "csv":
-        typer.echo(to_csv(rows, fields), nl=False)
-    elif fmt == "json":
-        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
-    else:
-        from rich.table import Table
-
-        table = Table(*fields)
-        for r in rows:
-            table.add_row(*[str(v) if v is not None else "" for v in asdict(r).values()])
-        console.print(table)
-
-
-@report_app.command("expiring")
-def report_expiring(
-    distributor: str = typer.Option(..., "--distributor", "-d"),
-    within_days: int = typer.Option(30, "--within-days"),
-    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
-) -> None:
-    """Vendor lines ending within N days, to warn resellers before their line ends."""
-    from creditlines.errors import CreditLinesError
-    from creditlines.jobs import listings
-
-    try:
-        with _uow().snapshot() as s:
-            rows = list(listings.expiring(s, distributor_id=distributor, within_days=within_days))
-    except CreditLinesError as exc:
-        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
-        raise typer.Exit(2) from None
-    _print_rows(rows, listings.EXPIRING_FIELDS, fmt)
-
-
-@report_app.command("over-limit")
-def report_over_limit(
-    distributor: str = typer.Option(..., "--distributor", "-d"),
-    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
-) -> None:
-    """Resellers whose drawn amount exceeds their current lines."""
-    from creditlines.errors import CreditLinesError
-    from creditlines.jobs import listings
-
-    try:
-        with _uow().snapshot() as s:
-            rows = list(listings.over_limit(s, distributor_id=distributor))
-    except CreditLinesError as exc:
-        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
-        raise typer.Exit(2) from None
-    _print_rows(rows, listings.OVER_LIMIT_FIELDS, fmt)
-
-
 from creditlines.cli_partners import app as partners_app  # noqa: E402 - its commands import _uow from here
 
 app.add_typer(partners_app, name="partners")
+from creditlines.cli_reports import app as report_app  # noqa: E402 - its commands import _uow from here
+
+app.add_typer(report_app, name="report")
 from creditlines.cli_decisions import register as _register_decisions  # noqa: E402
 
 _register_decisions(app)  # requests list|approve|reject, insurance set (SPEC §12)

@@ -12,31 +12,26 @@ the feeds or webhooks for those orders) and no alerts.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import random
 import secrets
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from moneyed import Money
 from rich.console import Console
-from sqlalchemy import Table, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from creditlines import clock, demo_insurance, ledger
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
-from creditlines.errors import CreditLinesError
-from creditlines.ledger import journal
+from creditlines.demo_history import Stats, history, settled_history
 from creditlines.ledger.models import Reseller
-from creditlines.money import from_minor
 from creditlines.partnerships import service as partnerships
-from creditlines.programmes import enrolment, purchases
+from creditlines.programmes import enrolment
 from creditlines.programmes import service as programmes
 from creditlines.tenants import service as tenants
 
@@ -123,17 +118,6 @@ def coming_30_june(today: date) -> date:
     return june if june >= today else date(today.year + 1, 6, 30)
 
 
-@dataclass
-class _Stats:
-    resellers: int = 0
-    orders: int = 0
-    refused: int = 0
-    payments: int = 0
-    enrolled: int = 0
-    events: int = 0
-    settled: int = 0
-
-
 def load(
     uow: UnitOfWork, *, size: str, if_empty: bool, seed: int, database_url: str, progress: Console
 ) -> dict[str, Any]:
@@ -151,7 +135,7 @@ def load(
     real_now = clock.now()
     today = real_now.date()
     start = real_now - timedelta(days=HISTORY_DAYS + 30)
-    stats = _Stats()
+    stats = Stats()
     spec = SIZES[size]
 
     with progress.status("creating distributors, vendors and keys"):
@@ -159,7 +143,7 @@ def load(
     with clock.frozen(start), progress.status(f"creating {spec['resellers']:,} resellers"):
         by_distributor = _resellers(uow, rng, spec["resellers"], stats)
     if spec.get("settled"):
-        _settled_history(
+        settled_history(
             uow, rng, start + timedelta(hours=1), start + timedelta(days=19), spec["settled"], stats, progress
         )
     cut = demo_insurance.insurer_wave(uow, seed, by_distributor["actebis"], start, start + timedelta(days=15), progress)
@@ -168,7 +152,7 @@ def load(
         mezz = _mezzanine(uow, rng, cut, mezzanine_start, coming_30_june(today), stats)
     with clock.frozen(start + timedelta(days=10)):
         oem = _oem_programme(uow, (start + timedelta(days=10)).date(), today)
-    _history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
+    history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
     keys.update(example_reseller=mezz["example"], mezzanine=mezz["id"], oem=oem)
     write_private(path, json.dumps(keys, indent=2))
     progress.print(
@@ -215,7 +199,7 @@ def _base_limit(rng: random.Random) -> Money:
     return Money(str(int(amount // 500 * 500)), "EUR")
 
 
-def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: _Stats) -> dict[str, list[str]]:
+def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: Stats) -> dict[str, list[str]]:
     by_distributor: dict[str, list[str]] = {d: [] for d, _, _ in DISTRIBUTORS}
     prefixes = {"actebis": "AC", "etc": "ET", "techdata": "TD", "ingram": "IM"}
     weights = [w for _, _, w in DISTRIBUTORS]
@@ -245,7 +229,7 @@ def _resellers(uow: UnitOfWork, rng: random.Random, count: int, stats: _Stats) -
 
 
 def _mezzanine(
-    uow: UnitOfWork, rng: random.Random, resellers: list[str], starts_on: date, ends_on: date, stats: _Stats
+    uow: UnitOfWork, rng: random.Random, resellers: list[str], starts_on: date, ends_on: date, stats: Stats
 ) -> dict[str, Any]:
     with uow.write() as s:
         programme, _ = programmes.create_programme(
@@ -297,209 +281,6 @@ def _oem_programme(uow: UnitOfWork, starts_on: date, today: date) -> str:
             max_beneficiaries=600,
         )
     return programme.id
-
-
-def _settled_history(
-    uow: UnitOfWork, rng: random.Random, begin: datetime, end: datetime, orders: int, stats: _Stats, progress: Console
-) -> None:
-    """Volume for ``--size large``: orders that were drawn on the base line and paid in full
-    before the story starts, written in bulk past the services (the same rows and entries
-    ``draw`` and ``release`` write: drawing, allocation, release, four ledger entries; not their
-    outbox events or alerts), 500 resellers per
-    transaction with their sequence. Each reseller's orders follow each other (paid before the
-    next), so no line was ever above its limit and every balance is unchanged; ``verify``
-    agrees. Spread over the active resellers with a limit, busier where the limit is larger."""
-    from creditlines.ledger.models import Allocation, Drawing, Line, Release
-
-    with uow.read() as s:
-        accounts = s.execute(
-            select(Reseller.distributor_id, Reseller.id, Reseller.ledger_seq, Line.id, Line.limit_minor)
-            .join(Line, (Line.distributor_id == Reseller.distributor_id) & (Line.reseller_id == Reseller.id))
-            .where(Reseller.status == "active", Line.kind == "base", Line.limit_minor > 0)
-            .order_by(Reseller.distributor_id, Reseller.id)
-        ).all()
-    weights = [math.sqrt(limit) for *_, limit in accounts]
-    total = sum(weights)
-    counts = [int(orders * w / total + rng.random()) for w in weights]
-    span = (end - begin).total_seconds()
-    n = 0
-    with progress.status("writing settled history") as status:
-        for chunk in range(0, len(accounts), 500):
-            drawings, allocations, releases, entries = [], [], [], []
-            seqs: dict[str, dict[str, int]] = {}
-            batch = zip(accounts[chunk : chunk + 500], counts[chunk : chunk + 500], strict=True)
-            for (did, rid, seq, line_id, limit), count in batch:
-                for at in sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(count)):
-                    n += 1
-                    ref, pay = f"HX-{n:07d}", f"PAY-H{n:07d}"
-                    paid = at + timedelta(seconds=1)
-                    cents = max(1, min(limit, int(math.exp(rng.gauss(math.log(1_500), 0.9)) * 100), 6_000_000))
-                    drawings.append(
-                        dict(
-                            distributor_id=did,
-                            reseller_id=rid,
-                            reference=ref,
-                            amount_minor=cents,
-                            outstanding_minor=0,
-                            vendor_id=None,
-                            status="settled",
-                            created_at=at,
-                            created_by="demo:erp",
-                        )
-                    )
-                    allocations.append(
-                        dict(
-                            distributor_id=did,
-                            reseller_id=rid,
-                            drawing_reference=ref,
-                            line_id=line_id,
-                            funder=did,
-                            amount_minor=cents,
-                            outstanding_minor=0,
-                            position=0,
-                        )
-                    )
-                    releases.append(
-                        dict(
-                            distributor_id=did,
-                            reseller_id=rid,
-                            drawing_reference=ref,
-                            reference=pay,
-                            amount_minor=cents,
-                            kind="payment",
-                            created_at=paid,
-                            created_by="demo:erp",
-                        )
-                    )
-                    entry = functools.partial(journal.entry_row, did, rid, actor="demo:erp", drawing_reference=ref)
-                    entries += [
-                        entry(seq + 1, at=at, kind="drawing_posted", amount_minor=cents),
-                        entry(seq + 2, at=at, kind="drawing_allocated", line_id=line_id, drawn_delta_minor=cents),
-                        entry(
-                            seq + 3,
-                            at=paid,
-                            kind="release_posted",
-                            release_reference=pay,
-                            amount_minor=cents,
-                            details={"kind": "payment"},
-                        ),
-                        entry(
-                            seq + 4,
-                            at=paid,
-                            kind="release_applied",
-                            line_id=line_id,
-                            release_reference=pay,
-                            drawn_delta_minor=-cents,
-                        ),
-                    ]
-                    seq += 4
-                seqs.setdefault(did, {})[rid] = seq
-            with uow.write() as s:
-                for table, rows in ((Drawing, drawings), (Allocation, allocations), (Release, releases)):
-                    if rows:
-                        s.execute(insert(cast(Table, table.__table__)), rows)
-                journal.insert_rows(s.connection(), entries)
-                for did, sequences in seqs.items():
-                    journal.set_sequences(s.connection(), did, sequences)
-            stats.settled += len(drawings)
-            status.update(f"writing settled history: {stats.settled:,} orders")
-
-
-def _history(
-    uow: UnitOfWork,
-    rng: random.Random,
-    by_distributor: dict[str, list[str]],
-    begin: datetime,
-    end: datetime,
-    orders: int,
-    stats: _Stats,
-    progress: Console,
-) -> None:
-    """Orders, payments and purchase events, in time order, a day per transaction."""
-    span = (end - begin).total_seconds()
-    moments = sorted(begin + timedelta(seconds=rng.random() * span) for _ in range(orders))
-    all_resellers = [(d, r) for d, rs in by_distributor.items() for r in rs]
-    etc_buyers = by_distributor["etc"][:2000]
-    open_orders: list[tuple[str, str, str, int]] = []
-    day_groups: dict[date, list[datetime]] = {}
-    for moment in moments:
-        day_groups.setdefault(moment.date(), []).append(moment)
-    with progress.status("replaying orders, payments and purchase events") as status:
-        for day, day_moments in sorted(day_groups.items()):
-            status.update(f"replaying history: {day.isoformat()}")
-            with uow.write() as s:
-                for moment in day_moments:
-                    clock.set_now(moment)
-                    _one_day_step(s, rng, all_resellers, etc_buyers, open_orders, moment, stats)
-            clock.set_now(None)
-
-
-def _one_day_step(
-    s: Session,
-    rng: random.Random,
-    all_resellers: list[tuple[str, str]],
-    etc_buyers: list[str],
-    open_orders: list[tuple[str, str, str, int]],
-    moment: datetime,
-    stats: _Stats,
-) -> None:
-    roll = rng.random()
-    if roll < 0.08:  # an ETC customer buys Microsoft licences
-        rid = rng.choice(etc_buyers)
-        category = "office_oem" if rng.random() < 0.6 else "windows_oem"
-        amount = Money(str(rng.choice([450, 800, 1000, 1200, 2500, 4000])) + ".00", "EUR")
-        stats.events += 1
-        try:
-            purchases.record_purchase(
-                s,
-                distributor_id="etc",
-                event_id=f"EV-{stats.events:06d}",
-                reseller_id=rid,
-                vendor_id="microsoft",
-                product_category=category,
-                amount=amount,
-                occurred_at=moment,
-                actor="demo:erp",
-            )
-        except CreditLinesError:
-            pass
-        return
-    if roll < 0.45 and open_orders:  # a payment, a credit note or a cancellation
-        i = rng.randrange(len(open_orders))
-        did, rid, ref, outstanding = open_orders[i]
-        minor = outstanding if rng.random() < 0.7 else max(1, outstanding // rng.choice([2, 3, 4]))
-        kind = rng.choices(["payment", "credit_note", "cancellation"], [0.85, 0.1, 0.05])[0]
-        drawing, _ = ledger.release(
-            s,
-            distributor_id=did,
-            reseller_id=rid,
-            drawing_reference=ref,
-            reference=f"{kind[:3].upper()}-{stats.payments:06d}",
-            amount=from_minor(minor, "EUR"),
-            kind=kind,
-            actor="demo:erp",
-        )
-        stats.payments += 1
-        left = int(drawing.outstanding.amount * 100)
-        if left:
-            open_orders[i] = (did, rid, ref, left)
-        else:
-            open_orders.pop(i)
-        return
-    did, rid = rng.choice(all_resellers)
-    cents = int(min(60_000, math.exp(rng.gauss(math.log(1_500), 0.9))) * 100)
-    amount = from_minor(cents, "EUR")
-    vendor = rng.choice([None, None, "microsoft", "hp"])
-    decision = ledger.check_eligibility(s, distributor_id=did, reseller_id=rid, amount=amount, vendor_id=vendor)
-    if not decision.eligible:
-        stats.refused += 1
-        return
-    ref = f"SO-{stats.orders + 1:07d}"
-    ledger.draw(
-        s, distributor_id=did, reseller_id=rid, reference=ref, amount=amount, vendor_id=vendor, actor="demo:erp"
-    )
-    stats.orders += 1
-    open_orders.append((did, rid, ref, cents))
 
 
 def print_welcome(console: Console, keys: dict[str, Any], base_url: str = "http://127.0.0.1:8000") -> None:
