@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from creditlines.db import sqlfiles
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -307,21 +309,13 @@ def upgrade() -> None:
     _append_only_ledger()
 
 
-APPEND_ONLY_MESSAGE = "ledger_entry is append-only"
+APPEND_ONLY_MESSAGE = "ledger_entry is append-only"  # also in ledger_entry_append_only_0001.pg.sql
 
 
 def _append_only_ledger() -> None:
     """The database itself refuses to change or delete a ledger entry."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION ledger_entry_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'restrict_violation';
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
+        op.execute(sqlfiles.load("ledger_entry_append_only_0001"))
         op.execute(
             "CREATE TRIGGER ledger_entry_append_only BEFORE UPDATE OR DELETE ON ledger_entry "
             "FOR EACH ROW EXECUTE FUNCTION ledger_entry_append_only()"

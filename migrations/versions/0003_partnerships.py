@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from creditlines.db import sqlfiles
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -86,15 +88,7 @@ def upgrade() -> None:
 
 def _append_only(table: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'restrict_violation';
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
+        op.execute(sqlfiles.load("table_append_only_0003").format(table=table))
         op.execute(
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"

@@ -17,10 +17,10 @@ Create Date: 2026-12-03 08:00:00
 
 from __future__ import annotations
 
-from importlib import resources
-
 import sqlalchemy as sa
 from alembic import op
+
+from creditlines.db import sqlfiles
 
 revision = "0005"
 down_revision = "0004"
@@ -129,12 +129,7 @@ def upgrade() -> None:
     op.create_index("ix_webhook_attempt_webhook", "webhook_attempt", ["webhook_id", "id"])
     for table in APPEND_ONLY:
         if pg:
-            op.execute(f"""
-                CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
-                BEGIN
-                    RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'restrict_violation';
-                END;
-                $$ LANGUAGE plpgsql""")
+            op.execute(sqlfiles.load("table_append_only_0005").format(table=table))
             op.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
@@ -153,20 +148,13 @@ def upgrade() -> None:
         if exists.first() is not None:  # 0004 created it; grants come from its default privileges
             for table in APPEND_ONLY:
                 op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {app}, PUBLIC")
-        op.execute(resources.files("creditlines.db").joinpath("sql/creditlines_draw_0005.pg.sql").read_text())
+        op.execute(sqlfiles.load("creditlines_draw_0005"))
 
 
 def downgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     if pg:
-        import importlib.util
-        from pathlib import Path
-
-        spec = importlib.util.spec_from_file_location("m0002", Path(__file__).with_name("0002_draw_function.py"))
-        assert spec is not None and spec.loader is not None
-        m0002 = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m0002)
-        op.execute(m0002.DRAW.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+        op.execute(sqlfiles.load("creditlines_draw_0002").replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
         for table in APPEND_ONLY:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")

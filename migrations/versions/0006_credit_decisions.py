@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from creditlines.db import sqlfiles
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -164,15 +166,7 @@ def _append_only(table: str) -> None:
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
         return
-    op.execute(
-        f"""
-        CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
-        BEGIN
-            RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'restrict_violation';
-        END;
-        $$ LANGUAGE plpgsql
-        """
-    )
+    op.execute(sqlfiles.load("table_append_only_0006").format(table=table))
     op.execute(
         f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"

@@ -13,7 +13,6 @@ of their throughputs is the outbox's cost, with the drift of a shared machine fa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -26,17 +25,12 @@ import psycopg
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+from creditlines.db import sqlfiles  # noqa: E402
 from scripts.bench.api_load import RESELLERS, SERVER, free_port, seed, start, stop, wrk  # noqa: E402
 
 
 def draw_0002() -> str:
-    spec = importlib.util.spec_from_file_location(
-        "m0002", HERE.parents[1] / "migrations/versions/0002_draw_function.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.DRAW.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return sqlfiles.load("creditlines_draw_0002").replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def main() -> None:
