@@ -9,6 +9,7 @@ transaction as the ledger entries behind them.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -25,14 +26,48 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditlines import eligibility as elig
-from creditlines.db.base import Base, UTCDateTime
+from creditlines.db.base import Base, UTCDateTime, string_enum
 
-RESELLER_STATUSES = ("active", "on_hold", "terminated")
-LINE_KINDS = ("base", "programme")
-LINE_STATUSES = ("active", "expired", "revoked")
-USABLE_FOR = ("any", "vendor_products")
-ON_EXPIRY = ("transfer_to_base", "run_off")
-RELEASE_KINDS = ("payment", "cancellation", "credit_note")
+
+class ResellerStatus(StrEnum):
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"  # drawings refused until lifted; releases accepted
+    TERMINATED = "terminated"  # final
+
+
+class LineKind(StrEnum):
+    BASE = "base"  # funded by the distributor, one per reseller, no end
+    PROGRAMME = "programme"  # funded by a vendor through a programme, until valid_until
+
+
+class LineStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class UsableFor(StrEnum):
+    ANY = "any"
+    VENDOR_PRODUCTS = "vendor_products"  # only orders of the funding vendor's products
+
+
+class OnExpiry(StrEnum):
+    TRANSFER_TO_BASE = "transfer_to_base"  # what is still drawn moves onto the base line
+    RUN_OFF = "run_off"  # what is still drawn stays owed on the closed line
+
+
+class ReleaseKind(StrEnum):
+    PAYMENT = "payment"
+    CANCELLATION = "cancellation"
+    CREDIT_NOTE = "credit_note"
+
+
+RESELLER_STATUSES = tuple(m.value for m in ResellerStatus)
+LINE_KINDS = tuple(m.value for m in LineKind)
+LINE_STATUSES = tuple(m.value for m in LineStatus)
+USABLE_FOR = tuple(m.value for m in UsableFor)
+ON_EXPIRY = tuple(m.value for m in OnExpiry)
+RELEASE_KINDS = tuple(m.value for m in ReleaseKind)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -45,7 +80,7 @@ class Reseller(Base):
     distributor_id: Mapped[str] = mapped_column(String(64), ForeignKey("distributor.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(string_enum(16, ResellerStatus), default=ResellerStatus.ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # Last ledger sequence number used for this reseller; bumped under the reseller lock.
     ledger_seq: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -64,7 +99,7 @@ class Line(Base):
     distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reseller_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(string_enum(16, LineKind))
     programme_id: Mapped[str | None] = mapped_column(String(130), nullable=True)
     vendor_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("vendor.id"), nullable=True)
     funder: Mapped[str] = mapped_column(String(64))
@@ -72,9 +107,9 @@ class Line(Base):
     drawn_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
-    usable_for: Mapped[str] = mapped_column(String(16), default="any")
-    on_expiry: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    usable_for: Mapped[str] = mapped_column(string_enum(16, UsableFor), default=UsableFor.ANY)
+    on_expiry: Mapped[str | None] = mapped_column(string_enum(16, OnExpiry), nullable=True)
+    status: Mapped[str] = mapped_column(string_enum(16, LineStatus), default=LineStatus.ACTIVE)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Ledger sequence of the grant: a strict "oldest grant first" order within a reseller.
     grant_seq: Mapped[int] = mapped_column(BigInteger)
@@ -195,7 +230,7 @@ class Release(Base):
     drawing_reference: Mapped[str] = mapped_column(String(100), primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), primary_key=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(string_enum(16, ReleaseKind))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
 

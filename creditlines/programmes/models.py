@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from creditlines.db.base import Base, UTCDateTime
+from creditlines.db.base import Base, UTCDateTime, string_enum
 
 
 class ProgrammeKind(StrEnum):
@@ -35,19 +34,6 @@ PROGRAMME_KINDS = tuple(kind.value for kind in ProgrammeKind)
 PROGRAMME_STATUSES = tuple(status.value for status in ProgrammeStatus)
 
 
-def _strings(length: int, enum: type[StrEnum]) -> Enum:
-    """The column stays the VARCHAR(length) of the migrations (no native enum, no new CHECK: the
-    table's own CHECK constraints below stay the database's rule); Python reads the StrEnum."""
-    return Enum(
-        enum,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
 class Programme(Base):
     """A vendor's programme at one distributor. ``id`` reads ``<code>@<distributor_id>``."""
 
@@ -58,7 +44,7 @@ class Programme(Base):
     id: Mapped[str] = mapped_column(String(130), primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[ProgrammeKind] = mapped_column(_strings(24, ProgrammeKind))
+    kind: Mapped[ProgrammeKind] = mapped_column(string_enum(24, ProgrammeKind))
     line_limit_minor: Mapped[int] = mapped_column(BigInteger)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
@@ -69,7 +55,7 @@ class Programme(Base):
     trigger_category: Mapped[str | None] = mapped_column(String(100), nullable=True)
     trigger_min_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     line_duration_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    status: Mapped[ProgrammeStatus] = mapped_column(_strings(16, ProgrammeStatus), default=ProgrammeStatus.ACTIVE)
+    status: Mapped[ProgrammeStatus] = mapped_column(string_enum(16, ProgrammeStatus), default=ProgrammeStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
