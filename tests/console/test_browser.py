@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from creditlines.db.engine import UnitOfWork, make_engine
 from tests.console import story
@@ -57,6 +58,12 @@ def sign_in(page: Any, base: str, key: str, path: str = "/console/") -> None:
     """By keyboard: the key field has the focus, Enter submits."""
     page.goto(base + path)
     assert "/console/sign-in" in page.url
+    # autofocus is applied by the browser after the load event, later on a busy machine: wait for it
+    # (up to 5 s), then assert; a page without autofocus still fails here.
+    try:
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'api_key'", timeout=5000)
+    except PlaywrightTimeout:  # the assertion below says what failed
+        pass
     assert page.evaluate("document.activeElement.id") == "api_key"
     page.keyboard.insert_text(key)
     with page.expect_navigation():
