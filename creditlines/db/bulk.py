@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, FromClause, Table
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import QueryableAttribute
 
 
 def _array_type(column: ColumnElement[Any], conn: Connection) -> str:
@@ -88,3 +89,18 @@ ENABLED = True  # tests turn it off to compare with executemany on PostgreSQL
 def usable(conn: Connection) -> bool:
     """Whether to write through these helpers: on PostgreSQL, unless a test turned them off."""
     return ENABLED and conn.dialect.name == "postgresql"
+
+
+def one_of(
+    column: ColumnElement[Any] | QueryableAttribute[Any], values: list[Any], conn: Connection
+) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL (:func:`usable`) ``column = ANY(:array)``: one
+    parameter, so the statement's text is the same for any number of values (psycopg caches
+    the conversion of short statements only: an IN list of hundreds of placeholders is parsed
+    again at each call, and SQLAlchemy expands it again)."""
+    if usable(conn):
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)

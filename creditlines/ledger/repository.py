@@ -217,10 +217,14 @@ def line_rows_of_many(session: Session, distributor_id: str, reseller_ids: list[
     only reads them: no ORM objects to build, track and expire."""
     if not reseller_ids:
         return []
+    from creditlines.db.bulk import one_of
+
     table = Line.__table__
     stmt = (
         select(table)
-        .where(table.c.distributor_id == distributor_id, table.c.reseller_id.in_(reseller_ids))
+        .where(
+            table.c.distributor_id == distributor_id, one_of(table.c.reseller_id, reseller_ids, session.connection())
+        )
         .order_by(table.c.reseller_id, table.c.grant_seq)
     )
     return list(session.execute(fresh(session, stmt)))
@@ -295,10 +299,12 @@ def lock_resellers(session: Session, distributor_id: str, reseller_ids: list[str
 
 def lock_reseller_rows(session: Session, distributor_id: str, reseller_ids: list[str]) -> list[Any]:
     """:func:`lock_resellers` as plain rows (``id``, ``ledger_seq``): the same lock, in id order."""
+    from creditlines.db.bulk import one_of
+
     table = Reseller.__table__
     stmt = (
         select(table.c.id, table.c.ledger_seq)
-        .where(table.c.distributor_id == distributor_id, table.c.id.in_(reseller_ids))
+        .where(table.c.distributor_id == distributor_id, one_of(table.c.id, reseller_ids, session.connection()))
         .order_by(table.c.id)
     )
     return list(session.execute(locked(session, stmt)))

@@ -451,14 +451,17 @@ def close_lines(
         return {}
     session.flush()  # the caller's pending changes (e.g. the termination itself) first
     d = distributor_id
+    conn = session.connection()  # Core on the session's transaction: no ORM objects, true executemany
     moving = [line for _, line in closing if line.on_expiry == "transfer_to_base" and line.drawn_minor > 0]
     moving_set = {line.id for line in moving}
     open_allocs: dict[str, list[tuple[str, int]]] = {}
     for i in range(0, len(moving), 1000):
         ids = [line.id for line in moving[i : i + 1000]]
-        for line_id, ref, outstanding in session.execute(
+        for line_id, ref, outstanding in conn.execute(
             select(Allocation.line_id, Allocation.drawing_reference, Allocation.outstanding_minor).where(
-                Allocation.distributor_id == d, Allocation.line_id.in_(ids), Allocation.outstanding_minor > 0
+                Allocation.distributor_id == d,
+                bulk.one_of(Allocation.line_id, ids, conn),
+                Allocation.outstanding_minor > 0,
             )
         ):
             open_allocs.setdefault(line_id, []).append((ref, outstanding))
@@ -467,11 +470,11 @@ def close_lines(
     existing_base: set[tuple[str, str]] = set()
     for i in range(0, len(refs), 1000):
         existing_base |= set(
-            session.execute(
+            conn.execute(
                 select(Allocation.line_id, Allocation.drawing_reference).where(
                     Allocation.distributor_id == d,
-                    Allocation.line_id.in_(base_ids),
-                    Allocation.drawing_reference.in_(refs[i : i + 1000]),
+                    bulk.one_of(Allocation.line_id, base_ids, conn),
+                    bulk.one_of(Allocation.drawing_reference, refs[i : i + 1000], conn),
                 )
             ).all()
         )
@@ -545,7 +548,6 @@ def close_lines(
                 )
             moved[reseller.id] = moved.get(reseller.id, 0) + total
 
-    conn = session.connection()  # Core on the session's transaction: true executemany, pipelined
     line_table, alloc_table = Line.__table__, Allocation.__table__
     closing_ids = [line.id for _, line in closing]
     for i in range(0, len(closing_ids), 1000):
@@ -553,11 +555,11 @@ def close_lines(
         moving_chunk = [line_id for line_id in chunk if line_id in moving_set]
         conn.execute(  # one new version of each closing line: status, and drawn to 0 if it moves
             update(line_table)
-            .where(line_table.c.distributor_id == d, line_table.c.id.in_(chunk))
+            .where(line_table.c.distributor_id == d, bulk.one_of(line_table.c.id, chunk, conn))
             .values(
                 status=status,
                 closed_at=at,
-                drawn_minor=case((line_table.c.id.in_(moving_chunk), 0), else_=line_table.c.drawn_minor),
+                drawn_minor=case((bulk.one_of(line_table.c.id, moving_chunk, conn), 0), else_=line_table.c.drawn_minor),
             )
         )
     moving_ids = [line.id for line in moving]
@@ -566,7 +568,9 @@ def close_lines(
         conn.execute(
             update(alloc_table)
             .where(
-                alloc_table.c.distributor_id == d, alloc_table.c.line_id.in_(chunk), alloc_table.c.outstanding_minor > 0
+                alloc_table.c.distributor_id == d,
+                bulk.one_of(alloc_table.c.line_id, chunk, conn),
+                alloc_table.c.outstanding_minor > 0,
             )
             .values(outstanding_minor=0)
         )
@@ -627,14 +631,16 @@ def close_lines(
     # The ORM objects the caller holds are stale now: refresh them on next access (collect
     # first: reading an expired object's id would reload it).
     # The nightly job passes plain rows (Core), which hold nothing to refresh.
-    stale = {obj for reseller, line in closing for obj in (reseller, line, bases[reseller.id]) if _mapped(obj)}
+    stale = {obj for reseller, line in closing for obj in (reseller, line, bases[reseller.id]) if not _row(obj)}
     for obj in stale:
         session.expire(obj)
     return moved
 
 
-def _mapped(obj: object) -> bool:
-    return hasattr(obj, "_sa_instance_state")  # an ORM object, not a Core row
+def _row(obj: object) -> bool:
+    from sqlalchemy import Row
+
+    return isinstance(obj, Row)  # a Core row (the nightly job's), not an ORM object
 
 
 def _close_lines_set_based(
