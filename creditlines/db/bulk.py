@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, FromClause, Table
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute
 
 
@@ -47,11 +48,16 @@ def insert_rows(conn: Connection, table: FromClause, rows: list[dict[str, Any]])
         raise ValueError(f"insert_rows: {name}: give {missing} (Python-side defaults are not applied here)")
     processors = [table.c[n].type.bind_processor(conn.dialect) for n in names]
     columns = ", ".join(f'"{n}"' for n in names)
+    sql = f'COPY "{name}" ({columns}) FROM STDIN'
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([p(row[n]) if p else row[n] for n, p in zip(names, processors, strict=True)])
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([p(row[n]) if p else row[n] for n, p in zip(names, processors, strict=True)])
+    except dbapi_error as exc:  # raised as SQLAlchemy would (IntegrityError, OperationalError, …)
+        raise DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
 
 
 def update_rows(

@@ -139,3 +139,13 @@ def test_bulk_refuses_what_it_cannot_write_as_executemany_would(pg_only_engine):
         with pytest.raises(ValueError, match="twice"):
             rows = [{"distributor_id": "d", "id": "a", "ledger_seq": 1}] * 2
             bulk.update_rows(conn, Reseller.__table__, rows, keys=["distributor_id", "id"], set_=("ledger_seq",))
+
+
+def test_a_failed_copy_raises_what_executemany_would(pg_only_engine):
+    from sqlalchemy.exc import IntegrityError
+
+    from creditlines.ledger.models import LedgerEntry
+
+    row = {"distributor_id": "nowhere", "reseller_id": "R-0", "seq": 1, "at": clock.now(), "actor": "t", "kind": "x"}
+    with pg_only_engine.connect() as conn, pytest.raises(IntegrityError):  # no such reseller
+        bulk.insert_rows(conn, LedgerEntry.__table__, [row])
