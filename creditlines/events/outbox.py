@@ -99,9 +99,16 @@ def _insert(conn: Connection) -> Any:
 
 
 def record_many(session: Session | Connection, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` (from :func:`row`) in their order. On PostgreSQL many rows go in one
+    statement (``creditlines.db.bulk``): the same rows, numbered in the same order."""
     if rows:
+        from creditlines.db import bulk
+
         conn = session.connection() if isinstance(session, Session) else session
-        conn.execute(_insert(conn), rows)
+        if len(rows) > 1 and bulk.usable(conn):
+            bulk.insert_rows(conn, _TABLE, rows)
+        else:
+            conn.execute(_insert(conn), rows)
 
 
 def record_once(session: Session, rows: list[dict[str, Any]]) -> int:

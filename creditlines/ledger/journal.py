@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from creditlines.db import bulk
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import LedgerEntry, Reseller
 from creditlines.tenants.lookup import require_distributor, require_reseller
@@ -141,8 +142,11 @@ def entry_row(
 
 def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Append many entries in one statement (rows from :func:`entry_row`)."""
-    if rows:
-        conn.execute(insert(cast(Table, LedgerEntry.__table__)), rows)
+    table = cast(Table, LedgerEntry.__table__)
+    if bulk.usable(conn):  # PostgreSQL: one COPY
+        bulk.insert_rows(conn, table, rows)
+    elif rows:
+        conn.execute(insert(table), rows)
 
 
 def set_sequences(conn: Connection, distributor_id: str, sequences: dict[str, int]) -> None:
@@ -150,6 +154,15 @@ def set_sequences(conn: Connection, distributor_id: str, sequences: dict[str, in
     if not sequences:
         return
     table = cast(Table, Reseller.__table__)
+    if bulk.usable(conn):  # PostgreSQL: one UPDATE … FROM unnest
+        bulk.update_rows(
+            conn,
+            table,
+            [{"distributor_id": distributor_id, "id": r, "ledger_seq": s} for r, s in sequences.items()],
+            keys=["distributor_id", "id"],
+            set_=("ledger_seq",),
+        )
+        return
     conn.execute(
         update(table)
         .where(table.c.distributor_id == bindparam("d"), table.c.id == bindparam("r"))

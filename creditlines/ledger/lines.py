@@ -13,10 +13,11 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from moneyed import Money
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from creditlines import clock, validation
+from creditlines.db import bulk
 from creditlines.errors import InvalidAmount, NotFound, ResellerTerminated, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
@@ -152,14 +153,17 @@ def close_lines(
         return {}
     session.flush()  # the caller's pending changes (e.g. the termination itself) first
     d = distributor_id
+    conn = session.connection()  # Core on the session's transaction: no ORM objects, true executemany
     moving = [line for _, line in closing if line.on_expiry == "transfer_to_base" and line.drawn_minor > 0]
     moving_set = {line.id for line in moving}
     open_allocs: dict[str, list[tuple[str, int]]] = {}
     for i in range(0, len(moving), 1000):
         ids = [line.id for line in moving[i : i + 1000]]
-        for line_id, ref, outstanding in session.execute(
+        for line_id, ref, outstanding in conn.execute(
             select(Allocation.line_id, Allocation.drawing_reference, Allocation.outstanding_minor).where(
-                Allocation.distributor_id == d, Allocation.line_id.in_(ids), Allocation.outstanding_minor > 0
+                Allocation.distributor_id == d,
+                bulk.one_of(Allocation.line_id, ids, conn),
+                Allocation.outstanding_minor > 0,
             )
         ):
             open_allocs.setdefault(line_id, []).append((ref, outstanding))
@@ -168,11 +172,11 @@ def close_lines(
     existing_base: set[tuple[str, str]] = set()
     for i in range(0, len(refs), 1000):
         existing_base |= set(
-            session.execute(
+            conn.execute(
                 select(Allocation.line_id, Allocation.drawing_reference).where(
                     Allocation.distributor_id == d,
-                    Allocation.line_id.in_(base_ids),
-                    Allocation.drawing_reference.in_(refs[i : i + 1000]),
+                    bulk.one_of(Allocation.line_id, base_ids, conn),
+                    bulk.one_of(Allocation.drawing_reference, refs[i : i + 1000], conn),
                 )
             ).all()
         )
@@ -226,25 +230,29 @@ def close_lines(
                 )
             moved[reseller.id] = moved.get(reseller.id, 0) + total
 
-    conn = session.connection()  # Core on the session's transaction: true executemany, pipelined
     line_table, alloc_table = cast(Table, Line.__table__), cast(Table, Allocation.__table__)
     closing_ids = [line.id for _, line in closing]
     for i in range(0, len(closing_ids), 1000):
-        conn.execute(
+        chunk = closing_ids[i : i + 1000]
+        moving_chunk = [line_id for line_id in chunk if line_id in moving_set]
+        conn.execute(  # one new version of each closing line: status, and drawn to 0 if it moves
             update(line_table)
-            .where(line_table.c.distributor_id == d, line_table.c.id.in_(closing_ids[i : i + 1000]))
-            .values(status=status, closed_at=at)
+            .where(line_table.c.distributor_id == d, bulk.one_of(line_table.c.id, chunk, conn))
+            .values(
+                status=status,
+                closed_at=at,
+                drawn_minor=case((bulk.one_of(line_table.c.id, moving_chunk, conn), 0), else_=line_table.c.drawn_minor),
+            )
         )
     moving_ids = [line.id for line in moving]
     for i in range(0, len(moving_ids), 1000):
         chunk = moving_ids[i : i + 1000]
         conn.execute(
-            update(line_table).where(line_table.c.distributor_id == d, line_table.c.id.in_(chunk)).values(drawn_minor=0)
-        )
-        conn.execute(
             update(alloc_table)
             .where(
-                alloc_table.c.distributor_id == d, alloc_table.c.line_id.in_(chunk), alloc_table.c.outstanding_minor > 0
+                alloc_table.c.distributor_id == d,
+                bulk.one_of(alloc_table.c.line_id, chunk, conn),
+                alloc_table.c.outstanding_minor > 0,
             )
             .values(outstanding_minor=0)
         )
@@ -267,6 +275,55 @@ def close_lines(
         for (r, b, ref), a in base_alloc_add.items()
         if (b, ref) not in existing_base
     ]
+    base_moves = [{"d": d, "l": bases[r].id, "amount": a} for r, a in moved.items()]
+    _write_moves(conn, to_update, to_insert, base_moves)
+    journal.insert_rows(conn, entries)
+    journal.set_sequences(conn, d, seq)
+    ledger_events.lines_closed(session, distributor_id=d, closing=closing, status=status, at=at, moving=moving_set)
+    # The ORM objects the caller holds are stale now: refresh them on next access (collect
+    # first: reading an expired object's id would reload it).
+    # The nightly job passes plain rows (Core), which hold nothing to refresh.
+    stale = {obj for reseller, line in closing for obj in (reseller, line, bases[reseller.id]) if not _row(obj)}
+    for obj in stale:
+        session.expire(obj)
+    return moved
+
+
+def _row(obj: object) -> bool:
+    return isinstance(obj, Row)  # a Core row (the nightly job's), not an ORM object
+
+
+def _write_moves(
+    conn: Connection,
+    to_update: list[dict[str, Any]],
+    to_insert: list[dict[str, Any]],
+    base_moves: list[dict[str, Any]],
+) -> None:
+    """The balance moves of :func:`close_lines`: open allocations onto the base lines, and the base
+    lines' drawn amounts. On PostgreSQL each table in one statement (``creditlines.db.bulk``),
+    elsewhere ``executemany``; ``tests/jobs/test_expiry_set_based.py`` compares both, row by row."""
+    alloc_table, line_table = cast(Table, Allocation.__table__), cast(Table, Line.__table__)
+    if bulk.usable(conn):
+        bulk.update_rows(
+            conn,
+            alloc_table,
+            [
+                {"distributor_id": u["d"], "reseller_id": u["r"], "drawing_reference": u["ref"], "line_id": u["l"]}
+                | {"outstanding_minor": u["amount"]}
+                for u in to_update
+            ],
+            keys=["distributor_id", "reseller_id", "drawing_reference", "line_id"],
+            add=("outstanding_minor",),
+        )
+        bulk.insert_rows(conn, alloc_table, to_insert)
+        bulk.update_rows(
+            conn,
+            line_table,
+            [{"distributor_id": m["d"], "id": m["l"], "drawn_minor": m["amount"]} for m in base_moves],
+            keys=["distributor_id", "id"],
+            add=("drawn_minor",),
+        )
+        return
     if to_update:
         conn.execute(
             update(alloc_table)
@@ -281,19 +338,10 @@ def close_lines(
         )
     if to_insert:
         conn.execute(insert(alloc_table), to_insert)
-    if moved:
+    if base_moves:
         conn.execute(
             update(line_table)
             .where(line_table.c.distributor_id == bindparam("d"), line_table.c.id == bindparam("l"))
             .values(drawn_minor=line_table.c.drawn_minor + bindparam("amount")),
-            [{"d": d, "l": bases[r].id, "amount": a} for r, a in moved.items()],
+            base_moves,
         )
-    journal.insert_rows(conn, entries)
-    ledger_events.lines_closed(session, distributor_id=d, closing=closing, status=status, at=at, moving=moving_set)
-    journal.set_sequences(conn, d, seq)
-    # The ORM objects the caller holds are stale now: refresh them on next access (collect
-    # first: reading an expired object's id would reload it).
-    stale = {obj for reseller, line in closing for obj in (reseller, line, bases[reseller.id])}
-    for obj in stale:
-        session.expire(obj)
-    return moved

@@ -188,6 +188,24 @@ def lines_of_many(session: Session, distributor_id: str, reseller_ids: list[str]
     )
 
 
+def line_rows_of_many(session: Session, distributor_id: str, reseller_ids: list[str]) -> list[Any]:
+    """:func:`lines_of_many` as plain rows (every column of ``line``, same order), for a batch that
+    only reads them: no ORM objects to build, track and expire."""
+    if not reseller_ids:
+        return []
+    from creditlines.db.bulk import one_of
+
+    table = Line.__table__
+    stmt = (
+        select(table)
+        .where(
+            table.c.distributor_id == distributor_id, one_of(table.c.reseller_id, reseller_ids, session.connection())
+        )
+        .order_by(table.c.reseller_id, table.c.grant_seq)
+    )
+    return list(session.execute(fresh(session, stmt)))
+
+
 def reseller_balances(distributor_id: str, day: date) -> Subquery:
     """Per reseller: limit of the lines current on local date ``day``, and what weighs on
     them (an active line past its end still weighs under ``transfer_to_base``) — the same
@@ -253,3 +271,16 @@ def lock_resellers(session: Session, distributor_id: str, reseller_ids: list[str
         .order_by(Reseller.id)
     )
     return list(session.scalars(locked(session, stmt)))
+
+
+def lock_reseller_rows(session: Session, distributor_id: str, reseller_ids: list[str]) -> list[Any]:
+    """:func:`lock_resellers` as plain rows (``id``, ``ledger_seq``): the same lock, in id order."""
+    from creditlines.db.bulk import one_of
+
+    table = Reseller.__table__
+    stmt = (
+        select(table.c.id, table.c.ledger_seq)
+        .where(table.c.distributor_id == distributor_id, one_of(table.c.id, reseller_ids, session.connection()))
+        .order_by(table.c.id)
+    )
+    return list(session.execute(locked(session, stmt)))
