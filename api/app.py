@@ -17,6 +17,7 @@ import console
 from api import problems
 from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
+from api.fast import FastLane
 from api.observability import Observability, configure_logging
 from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
@@ -74,6 +75,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     configure_logging(settings.log_level)
     problems.install(app)
+    app.add_middleware(FastLane, api=app)  # innermost of ours: see api/fast.py
     app.add_middleware(EncodedSlashes)
     app.add_middleware(BodyLimit)
     app.add_middleware(Observability)

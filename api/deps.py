@@ -63,6 +63,11 @@ class KeyCache:
             self._ttl = seconds
             self._entries: TTLCache[str, Principal] = TTLCache(maxsize=self.max_entries, ttl=max(seconds, 0))
 
+    @staticmethod
+    def digest(token: str) -> str:
+        """The cache's key for an API key: its SHA-256, never the key itself."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
     def get(self, digest: str) -> Principal | None:
         with self._lock:
             return self._entries.get(digest)
@@ -86,7 +91,7 @@ async def current_principal(
     """Async so that a cached key costs no thread hop; a miss reads the database in the threadpool."""
     token = credentials.credentials if credentials else None
     cache: KeyCache = request.app.state.key_cache
-    digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
+    digest = KeyCache.digest(token) if token else ""
     if token and (principal := cache.get(digest)) is not None:
         return principal
     principal = await run_in_threadpool(_authenticate, request.app.state.uow, token)

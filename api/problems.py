@@ -85,11 +85,39 @@ def _validation_code(exc: RequestValidationError) -> tuple[str, str]:
     return "validation_error", "The request does not match the API's schema."
 
 
+def domain_problem(exc: errors.CreditLinesError) -> JSONResponse:
+    """A refusal of the library as its problem document, with its status."""
+    status = STATUS.get(type(exc), 409 if exc.code != "error" else 400)
+    return problem(status, exc.code, exc.title, exc.detail, **exc.extra)
+
+
+def unavailable_problem(exc: Exception) -> JSONResponse:
+    """The database errors that are not the request's fault: a conflict that escaped the retries
+    (409 ``concurrent_update``), or the database out of reach (503 ``service_unavailable``)."""
+    if is_transient(exc):  # a deadlock that escaped the service's retries: not an outage
+        log.error("transient database conflict: %s", exc)
+        return problem(
+            409,
+            errors.ConcurrentUpdate.code,
+            errors.ConcurrentUpdate.title,
+            "The request collided with concurrent updates and was not applied; retry it.",
+        )
+    log.error("database unavailable: %s", exc)
+    return problem(
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        "The database cannot be reached; nothing was posted. Retry the same request (references make it safe).",
+    )
+
+
+UNAVAILABLE = (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.exc.OperationalError)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CreditLinesError)
     async def domain_error(_request: Request, exc: errors.CreditLinesError):
-        status = STATUS.get(type(exc), 409 if exc.code != "error" else 400)
-        return problem(status, exc.code, exc.title, exc.detail, **exc.extra)
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError):
@@ -109,23 +137,9 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
     async def database_unavailable(_request: Request, exc: Exception):
-        if is_transient(exc):  # a deadlock that escaped the service's retries: not an outage
-            log.error("transient database conflict: %s", exc)
-            return problem(
-                409,
-                errors.ConcurrentUpdate.code,
-                errors.ConcurrentUpdate.title,
-                "The request collided with concurrent updates and was not applied; retry it.",
-            )
-        log.error("database unavailable: %s", exc)
-        return problem(
-            503,
-            "service_unavailable",
-            "Service unavailable",
-            "The database cannot be reached; nothing was posted. Retry the same request (references make it safe).",
-        )
+        return unavailable_problem(exc)
 
-    for unavailable in (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.exc.OperationalError):
+    for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(Exception)

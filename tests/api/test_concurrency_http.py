@@ -74,7 +74,7 @@ def test_racing_orders_through_http_never_overdraw_and_duplicates_post_once(serv
                 ).status_code
             ),
         )
-        assert codes.count(201) == 16 and codes.count(409) == 16  # 16 × 300 = 4,800 ≤ 5,000 < 17 × 300
+        assert codes.count(201) == 16 and codes.count(409) == 16, codes  # 16 × 300 = 4,800 ≤ 5,000 < 17 × 300
 
         dupes = _race(
             16, lambda i: c.post(path, json={"reference": "SO-DUP", "amount": {"amount": "150.00", "currency": "EUR"}})
