@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from creditlines import clock, validation
 from creditlines.auth.models import ApiKey
 from creditlines.auth.service import BOOTSTRAP_ADMIN_ID, Principal, authenticate, authorise
+from creditlines.auth.sessions import end as end_console_session
+from creditlines.auth.sessions import ended as console_session_ended
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -37,6 +39,8 @@ from creditlines.programmes.service import get_programme, list_programmes, progr
 from creditlines.tenants.service import list_distributors, list_vendors
 
 __all__ = [
+    "console_session_ended",
+    "end_console_session",
     "BOOTSTRAP_ADMIN_ID",
     "EXPIRING_FIELDS",
     "OVER_LIMIT_FIELDS",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -106,6 +107,8 @@ def viewer(request: Request) -> Viewer:
     with request.app.state.uow.read() as s:
         found = lib.stored_key(s, data.key_id)
         if found is None or not same_token(_signer(request).fingerprint(found[1]), data.fingerprint):
+            raise NeedSignIn()
+        if lib.console_session_ended(s, data.csrf):  # signed out: a copy of the cookie is refused too
             raise NeedSignIn()
         principal = found[0]
         label = _scope_label(s, principal)
@@ -299,6 +302,15 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
 
     @app.post("/sign-out")
     def sign_out(request: Request, _form: FormData = Depends(checked_form)) -> Response:
+        data = _session(request)
+        if data is not None and data.key_id is not None:  # ended on the server, not only in this browser
+            with uow.write() as s:
+                lib.end_console_session(
+                    s,
+                    session_token=data.csrf,
+                    key_id=data.key_id,
+                    expires_at=datetime.fromtimestamp(data.issued + MAX_AGE_SECONDS, UTC),
+                )
         response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
         response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict", secure=_secure(request))
         return response

@@ -35,3 +35,17 @@ class ApiKey(Base):
             name="scope",
         ),
     )
+
+
+class ConsoleSignOut(Base):
+    """A console session ended by its sign-out: its cookie is refused from then on, even a copy.
+
+    Keyed by a hash of the session's own random token (the cookie is never stored); kept until the
+    session would have expired anyway, then deleted by the next sign-out."""
+
+    __tablename__ = "console_sign_out"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signed_out_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
