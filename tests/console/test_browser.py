@@ -85,7 +85,7 @@ def test_officer_journey(
     assert page.locator(".scope").inner_text() == "Credit officer · Actebis"
     cookie = next(c for c in context.cookies() if c["name"] == "creditlines_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    assert keys["officer"] not in cookie["value"] and keys["officer"].split("_")[2] not in cookie["value"]
+    assert keys["officer"] not in cookie["value"] and keys["officer"].split("_", 2)[2] not in cookie["value"]
 
     # Search by name, then by customer number, with a filter.
     page.get_by_label("Customer number or name").fill("lyon")

@@ -10,7 +10,8 @@ from tests.factories import make_reseller, make_world
 
 # Configuration scoped to a distributor *or* a vendor, like API keys: webhook endpoints and their
 # deliveries log (the events they carry are keyed by distributor).
-GLOBAL_TABLES = {"distributor", "vendor", "api_key", "webhook", "webhook_attempt"}
+# Not tenant data: tenants themselves, API keys and the console sessions they sign out of, webhooks.
+GLOBAL_TABLES = {"distributor", "vendor", "api_key", "console_sign_out", "webhook", "webhook_attempt"}
 
 
 def test_the_largest_amounts_are_stored_to_the_cent(uow):
