@@ -33,7 +33,7 @@ from creditlines import ledger, metrics
 from creditlines.auth.service import Principal, authorise
 from creditlines.errors import CreditLinesError
 from creditlines.money import parse_amount, to_minor
-from creditlines.validation import is_identifier
+from creditlines.validation import is_identifier, is_tenant_id
 
 _PATH = re.compile(r"/v1/distributors/([^/]+)/resellers/([^/]+)/(eligibility|drawings)")
 ROLES = ("credit_officer", "integration")
@@ -61,11 +61,12 @@ class FastLane:
         headers = dict(reversed(scope["headers"]))  # the first of a repeated header, as Starlette reads it
         body: bytes | None = None  # read, the route gets it replayed
         try:
-            if not is_identifier(distributor_id) or not is_identifier(reseller_id):
+            if not is_tenant_id(distributor_id) or not is_identifier(reseller_id):  # the routes' path types
                 raise _Fallback
             if headers.get(b"content-type", b"").split(b";")[0].strip().lower() not in JSON:
                 raise _Fallback
             principal = self._principal(headers.get(b"authorization"))
+            scope["route"] = self._route(what)  # the metrics' route label, as the router would set it
             body = await _read(receive)
             authorise(principal, roles=ROLES, distributor_id=distributor_id, vendor_id=None)
             distributor = self.api.state.uow.distributors.get(distributor_id)
@@ -76,16 +77,17 @@ class FastLane:
                 response = await self._eligibility(distributor, reseller_id, EligibilityIn.model_validate(document))
             else:
                 request = _drawing_request(distributor, reseller_id, DrawingIn.model_validate(document), principal)
-                response = await self._drawing(request)
         except (_Fallback, CreditLinesError, ValidationError, ValueError, RecursionError):
             await self.app(scope, receive if body is None else _replay(body, receive), send)
             return
-        scope["route"] = self._route(what)  # the metrics' route label, as the router would set it
+        if what == "drawings":  # outside the try: once posted, nothing goes back to the route
+            response = await self._drawing(request)
         await response(scope, receive, send)
 
     def _principal(self, authorization: bytes | None) -> Principal:
         """The key's principal from the per-process cache (a miss goes to the route, which reads it)."""
-        scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")  # as HTTPBearer reads it
+        scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
+        token = token.strip()  # as FastAPI's get_authorization_scheme_param reads it
         if scheme.lower() != "bearer" or not token:
             raise _Fallback
         cache: KeyCache = self.api.state.key_cache
@@ -96,7 +98,10 @@ class FastLane:
 
     async def _eligibility(self, distributor: Any, reseller_id: str, body: EligibilityIn) -> Any:
         amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
-        status, states = await self.api.state.hot.reseller_lines(distributor.id, reseller_id)
+        try:
+            status, states = await self.api.state.hot.reseller_lines(distributor.id, reseller_id)
+        except problems.UNAVAILABLE as exc:  # outside FastAPI's handlers here: the same answer, 503
+            return problems.unavailable_problem(exc)
         if status is None:
             raise _Fallback  # the route answers not_found
         decision = ledger.decide_now(

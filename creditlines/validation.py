@@ -62,6 +62,10 @@ def is_identifier(value: object) -> bool:
     return isinstance(value, str) and _IDENTIFIER.fullmatch(value) is not None
 
 
+def is_tenant_id(value: object) -> bool:
+    return isinstance(value, str) and _TENANT_ID.fullmatch(value) is not None
+
+
 def is_reference(value: object) -> bool:
     return isinstance(value, str) and _REFERENCE.fullmatch(value) is not None
 

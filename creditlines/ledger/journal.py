@@ -1,4 +1,7 @@
-"""The reseller's journal: the only writer of ledger entries, and their listing.
+"""The reseller's journal: the only writer of ledger entries in Python, and their listing.
+
+(The drawing function ``creditlines_draw`` on PostgreSQL writes its own two kinds,
+``drawing_posted`` and ``drawing_allocated``, inside its one statement.)
 
 Every change of a balance, a status or a decision appends here, in the transaction of the change,
 under the reseller's lock: :func:`append` for one entry (the services), :class:`Batch` for many
@@ -174,7 +177,7 @@ def set_sequences(conn: Connection, distributor_id: str, sequences: dict[str, in
 def ledger_entries(
     session: Session, *, distributor_id: str, reseller_id: str, after_seq: int | None, limit: int
 ) -> list[LedgerEntry]:
+    """A page of the reseller's ledger, oldest first, after entry ``after_seq``."""
     require_distributor(session, distributor_id)
     require_reseller(session, distributor_id, reseller_id, lock=False)
-    """A page of the reseller's ledger, oldest first, after entry ``after_seq``."""
     return repo.entries_of(session, distributor_id, reseller_id, after_seq=after_seq, limit=limit)

@@ -169,3 +169,25 @@ def test_a_bearer_written_otherwise_is_read_as_the_routes_read_it(apps: Any) -> 
                   json={"amount": eur("1.00")})
         }  # fmt: skip
         assert statuses <= {200, 401}, (header, statuses)
+
+
+def test_a_warm_lane_answers_503_when_the_database_goes_away(apps: Any) -> None:
+    """The key and the distributor cached (the lane answers), then the hot pool's database is out
+    of reach: eligibility and drawings answer 503 service_unavailable with Retry-After, as the
+    routes do, never a 500 (PostgreSQL: the SQLite hot path has no server to lose)."""
+    api, _ = apps
+    hot = api.client.app.state.hot  # type: ignore[attr-defined]
+    if not hot.is_postgresql:
+        pytest.skip("the hot path on SQLite reads a file: there is no server to go away")
+    body = {"amount": eur("1.00")}
+    assert api.post(f"{D}/R-LANE/eligibility", who="integration", json=body).status_code == 200  # warm
+    RouterCalls.paths.clear()
+    hot._pool, hot._conninfo = None, "postgresql://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    for path, payload in ((f"{D}/R-LANE/eligibility", body), (f"{D}/R-LANE/drawings", {"reference": "SO-X", **body})):
+        answer = api.post(path, who="integration", json=payload)
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["code"] == "service_unavailable" and answer.headers["retry-after"] == "1"
+    # the eligibility check was answered by the lane itself; the drawing may have gone to the route,
+    # as the pool's 10 s wait outlived the key cache's TTL (then the route answered 503 the same way)
+    assert f"POST {D}/R-LANE/eligibility" not in RouterCalls.paths
