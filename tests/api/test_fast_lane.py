@@ -171,14 +171,14 @@ def test_a_bearer_written_otherwise_is_read_as_the_routes_read_it(apps: Any) -> 
         assert statuses <= {200, 401}, (header, statuses)
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite's hot path has no server to lose
 def test_a_warm_lane_answers_503_when_the_database_goes_away(apps: Any) -> None:
     """The key and the distributor cached (the lane answers), then the hot pool's database is out
     of reach: eligibility and drawings answer 503 service_unavailable with Retry-After, as the
     routes do, never a 500 (PostgreSQL: the SQLite hot path has no server to lose)."""
     api, _ = apps
     hot = api.client.app.state.hot  # type: ignore[attr-defined]
-    if not hot.is_postgresql:
-        pytest.skip("the hot path on SQLite reads a file: there is no server to go away")
+    assert hot.is_postgresql
     body = {"amount": eur("1.00")}
     assert api.post(f"{D}/R-LANE/eligibility", who="integration", json=body).status_code == 200  # warm
     RouterCalls.paths.clear()
