@@ -20,6 +20,7 @@ from creditlines.auth.service import Principal, authenticate, authorise
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
+from creditlines.tenants import lookup
 from creditlines.validation import Identifier, KeyId, PathReference, ProgrammeId, TenantId
 
 # Path parameters: one type per kind of id (SPEC §15), the same rules as the bodies.
@@ -162,11 +163,10 @@ async def distributor_of(request: Request, distributor_id: str):
     uow: UnitOfWork = request.app.state.uow
     info = uow.distributors.get(distributor_id)
     if info is None:
-        from creditlines import ledger
 
         def load():
             with uow.read() as session:
-                return ledger.require_distributor(session, distributor_id)
+                return lookup.require_distributor(session, distributor_id)
 
         info = await run_in_threadpool(load)
     return info
@@ -174,10 +174,9 @@ async def distributor_of(request: Request, distributor_id: str):
 
 def money_in(session, distributor_id: str, value, *, allow_zero: bool = False):
     """A request's {amount, currency} as Money in the distributor's currency, exact or refused."""
-    from creditlines import ledger
     from creditlines.money import parse_amount
 
     if value is None:
         return None
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     return parse_amount(value.amount, value.currency, expected_currency=distributor.currency, allow_zero=allow_zero)

@@ -25,7 +25,6 @@ from creditlines.ledger import (
     check_eligibility,
     lift_hold,
     place_hold,
-    require_distributor,
     reseller_summary,
     set_base_limit,
     terminate,
@@ -36,6 +35,7 @@ from creditlines.partnerships.service import require_admitted
 from creditlines.programmes.enrolment import enrol
 from creditlines.programmes.history import programme_history
 from creditlines.programmes.service import get_programme, list_programmes, programme_lines, view
+from creditlines.tenants.lookup import require_distributor
 from creditlines.tenants.service import list_distributors, list_vendors
 
 __all__ = [

@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from creditlines.db.engine import UnitOfWork
+from creditlines.tenants import lookup
 
 requests_app = typer.Typer(
     help="Limit requests waiting for a second officer: list, approve, reject.", no_args_is_help=True
@@ -60,12 +61,11 @@ def _people(minor: int | None, currency: str) -> str:
 
 
 def _money(s: Session, distributor: str, amount: str | None) -> Money | None:
-    from creditlines import ledger
     from creditlines.money import parse_amount
 
     if amount is None:
         return None
-    currency = ledger.require_distributor(s, distributor).currency
+    currency = lookup.require_distributor(s, distributor).currency
     return parse_amount(amount, currency, expected_currency=currency, allow_zero=True)
 
 
@@ -75,13 +75,13 @@ def list_requests(
     status: str = typer.Option("pending", "--status", help="pending, approved, rejected, expired or all"),
 ) -> None:
     """Limit requests of a distributor, oldest first."""
-    from creditlines import clock, ledger
+    from creditlines import clock
     from creditlines.decisions import limit_requests
     from creditlines.errors import CreditLinesError
 
     try:
         with _session(write=False) as s:
-            currency = ledger.require_distributor(s, distributor).currency
+            currency = lookup.require_distributor(s, distributor).currency
             rows = limit_requests.list_requests(
                 s, distributor_id=distributor, status=None if status == "all" else status, after=None, limit=10_000
             )
@@ -105,7 +105,6 @@ def list_requests(
 
 
 def _decide(distributor: str, request_id: str, decision: str, officer: str, reason: str, limit: str | None) -> None:
-    from creditlines import ledger
     from creditlines.decisions import limit_requests
     from creditlines.errors import CreditLinesError
 
@@ -122,7 +121,7 @@ def _decide(distributor: str, request_id: str, decision: str, officer: str, reas
                 actor=actor,
                 key_id=actor,
             )
-            currency = ledger.require_distributor(s, distributor).currency
+            currency = lookup.require_distributor(s, distributor).currency
     except CreditLinesError as exc:
         _fail(exc)
     console.print(
@@ -165,7 +164,6 @@ def set_cover(
     officer: str = typer.Option("desk", "--officer", help="recorded as cli:<officer>"),
 ) -> None:
     """Record an insurer's decision; under cover_plus_discretionary a cut lowers the base limit."""
-    from creditlines import ledger
     from creditlines.decisions import insurance
     from creditlines.errors import CreditLinesError
 
@@ -176,7 +174,7 @@ def set_cover(
         raise typer.Exit(2) from None
     try:
         with _session(write=True) as s:
-            currency = ledger.require_distributor(s, distributor).currency
+            currency = lookup.require_distributor(s, distributor).currency
             amount = _money(s, distributor, cover)
             assert amount is not None
             result = insurance.set_cover(

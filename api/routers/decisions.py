@@ -40,7 +40,7 @@ from api.deps import (
     money_in,
 )
 from api.schemas import MoneyOut
-from creditlines import clock, ledger
+from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -54,6 +54,7 @@ from creditlines.decisions import (
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
 from creditlines.jobs.listings import to_csv
 from creditlines.programmes import service as programmes
+from creditlines.tenants import lookup
 from creditlines.validation import Identifier
 
 router = APIRouter(tags=["credit decisions"])
@@ -74,7 +75,7 @@ def _m(minor: int | None, cur: str) -> MoneyOut | None:
 
 
 def _cur(s: Session, distributor_id: str) -> str:
-    return ledger.require_distributor(s, distributor_id).currency
+    return lookup.require_distributor(s, distributor_id).currency
 
 
 def policy_out(v: policy.PolicyView) -> CreditPolicyOut:

@@ -34,7 +34,6 @@ from api.schemas import (
     PurchaseEventOut,
     TriggerOut,
 )
-from creditlines import ledger
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -42,6 +41,7 @@ from creditlines.ledger.models import Line
 from creditlines.partnerships import service as partnerships
 from creditlines.programmes import enrolment, purchases, service
 from creditlines.programmes.models import Programme
+from creditlines.tenants import lookup
 
 router = APIRouter(tags=["programmes"])
 partner = allow("partner_manager")
@@ -210,7 +210,7 @@ def enrol(
     """Enrol resellers in a standing programme: an outcome per reseller."""
     with uow.write() as s:
         programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
-        cur = ledger.require_distributor(s, programme.distributor_id).currency
+        cur = lookup.require_distributor(s, programme.distributor_id).currency
         results = enrolment.enrol(
             s,
             vendor_id=vendor_id,
@@ -248,7 +248,7 @@ def programme_lines(
     after = decode_cursor(cursor, "id_pair")
     with uow.read() as s:
         programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
-        cur = ledger.require_distributor(s, programme.distributor_id).currency
+        cur = lookup.require_distributor(s, programme.distributor_id).currency
         lines = service.programme_lines(
             s, programme, after=tuple(after) if after else None, limit=limit + 1, status=status_
         )

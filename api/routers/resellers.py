@@ -45,6 +45,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.errors import CreditLinesError, NotFound
 from creditlines.money import from_minor, parse_amount, to_minor
+from creditlines.tenants import lookup
 from creditlines.validation import Instant
 
 router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["resellers"])
@@ -354,7 +355,7 @@ def ledger_page(
     """Every entry for this reseller, oldest first."""
     after = decode_cursor(cursor, "seq")
     with uow.read() as s:
-        cur = ledger.require_distributor(s, distributor_id).currency
+        cur = lookup.require_distributor(s, distributor_id).currency
         entries = ledger.ledger_entries(
             s, distributor_id=distributor_id, reseller_id=reseller_id, after_seq=after, limit=limit + 1
         )

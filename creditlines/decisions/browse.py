@@ -7,14 +7,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, ledger
+from creditlines import clock
 from creditlines.decisions.models import LimitRequest, Nomination
+from creditlines.tenants import lookup
 
 
 def recent_requests(session: Session, *, distributor_id: str, limit: int) -> list[LimitRequest]:
     """Requests no longer pending (approved, rejected, expired — a pending one past its 14 days
     included), newest first: by decision time, else by expiry."""
-    ledger.require_distributor(session, distributor_id)
+    lookup.require_distributor(session, distributor_id)
     now = clock.now()
     stmt = (
         select(LimitRequest)
@@ -30,7 +31,7 @@ def recent_requests(session: Session, *, distributor_id: str, limit: int) -> lis
 
 def recent_nominations(session: Session, *, distributor_id: str, limit: int) -> list[Nomination]:
     """Nominations decided (approved or rejected), newest decision first."""
-    ledger.require_distributor(session, distributor_id)
+    lookup.require_distributor(session, distributor_id)
     stmt = (
         select(Nomination)
         .where(Nomination.distributor_id == distributor_id, Nomination.status != "pending")

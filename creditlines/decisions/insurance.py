@@ -24,6 +24,7 @@ from creditlines.decisions.limit_requests import _base, _limit_minor, _locked_re
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
 from creditlines.money import from_minor
+from creditlines.tenants import lookup
 
 INSURER_CUT = "insurer_cut"
 INSURER_MAX = 200
@@ -53,7 +54,7 @@ def set_cover(
     actor: str,
 ) -> CoverDecision:
     """Record the insurer's decision on the reseller (``cover`` 0: cancelled) and apply the cap."""
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     cover_minor = _limit_minor(cover, distributor.currency, what="cover")
     insurer = validation.text(insurer, "insurer", max_length=INSURER_MAX)
     if reference is not None:
@@ -139,7 +140,7 @@ def import_covers(
     from creditlines.ledger import repository as ledger_repo
     from creditlines.ledger.models import Reseller
 
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     if decided_on > clock.local_today(distributor.timezone):
         raise ValidationFailed("decided_on must be a date no later than the distributor's local today")
     wanted = {

@@ -37,6 +37,7 @@ from creditlines.errors import (
 from creditlines.ledger import repository as ledger_repo
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str, from_minor, to_minor
+from creditlines.tenants import lookup
 
 VALIDITY = timedelta(days=14)
 DECISIONS = ("approve", "reject")
@@ -89,7 +90,7 @@ def set_or_request(
     """Apply the new base limit at once (None), or open a pending request for a raise above the
     distributor's threshold (the request; nothing else changes). The same raise asked again by
     the same key while its request is pending answers that request: a retried PUT opens no second one."""
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     minor = _limit_minor(limit, distributor.currency)
     reason = validation.text(reason, "reason")
     reseller = _locked_reseller(session, distributor_id, reseller_id)
@@ -148,7 +149,7 @@ def set_or_request(
 
 
 def get(session: Session, *, distributor_id: str, request_id: str, fresh: bool = False) -> LimitRequest:
-    ledger.require_distributor(session, distributor_id)
+    lookup.require_distributor(session, distributor_id)
     stmt = select(LimitRequest).where(LimitRequest.distributor_id == distributor_id, LimitRequest.id == request_id)
     if fresh:
         stmt = stmt.execution_options(populate_existing=True)
@@ -162,7 +163,7 @@ def list_requests(
     session: Session, *, distributor_id: str, status: str | None, after: str | None, limit: int
 ) -> list[LimitRequest]:
     """Oldest first; ``status`` as the caller sees it (a pending request past its expiry is expired)."""
-    ledger.require_distributor(session, distributor_id)
+    lookup.require_distributor(session, distributor_id)
     now = clock.now()
     stmt = select(LimitRequest).where(LimitRequest.distributor_id == distributor_id)
     if status == "pending":
@@ -196,7 +197,7 @@ def decide(
     as it stands now → ``above_insured_cap``; a terminated reseller → ``reseller_terminated``."""
     if decision not in DECISIONS:
         raise ValidationFailed("decision must be approve or reject")
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     reason = validation.text(reason, "reason")
     reseller_id = get(session, distributor_id=distributor_id, request_id=request_id).reseller_id
     reseller = _locked_reseller(session, distributor_id, reseller_id)
@@ -270,7 +271,7 @@ def expire_due(session: Session, *, distributor_id: str, day: date, actor: str) 
     nightly job; a replayed night finds nothing left to do). Each reseller is locked in id order
     and its request re-read under the lock, so a decision racing the job is either before it
     (decided) or after it (``request_expired``)."""
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     cutoff = start_of_day_utc(day, distributor.timezone)
     due = session.execute(
         select(LimitRequest.reseller_id, LimitRequest.id)

@@ -17,7 +17,7 @@ from moneyed import Money
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, ledger, validation
+from creditlines import clock, validation
 from creditlines.decisions import journal
 from creditlines.decisions.limit_requests import (
     DECISIONS,
@@ -39,6 +39,7 @@ from creditlines.errors import (
 from creditlines.ledger.models import Reseller
 from creditlines.money import amount_str
 from creditlines.partnerships import service as partnerships
+from creditlines.tenants import lookup
 
 if TYPE_CHECKING:
     from creditlines.partnerships.models import Partnership
@@ -96,7 +97,7 @@ def nominate(
 
 
 def get(session: Session, *, distributor_id: str, nomination_id: str, fresh: bool = False) -> Nomination:
-    ledger.require_distributor(session, distributor_id)
+    lookup.require_distributor(session, distributor_id)
     stmt = select(Nomination).where(Nomination.distributor_id == distributor_id, Nomination.id == nomination_id)
     if fresh:
         stmt = stmt.execution_options(populate_existing=True)
@@ -109,7 +110,7 @@ def get(session: Session, *, distributor_id: str, nomination_id: str, fresh: boo
 def list_for_distributor(
     session: Session, *, distributor_id: str, status: str | None, after: str | None, limit: int
 ) -> list[Nomination]:
-    ledger.require_distributor(session, distributor_id)
+    lookup.require_distributor(session, distributor_id)
     stmt = select(Nomination).where(Nomination.distributor_id == distributor_id)
     if status is not None:
         stmt = stmt.where(Nomination.status == status)
@@ -178,7 +179,7 @@ def decide(
         raise ValidationFailed("decision must be approve or reject")
     if refusal_code is not None and (decision != "reject" or refusal_code not in REFUSAL_CODES):
         raise ValidationFailed(f"refusal_code goes with a rejection, one of {', '.join(REFUSAL_CODES)}")
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     reason = validation.text(reason, "reason")
     held = _lock(session, distributor_id, nomination_id, for_grant=decision == "approve")
     nomination, reseller = held.nomination, held.reseller

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from creditlines import clock, ledger
+from creditlines import clock
 from creditlines.db.engine import is_postgresql, locked
 from creditlines.decisions.models import CAP_POLICIES, CreditPolicy, InsuranceCover
 from creditlines.errors import CurrencyMismatch, InvalidAmount, ValidationFailed
 from creditlines.money import to_minor
+from creditlines.tenants import lookup
 
 UNSET: object = object()
 
@@ -51,7 +52,7 @@ def _view(distributor_id: str, currency: str, row: CreditPolicy | None) -> Polic
 
 
 def get(session: Session, distributor_id: str) -> PolicyView:
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     return _view(distributor_id, distributor.currency, session.get(CreditPolicy, distributor_id))
 
 
@@ -77,7 +78,7 @@ def update(
     policy cuts no limit by itself: the next cover decision on each reseller does. Everything is
     checked before anything is written; two first changes at once both land (insert-if-absent,
     then the row locked)."""
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     cur = distributor.currency
     changes: dict[str, object] = {}
     if approval_threshold is not UNSET:

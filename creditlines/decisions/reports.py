@@ -14,12 +14,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, ledger
+from creditlines import clock
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
 from creditlines.jobs.listings import AMOUNT
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
+from creditlines.tenants import lookup
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ COVER_CUT_FIELDS = list(CoverCutRow.__dataclass_fields__)
 
 def cover_cuts(session: Session, *, distributor_id: str, since: date) -> Iterator[CoverCutRow]:
     """Resellers whose cover was cut since ``since`` and is still below what it was, by reseller id."""
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     if since > clock.local_today(distributor.timezone):
         raise ValidationFailed("since must not be later than the distributor's local today")
     cur = distributor.currency

@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditlines import clock, ledger
+from creditlines import clock
 from creditlines.errors import ValidationFailed
 from creditlines.ledger import repository as ledger_repo
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
+from creditlines.tenants import lookup
 
 AMOUNT = {"amount": True}  # field metadata: a column of plain decimal amounts, written to CSV as numbers
 
@@ -51,7 +52,7 @@ def expiring(session: Session, *, distributor_id: str, within_days: int) -> Iter
     """Active programme lines ending between today and today + ``within_days`` (local dates)."""
     if not 0 <= within_days <= 3660:
         raise ValidationFailed("within_days must be between 0 and 3660")
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     today = clock.local_today(distributor.timezone)
     cur = distributor.currency
     stmt = (
@@ -84,7 +85,7 @@ def expiring(session: Session, *, distributor_id: str, within_days: int) -> Iter
 
 def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRow]:
     """Resellers whose drawn amount exceeds the limit of their current lines, largest excess first."""
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     day: date = clock.local_today(distributor.timezone)
     cur = distributor.currency
     balances = ledger_repo.reseller_balances(distributor_id, day)

@@ -54,7 +54,6 @@ from creditlines.ledger.views import (
     PlanItemView,
     ResellerSummary,
 )
-from creditlines.tenants.lookup import require_distributor, require_reseller
 
 __all__ = [
     "AllocationView",
@@ -86,8 +85,6 @@ __all__ = [
     "list_resellers",
     "place_hold",
     "release",
-    "require_distributor",
-    "require_reseller",
     "reseller_summary",
     "set_base_limit",
     "terminate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from moneyed import Money
 from sqlalchemy.orm import Session
 
-from creditlines import clock, ledger, metrics
+from creditlines import clock, metrics
 from creditlines.decisions import nominations
 from creditlines.errors import InvalidAmount, ProgrammeClosed, ValidationFailed
 from creditlines.ledger import repository as ledger_repo
@@ -15,6 +15,7 @@ from creditlines.partnerships import service as partnerships
 from creditlines.programmes import repository as repo
 from creditlines.programmes.grants import GrantResult, budget_allows, grant
 from creditlines.programmes.service import checked_minor, get_programme, split_programme_id
+from creditlines.tenants import lookup
 
 
 def enrol(
@@ -44,7 +45,7 @@ def enrol(
         raise ValidationFailed("enrol 1 to 1,000 resellers per request")
     if len({r for r, _ in resellers}) != len(resellers):
         raise ValidationFailed("a reseller appears twice in the request")
-    distributor = ledger.require_distributor(session, programme.distributor_id)
+    distributor = lookup.require_distributor(session, programme.distributor_id)
     limits: dict[str, int] = {}
     for reseller_id, limit in resellers:
         minor = programme.line_limit_minor if limit is None else checked_minor(limit, distributor, "limit")

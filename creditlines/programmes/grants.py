@@ -18,6 +18,7 @@ from creditlines.ledger.models import Line, Reseller
 from creditlines.money import from_minor
 from creditlines.programmes import repository as repo
 from creditlines.programmes.models import Programme
+from creditlines.tenants import lookup
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def grant(
     reason: str,
 ) -> Line:
     """Grant the programme's line to the reseller, then record the budget alerts it crosses."""
-    distributor = ledger.require_distributor(session, programme.distributor_id)
+    distributor = lookup.require_distributor(session, programme.distributor_id)
     line = ledger.grant_programme_line(
         session,
         distributor_id=programme.distributor_id,

@@ -23,6 +23,7 @@ from creditlines.programmes import repository as repo
 from creditlines.programmes.grants import GrantResult, budget_allows, grant
 from creditlines.programmes.models import Programme
 from creditlines.programmes.service import checked_minor
+from creditlines.tenants import lookup
 
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -69,7 +70,7 @@ def record_purchase(
     Idempotent on ``event_id``: a re-delivery answers the stored results (created False);
     the same id with another body is an ``idempotency_conflict``.
     """
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     validation.event_id(event_id)
     validation.text(product_category, "product_category", max_length=validation.CATEGORY_MAX)
     amount_minor = checked_minor(amount, distributor, "amount")

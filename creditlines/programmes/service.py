@@ -123,7 +123,7 @@ def create_programme(
     partnership = partnerships.require_admitted(
         session, distributor_id=distributor_id, vendor_id=vendor_id, allow_ended=True
     )
-    distributor = ledger.require_distributor(session, distributor_id)
+    distributor = lookup.require_distributor(session, distributor_id)
     validation.tenant_id(code, "code")
     validation.text(name, "name", max_length=validation.NAME_MAX)
     validation.day(starts_on, "starts_on")
@@ -233,7 +233,7 @@ def update_programme(
     programme = get_programme(
         session, vendor_id=vendor_id, programme_id=programme_id, lock=True, check_partnership=False
     )
-    distributor = ledger.require_distributor(session, programme.distributor_id)
+    distributor = lookup.require_distributor(session, programme.distributor_id)
     now = clock.now()
     if status is not None:
         if status not in ("active", "closed"):
@@ -303,7 +303,7 @@ def _move_line_ends(session: Session, programme: Programme, ends_on: date, *, ac
 
 
 def view(session: Session, programme: Programme) -> ProgrammeView:
-    distributor = ledger.require_distributor(session, programme.distributor_id)
+    distributor = lookup.require_distributor(session, programme.distributor_id)
     cur = distributor.currency
     day = clock.local_today(distributor.timezone)
     beneficiaries, total_limit, total_drawn = repo.utilisation(session, programme, day)
