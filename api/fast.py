@@ -26,13 +26,13 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import problems, render
+from api import problems
 from api.deps import KeyCache
+from api.routers.resellers import drawing_answer, drawing_request, eligibility_answer
 from api.schemas import DrawingIn, EligibilityIn
-from creditlines import ledger, metrics
+from creditlines import ledger
 from creditlines.auth.service import Principal, authorise
 from creditlines.errors import CreditLinesError
-from creditlines.money import parse_amount, to_minor
 from creditlines.validation import is_identifier, is_tenant_id
 
 _PATH = re.compile(r"/v1/distributors/([^/]+)/resellers/([^/]+)/(eligibility|drawings)")
@@ -76,7 +76,7 @@ class FastLane:
             if what == "eligibility":
                 response = await self._eligibility(distributor, reseller_id, EligibilityIn.model_validate(document))
             else:
-                request = _drawing_request(distributor, reseller_id, DrawingIn.model_validate(document), principal)
+                request = drawing_request(distributor, reseller_id, DrawingIn.model_validate(document), principal.actor)
         except (_Fallback, CreditLinesError, ValidationError, ValueError, RecursionError):
             await self.app(scope, receive if body is None else _replay(body, receive), send)
             return
@@ -97,30 +97,19 @@ class FastLane:
         return principal
 
     async def _eligibility(self, distributor: Any, reseller_id: str, body: EligibilityIn) -> Any:
-        amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
         try:
-            status, states = await self.api.state.hot.reseller_lines(distributor.id, reseller_id)
+            return await eligibility_answer(self.api.state, distributor, reseller_id, body)
         except problems.UNAVAILABLE as exc:  # outside FastAPI's handlers here: the same answer, 503
             return problems.unavailable_problem(exc)
-        if status is None:
-            raise _Fallback  # the route answers not_found
-        decision = ledger.decide_now(
-            distributor, status, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id
-        )
-        return render.json_response(render.decision(decision, distributor.currency))
 
     async def _drawing(self, request: ledger.DrawingRequest) -> Any:
         # The point of no return: from here on the drawing may be posted, so nothing falls back.
-        distributor_id = request.distributor.id
         try:
-            drawing, created = (await self.api.state.drawings.post(request)).accepted()
+            return await drawing_answer(self.api.state, request)
         except CreditLinesError as exc:
-            metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
             return problems.domain_problem(exc)
         except problems.UNAVAILABLE as exc:
             return problems.unavailable_problem(exc)
-        metrics.DRAWINGS.labels(distributor_id, "accepted" if created else "replayed").inc()
-        return render.json_response(render.document(drawing), 201 if created else 200)
 
     def _route(self, what: str) -> Any:
         if self._routes is None:
@@ -131,20 +120,6 @@ class FastLane:
                 and "POST" in getattr(route, "methods", ())
             }
         return self._routes.get(what)
-
-
-def _drawing_request(
-    distributor: Any, reseller_id: str, body: DrawingIn, principal: Principal
-) -> ledger.DrawingRequest:
-    amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
-    return ledger.DrawingRequest.of(
-        distributor,
-        reseller_id=reseller_id,
-        reference=body.reference,
-        amount=amount,
-        vendor_id=body.vendor_id,
-        actor=principal.actor,
-    )
 
 
 async def _read(receive: Receive) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
@@ -245,10 +245,16 @@ async def eligibility(
     The hot path: one statement (the reseller and its lines) on the event loop, the pure
     waterfall, and the JSON written directly (see `creditlines.db.hot`)."""
     distributor = await distributor_of(request, distributor_id)
+    return await eligibility_answer(request.app.state, distributor, reseller_id, body)
+
+
+async def eligibility_answer(state: Any, distributor: Any, reseller_id: str, body: EligibilityIn) -> Response:
+    """The eligibility check's answer, for this route and the fast lane (`api/fast.py`);
+    ``not_found`` for a reseller that does not exist."""
     amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
-    status_, states = await request.app.state.hot.reseller_lines(distributor_id, reseller_id)
+    status_, states = await state.hot.reseller_lines(distributor.id, reseller_id)
     if status_ is None:
-        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor.id!r}")
     decision = ledger.decide_now(distributor, status_, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id)
     return render.json_response(render.decision(decision, distributor.currency))
 
@@ -267,16 +273,32 @@ async def post_drawing(
     transaction in the threadpool (`creditlines.ledger.DrawingDesk`)."""
     try:
         distributor = await distributor_of(request, distributor_id)
-        amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
-        drawing_request = ledger.DrawingRequest.of(
-            distributor,
-            reseller_id=reseller_id,
-            reference=body.reference,
-            amount=amount,
-            vendor_id=body.vendor_id,
-            actor=who.actor,
-        )
-        drawing, created = (await request.app.state.drawings.post(drawing_request)).accepted()
+        drawing = drawing_request(distributor, reseller_id, body, who.actor)
+    except CreditLinesError as exc:
+        metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
+        raise
+    return await drawing_answer(request.app.state, drawing)
+
+
+def drawing_request(distributor: Any, reseller_id: str, body: DrawingIn, actor: str) -> ledger.DrawingRequest:
+    """The drawing asked, checked before anything is read (this route and the fast lane)."""
+    amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
+    return ledger.DrawingRequest.of(
+        distributor,
+        reseller_id=reseller_id,
+        reference=body.reference,
+        amount=amount,
+        vendor_id=body.vendor_id,
+        actor=actor,
+    )
+
+
+async def drawing_answer(state: Any, request: ledger.DrawingRequest) -> Response:
+    """Post the drawing and count it (this route and the fast lane): 201 created, 200 replayed; a
+    refusal is counted and raised."""
+    distributor_id = request.distributor.id
+    try:
+        drawing, created = (await state.drawings.post(request)).accepted()
     except CreditLinesError as exc:
         metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
         raise
