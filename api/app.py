@@ -14,6 +14,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import console
+import creditlines.models  # noqa: F401 - every mapper known before the first flush
 from api import problems
 from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
@@ -21,6 +22,7 @@ from api.fast import FastLane
 from api.observability import Observability, configure_logging
 from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
+from console.web import too_large_page
 from creditlines import __version__, clock, ledger
 from creditlines.config import get_settings
 from creditlines.db.engine import UnitOfWork, make_engine
@@ -77,7 +79,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(FastLane, api=app)  # innermost of ours: see api/fast.py
     app.add_middleware(EncodedSlashes)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, pages={"/console/": too_large_page})  # a person gets a page
     app.add_middleware(Observability)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 1024 * 1024
@@ -26,9 +28,29 @@ class PayloadTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes", headers={"Connection": "close"})
 
 
+def payload_too_large(limit: int) -> JSONResponse:
+    """413 (SPEC §15) as problem+json; the connection is closed, so the rest of the body is never
+    read. Rendered here, at the edge, which imports nothing of the API or the console."""
+    body = {
+        "type": "https://creditlines.dev/problems/payload_too_large",
+        "title": "Payload too large",
+        "status": 413,
+        "detail": f"The request body is larger than {limit} bytes (1 MiB); it was not read.",
+        "code": "payload_too_large",
+    }
+    return JSONResponse(body, status_code=413, media_type="application/problem+json", headers={"Connection": "close"})
+
+
+TooLargePage = Callable[[Scope, int], ASGIApp]
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
-        self.app, self.max_body = app, max_body
+    """Refuses a body above ``max_body`` before it is read in full. ``pages`` maps a path prefix to
+    the page a person gets instead of the problem (``api.app`` passes the console's for
+    ``/console/``: the edge never imports the console)."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, pages: Mapping[str, TooLargePage] | None = None) -> None:
+        self.app, self.max_body, self.pages = app, max_body, dict(pages or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,13 +91,11 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from api.problems import payload_too_large
-
-        if str(scope.get("path", "")).startswith("/console/"):  # a person's upload: a page (console.web)
-            from console.web import too_large_page
-
-            await too_large_page(scope, self.max_body)(scope, receive, send)
-            return
+        path = str(scope.get("path", ""))
+        for prefix, page in self.pages.items():
+            if path.startswith(prefix):  # a person's upload: a page
+                await page(scope, self.max_body)(scope, receive, send)
+                return
         await payload_too_large(self.max_body)(scope, receive, send)
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import render
-from api.edge import MAX_BODY
+from api.edge import MAX_BODY, payload_too_large
 from creditlines import errors
 from creditlines.db.retry import is_transient
 from creditlines.money import Money
@@ -64,17 +64,6 @@ def problem(
     if headers is None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
-
-
-def payload_too_large(limit: int) -> JSONResponse:
-    """413 (SPEC §15); the connection is closed, so the rest of the body is never read."""
-    return problem(
-        413,
-        "payload_too_large",
-        "Payload too large",
-        f"The request body is larger than {limit} bytes (1 MiB); it was not read.",
-        headers={"Connection": "close"},
-    )
 
 
 def _validation_code(exc: RequestValidationError) -> tuple[str, str]:

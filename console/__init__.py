@@ -11,6 +11,6 @@ if TYPE_CHECKING:
 
 def mount(app: FastAPI) -> None:
     """Serve the console at ``/console`` of ``app``, on the app's unit of work."""
-    from console.web import create_console
+    from console.app import create_console
 
     app.mount("/console", create_console(app.state.uow), name="console")

@@ -13,13 +13,14 @@ from creditlines.auth.service import BOOTSTRAP_ADMIN_ID, Principal, authenticate
 from creditlines.auth.sessions import end as end_console_session
 from creditlines.auth.sessions import ended as console_session_ended
 from creditlines.config import get_settings
+from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import browse as decisions_browse
-from creditlines.decisions import insurance, limit_requests, nominations, policy, reports
+from creditlines.decisions import insurance, limit_requests, policy, reports
 from creditlines.decisions.models import REFUSAL_CODES
 from creditlines.errors import CreditLinesError, Forbidden, NotFound, SameApprover, Unauthenticated, ValidationFailed
-from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, expiring, over_limit, to_csv
+from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, expiring, over_limit
 from creditlines.ledger import (
     availability,
     check_eligibility,
@@ -32,6 +33,7 @@ from creditlines.ledger import (
 from creditlines.ledger.browse import recent_entries, search_resellers
 from creditlines.money import for_people, from_minor, parse_amount, to_minor
 from creditlines.partnerships.service import require_admitted
+from creditlines.programmes import nominations
 from creditlines.programmes.enrolment import enrol
 from creditlines.programmes.history import programme_history
 from creditlines.programmes.service import get_programme, list_programmes, programme_lines, view

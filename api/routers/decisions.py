@@ -42,17 +42,12 @@ from api.deps import (
 from api.schemas import MoneyOut
 from creditlines import clock
 from creditlines.auth.service import Principal
+from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
-from creditlines.decisions import (
-    insurance,
-    limit_requests,
-    nominations,
-    policy,
-    reports,
-)
+from creditlines.decisions import insurance, limit_requests, policy, reports
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
-from creditlines.jobs.listings import to_csv
+from creditlines.programmes import nominations
 from creditlines.programmes import service as programmes
 from creditlines.tenants import lookup
 from creditlines.validation import Identifier

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api.deps import DistributorId, allow, get_uow
 from api.schemas import MoneyOut, Strict
 from creditlines.auth.service import Principal
+from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
 from creditlines.errors import ValidationFailed
 from creditlines.jobs import expiry, listings
@@ -119,7 +120,7 @@ def report_expiring(
     with uow.snapshot() as s:
         rows = list(listings.expiring(s, distributor_id=distributor_id, within_days=within_days))
     if _wants_csv(request):
-        return Response(listings.to_csv(rows, listings.EXPIRING_FIELDS), media_type="text/csv")
+        return Response(to_csv(rows, listings.EXPIRING_FIELDS), media_type="text/csv")
 
     def m(value, cur):
         return MoneyOut(amount=value, currency=cur)
@@ -142,7 +143,7 @@ def report_over_limit(
     with uow.snapshot() as s:
         rows = list(listings.over_limit(s, distributor_id=distributor_id))
     if _wants_csv(request):
-        return Response(listings.to_csv(rows, listings.OVER_LIMIT_FIELDS), media_type="text/csv")
+        return Response(to_csv(rows, listings.OVER_LIMIT_FIELDS), media_type="text/csv")
     return OverLimitList(
         items=[
             OverLimitOut(

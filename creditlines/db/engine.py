@@ -88,11 +88,10 @@ def is_postgresql(session_or_engine: Session | Engine) -> bool:
 
 
 class UnitOfWork:
-    """Session factories bound to one engine."""
+    """Session factories bound to one engine. Whoever makes one imports ``creditlines.models``
+    first (the entry points do), so every mapper is known before the first flush."""
 
     def __init__(self, engine: Engine) -> None:
-        import creditlines.models  # noqa: F401 - every mapper known before the first flush
-
         self.engine = engine
         # Distributors never change currency or time zone (create_distributor refuses it), so
         # each process keeps what it has read of them.

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditlines import clock
+from creditlines.csvdoc import AMOUNT
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
-from creditlines.jobs.listings import AMOUNT
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
 from creditlines.tenants import lookup

@@ -10,12 +10,11 @@ The drawing function on PostgreSQL (``creditlines_draw_0005.pg.sql``) applies th
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from creditlines import clock
 from creditlines.eligibility import Totals
 from creditlines.events import outbox
 from creditlines.events.types import THRESHOLDS, EventType
@@ -133,22 +132,3 @@ def programme_rows(
                 )
             )
     return rows
-
-
-def programme_granted(session: Session, programme: object, *, limit_minor: int, day: date) -> None:
-    """After a grant of ``limit_minor`` (flushed): budget crossings, from the counts the budget
-    check reads under the programme's lock. A programme without a budget reads nothing."""
-    from creditlines.programmes import repository as repo
-
-    if not getattr(programme, "max_beneficiaries", None) and not getattr(programme, "max_total_limit_minor", None):
-        return
-    beneficiaries, total_limit, _ = repo.utilisation(session, programme, day)  # type: ignore[arg-type]
-    outbox.record_many(
-        session,
-        programme_rows(
-            programme=programme,
-            before=(beneficiaries - 1, total_limit - limit_minor),
-            after=(beneficiaries, total_limit),
-            at=clock.now(),
-        ),
-    )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from creditlines import clock, ledger, metrics
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
-from creditlines.events import nightly
+from creditlines.jobs import nightly_events as nightly
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Line
 

@@ -33,13 +33,14 @@ from creditlines.errors import (
     NotFound,
     ResellerTerminated,
 )
-from creditlines.events import ledger_events
+from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Allocation, Drawing
+from creditlines.ledger.repository import require_reseller
 from creditlines.ledger.views import AllocationView, DrawingView
 from creditlines.money import from_minor
-from creditlines.tenants.lookup import DistributorInfo, require_distributor, require_reseller
+from creditlines.tenants.lookup import DistributorInfo, require_distributor
 
 
 def drawing_view(

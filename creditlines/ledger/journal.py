@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from creditlines.db import bulk
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import LedgerEntry, Reseller
-from creditlines.tenants.lookup import require_distributor, require_reseller
+from creditlines.ledger.repository import require_reseller
+from creditlines.tenants.lookup import require_distributor
 
 
 class EntryKind(StrEnum):

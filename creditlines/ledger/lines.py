@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from creditlines import clock, validation
 from creditlines.db import bulk
 from creditlines.errors import InvalidAmount, NotFound, ResellerTerminated, ValidationFailed
-from creditlines.events import ledger_events
+from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Allocation, Line, Reseller
+from creditlines.ledger.repository import require_reseller
 from creditlines.tenants import lookup
-from creditlines.tenants.lookup import require_distributor, require_reseller
+from creditlines.tenants.lookup import require_distributor
 
 
 def grant_programme_line(

@@ -8,14 +8,15 @@ from sqlalchemy.orm import Session
 from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, ReleaseExceedsOutstanding, ValidationFailed
-from creditlines.events import ledger_events
+from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawings import drawing_view
 from creditlines.ledger.models import RELEASE_KINDS, Release
+from creditlines.ledger.repository import require_reseller
 from creditlines.ledger.views import DrawingView
 from creditlines.money import from_minor
-from creditlines.tenants.lookup import require_distributor, require_reseller
+from creditlines.tenants.lookup import require_distributor
 
 
 def release(

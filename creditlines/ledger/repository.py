@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from creditlines.db.engine import fresh, is_postgresql, locked
+from creditlines.errors import NotFound
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
 
 
@@ -284,3 +285,11 @@ def lock_reseller_rows(session: Session, distributor_id: str, reseller_ids: list
         .order_by(table.c.id)
     )
     return list(session.execute(locked(session, stmt)))
+
+
+def require_reseller(session: Session, distributor_id: str, reseller_id: str, *, lock: bool) -> Reseller:
+    """The reseller, locked when ``lock`` (FOR UPDATE on PostgreSQL); ``not_found`` when absent."""
+    reseller = get_reseller(session, distributor_id, reseller_id, lock=lock)
+    if reseller is None:
+        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
+    return reseller

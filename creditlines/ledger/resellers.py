@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import InvalidAmount, ResellerTerminated, ValidationFailed
-from creditlines.events import ledger_events
+from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.availability import current_state
 from creditlines.ledger.lines import close_lines
 from creditlines.ledger.models import Line, Reseller
+from creditlines.ledger.repository import require_reseller
 from creditlines.ledger.views import ResellerSummary
-from creditlines.tenants.lookup import require_distributor, require_reseller
+from creditlines.tenants.lookup import require_distributor
 
 
 def upsert_reseller(

@@ -7,11 +7,11 @@ from moneyed import Money
 from sqlalchemy.orm import Session
 
 from creditlines import clock, metrics
-from creditlines.decisions import nominations
 from creditlines.errors import InvalidAmount, ProgrammeClosed, ValidationFailed
 from creditlines.ledger import repository as ledger_repo
 from creditlines.money import amount_str
 from creditlines.partnerships import service as partnerships
+from creditlines.programmes import nominations
 from creditlines.programmes import repository as repo
 from creditlines.programmes.grants import GrantResult, budget_allows, grant
 from creditlines.programmes.service import checked_minor, get_programme, split_programme_id

@@ -1,7 +1,7 @@
 """The one place a programme line is granted: the budget check and the grant itself.
 
 Enrolment (``programmes.enrolment``), purchase events (``programmes.purchases``) and an approved
-nomination (``decisions.nominations``) all grant through here, with the programme and the
+nomination (``programmes.nominations``) all grant through here, with the programme and the
 reseller already locked by the caller (lock order in ``programmes.service``).
 """
 
@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from creditlines import clock, ledger
-from creditlines.events import alerts
+from creditlines.events import alerts, outbox
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import from_minor
 from creditlines.programmes import repository as repo
@@ -27,7 +27,7 @@ class GrantResult:
     outcome: str
     reason: str | None
     line: Line | None
-    nomination_id: str | None = None  # outcome pending_approval (decisions.nominations)
+    nomination_id: str | None = None  # outcome pending_approval (programmes.nominations)
 
 
 def budget_allows(session: Session, programme: Programme, day: date, extra_limit: int) -> bool:
@@ -70,5 +70,22 @@ def grant(
         reason=reason,
         reseller=reseller,
     )
-    alerts.programme_granted(session, programme, limit_minor=limit_minor, day=clock.local_today(distributor.timezone))
+    _budget_alerts(session, programme, limit_minor=limit_minor, day=clock.local_today(distributor.timezone))
     return line
+
+
+def _budget_alerts(session: Session, programme: Programme, *, limit_minor: int, day: date) -> None:
+    """After a grant of ``limit_minor`` (flushed): budget crossings, from the counts the budget
+    check reads under the programme's lock. A programme without a budget reads nothing."""
+    if not getattr(programme, "max_beneficiaries", None) and not getattr(programme, "max_total_limit_minor", None):
+        return
+    beneficiaries, total_limit, _ = repo.utilisation(session, programme, day)
+    outbox.record_many(
+        session,
+        alerts.programme_rows(
+            programme=programme,
+            before=(beneficiaries - 1, total_limit - limit_minor),
+            after=(beneficiaries, total_limit),
+            at=clock.now(),
+        ),
+    )

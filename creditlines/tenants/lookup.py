@@ -1,18 +1,14 @@
-"""Lookups every service starts with: the distributor (cached, immutable), the vendor and the
-reseller, refused with ``not_found`` when absent."""
+"""Lookups every service starts with: the distributor (cached, immutable), and the vendor,
+refused with ``not_found`` when absent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from creditlines.errors import NotFound
 from creditlines.tenants.models import Distributor, Vendor
-
-if TYPE_CHECKING:  # the ledger imports this module: no import of the ledger package at load time
-    from creditlines.ledger.models import Reseller
 
 
 @dataclass(frozen=True)
@@ -47,12 +43,3 @@ def require_distributor(session: Session, distributor_id: str) -> DistributorInf
     if distributor is None:
         raise NotFound(f"distributor {distributor_id!r} does not exist")
     return distributor
-
-
-def require_reseller(session: Session, distributor_id: str, reseller_id: str, *, lock: bool) -> Reseller:
-    from creditlines.ledger import repository as ledger_repo
-
-    reseller = ledger_repo.get_reseller(session, distributor_id, reseller_id, lock=lock)
-    if reseller is None:
-        raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor_id!r}")
-    return reseller

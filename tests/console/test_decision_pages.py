@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from creditlines.db.engine import UnitOfWork
-from creditlines.decisions import limit_requests, nominations
+from creditlines.decisions import limit_requests
+from creditlines.programmes import nominations
 from tests.console import decisions_story
 from tests.console.test_pages import sign_in
 

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from creditlines import ledger
+from creditlines.csvdoc import csv_cell, to_csv
 from creditlines.jobs import listings
 from creditlines.ledger.models import Reseller
 from tests.conftest import DEFAULT_NOW
@@ -38,18 +39,18 @@ def rows(text: str) -> list[list[str]]:
 
 def test_text_cells_are_neutralised_and_amounts_stay_numbers():
     row = listings.OverLimitRow("-R-9", "=cmd|' /C calc'!A0", "active", "-120.00", "0", "120.00", "EUR")
-    assert listings.to_csv([row], listings.OVER_LIMIT_FIELDS) == (
+    assert to_csv([row], listings.OVER_LIMIT_FIELDS) == (
         "reseller_id,reseller_name,status,total_limit,total_drawn,over_limit_by,currency\r\n"
         "'-R-9,'=cmd|' /C calc'!A0,active,-120.00,0,120.00,EUR\r\n"
     )
     cr = listings.OverLimitRow("R-1", "a\rb", "active", "1.00", "2.00", "1.00", "EUR")
-    assert rows(listings.to_csv([cr], listings.OVER_LIMIT_FIELDS))[1][1] == "a\rb"  # quoted: one cell, one row
+    assert rows(to_csv([cr], listings.OVER_LIMIT_FIELDS))[1][1] == "a\rb"  # quoted: one cell, one row
     for first in ("=", "+", "-", "@", "\t", "\r"):
-        assert listings.csv_cell(first + "x") == "'" + first + "x"
-        assert listings.csv_cell(first + "x", amount=True) == "'" + first + "x"  # not a number: text after all
-    assert listings.csv_cell("-120.00", amount=True) == "-120.00"
-    assert listings.csv_cell("-120.00") == "'-120.00"  # by column, not by value: in a text column it is text
-    assert listings.csv_cell("x=1") == "x=1" and listings.csv_cell(None) == "" and listings.csv_cell("") == ""
+        assert csv_cell(first + "x") == "'" + first + "x"
+        assert csv_cell(first + "x", amount=True) == "'" + first + "x"  # not a number: text after all
+    assert csv_cell("-120.00", amount=True) == "-120.00"
+    assert csv_cell("-120.00") == "'-120.00"  # by column, not by value: in a text column it is text
+    assert csv_cell("x=1") == "x=1" and csv_cell(None) == "" and csv_cell("") == ""
 
 
 @pytest.fixture

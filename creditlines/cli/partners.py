@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from creditlines.cli import common
+
 if TYPE_CHECKING:
-    from creditlines.db.engine import UnitOfWork
-    from creditlines.errors import CreditLinesError
+    pass
 
 app = typer.Typer(help="Partnerships: admit a vendor at a distributor, end it, list them.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console, err = common.console, common.err
 ACTOR = "cli:partners"
-
-
-def _uow() -> UnitOfWork:
-    from creditlines.cli import _uow as uow
-
-    return uow()
-
-
-def _fail(exc: CreditLinesError) -> NoReturn:
-    err.print(f"[red]{exc.code}[/red]: {exc.detail}")
-    raise typer.Exit(2) from None
 
 
 def _show(rows: Iterable[Any]) -> None:
@@ -37,7 +25,7 @@ def _show(rows: Iterable[Any]) -> None:
     locale = get_settings().locale
     currencies: dict[str, str] = {}
     table = Table("distributor", "vendor", "status", "max line limit", "approval", "since", "ended", "note")
-    uow = _uow()
+    uow = common.uow()
     with uow.read() as s:
         from creditlines.tenants import lookup
 
@@ -78,7 +66,7 @@ def admit(
     from creditlines.tenants import lookup
 
     try:
-        with _uow().write() as s:
+        with common.uow().write() as s:
             cap = None
             if max_line_limit is not None:
                 info = lookup.get_distributor(s, distributor)
@@ -94,7 +82,7 @@ def admit(
                 actor=ACTOR,
             )
     except CreditLinesError as exc:
-        _fail(exc)
+        common.fail(exc)
     console.print(f"{vendor} {'admitted' if created else 'partnership updated'} at {distributor}")
     _show([partnership])
 
@@ -108,10 +96,10 @@ def end(
     from creditlines.partnerships import service
 
     try:
-        with _uow().write() as s:
+        with common.uow().write() as s:
             partnership = service.end(s, distributor_id=distributor, vendor_id=vendor, actor=ACTOR)
     except CreditLinesError as exc:
-        _fail(exc)
+        common.fail(exc)
     _show([partnership])
 
 
@@ -127,11 +115,11 @@ def list_(
         err.print("give exactly one of --distributor or --vendor")
         raise typer.Exit(2)
     try:
-        with _uow().read() as s:
+        with common.uow().read() as s:
             if distributor:
                 rows = service.list_for_distributor(s, distributor_id=distributor, after=None, limit=10_000)
             else:
                 rows = service.list_for_vendor(s, vendor_id=vendor, after=None, limit=10_000)
     except CreditLinesError as exc:
-        _fail(exc)
+        common.fail(exc)
     _show(rows)

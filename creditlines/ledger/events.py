@@ -18,6 +18,7 @@ from creditlines import clock
 from creditlines import eligibility as elig
 from creditlines.events import alerts, outbox
 from creditlines.events.types import EventType
+from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Line, Reseller
 from creditlines.tenants import lookup
 
@@ -131,8 +132,6 @@ def after_draw(
     result: dict[str, Any],
 ) -> None:
     """The Python drawing path (SQLite): the events ``creditlines_draw`` writes on PostgreSQL."""
-    from creditlines.ledger import repository as repo
-
     outcome = result["outcome"]
     at = clock.now()
     base = {"reference": reference, "amount_minor": amount_minor, "vendor_id": vendor_id}

@@ -39,12 +39,14 @@ from creditlines.errors import (
 from creditlines.ledger.models import Reseller
 from creditlines.money import amount_str
 from creditlines.partnerships import service as partnerships
+from creditlines.programmes import grants
+from creditlines.programmes import repository as programme_repo
+from creditlines.programmes.grants import GrantResult
+from creditlines.programmes.models import Programme
 from creditlines.tenants import lookup
 
 if TYPE_CHECKING:
     from creditlines.partnerships.models import Partnership
-    from creditlines.programmes.grants import GrantResult
-    from creditlines.programmes.models import Programme
 
 
 def nominate(
@@ -53,8 +55,6 @@ def nominate(
     """The enrolment's answer where the distributor decides: a pending nomination (the one
     already pending for this reseller and programme, if any). Programme and reseller are locked
     by the caller (``programmes.enrolment.enrol``), which has checked every rule it can check now."""
-    from creditlines.programmes.grants import GrantResult
-
     existing = session.scalars(
         select(Nomination)
         .where(
@@ -144,8 +144,6 @@ class _Locked:
 
 def _lock(session: Session, distributor_id: str, nomination_id: str, *, for_grant: bool) -> _Locked:
     """Partnership (share), programme, reseller — the one lock order — then the nomination, fresh."""
-    from creditlines.programmes import repository as programme_repo
-
     first = get(session, distributor_id=distributor_id, nomination_id=nomination_id)
     partnership = programme = None
     if for_grant:
@@ -227,9 +225,6 @@ def decide(
 
 
 def _grant(session: Session, held: _Locked, currency: str, tz: str, limit: Money | None, actor: str) -> str:
-    from creditlines.programmes import grants
-    from creditlines.programmes import repository as programme_repo
-
     programme, reseller, nomination = held.programme, held.reseller, held.nomination
     assert programme is not None and held.partnership is not None
     granted = nomination.limit_minor if limit is None else _limit_minor(limit, currency)

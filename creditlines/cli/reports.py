@@ -7,27 +7,21 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
+
+from creditlines.cli import common
 
 if TYPE_CHECKING:
-    from creditlines.db.engine import UnitOfWork
+    pass
 
 app = typer.Typer(help="Listings for credit officers: expiring lines, resellers over limit.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-
-def _uow() -> UnitOfWork:
-    from creditlines.cli import _uow as uow
-
-    return uow()
+console, err = common.console, common.err
 
 
 def _print_rows(rows: Iterable[Any], fields: list[str], fmt: str) -> None:
     import json
     from dataclasses import asdict
 
-    from creditlines.jobs.listings import to_csv
+    from creditlines.csvdoc import to_csv
 
     if fmt == "csv":
         typer.echo(to_csv(rows, fields), nl=False)
@@ -53,7 +47,7 @@ def report_expiring(
     from creditlines.jobs import listings
 
     try:
-        with _uow().snapshot() as s:
+        with common.uow().snapshot() as s:
             rows = list(listings.expiring(s, distributor_id=distributor, within_days=within_days))
     except CreditLinesError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
@@ -71,7 +65,7 @@ def report_over_limit(
     from creditlines.jobs import listings
 
     try:
-        with _uow().snapshot() as s:
+        with common.uow().snapshot() as s:
             rows = list(listings.over_limit(s, distributor_id=distributor))
     except CreditLinesError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")

@@ -9,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
+from creditlines.cli import common
+
 app = typer.Typer(help="Events (SPEC §13): follow a distributor's or a vendor's feed.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console, err = common.console, common.err
 
 STYLES = {
     "drawing.refused": "red",
@@ -27,12 +27,6 @@ STYLES = {
     "webhook.disabled": "bold red",
     "programme.utilisation_crossed": "yellow",
 }
-
-
-def _uow() -> Any:
-    from creditlines.cli import _uow as uow
-
-    return uow()
 
 
 def _people(value: Any, locale: str) -> str:
@@ -78,7 +72,7 @@ def tail(
     scope = feed.Scope(distributor_id=distributor, vendor_id=vendor)
     kinds = webhooks.check_types(types.split(","), partner=vendor is not None) if types else None
     locale = get_settings().locale
-    uow = _uow()
+    uow = common.uow()
     with uow.read() as s:
         after = None if from_start else feed.current_position(s)
     try:
@@ -109,7 +103,7 @@ def deliver(once: bool = typer.Option(False, "--once", help="one round of delive
     from creditlines.config import get_settings
     from creditlines.events.sender import Sender
 
-    uow = _uow()
+    uow = common.uow()
     sender = Sender(uow, get_settings())
 
     async def run() -> None:

@@ -14,10 +14,10 @@ from datetime import date
 
 import typer
 from moneyed import Money
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from creditlines.cli import common
 from creditlines.db.engine import UnitOfWork
 from creditlines.tenants import lookup
 
@@ -25,8 +25,7 @@ requests_app = typer.Typer(
     help="Limit requests waiting for a second officer: list, approve, reject.", no_args_is_help=True
 )
 insurance_app = typer.Typer(help="Insurer cover of resellers: record a decision.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console, err = common.console, common.err
 
 
 def register(app: typer.Typer) -> None:
@@ -38,19 +37,12 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _session(*, write: bool) -> Iterator[Session]:
     """One transaction on a unit of work of its own, whose connections are closed after it."""
-    from creditlines.cli import _uow
-
-    uow: UnitOfWork = _uow()
+    uow: UnitOfWork = common.uow()
     try:
         with uow.write() if write else uow.read() as s:
             yield s
     finally:
         uow.dispose()
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[red]{getattr(exc, 'code', 'error')}[/red]: {getattr(exc, 'detail', exc)}")
-    raise typer.Exit(2) from None
 
 
 def _people(minor: int | None, currency: str) -> str:
@@ -86,7 +78,7 @@ def list_requests(
                 s, distributor_id=distributor, status=None if status == "all" else status, after=None, limit=10_000
             )
     except CreditLinesError as exc:
-        _fail(exc)
+        common.fail(exc)
     table = Table("id", "reseller", "current", "requested", "reason", "asked by", "status", "expires", "decided")
     now = clock.now()
     for r in rows:
@@ -123,7 +115,7 @@ def _decide(distributor: str, request_id: str, decision: str, officer: str, reas
             )
             currency = lookup.require_distributor(s, distributor).currency
     except CreditLinesError as exc:
-        _fail(exc)
+        common.fail(exc)
     console.print(
         f"{request.id}: {request.status}"
         + (f" at {_people(request.decided_limit_minor, currency)}" if request.status == "approved" else "")
@@ -188,7 +180,7 @@ def set_cover(
                 actor=f"cli:{officer}",
             )
     except CreditLinesError as exc:
-        _fail(exc)
+        common.fail(exc)
     if not result.changed:
         console.print(f"{reseller}: the same decision was already recorded; nothing changed")
         return
