@@ -21,7 +21,7 @@ from api.edge import BodyLimit, EncodedSlashes
 from api.fast import FastLane
 from api.observability import Observability, configure_logging
 from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers
-from api.schemas import Problem
+from api.schemas.common import Problem
 from console.web import too_large_page
 from creditlines import __version__, clock, ledger
 from creditlines.config import get_settings

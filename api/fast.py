@@ -5,7 +5,7 @@ A pure ASGI middleware, innermost of ours (after request ids and metrics, the bo
 encoded slashes), in front of FastAPI's router. For ``POST …/resellers/{r}/eligibility`` and
 ``POST …/resellers/{r}/drawings`` it runs the same functions as the FastAPI routes, in the same
 order: the cached API key (``api.deps``), ``authorise`` (role and the key's distributor before
-anything is read), the request models of ``api.schemas``, ``parse_amount``, the library call
+anything is read), the request models of ``api.schemas.drawings``, ``parse_amount``, the library call
 (``ledger.decide_now`` / ``ledger.DrawingRequest`` and the ``DrawingDesk``) and ``api.render``.
 
 Anything it does not handle the common way goes to the FastAPI route with the body it read, so
@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import problems
 from api.deps import KeyCache
 from api.routers.resellers import drawing_answer, drawing_request, eligibility_answer
-from api.schemas import DrawingIn, EligibilityIn
+from api.schemas.drawings import DrawingIn, EligibilityIn
 from creditlines import ledger
 from creditlines.auth.service import Principal, authorise
 from creditlines.errors import CreditLinesError

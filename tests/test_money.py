@@ -65,7 +65,7 @@ def test_unknown_currencies_are_refused():
 
 def test_one_shape_of_money_in_json() -> None:
     """API answers, problem details, events and the CLI's --json all write money through money_json."""
-    from api.schemas import MoneyOut
+    from api.schemas.common import MoneyOut
     from creditlines.money import from_minor, money_json
 
     assert money_json(500000, "EUR") == {"amount": "5000.00", "currency": "EUR"}

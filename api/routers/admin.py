@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from api.deps import KeyIdPath, allow, get_uow
-from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, DistributorIn, DistributorOut, VendorIn, VendorOut
+from api.schemas.admin import ApiKeyCreated, ApiKeyIn, ApiKeyOut, DistributorIn, DistributorOut, VendorIn, VendorOut
 from creditlines.auth import service as auth
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork

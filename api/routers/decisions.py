@@ -11,7 +11,20 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.decision_schemas import (
+from api.deps import (
+    Cursor,
+    DistributorId,
+    ProgrammeIdPath,
+    ResellerId,
+    VendorId,
+    allow,
+    decode_cursor,
+    encode_cursor,
+    get_uow,
+    money_in,
+)
+from api.schemas.common import MoneyOut
+from api.schemas.decisions import (
     CoverCutList,
     CoverCutOut,
     CreditPolicyOut,
@@ -27,19 +40,6 @@ from api.decision_schemas import (
     VendorNominationOut,
     VendorNominationPage,
 )
-from api.deps import (
-    Cursor,
-    DistributorId,
-    ProgrammeIdPath,
-    ResellerId,
-    VendorId,
-    allow,
-    decode_cursor,
-    encode_cursor,
-    get_uow,
-    money_in,
-)
-from api.schemas import MoneyOut
 from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from api import render
 from api.deps import Cursor, DistributorId, VendorId, allow, current_principal, decode_cursor, encode_cursor, get_uow
-from api.schemas import Id
+from api.schemas.common import Id
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient

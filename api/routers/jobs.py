@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.deps import DistributorId, allow, get_uow
-from api.schemas import MoneyOut, Strict
+from api.schemas.common import MoneyOut, Strict
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import Cursor, DistributorId, VendorId, allow, decode_cursor, encode_cursor, get_uow, money_in
-from api.schemas import MoneyOut, PartnershipEntryOut, PartnershipIn, PartnershipOut, PartnershipPage
+from api.schemas.common import MoneyOut
+from api.schemas.partnerships import PartnershipEntryOut, PartnershipIn, PartnershipOut, PartnershipPage
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient

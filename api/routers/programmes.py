@@ -18,13 +18,13 @@ from api.deps import (
     get_uow,
     money_in,
 )
-from api.schemas import (
+from api.schemas.common import MoneyOut
+from api.schemas.programmes import (
     BudgetLeftOut,
     BudgetOut,
     EnrolmentIn,
     EnrolmentOut,
     EnrolmentResultOut,
-    MoneyOut,
     ProgrammeIn,
     ProgrammeLineOut,
     ProgrammeLinePage,

@@ -21,28 +21,17 @@ from api.deps import (
     get_uow,
     money_in,
 )
-from api.routers import decisions_glue as decisions
-from api.schemas import (
-    AvailabilityOut,
-    BaseLimitIn,
-    DecisionOut,
-    DrawingIn,
-    DrawingOut,
-    DrawingPage,
-    EligibilityIn,
-    LedgerEntryOut,
-    LedgerPage,
-    MoneyOut,
-    ReasonIn,
-    ReleaseIn,
-    ResellerIn,
-    ResellerOut,
-    ResellerPage,
-)
+from api.routers.decisions import pending_response
+from api.schemas.common import MoneyOut
+from api.schemas.decisions import LimitRequestOut
+from api.schemas.drawings import DecisionOut, DrawingIn, DrawingOut, DrawingPage, EligibilityIn, ReleaseIn
+from api.schemas.ledger import LedgerEntryOut, LedgerPage
+from api.schemas.resellers import AvailabilityOut, BaseLimitIn, ReasonIn, ResellerIn, ResellerOut, ResellerPage
 from creditlines import ledger, metrics
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
+from creditlines.decisions.limit_requests import set_or_request
 from creditlines.errors import CreditLinesError, NotFound
 from creditlines.money import from_minor, parse_amount, to_minor
 from creditlines.tenants import lookup
@@ -132,7 +121,7 @@ def get_reseller(
     response_model=ResellerOut,
     responses={
         202: {
-            "model": decisions.LimitRequestOut,
+            "model": LimitRequestOut,
             "description": "A raise above the distributor's "
             "approval_threshold: a pending limit request, nothing changed yet",
         }
@@ -151,7 +140,7 @@ def put_base_limit(
     with uow.write() as s:
         limit = money_in(s, distributor_id, body.limit, allow_zero=True)
         if (
-            pending := decisions.set_or_request(
+            pending := set_or_request(
                 s,
                 distributor_id=distributor_id,
                 reseller_id=reseller_id,
@@ -161,7 +150,7 @@ def put_base_limit(
                 key_id=who.key_id,
             )
         ) is not None:
-            return decisions.pending_response(s, pending)
+            return pending_response(s, pending)
         return _summary(s, distributor_id, reseller_id)
 
 

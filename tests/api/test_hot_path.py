@@ -7,7 +7,7 @@ import itertools
 from moneyed import Money
 
 from api import render
-from api.schemas import DecisionOut
+from api.schemas.drawings import DecisionOut
 from creditlines import clock, ledger
 from tests.api.conftest import eur
 from tests.api.test_programmes import MEZZANINE, MS

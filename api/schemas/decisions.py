@@ -1,5 +1,5 @@
-"""Request and response bodies of the credit decisions (SPEC §12). Money as everywhere:
-``{"amount": "<decimal string>", "currency"}``."""
+"""Bodies of the credit decisions (SPEC §12): credit policy, limit requests, nominations,
+insurer cover and the cover-cuts report."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import MoneyIn, MoneyOut, Strict
-from creditlines.validation import Day, Name, Reason, Reference
+from api.schemas.common import MoneyIn, MoneyOut, Strict
+from creditlines.validation import (
+    Day,
+    Name,
+    Reason,
+    Reference,
+)
 
 RequestStatus = Literal["pending", "approved", "rejected", "expired"]
 NominationStatus = Literal["pending", "approved", "rejected"]
