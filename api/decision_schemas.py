@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.schemas import MoneyIn, MoneyOut, Strict
 from creditlines.validation import Day, Name, Reason, Reference
 
-RequestStatus = Literal["pending", "approved", "rejected", "expired"]
+RequestStatus = Literal["pending", "approved", "rejected", "expired", "superseded"]
 NominationStatus = Literal["pending", "approved", "rejected"]
 RefusalCode = Literal["declined", "credit_risk", "insurer_cover", "commercial"]
 
@@ -37,6 +37,9 @@ class LimitRequestOut(BaseModel):
     id: str
     reseller_id: str
     current: MoneyOut
+    live_limit: MoneyOut | None = Field(
+        None, description="The reseller's base limit now; approving needs it to equal `current` (SPEC §23)"
+    )
     requested: MoneyOut
     reason: str
     requested_by: str
