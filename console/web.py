@@ -199,7 +199,7 @@ def too_large_page(scope: Scope, limit: int) -> Response:
 
 
 def create_console(uow: lib.UnitOfWork) -> FastAPI:
-    from console import decisions, officer, partner
+    from console import controls, decisions, officer, partner
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.uow = uow
@@ -326,4 +326,5 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
     app.include_router(officer.router)
     app.include_router(partner.router)
     app.include_router(decisions.router)
+    app.include_router(controls.router)
     return app

@@ -281,7 +281,9 @@ def decide(
 
     Refusals: the requester's own key → ``same_approver``; a request already decided →
     ``already_decided``; past its 14 days → ``request_expired``; approving above the insured cap
-    as it stands now → ``above_insured_cap``; a terminated reseller → ``reseller_terminated``."""
+    as it stands now → ``above_insured_cap``; a terminated reseller → ``reseller_terminated``;
+    approving while ``current`` is no longer the live base limit, or deciding a request the
+    limit's change superseded → ``limit_changed`` (a stale approval never undoes a cut)."""
     if decision not in DECISIONS:
         raise ValidationFailed("decision must be approve or reject")
     distributor = lookup.require_distributor(session, distributor_id)
@@ -295,16 +297,16 @@ def decide(
     status = effective_status(request, now)
     if status == "expired":
         raise RequestExpired(f"limit request {request_id!r} expired at {request.expires_at.isoformat()}")
-    if status != "pending":
-        raise AlreadyDecided(f"limit request {request_id!r} was already {status} by {request.decided_by}")
     live = _base(session, distributor_id, reseller_id).limit_minor
-    if decision == "approve" and live != request.current_minor:
+    if status == "superseded" or (status == "pending" and decision == "approve" and live != request.current_minor):
         raise LimitChanged(
             f"the base limit is {amount_str(live, distributor.currency)} now, not the "
             f"{amount_str(request.current_minor, distributor.currency)} this request was asked from: "
             "reject it, and ask again from the live limit",
             live=amount_str(live, distributor.currency),
         )
+    if status != "pending":
+        raise AlreadyDecided(f"limit request {request_id!r} was already {status} by {request.decided_by}")
     if decision == "reject":
         request.status = "rejected"
         request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
