@@ -202,3 +202,57 @@ def test_a_stale_approval_cannot_undo_a_cut(api):
     assert api.get(f"{D}/limit-requests", params={"status": "superseded"}).json()["items"][0]["id"] == asked["id"]
     kinds = [e["kind"] for e in api.get(f"{D}/resellers/R-1/ledger", params={"limit": 100}).json()["items"]]
     assert kinds[-2:] == ["limit_request_superseded", "limit_set"]
+
+
+MEZZ = {
+    "code": "mezz",
+    "distributor_id": "actebis",
+    "name": "Mezzanine",
+    "kind": "standing",
+    "line_limit": eur("5000.00"),
+    "starts_on": "2026-03-01",
+    "ends_on": "2026-06-30",
+}
+
+
+def test_two_vendors_with_one_programme_code_never_see_each_others_nominations(api):
+    """Microsoft and HP both own `mezz@actebis`, both enrolments decided by Actebis. HP nominates
+    R-1; Microsoft's enrolment of R-1 is a nomination of Microsoft's own (not HP's id), and
+    approving it grants Microsoft's line; HP's stays pending and HP sees only its own."""
+    _desk(api, {"R-1": "1000.00"}, threshold=None)
+    api.keys["hp"] = api.key("partner_manager", vendor_id="hp")
+    for vendor in ("microsoft", "hp"):
+        assert api.put(f"{D}/vendors/{vendor}", who="admin", json={"requires_approval": True}).status_code in (200, 201)
+    assert api.post("/v1/vendors/microsoft/programmes", who="partner", json=MEZZ).status_code == 201
+    assert api.post("/v1/vendors/hp/programmes", who="hp", json=MEZZ).status_code == 201
+
+    def enrol(vendor: str, who: str) -> dict:
+        answer = api.post(
+            f"/v1/vendors/{vendor}/programmes/mezz@actebis/enrolments",
+            who=who,
+            json={"resellers": [{"reseller_id": "R-1"}]},
+        )
+        assert answer.status_code == 200, answer.text
+        (result,) = answer.json()["results"]
+        assert result["outcome"] == "pending_approval", result
+        return result
+
+    hp = enrol("hp", "hp")
+    microsoft = enrol("microsoft", "partner")
+    assert microsoft["nomination_id"] != hp["nomination_id"]
+    assert enrol("microsoft", "partner")["nomination_id"] == microsoft["nomination_id"]  # a retry: the same one
+
+    listed = api.get(f"{D}/nominations", params={"status": "pending"}).json()["items"]
+    assert {(n["id"], n["vendor_id"]) for n in listed} == {
+        (hp["nomination_id"], "hp"),
+        (microsoft["nomination_id"], "microsoft"),
+    }
+    approved = api.post(
+        f"{D}/nominations/{microsoft['nomination_id']}/decision", json={"decision": "approve", "reason": "ok"}
+    )
+    assert approved.status_code == 200, approved.text
+    ms_lines = api.get("/v1/vendors/microsoft/programmes/mezz@actebis/lines", who="partner").json()["items"]
+    hp_lines = api.get("/v1/vendors/hp/programmes/mezz@actebis/lines", who="hp").json()["items"]
+    assert ([line["reseller_id"] for line in ms_lines], hp_lines) == (["R-1"], [])
+    seen_by_hp = api.get("/v1/vendors/hp/programmes/mezz@actebis/nominations", who="hp").json()["items"]
+    assert [(n["id"], n["status"]) for n in seen_by_hp] == [(hp["nomination_id"], "pending")]
