@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from creditlines.config import get_settings
+from creditlines.config import admin_key_problem, get_settings
 
 if TYPE_CHECKING:
     from creditlines.db.engine import UnitOfWork
@@ -81,6 +81,9 @@ def serve(
     from creditlines.db.migrate import SchemaNotAtHead, ensure_schema
 
     settings = get_settings()
+    if (problem := admin_key_problem(settings.admin_key)) is not None:
+        err.print(f"[red]not started[/red]: {problem}")
+        raise typer.Exit(2)
     if not no_migrate:
         try:
             ensure_schema(settings.database_url, settings.migration_database_url)
@@ -244,6 +247,7 @@ def demo(
     size: str = typer.Option("default", help="default | large"),
     if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when data is already there"),
     seed: int = typer.Option(2026, help="random seed of the generated scenario"),
+    base_url: str = typer.Option("http://127.0.0.1:8000", "--base-url", help="where the API listens, for the curls"),
 ) -> None:
     """Load the field scenario: Actebis, ETC, Tech Data, Ingram Micro, Microsoft, HP, resellers, programmes."""
     from creditlines import demo as demo_mod
@@ -252,7 +256,7 @@ def demo(
     keys = demo_mod.load(
         _uow(), size=size, if_empty=if_empty, seed=seed, database_url=settings.database_url, progress=console
     )
-    demo_mod.print_welcome(console, keys)
+    demo_mod.print_welcome(console, keys, base_url=base_url.rstrip("/"))
 
 
 @app.command()

@@ -45,6 +45,7 @@ STATEFUL = (
     "partnership",
     "policy_request",
     "programme",
+    "purchase_event",
     "reseller",
     "webhook",
 )

@@ -40,6 +40,7 @@ STATEFUL = (
     "partnership",
     "policy_request",
     "programme",
+    "purchase_event",
     "reseller",
     "webhook",
 )
@@ -132,13 +133,7 @@ def downgrade() -> None:
             bind.exec_driver_sql("SELECT current_schema()").scalar_one()
         )
         op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT DELETE ON TABLES TO {app}")
-        for table in (
-            "distributor",
-            "vendor",
-            "purchase_event",
-            "console_sign_out",
-            *STATEFUL,
-        ):
+        for table in ("distributor", "vendor", "console_sign_out", *STATEFUL):
             if table != "policy_request":
                 op.execute(f"GRANT UPDATE, DELETE ON {table} TO {app}")
     op.drop_index("ix_ledger_entry_limit_set", table_name="ledger_entry")
