@@ -19,7 +19,7 @@ from creditlines.decisions import browse as decisions_browse
 from creditlines.decisions import insurance, limit_requests, nominations, policy, policy_requests, reports
 from creditlines.decisions.models import REFUSAL_CODES, PolicyRequest
 from creditlines.errors import CreditLinesError, Forbidden, NotFound, SameApprover, Unauthenticated, ValidationFailed
-from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, expiring, over_limit, to_csv
+from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, day_figures, expiring, over_limit, to_csv
 from creditlines.ledger import (
     availability,
     check_eligibility,
@@ -55,6 +55,7 @@ __all__ = [
     "availability",
     "check_eligibility",
     "clock",
+    "day_figures",
     "enrol",
     "expiring",
     "for_people",
