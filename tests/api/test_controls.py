@@ -256,3 +256,20 @@ def test_two_vendors_with_one_programme_code_never_see_each_others_nominations(a
     assert ([line["reseller_id"] for line in ms_lines], hp_lines) == (["R-1"], [])
     seen_by_hp = api.get("/v1/vendors/hp/programmes/mezz@actebis/nominations", who="hp").json()["items"]
     assert [(n["id"], n["status"]) for n in seen_by_hp] == [(hp["nomination_id"], "pending")]
+
+
+def test_another_tenant_and_a_vendor_reach_no_policy_request(api):
+    """A second distributor's officer, an ERP key and a vendor neither list nor decide Actebis'
+    policy requests; a request id used under another distributor is unknown there."""
+    _desk(api, {"R-1": "1000.00"})
+    body = {"id": "etc", "name": "ETC", "currency": "EUR", "timezone": "Europe/Paris"}
+    assert api.post("/v1/distributors", who="admin", json=body).status_code == 201
+    api.keys["etc officer"] = api.key("credit_officer", distributor_id="etc")
+    asked = api.request("PATCH", D, json={"approval_threshold": None}).json()
+    decision = {"decision": "approve", "reason": "mine now"}
+    for who in ("etc officer", "integration", "partner"):
+        _refused(api.get(f"{D}/policy-requests", who=who), 403, "forbidden")
+        _refused(api.post(f"{D}/policy-requests/{asked['id']}/decision", who=who, json=decision), 403, "forbidden")
+    elsewhere = f"/v1/distributors/etc/policy-requests/{asked['id']}/decision"
+    _refused(api.post(elsewhere, who="etc officer", json=decision), 404, "not_found")
+    assert api.get(f"{D}/policy-requests/{asked['id']}").json()["status"] == "pending"
