@@ -45,6 +45,8 @@ STATUS = {
     errors.RequestExpired: 409,
     errors.AboveInsuredCap: 422,
     errors.AlreadyGranted: 409,
+    errors.LimitChanged: 409,
+    errors.PolicyChanged: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 

@@ -78,7 +78,7 @@ def gauge(label: str, used: int, maximum: int | None, used_text: str, max_text: 
         caption = f"{label}: {used_text} (no budget)"
         share = 0.0
     else:
-        share = used / maximum if maximum else 1.0
+        share = used / maximum if maximum else (1.0 if used else 0.0)  # nothing of nothing: empty, not full
         caption = f"{label}: {used_text} of {max_text} ({share:.0%})"
     colour = OVER if share >= 1 else "#d68910" if share >= 0.85 else DRAWN
     w = (WIDTH - 2) * min(share, 1.0)

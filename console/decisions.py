@@ -32,6 +32,7 @@ DONE.update(
         "cover": "Cover recorded. The base limit stands.",
         "cover_cut": "Cover recorded. The base limit was cut to the insured cap (insurer_cut).",
         "cover_same": "This cover decision was already the current one: nothing changed.",
+        "cover_requested": "Cover raise pending: another officer decides it before it counts (policy requests).",
     }
 )
 DECIDED = {"approved": "Approved.", "rejected": "Rejected."}
@@ -91,6 +92,7 @@ def _requests_page(
             s, distributor_id=distributor_id, status="pending", after=after, limit=PAGE + 1
         )
         recent = lib.recent_requests(s, distributor_id=distributor_id, limit=RECENT)
+        live = lib.live_limits(s, distributor_id, [r.reseller_id for r in pending[:PAGE]])
     now = lib.clock.now()
     return render(
         request,
@@ -99,6 +101,7 @@ def _requests_page(
         status,
         distributor=distributor,
         pending=pending[:PAGE],
+        live=live,
         next_after=pending[PAGE - 1].id if len(pending) > PAGE else None,
         after=after,
         recent=[(r, lib.effective_status(r, now)) for r in recent],
@@ -270,13 +273,14 @@ def record_cover(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """Record an insurer's decision; under ``cover_plus_discretionary`` the library cuts the base
-    limit to the cap, which may leave the reseller over limit."""
+    limit to the cap, which may leave the reseller over limit. A raise above the approval
+    threshold becomes a policy request for another officer (the library decides which)."""
     outcome: dict[str, str] = {}
 
     def action(s: Session, actor: str) -> None:
         currency = lib.require_distributor(s, distributor_id).currency
         cover = fmt.parse_money(_text(form, "cover"), currency, allow_zero=True)
-        result = lib.set_cover(
+        result = lib.record_cover(
             s,
             distributor_id=distributor_id,
             reseller_id=reseller_id,
@@ -285,8 +289,13 @@ def record_cover(
             decided_on=_day(_text(form, "decided_on")),
             reference=_text(form, "reference") or None,
             actor=actor,
+            key_id=who.principal.key_id,
+            admin=who.principal.role == "admin",
         )
-        outcome["done"] = "cover_same" if not result.changed else "cover_cut" if result.limit_cut else "cover"
+        if isinstance(result, lib.PolicyRequest):
+            outcome["done"] = "cover_requested"
+        else:
+            outcome["done"] = "cover_same" if not result.changed else "cover_cut" if result.limit_cut else "cover"
 
     response = _write(request, who, distributor_id, reseller_id, form, "cover", action)
     if outcome and response.status_code == 303:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from moneyed import Money
 
@@ -63,9 +63,13 @@ def cell(name: str, value: object) -> str:
 
 
 def instant(value: datetime | None, timezone: str) -> str:
+    """A local date as :func:`day` writes it, then the local time: ``2 mars 2026 10:00`` (the
+    same date on the ledger as on the lines, never ``02/03/2026`` beside ``2 mars 2026``)."""
     if value is None:
         return ""
-    return format_datetime(value, format="short", tzinfo=ZoneInfo(timezone), locale=locale())
+    zone = ZoneInfo(timezone)
+    local = value.astimezone(zone)
+    return f"{day(local.date())} {format_time(local, format='short', tzinfo=zone, locale=locale())}"
 
 
 def parse_money(text: str, currency: str, *, allow_zero: bool = False) -> Money:

@@ -17,17 +17,16 @@ from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import browse as decisions_browse
-from creditlines.decisions import insurance, limit_requests, policy, reports
-from creditlines.decisions.models import REFUSAL_CODES
+from creditlines.decisions import insurance, limit_requests, policy, policy_requests, reports
+from creditlines.decisions.models import REFUSAL_CODES, PolicyRequest
 from creditlines.errors import CreditLinesError, Forbidden, NotFound, SameApprover, Unauthenticated, ValidationFailed
-from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, expiring, over_limit
+from creditlines.jobs.listings import EXPIRING_FIELDS, OVER_LIMIT_FIELDS, day_figures, expiring, over_limit
 from creditlines.ledger import (
     availability,
     check_eligibility,
     lift_hold,
     place_hold,
     reseller_summary,
-    set_base_limit,
     terminate,
 )
 from creditlines.ledger.browse import recent_entries, search_resellers
@@ -58,6 +57,7 @@ __all__ = [
     "availability",
     "check_eligibility",
     "clock",
+    "day_figures",
     "enrol",
     "expiring",
     "for_people",
@@ -79,7 +79,6 @@ __all__ = [
     "reseller_summary",
     "retry_transient",
     "search_resellers",
-    "set_base_limit",
     "stored_key",
     "terminate",
     "to_csv",
@@ -105,6 +104,14 @@ __all__ = [
     "requests_of_distributor",
     "set_cover",
     "set_or_request",
+    # four eyes on the controls (SPEC §23)
+    "PolicyRequest",
+    "decide_policy_request",
+    "live_limits",
+    "policy_request_changes",
+    "policy_request_status",
+    "policy_requests_of_distributor",
+    "record_cover",
 ]
 
 # Credit decisions (SPEC §12): the library's own functions under the names the pages use.
@@ -124,6 +131,13 @@ COVER_CUT_FIELDS = reports.COVER_CUT_FIELDS
 recent_requests = decisions_browse.recent_requests
 recent_nominations = decisions_browse.recent_nominations
 pending_requests_of = decisions_browse.pending_requests_of
+# Four eyes on the controls (SPEC §23): the same functions as the API's.
+live_limits = limit_requests.live_limits
+record_cover = policy_requests.record_cover
+policy_requests_of_distributor = policy_requests.list_requests
+decide_policy_request = policy_requests.decide
+policy_request_status = policy_requests.effective_status
+policy_request_changes = policy_requests.changes_of
 
 
 def stored_key(session: Session, key_id: str) -> tuple[Principal, str] | None:

@@ -28,6 +28,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Resellers", "/distributors/{d}/resellers", ("credit_officer",)),
     NavItem("Limit requests", "/distributors/{d}/limit-requests", ("credit_officer",)),
+    NavItem("Policy requests", "/distributors/{d}/policy-requests", ("credit_officer",)),
     NavItem("Nominations", "/distributors/{d}/nominations", ("credit_officer",)),
     NavItem("Listings", "/distributors/{d}/listings", ("credit_officer",)),
     NavItem("Programmes", "/vendors/{v}/programmes", ("partner_manager",)),

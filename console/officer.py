@@ -289,9 +289,12 @@ def termination(
 @router.get("/distributors/{distributor_id}/listings", response_class=HTMLResponse)
 def listings(request: Request, distributor_id: DistributorId, who: Viewer = Depends(viewer)) -> Response:
     officer_of(who, distributor_id)
-    with request.app.state.uow.read() as s:
+    with request.app.state.uow.snapshot() as s:
         distributor = lib.require_distributor(s, distributor_id)
-    return render(request, who, "listings.html", distributor=distributor, listings=list(LISTINGS.values()))
+        figures = lib.day_figures(s, distributor_id=distributor_id)
+    return render(
+        request, who, "listings.html", distributor=distributor, listings=list(LISTINGS.values()), figures=figures
+    )
 
 
 def _listing(slug: str) -> Any:

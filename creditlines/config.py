@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SQLITE_PATH = Path("var") / "creditlines.db"
 
 
+MIN_ADMIN_KEY_LENGTH = 32  # SPEC §23: a bootstrap admin key shorter than this is refused
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITLINES_", extra="ignore")
 
@@ -18,7 +21,7 @@ class Settings(BaseSettings):
     # The owner's, for migrations (`creditlines migrate`, and `serve` when set); unset: database_url.
     migration_database_url: str | None = None
     app_role: str = "creditlines_app"  # the role migration 0004 grants the service's privileges to
-    admin_key: str | None = None
+    admin_key: str | None = None  # at least MIN_ADMIN_KEY_LENGTH characters, or `serve` refuses to start
     now: str | None = None  # read by clock.py on every call, kept here for documentation
     log_level: str = "INFO"
     locale: str = "fr_FR"  # how amounts are shown to people by the CLI
@@ -53,3 +56,14 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def admin_key_problem(admin_key: str | None) -> str | None:
+    """Why the bootstrap admin key cannot be used (None: unset, or long enough)."""
+    if admin_key is None or len(admin_key) >= MIN_ADMIN_KEY_LENGTH:
+        return None
+    return (
+        f"CREDITLINES_ADMIN_KEY is {len(admin_key)} characters long; it must be at least "
+        f"{MIN_ADMIN_KEY_LENGTH} (a random secret: python -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+        "or unset it and use stored admin keys"
+    )

@@ -145,3 +145,17 @@ class AboveInsuredCap(CreditLinesError):
 class AlreadyGranted(CreditLinesError):
     code = "already_granted"
     title = "The reseller already holds a line of this programme"
+
+
+class LimitChanged(CreditLinesError):
+    """A limit request asked from a base limit that is no longer the live one (SPEC §23)."""
+
+    code = "limit_changed"
+    title = "The base limit changed since this request was asked"
+
+
+class PolicyChanged(CreditLinesError):
+    """A policy request whose fields (or cover) no longer hold what they held when it was asked."""
+
+    code = "policy_changed"
+    title = "The policy changed since this request was asked"

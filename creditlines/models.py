@@ -2,7 +2,7 @@
 
 from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
-from creditlines.decisions.models import CreditPolicy, InsuranceCover, LimitRequest, Nomination
+from creditlines.decisions.models import CreditPolicy, InsuranceCover, LimitRequest, Nomination, PolicyRequest
 from creditlines.events.models import Event, Webhook, WebhookAttempt
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
 from creditlines.partnerships.models import Partnership, PartnershipEntry
@@ -17,6 +17,7 @@ __all__ = [
     "InsuranceCover",
     "LimitRequest",
     "Nomination",
+    "PolicyRequest",
     "Distributor",
     "Drawing",
     "Event",

@@ -132,7 +132,8 @@ RULES: list[tuple[str, str]] = [
         SELECT 'limit request ' || q.id || ' (' || q.status || ') has ' || count(e.seq) || ' decision entries'
           FROM limit_request q
           LEFT JOIN ledger_entry e ON e.distributor_id = q.distributor_id AND e.reseller_id = q.reseller_id
-               AND e.kind IN ('limit_request_approved', 'limit_request_rejected', 'limit_request_expired')
+               AND e.kind IN ('limit_request_approved', 'limit_request_rejected', 'limit_request_expired',
+                            'limit_request_superseded')
                AND e.details::jsonb ->> 'request_id' = q.id
          WHERE (%(d)s::text IS NULL OR q.distributor_id = %(d)s)
          GROUP BY q.distributor_id, q.id, q.status

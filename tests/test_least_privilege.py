@@ -164,3 +164,29 @@ def test_creditlines_draw_runs_as_the_app_role(world, pg_url):
             "select creditlines_draw('actebis', 'R-1', 'SO-1', 10000, null, 'erp', now()::timestamp, current_date)"
         ).fetchone()[0]
     assert outcome["outcome"] == "created" and outcome["amount"] == 10000
+
+
+def test_the_app_role_updates_only_rows_that_change_state_and_deletes_only_sign_outs(world, pg_url):
+    """SPEC §23: DELETE only where the service deletes (sign-out records); UPDATE only the tables
+    whose rows change state. Every other table of the schema refuses both to the app role."""
+    from creditlines.db.roles import DELETABLE, STATEFUL
+    from creditlines.models import Base
+
+    tables = {t.name: next(iter(t.primary_key.columns)).name for t in Base.metadata.sorted_tables}
+    assert set(STATEFUL) | set(DELETABLE) <= set(tables)
+    tried = 0
+    for table, column in sorted(tables.items()):
+        update = f"update {table} set {column} = {column} where false"
+        delete = f"delete from {table} where false"
+        for statement, allowed in ((update, table in STATEFUL), (delete, table in DELETABLE)):
+            if allowed:
+                with psycopg.connect(libpq_url(pg_url)) as conn:
+                    conn.execute(statement)
+            else:
+                assert "permission denied" in _refused(pg_url, statement), statement
+                tried += 1
+    assert tried >= len(tables) * 2 - len(STATEFUL) - len(DELETABLE)
+    for table in ("drawing", "allocation", "line", "api_key", "reseller"):  # the issue's examples: no DELETE
+        assert "permission denied" in _refused(pg_url, f"delete from {table} where false")
+    for table in ("distributor", "vendor", "console_sign_out", "event", "webhook_attempt", "ledger_entry"):
+        assert "permission denied" in _refused(pg_url, f"update {table} set {tables[table]} = {tables[table]}")

@@ -28,10 +28,7 @@ from api.schemas.decisions import (
     CoverCutList,
     CoverCutOut,
     CreditPolicyOut,
-    CreditPolicyPatch,
     DecisionIn,
-    InsuranceDecisionOut,
-    InsuranceIn,
     InsuranceOut,
     LimitRequestOut,
     LimitRequestPage,
@@ -84,11 +81,12 @@ def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
     )
 
 
-def request_out(r: LimitRequest, cur: str) -> LimitRequestOut:
+def request_out(r: LimitRequest, cur: str, live_minor: int | None) -> LimitRequestOut:
     return LimitRequestOut(
         id=r.id,
         reseller_id=r.reseller_id,
         current=MoneyOut.of_minor(r.current_minor, cur),
+        live_limit=_m(live_minor, cur),
         requested=MoneyOut.of_minor(r.requested_minor, cur),
         reason=r.reason,
         requested_by=r.requested_by,
@@ -104,7 +102,8 @@ def request_out(r: LimitRequest, cur: str) -> LimitRequestOut:
 
 def pending_response(s: Session, request: LimitRequest) -> JSONResponse:
     """The `202` of a `PUT …/base-limit` that became a limit request."""
-    out = request_out(request, _cur(s, request.distributor_id))
+    live = limit_requests.live_limits(s, request.distributor_id, [request.reseller_id])
+    out = request_out(request, _cur(s, request.distributor_id), live.get(request.reseller_id))
     return JSONResponse(out.model_dump(mode="json"), status_code=202)
 
 
@@ -158,28 +157,6 @@ def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
 # ------------------------------------------------------------------------- credit policy
 
 
-@router.patch(D, response_model=CreditPolicyOut)
-@retry_transient
-def patch_distributor(
-    body: CreditPolicyPatch,
-    distributor_id: DistributorId,
-    uow: UnitOfWork = Depends(get_uow),
-    who: Principal = Depends(officer),
-) -> CreditPolicyOut:
-    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`.
-    Fields left out keep their value."""
-    given = body.model_fields_set
-    with uow.write() as s:
-        changes: dict[str, object] = {}
-        if "approval_threshold" in given:
-            changes["approval_threshold"] = money_in(s, distributor_id, body.approval_threshold, allow_zero=True)
-        if "base_cap_policy" in given and body.base_cap_policy is not None:
-            changes["base_cap_policy"] = body.base_cap_policy
-        if "discretionary" in given and body.discretionary is not None:
-            changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
-        return policy_out(policy.update(s, distributor_id=distributor_id, actor=who.actor, **changes))
-
-
 @router.get(D + "/credit-policy", response_model=CreditPolicyOut)
 def get_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
@@ -194,7 +171,7 @@ def get_policy(
 @router.get(D + "/limit-requests", response_model=LimitRequestPage)
 def list_limit_requests(
     distributor_id: DistributorId,
-    status_: Literal["pending", "approved", "rejected", "expired"] | None = Query(None, alias="status"),
+    status_: Literal["pending", "approved", "rejected", "expired", "superseded"] | None = Query(None, alias="status"),
     cursor: Cursor = None,
     limit: int = Query(50, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),
@@ -207,7 +184,8 @@ def list_limit_requests(
         rows = limit_requests.list_requests(
             s, distributor_id=distributor_id, status=status_, after=after, limit=limit + 1
         )
-    items = [request_out(r, cur) for r in rows[:limit]]
+        live = limit_requests.live_limits(s, distributor_id, [r.reseller_id for r in rows[:limit]])
+    items = [request_out(r, cur, live.get(r.reseller_id)) for r in rows[:limit]]
     return LimitRequestPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
@@ -219,9 +197,9 @@ def get_limit_request(
     _: Principal = Depends(officer),
 ) -> LimitRequestOut:
     with uow.read() as s:
-        return request_out(
-            limit_requests.get(s, distributor_id=distributor_id, request_id=request_id), _cur(s, distributor_id)
-        )
+        request = limit_requests.get(s, distributor_id=distributor_id, request_id=request_id)
+        live = limit_requests.live_limits(s, distributor_id, [request.reseller_id])
+        return request_out(request, _cur(s, distributor_id), live.get(request.reseller_id))
 
 
 @router.post(D + "/limit-requests/{request_id}/decision", response_model=LimitRequestOut)
@@ -234,7 +212,8 @@ def decide_limit_request(
     who: Principal = Depends(officer),
 ) -> LimitRequestOut:
     """Approve (for less with `limit`) or reject, by another officer key than the requester's
-    (`403 same_approver`); once only (`409 already_decided`); within 14 days (`409 request_expired`)."""
+    (`403 same_approver`); once only (`409 already_decided`); within 14 days (`409 request_expired`);
+    approved only while `current` is still the live base limit (`409 limit_changed`)."""
     if body.refusal_code is not None:
         from creditlines.errors import ValidationFailed
 
@@ -250,7 +229,8 @@ def decide_limit_request(
             actor=who.actor,
             key_id=who.key_id,
         )
-        return request_out(request, _cur(s, distributor_id))
+        live = limit_requests.live_limits(s, distributor_id, [request.reseller_id])
+        return request_out(request, _cur(s, distributor_id), live.get(request.reseller_id))
 
 
 # ------------------------------------------------------------------------- nominations
@@ -322,38 +302,6 @@ def programme_nominations(
 
 
 # ------------------------------------------------------------------------- insurer cover
-
-
-@router.put(D + "/resellers/{reseller_id}/insurance", response_model=InsuranceDecisionOut)
-@retry_transient
-def put_insurance(
-    body: InsuranceIn,
-    distributor_id: DistributorId,
-    reseller_id: ResellerId,
-    uow: UnitOfWork = Depends(get_uow),
-    who: Principal = Depends(officer),
-) -> InsuranceDecisionOut:
-    """Record the insurer's decision (`cover` 0: cancelled). Under `cover_plus_discretionary` a
-    base limit above cover + discretionary is cut to it (ledger reason `insurer_cut`)."""
-    with uow.write() as s:
-        cur = _cur(s, distributor_id)
-        result = insurance.set_cover(
-            s,
-            distributor_id=distributor_id,
-            reseller_id=reseller_id,
-            insurer=body.insurer,
-            cover=money_in(s, distributor_id, body.cover, allow_zero=True),
-            decided_on=body.decided_on,
-            reference=body.reference,
-            actor=who.actor,
-        )
-        return InsuranceDecisionOut(
-            **cover_out(result.cover, cur),
-            changed=result.changed,
-            base_limit_before=MoneyOut.of_minor(result.limit_before_minor, cur),
-            base_limit_after=MoneyOut.of_minor(result.limit_after_minor, cur),
-            limit_cut=result.limit_cut,
-        )
 
 
 @router.get(D + "/resellers/{reseller_id}/insurance", response_model=list[InsuranceOut])

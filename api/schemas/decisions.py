@@ -16,7 +16,7 @@ from creditlines.validation import (
     Reference,
 )
 
-RequestStatus = Literal["pending", "approved", "rejected", "expired"]
+RequestStatus = Literal["pending", "approved", "rejected", "expired", "superseded"]
 NominationStatus = Literal["pending", "approved", "rejected"]
 RefusalCode = Literal["declined", "credit_risk", "insurer_cover", "commercial"]
 
@@ -42,6 +42,9 @@ class LimitRequestOut(BaseModel):
     id: str
     reseller_id: str
     current: MoneyOut
+    live_limit: MoneyOut | None = Field(
+        None, description="The reseller's base limit now; approving needs it to equal `current` (SPEC §23)"
+    )
     requested: MoneyOut
     reason: str
     requested_by: str

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock, validation
 from creditlines.auth.models import ROLES, ApiKey
+from creditlines.config import MIN_ADMIN_KEY_LENGTH
 from creditlines.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from creditlines.tenants import lookup
 
@@ -97,7 +98,11 @@ def list_keys(session: Session) -> list[ApiKey]:
 def authenticate(session: Session, token: str | None, *, bootstrap_admin_key: str | None) -> Principal:
     if not token:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
-    if bootstrap_admin_key and hmac.compare_digest(token.encode(), bootstrap_admin_key.encode()):
+    if (
+        bootstrap_admin_key
+        and len(bootstrap_admin_key) >= MIN_ADMIN_KEY_LENGTH  # a short one is never accepted (SPEC §23)
+        and hmac.compare_digest(token.encode(), bootstrap_admin_key.encode())
+    ):
         return Principal(key_id=BOOTSTRAP_ADMIN_ID, role="admin")
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "cl" or not validation.is_key_id(parts[1]) or not parts[2] or len(token) > 200:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from creditlines.cli.common import err
-from creditlines.config import get_settings
+from creditlines.config import admin_key_problem, get_settings
 
 
 def serve(
@@ -30,6 +30,9 @@ def serve(
     from creditlines.db.migrate import SchemaNotAtHead, ensure_schema
 
     settings = get_settings()
+    if (problem := admin_key_problem(settings.admin_key)) is not None:
+        err.print(f"[red]not started[/red]: {problem}")
+        raise typer.Exit(2)
     if not no_migrate:
         try:
             ensure_schema(settings.database_url, settings.migration_database_url)

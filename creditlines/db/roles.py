@@ -1,9 +1,12 @@
 """PostgreSQL roles: the owner runs the migrations, the service runs as the app role.
 
-The app role may SELECT, INSERT, UPDATE and DELETE the service's tables except the append-only
-ones (``APPEND_ONLY``: SELECT and INSERT only) and ``alembic_version`` (SELECT only); it never
-owns anything, so it can neither change the schema nor disable a trigger. Those grants are made
-by migration 0004 (per database); roles are cluster-wide and created here, by
+The app role may SELECT and INSERT the service's tables, UPDATE only those whose rows change
+state (``STATEFUL``), DELETE only the sign-out records it purges (``DELETABLE``), and only read
+``alembic_version``; the append-only tables (``APPEND_ONLY``) refuse UPDATE and DELETE to everyone
+by trigger as well. It never owns anything, so it can neither change the schema nor disable a
+trigger. Those grants are made by migrations 0004 and 0008 (per database); a table created later
+gets SELECT, INSERT and UPDATE from the default privileges (its migration revokes UPDATE when its
+rows never change). Roles are cluster-wide and created here, by
 ``creditlines db create-roles`` or the SQL it prints (``--sql``).
 
 Several installations (or test runs) may share a cluster and create the roles at the same time:
@@ -30,6 +33,23 @@ APPEND_ONLY = (
     "event",
     "webhook_attempt",
 )  # 0004, 0005, 0006
+# The tables whose rows change state: the only ones the app role may UPDATE (0008).
+STATEFUL = (
+    "allocation",
+    "api_key",
+    "credit_policy",
+    "drawing",
+    "limit_request",
+    "line",
+    "nomination",
+    "partnership",
+    "policy_request",
+    "programme",
+    "purchase_event",
+    "reseller",
+    "webhook",
+)
+DELETABLE = ("console_sign_out",)  # the only rows the service deletes (0008)
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,7 @@ def statements(roles: Roles, database: str, schema: str = "public") -> list[str]
         f"GRANT USAGE, CREATE ON SCHEMA {s} TO {o};",
         f"GRANT USAGE ON SCHEMA {s} TO {a};",
         f"-- an installation migrated before: ALTER TABLE|SEQUENCE|FUNCTION … OWNER TO {o} for each object of {s}",
-        f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {a};",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE ON TABLES TO {a};",
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE, SELECT ON SEQUENCES TO {a};",
         "-- then, as the owner: creditlines migrate (migration 0004 grants the app role its privileges)",
     ]
@@ -124,7 +144,7 @@ def create_roles(
         _hand_to_owner(conn, schema, roles.owner)
         conn.execute(
             sql.SQL(
-                "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT, INSERT, UPDATE ON TABLES TO {}"
             ).format(o, s, a)
         )
         conn.execute(

@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 from creditlines import clock, ledger, validation
 from creditlines.db.engine import locked
 from creditlines.decisions import journal, policy
-from creditlines.decisions.limit_requests import _base, _limit_minor, _locked_reseller
+from creditlines.decisions.limit_requests import _base, _limit_minor, _locked_reseller, set_base_limit
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
-from creditlines.money import from_minor
 from creditlines.tenants import lookup
 
 INSURER_CUT = "insurer_cut"
@@ -42,6 +41,20 @@ class CoverDecision:
         return self.limit_after_minor < self.limit_before_minor
 
 
+def checked(
+    session: Session, distributor_id: str, insurer: str, cover: Money, decided_on: date, reference: str | None
+) -> tuple[str, int, str | None]:
+    """A cover decision's fields checked: (insurer, cover in minor units, reference)."""
+    distributor = lookup.require_distributor(session, distributor_id)
+    cover_minor = _limit_minor(cover, distributor.currency, what="cover")
+    insurer = validation.text(insurer, "insurer", max_length=INSURER_MAX)
+    if reference is not None:
+        reference = validation.text(reference, "reference", max_length=100)
+    if not isinstance(decided_on, date) or decided_on > clock.local_today(distributor.timezone):
+        raise ValidationFailed("decided_on must be a date no later than the distributor's local today")
+    return insurer, cover_minor, reference
+
+
 def set_cover(
     session: Session,
     *,
@@ -53,14 +66,11 @@ def set_cover(
     reference: str | None,
     actor: str,
 ) -> CoverDecision:
-    """Record the insurer's decision on the reseller (``cover`` 0: cancelled) and apply the cap."""
+    """Record the insurer's decision on the reseller (``cover`` 0: cancelled) and apply the cap.
+    This records at once: an officer's raise goes through
+    :func:`creditlines.decisions.policy_requests.record_cover` (four eyes, SPEC §23)."""
     distributor = lookup.require_distributor(session, distributor_id)
-    cover_minor = _limit_minor(cover, distributor.currency, what="cover")
-    insurer = validation.text(insurer, "insurer", max_length=INSURER_MAX)
-    if reference is not None:
-        reference = validation.text(reference, "reference", max_length=100)
-    if not isinstance(decided_on, date) or decided_on > clock.local_today(distributor.timezone):
-        raise ValidationFailed("decided_on must be a date no later than the distributor's local today")
+    insurer, cover_minor, reference = checked(session, distributor_id, insurer, cover, decided_on, reference)
     reseller = _locked_reseller(session, distributor_id, reseller_id)
     base = _base(session, distributor_id, reseller_id)
     before = base.limit_minor
@@ -105,13 +115,8 @@ def set_cover(
     after = before
     cap = policy.insured_cap(session, distributor_id, reseller_id, cover_minor=cover_minor)
     if cap is not None and before > cap and reseller.status != "terminated":
-        ledger.set_base_limit(
-            session,
-            distributor_id=distributor_id,
-            reseller_id=reseller_id,
-            limit=from_minor(cap, distributor.currency),
-            reason=INSURER_CUT,
-            actor=actor,
+        set_base_limit(
+            session, reseller, limit_minor=cap, currency=distributor.currency, reason=INSURER_CUT, actor=actor
         )
         after = cap
     session.flush()
@@ -209,15 +214,15 @@ def import_covers(
         for line in ledger_repo.lines_of_many(session, distributor_id, [r for r, _ in recorded])
         if line.kind == "base"
     }
-    status = {r.id: r.status for r in resellers}
+    by_id = {r.id: r for r in resellers}
     for reseller_id, cover_minor in recorded:
         cap = policy.insured_cap(session, distributor_id, reseller_id, cover_minor=cover_minor)
-        if cap is not None and limits[reseller_id] > cap and status[reseller_id] != "terminated":
-            ledger.set_base_limit(
+        if cap is not None and limits[reseller_id] > cap and by_id[reseller_id].status != "terminated":
+            set_base_limit(
                 session,
-                distributor_id=distributor_id,
-                reseller_id=reseller_id,
-                limit=from_minor(cap, distributor.currency),
+                by_id[reseller_id],
+                limit_minor=cap,
+                currency=distributor.currency,
                 reason=INSURER_CUT,
                 actor=actor,
             )

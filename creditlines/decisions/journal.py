@@ -1,7 +1,7 @@
 """The one place the decisions write to the reseller's ledger (through ``creditlines.ledger.journal``).
 
 Kinds written here: ``limit_requested``, ``limit_request_approved``, ``limit_request_rejected``,
-``limit_request_expired``, ``nomination_created``, ``nomination_approved``,
+``limit_request_expired``, ``limit_request_superseded``, ``nomination_created``, ``nomination_approved``,
 ``nomination_rejected``, ``insurance_set``. None of them carries a balance change (no
 ``line_id``), so the fold and ``verify`` are unaffected; the limit changes themselves are the
 ledger's ordinary ``limit_set`` entries.
@@ -25,6 +25,7 @@ EVENT_OF: dict[str, EventType] = {
     "limit_request_approved": EventType.LIMIT_REQUEST_APPROVED,
     "limit_request_rejected": EventType.LIMIT_REQUEST_REJECTED,
     "limit_request_expired": EventType.LIMIT_REQUEST_EXPIRED,
+    "limit_request_superseded": EventType.LIMIT_REQUEST_SUPERSEDED,
     "nomination_created": EventType.NOMINATION_CREATED,
     "nomination_approved": EventType.NOMINATION_APPROVED,
     "nomination_rejected": EventType.NOMINATION_REJECTED,

@@ -6,12 +6,18 @@ it (approve, approve for less, reject) within 14 days, or it expires. Decreases 
 within the threshold apply at once. Under ``cover_plus_discretionary`` no raise goes above
 cover + discretionary (``above_insured_cap``), checked when asked and again when approved.
 
+SPEC §23: a raise is measured from the lowest base limit of the previous 30 days (steps under
+the threshold add up; a cut cannot be undone alone); a request decided when its ``current`` is
+no longer the live limit is refused (``limit_changed``), and any change of the live limit
+supersedes the reseller's pending raises (status ``superseded``).
+
 Locks: only the reseller (``FOR NO KEY UPDATE``), as every limit change; the request row is read
 after it, fresh. Two decisions on one request are thus serialised: the second finds it decided.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -28,6 +34,7 @@ from creditlines.errors import (
     AlreadyDecided,
     CurrencyMismatch,
     InvalidAmount,
+    LimitChanged,
     NotFound,
     RequestExpired,
     ResellerTerminated,
@@ -35,11 +42,12 @@ from creditlines.errors import (
     ValidationFailed,
 )
 from creditlines.ledger import repository as ledger_repo
-from creditlines.ledger.models import Line, Reseller
+from creditlines.ledger.models import LedgerEntry, Line, Reseller
 from creditlines.money import amount_str, from_minor, to_minor
 from creditlines.tenants import lookup
 
 VALIDITY = timedelta(days=14)
+WINDOW = timedelta(days=30)  # the four-eyes baseline: the lowest base limit over this window
 DECISIONS = ("approve", "reject")
 
 
@@ -84,12 +92,93 @@ def _check_cap(session: Session, distributor_id: str, reseller_id: str, minor: i
         )
 
 
+def live_limits(session: Session, distributor_id: str, reseller_ids: list[str]) -> dict[str, int]:
+    """The base limit now of each reseller named (one query)."""
+    return {
+        line.reseller_id: line.limit_minor
+        for line in ledger_repo.lines_of_many(session, distributor_id, sorted(set(reseller_ids)))
+        if line.kind == "base"
+    }
+
+
+def lowest_limit(session: Session, distributor_id: str, reseller_id: str, current: int) -> int:
+    """The lowest base limit the reseller had over the previous 30 days (``current`` included):
+    its limit changes in that window, read through ``ix_ledger_entry_limit_set`` (bounded by
+    the changes, never by the drawings). The limit in force when the window opened is the
+    ``before`` of its first change in the window."""
+    since = clock.now() - WINDOW
+    lowest = current
+    for after, details in session.execute(
+        select(LedgerEntry.limit_after_minor, LedgerEntry.details).where(
+            LedgerEntry.distributor_id == distributor_id,
+            LedgerEntry.reseller_id == reseller_id,
+            LedgerEntry.kind == "limit_set",
+            LedgerEntry.at >= since,
+        )
+    ):
+        before = json.loads(details).get("before_minor") if details else None
+        for value in (after, before):
+            if isinstance(value, int) and value < lowest:
+                lowest = value
+    return lowest
+
+
+def supersede_pending(session: Session, reseller: Reseller, *, actor: str, limit_minor: int, keep: str = "") -> int:
+    """The live base limit of the (locked) reseller changes to ``limit_minor``: its pending
+    raises asked from the old limit can no longer be approved as asked; they become
+    ``superseded`` (each a ledger entry and an event). Returns how many."""
+    now = clock.now()
+    pending = session.scalars(
+        select(LimitRequest)
+        .where(
+            LimitRequest.distributor_id == reseller.distributor_id,
+            LimitRequest.reseller_id == reseller.id,
+            LimitRequest.status == "pending",
+            LimitRequest.id != keep,
+        )
+        .order_by(LimitRequest.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    superseded = [r for r in pending if r.current_minor != limit_minor]
+    for request in superseded:
+        request.status, request.decided_at, request.decided_by = "superseded", now, actor
+        request.decision_reason = "the base limit changed while the request was pending"
+        journal.record(
+            session,
+            reseller,
+            kind="limit_request_superseded",
+            actor=actor,
+            at=now,
+            reason=request.decision_reason,
+            amount_minor=request.requested_minor,
+            details={"request_id": request.id, "current_minor": request.current_minor, "live_minor": limit_minor},
+        )
+    return len(superseded)
+
+
+def set_base_limit(
+    session: Session, reseller: Reseller, *, limit_minor: int, currency: str, reason: str, actor: str, keep: str = ""
+) -> None:
+    """Set the live base limit of the locked reseller and supersede the pending raises it makes stale."""
+    if _base(session, reseller.distributor_id, reseller.id).limit_minor != limit_minor:
+        supersede_pending(session, reseller, actor=actor, limit_minor=limit_minor, keep=keep)
+    ledger.set_base_limit(
+        session,
+        distributor_id=reseller.distributor_id,
+        reseller_id=reseller.id,
+        limit=from_minor(limit_minor, currency),
+        reason=reason,
+        actor=actor,
+    )
+
+
 def set_or_request(
     session: Session, *, distributor_id: str, reseller_id: str, limit: Money, reason: str, actor: str, key_id: str
 ) -> LimitRequest | None:
     """Apply the new base limit at once (None), or open a pending request for a raise above the
-    distributor's threshold (the request; nothing else changes). The same raise asked again by
-    the same key while its request is pending answers that request: a retried PUT opens no second one."""
+    distributor's threshold (the request; nothing else changes). The raise is measured from the
+    lowest base limit of the previous 30 days. The same raise asked again by the same key while
+    its request is pending answers that request: a retried PUT opens no second one."""
     distributor = lookup.require_distributor(session, distributor_id)
     minor = _limit_minor(limit, distributor.currency)
     reason = validation.text(reason, "reason")
@@ -100,7 +189,7 @@ def set_or_request(
     if minor > current:
         _check_cap(session, distributor_id, reseller_id, minor, distributor.currency)
         threshold = policy.approval_threshold(session, distributor_id)
-        if threshold is not None and minor - current > threshold:
+        if threshold is not None and minor - lowest_limit(session, distributor_id, reseller_id, current) > threshold:
             now = clock.now()
             same = session.scalars(
                 select(LimitRequest)
@@ -142,9 +231,7 @@ def set_or_request(
             )
             session.flush()
             return request
-    ledger.set_base_limit(
-        session, distributor_id=distributor_id, reseller_id=reseller_id, limit=limit, reason=reason, actor=actor
-    )
+    set_base_limit(session, reseller, limit_minor=minor, currency=distributor.currency, reason=reason, actor=actor)
     return None
 
 
@@ -194,7 +281,9 @@ def decide(
 
     Refusals: the requester's own key → ``same_approver``; a request already decided →
     ``already_decided``; past its 14 days → ``request_expired``; approving above the insured cap
-    as it stands now → ``above_insured_cap``; a terminated reseller → ``reseller_terminated``."""
+    as it stands now → ``above_insured_cap``; a terminated reseller → ``reseller_terminated``;
+    approving while ``current`` is no longer the live base limit, or deciding a request the
+    limit's change superseded → ``limit_changed`` (a stale approval never undoes a cut)."""
     if decision not in DECISIONS:
         raise ValidationFailed("decision must be approve or reject")
     distributor = lookup.require_distributor(session, distributor_id)
@@ -208,6 +297,14 @@ def decide(
     status = effective_status(request, now)
     if status == "expired":
         raise RequestExpired(f"limit request {request_id!r} expired at {request.expires_at.isoformat()}")
+    live = _base(session, distributor_id, reseller_id).limit_minor
+    if status == "superseded" or (status == "pending" and decision == "approve" and live != request.current_minor):
+        raise LimitChanged(
+            f"the base limit is {amount_str(live, distributor.currency)} now, not the "
+            f"{amount_str(request.current_minor, distributor.currency)} this request was asked from: "
+            "reject it, and ask again from the live limit",
+            live=amount_str(live, distributor.currency),
+        )
     if status != "pending":
         raise AlreadyDecided(f"limit request {request_id!r} was already {status} by {request.decided_by}")
     if decision == "reject":
@@ -232,7 +329,7 @@ def decide(
             )
         if reseller.status == "terminated":
             raise ResellerTerminated(f"reseller {reseller_id!r} is terminated")
-        if granted > _base(session, distributor_id, reseller_id).limit_minor:
+        if granted > live:
             _check_cap(session, distributor_id, reseller_id, granted, distributor.currency)
         request.status, request.decided_limit_minor = "approved", granted
         request.decided_at, request.decided_by, request.decision_reason = now, actor, reason
@@ -250,13 +347,14 @@ def decide(
                 "requested_by": request.requested_by,
             },
         )
-        ledger.set_base_limit(
+        set_base_limit(
             session,
-            distributor_id=distributor_id,
-            reseller_id=reseller_id,
-            limit=from_minor(granted, distributor.currency),
+            reseller,
+            limit_minor=granted,
+            currency=distributor.currency,
             reason=reason,
             actor=actor,
+            keep=request.id,
         )
     session.flush()
     return request

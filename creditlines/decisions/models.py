@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,7 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from creditlines.db.base import Base, UTCDateTime
 
 CAP_POLICIES = ("none", "cover_plus_discretionary")
-REQUEST_STATUSES = ("pending", "approved", "rejected", "expired")
+REQUEST_STATUSES = ("pending", "approved", "rejected", "expired", "superseded")
+POLICY_REQUEST_KINDS = ("credit_policy", "insurance_cover")
+POLICY_REQUEST_STATUSES = ("pending", "approved", "rejected", "expired")
 NOMINATION_STATUSES = ("pending", "approved", "rejected")
 REFUSAL_CODES = ("declined", "credit_risk", "insurer_cover", "commercial")
 
@@ -125,16 +128,52 @@ class Nomination(Base):
         CheckConstraint("(status = 'approved') = (line_id IS NOT NULL)", name="line_when_approved"),
         Index("ix_nomination_status", "distributor_id", "status"),
         Index("ix_nomination_programme", "distributor_id", "vendor_id", "programme_id"),
-        # One pending nomination per reseller and programme: a second enrolment answers the first.
+        # One pending nomination per reseller and programme (a programme is its vendor's: two
+        # vendors may use one code at a distributor): a second enrolment answers the first.
         Index(
             "uq_nomination_pending",
             "distributor_id",
+            "vendor_id",
             "programme_id",
             "reseller_id",
             unique=True,
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+    )
+
+
+class PolicyRequest(Base):
+    """A change that loosens control (SPEC §23) waiting for a second officer key: a change of the
+    credit policy (``kind`` ``credit_policy``) or a raise of a reseller's insurer cover
+    (``insurance_cover``, ``reseller_id`` set). ``changes`` holds what is asked (JSON, amounts in
+    minor units) and ``previous`` what those fields were when asked: an approval applies only
+    while they still are (``policy_changed`` otherwise)."""
+
+    __tablename__ = "policy_request"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), ForeignKey("distributor.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reseller_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    changes: Mapped[str] = mapped_column(Text)
+    previous: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", POLICY_REQUEST_KINDS), name="kind"),
+        CheckConstraint(_in("status", POLICY_REQUEST_STATUSES), name="status"),
+        CheckConstraint("(kind = 'insurance_cover') = (reseller_id IS NOT NULL)", name="reseller_when_cover"),
+        CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_at"),
+        Index("ix_policy_request_status", "distributor_id", "status", "expires_at"),
     )
 
 

@@ -4,12 +4,17 @@
   key (none: every change applies at once, as before).
 * ``base_cap_policy``: ``none`` (default) or ``cover_plus_discretionary``: the base limit is at
   most the insurer's current cover (0 when none was ever recorded) plus ``discretionary``.
+
+Which change of a field loosens control (and so waits for a second officer, SPEC §23) is
+declared here with the field (:data:`FIELDS`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from moneyed import Money
 from sqlalchemy import select
@@ -65,21 +70,46 @@ def _minor(value: Money, currency: str, what: str) -> int:
     return minor
 
 
-def update(
+@dataclass(frozen=True)
+class Field:
+    """A field of the credit policy as four eyes sees it (SPEC §23): its column, and whether a
+    change from ``before`` to ``after`` loosens control. A field added later (``overdue_stop``,
+    §18) declares itself with :func:`declare`; nothing else changes."""
+
+    name: str
+    column: str
+    loosens: Callable[[Any, Any], bool]
+
+
+def _raised_or_removed(before: int | None, after: int | None) -> bool:
+    return before is not None and (after is None or after > before)
+
+
+FIELDS: dict[str, Field] = {}
+
+
+def declare(name: str, column: str, loosens: Callable[[Any, Any], bool]) -> None:
+    FIELDS[name] = Field(name, column, loosens)
+
+
+# A threshold raised or removed lets more through without a second officer (setting one where
+# there was none tightens); a cap policy back to ``none`` lifts the insured cap; a higher
+# discretionary raises the cap (always: it takes effect the day the cap policy is switched on).
+declare("approval_threshold", "approval_threshold_minor", _raised_or_removed)
+declare("base_cap_policy", "base_cap_policy", lambda before, after: after == "none" and before != "none")
+declare("discretionary", "discretionary_minor", lambda before, after: after > before)
+
+
+def normalise(
     session: Session,
-    *,
     distributor_id: str,
-    actor: str,
+    *,
     approval_threshold: object = UNSET,
     base_cap_policy: object = UNSET,
     discretionary: object = UNSET,
-) -> PolicyView:
-    """Change what is given (``approval_threshold=None`` removes the threshold). Changing the cap
-    policy cuts no limit by itself: the next cover decision on each reseller does. Everything is
-    checked before anything is written; two first changes at once both land (insert-if-absent,
-    then the row locked)."""
-    distributor = lookup.require_distributor(session, distributor_id)
-    cur = distributor.currency
+) -> dict[str, object]:
+    """What is given, checked, as column values (``approval_threshold=None`` removes the threshold)."""
+    cur = lookup.require_distributor(session, distributor_id).currency
     changes: dict[str, object] = {}
     if approval_threshold is not UNSET:
         if approval_threshold is not None and not isinstance(approval_threshold, Money):
@@ -95,7 +125,12 @@ def update(
         if not isinstance(discretionary, Money):
             raise ValidationFailed("discretionary must be an amount")
         changes["discretionary_minor"] = _minor(discretionary, cur, "discretionary")
-    now = clock.now()
+    return changes
+
+
+def locked_row(session: Session, distributor_id: str, actor: str) -> CreditPolicy:
+    """The distributor's policy row under its lock, created first if absent (two first changes
+    at once both land: insert-if-absent, then the row locked)."""
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
     session.execute(
         insert(CreditPolicy)
@@ -104,19 +139,59 @@ def update(
             approval_threshold_minor=None,
             base_cap_policy="none",
             discretionary_minor=0,
-            updated_at=now,
+            updated_at=clock.now(),
             updated_by=actor,
         )
         .on_conflict_do_nothing(index_elements=["distributor_id"])
     )
-    row = session.scalars(
-        locked(session, select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id))
+    row: CreditPolicy = session.scalars(
+        locked(session, select(CreditPolicy).where(CreditPolicy.distributor_id == distributor_id)).execution_options(
+            populate_existing=True
+        )
     ).one()
-    for name, value in changes.items():
-        setattr(row, name, value)
-    row.updated_at, row.updated_by = now, actor
+    return row
+
+
+def apply(session: Session, row: CreditPolicy, changes: dict[str, object], actor: str) -> None:
+    for column, value in changes.items():
+        setattr(row, column, value)
+    row.updated_at, row.updated_by = clock.now(), actor
     session.flush()
-    return _view(distributor_id, cur, row)
+
+
+def loosening(row: CreditPolicy, changes: dict[str, object]) -> dict[str, object]:
+    """The part of ``changes`` that loosens control compared with ``row``."""
+    by_column = {f.column: f for f in FIELDS.values()}
+    return {c: v for c, v in changes.items() if by_column[c].loosens(getattr(row, c), v)}
+
+
+def view(session: Session, distributor_id: str, row: CreditPolicy | None) -> PolicyView:
+    return _view(distributor_id, lookup.require_distributor(session, distributor_id).currency, row)
+
+
+def update(
+    session: Session,
+    *,
+    distributor_id: str,
+    actor: str,
+    approval_threshold: object = UNSET,
+    base_cap_policy: object = UNSET,
+    discretionary: object = UNSET,
+) -> PolicyView:
+    """Change what is given at once, loosening or not: the platform operator's path (admin keys,
+    the demo); an officer's change goes through :mod:`creditlines.decisions.policy_requests`.
+    Changing the cap policy cuts no limit by itself: the next cover decision on each reseller
+    does. Everything is checked before anything is written."""
+    changes = normalise(
+        session,
+        distributor_id,
+        approval_threshold=approval_threshold,
+        base_cap_policy=base_cap_policy,
+        discretionary=discretionary,
+    )
+    row = locked_row(session, distributor_id, actor)
+    apply(session, row, changes, actor)
+    return view(session, distributor_id, row)
 
 
 def current_cover(session: Session, distributor_id: str, reseller_id: str) -> InsuranceCover | None:

@@ -19,6 +19,7 @@ class EventType(StrEnum):
     LIMIT_REQUEST_APPROVED = "limit_request.approved"
     LIMIT_REQUEST_REJECTED = "limit_request.rejected"
     LIMIT_REQUEST_EXPIRED = "limit_request.expired"
+    LIMIT_REQUEST_SUPERSEDED = "limit_request.superseded"  # SPEC §23
     NOMINATION_CREATED = "nomination.created"
     NOMINATION_APPROVED = "nomination.approved"
     NOMINATION_REJECTED = "nomination.rejected"

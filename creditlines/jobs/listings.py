@@ -103,5 +103,56 @@ def over_limit(session: Session, *, distributor_id: str) -> Iterator[OverLimitRo
         )
 
 
+@dataclass(frozen=True)
+class DayFigures:
+    """The listings' figures of the day, at a glance (the console's Listings page)."""
+
+    over_limit_count: int
+    over_limit_by_minor: int  # summed excess of the resellers over limit
+    expiring_count: int  # active programme lines ending from today to the end of the month
+    expiring_limit_minor: int
+    expiring_drawn_minor: int
+    month_end: date
+    currency: str
+
+
+def day_figures(session: Session, *, distributor_id: str) -> DayFigures:
+    """How many resellers are over limit and by how much; how much vendor credit ends this month
+    (the same rows as :func:`over_limit` and :func:`expiring` to the month's end, summed in SQL)."""
+    from sqlalchemy import func
+
+    distributor = lookup.require_distributor(session, distributor_id)
+    today = clock.local_today(distributor.timezone)
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    balances = ledger_repo.reseller_balances(distributor_id, today)
+    excess = balances.c.drawn_minor - balances.c.limit_minor
+    over_count, over_by = session.execute(
+        select(func.count(), func.coalesce(func.sum(excess), 0))
+        .select_from(balances)
+        .join(Reseller, (Reseller.distributor_id == distributor_id) & (Reseller.id == balances.c.reseller_id))
+        .where(excess > 0)
+    ).one()
+    count, limit_minor, drawn_minor = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(Line.limit_minor), 0), func.coalesce(func.sum(Line.drawn_minor), 0)
+        ).where(
+            Line.distributor_id == distributor_id,
+            Line.status == "active",
+            Line.valid_until.is_not(None),
+            Line.valid_until >= today,
+            Line.valid_until <= month_end,
+        )
+    ).one()
+    return DayFigures(
+        int(over_count),
+        int(over_by),
+        int(count),
+        int(limit_minor),
+        int(drawn_minor),
+        month_end,
+        distributor.currency,
+    )
+
+
 EXPIRING_FIELDS = list(ExpiringRow.__dataclass_fields__)
 OVER_LIMIT_FIELDS = list(OverLimitRow.__dataclass_fields__)

@@ -52,6 +52,7 @@ class EntryKind(StrEnum):
     LIMIT_REQUEST_APPROVED = "limit_request_approved"
     LIMIT_REQUEST_REJECTED = "limit_request_rejected"
     LIMIT_REQUEST_EXPIRED = "limit_request_expired"
+    LIMIT_REQUEST_SUPERSEDED = "limit_request_superseded"
     NOMINATION_CREATED = "nomination_created"
     NOMINATION_APPROVED = "nomination_approved"
     NOMINATION_REJECTED = "nomination_rejected"

@@ -274,4 +274,14 @@ class LedgerEntry(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
+        # The base-limit changes of one reseller over a window (the four-eyes baseline, SPEC §23),
+        # without reading its drawings.
+        Index(
+            "ix_ledger_entry_limit_set",
+            "distributor_id",
+            "reseller_id",
+            "at",
+            sqlite_where=text("kind = 'limit_set'"),
+            postgresql_where=text("kind = 'limit_set'"),
+        ),
     )

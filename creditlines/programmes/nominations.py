@@ -59,6 +59,7 @@ def nominate(
         select(Nomination)
         .where(
             Nomination.distributor_id == programme.distributor_id,
+            Nomination.vendor_id == programme.vendor_id,  # a programme code is its vendor's (SPEC §23)
             Nomination.programme_id == programme.id,
             Nomination.reseller_id == reseller.id,
             Nomination.status == "pending",

@@ -47,7 +47,7 @@ from tests.harness import free_port, serve, verify_cli  # noqa: E402
 from tests.invariants import violations  # noqa: E402
 
 PG_BIN = Path(os.environ.get("CREDITLINES_PG_BIN", "/usr/lib/postgresql/15/bin"))
-ADMIN = "fault-admin-key"
+ADMIN = "fault-admin-key-of-at-least-32-characters"
 DISTRIBUTOR = "faults"
 RETRYABLE = (503,)
 

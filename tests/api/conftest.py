@@ -8,7 +8,7 @@ from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from tests.factories import make_world
 
-ADMIN_KEY = "test-bootstrap-admin-key"
+ADMIN_KEY = "test-bootstrap-admin-key-of-32-characters"
 
 
 class Api:

@@ -12,7 +12,7 @@ import pytest
 from tests.harness import serve
 from tests.harness import verify_cli as run_verify
 
-ADMIN = "race-admin-key"
+ADMIN = "race-admin-key-of-at-least-32-characters"
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from creditlines.config import Settings, get_settings
 from tests.factories import make_reseller, make_world
 
 TOKEN = "scrape-token-0123456789abcdef"
-ADMIN = "metrics-admin-key"
+ADMIN = "metrics-admin-key-of-at-least-32-characters"
 SECRET_NAMES = ("actebis", "creditlines_drawings_total", "creditlines_http_requests_total")
 
 

@@ -39,7 +39,7 @@ from creditlines.programmes.enrolment import enrol
 from tests.harness import Server
 from tests.invariants import violations
 
-ADMIN = "race-admin-key"
+ADMIN = "race-admin-key-of-at-least-32-characters"
 NOW = "2026-03-02T09:00:00+00:00"  # a Monday, 10:00 in Paris
 SEEDED_AT = "2025-09-15T08:00:00+00:00"
 OLD_LINES_END = date(2026, 2, 20)  # + i: reseller R<i>'s line of HP's `old` programme

@@ -1,5 +1,6 @@
 """The console's story (tests/console/story.py) with Actebis' credit decisions switched on:
 
+* the book (story.py) loaded 40 days before today, so that raises are measured from today's limits;
 * four eyes: a raise of more than EUR 5,000 waits for a second officer (officers A and B);
 * insurer cover capping base limits at cover + EUR 2,000 discretionary; at onboarding, on
   1 February, Coface covered Bureau Vallée Lyon (R-1001) for 20,000, Dupont Lille (R-1002) for
@@ -9,8 +10,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from creditlines import clock
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from creditlines.decisions import insurance, policy
@@ -21,7 +23,12 @@ from tests.factories import eur
 
 
 def load(uow: UnitOfWork) -> dict[str, str]:
-    keys = story.load(uow)
+    today = clock.now()
+    clock.set_now(today - timedelta(days=40))  # the book opened before the four-eyes window (SPEC §23)
+    try:
+        keys = story.load(uow)
+    finally:
+        clock.set_now(today)
     with uow.write() as s:
         partnerships.admit(
             s,

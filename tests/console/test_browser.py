@@ -20,7 +20,7 @@ from creditlines.db.engine import UnitOfWork, make_engine
 from tests.console import story
 from tests.harness import Server, app_url, pg_database, serve
 
-ADMIN_KEY = "console-test-admin-key"
+ADMIN_KEY = "console-test-admin-key-of-32-characters"
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 

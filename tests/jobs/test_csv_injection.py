@@ -24,7 +24,7 @@ from creditlines.ledger.models import Reseller
 from tests.conftest import DEFAULT_NOW
 from tests.factories import eur, make_reseller, make_world
 
-ADMIN = "csv-admin-key"
+ADMIN = "csv-admin-key-of-at-least-32-characters"
 HYPERLINK = '=HYPERLINK("http://x","y")'
 # one name per dangerous first character; the API takes the printable ones as any client would send them,
 # the tab and carriage return ones are written to the table directly (data older than today's validation)

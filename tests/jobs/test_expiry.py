@@ -19,6 +19,8 @@ from creditlines.ledger.verify import verify
 from creditlines.tenants.models import Distributor
 from tests.factories import eur, make_reseller, make_world
 
+ADMIN = "expiry-admin-key-of-at-least-32-characters"
+
 
 def grant(uow, distributor, reseller, limit="5000.00", until=date(2026, 6, 30), on_expiry="transfer_to_base"):
     with uow.write() as s:
@@ -210,17 +212,19 @@ def test_the_cli_and_the_api_run_the_same_job(engine, tmp_path):
     assert over.stdout.splitlines()[1].startswith("R-1,Reseller R-1,active,100.00,300.00,200.00,EUR")
     assert cli("verify").returncode == 0
 
-    os.environ["CREDITLINES_ADMIN_KEY"] = "k"
+    os.environ["CREDITLINES_ADMIN_KEY"] = ADMIN
     try:
         from creditlines.config import get_settings
 
         get_settings.cache_clear()
         with clock.frozen("2026-07-01T09:00:00+02:00"), TestClient(create_app(url)) as client:
-            again = client.post("/v1/jobs/expiry", headers={"Authorization": "Bearer k"}, json={})
-            future = client.post("/v1/jobs/expiry", headers={"Authorization": "Bearer k"}, json={"as_of": "2026-07-05"})
+            again = client.post("/v1/jobs/expiry", headers={"Authorization": f"Bearer {ADMIN}"}, json={})
+            future = client.post(
+                "/v1/jobs/expiry", headers={"Authorization": f"Bearer {ADMIN}"}, json={"as_of": "2026-07-05"}
+            )
             csv_report = client.get(
                 "/v1/distributors/actebis/reports/over-limit",
-                headers={"Authorization": "Bearer k", "Accept": "text/csv"},
+                headers={"Authorization": f"Bearer {ADMIN}", "Accept": "text/csv"},
             )
     finally:
         del os.environ["CREDITLINES_ADMIN_KEY"]
