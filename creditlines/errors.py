@@ -145,3 +145,8 @@ class AboveInsuredCap(CreditLinesError):
 class AlreadyGranted(CreditLinesError):
     code = "already_granted"
     title = "The reseller already holds a line of this programme"
+
+
+class WebhookUrlNotAllowed(CreditLinesError):
+    code = "webhook_url_not_allowed"
+    title = "Webhook destination not allowed"

@@ -68,16 +68,37 @@ def horizon(session: Session) -> ColumnElement[bool]:
 
 
 def read(
-    session: Session, scope: Scope, *, after: tuple[int, int] | None, limit: int, types: Sequence[str] | None = None
+    session: Session,
+    scope: Scope,
+    *,
+    after: tuple[int, int] | None,
+    limit: int,
+    types: Sequence[str] | None = None,
+    upto: tuple[int, int] | None = None,
 ) -> list[Event]:
-    """Up to ``limit`` events of ``scope`` after position ``after``, in order."""
+    """Up to ``limit`` events of ``scope`` after position ``after``, in order; with ``upto`` (a
+    position :func:`head` gave, hence below the horizon) only those at or before it."""
     stmt = select(Event).where(scope.where(), horizon(session))
     if after is not None:
         txid, event_id = after
         stmt = stmt.where(or_(Event.txid > txid, and_(Event.txid == txid, Event.id > event_id)))
+    if upto is not None:
+        txid, event_id = upto
+        stmt = stmt.where(or_(Event.txid < txid, and_(Event.txid == txid, Event.id <= event_id)))
     if types:
         stmt = stmt.where(Event.type.in_(list(types)))
     return list(session.scalars(stmt.order_by(Event.txid, Event.id).limit(limit)))
+
+
+def head(session: Session, scope: Scope) -> tuple[int, int] | None:
+    """The position of the scope's last readable event (every event at or before it has ended)."""
+    found = session.execute(
+        select(Event.txid, Event.id)
+        .where(scope.where(), horizon(session))
+        .order_by(Event.txid.desc(), Event.id.desc())
+        .limit(1)
+    ).first()
+    return None if found is None else (int(found[0]), int(found[1]))
 
 
 def position(event: Event) -> tuple[int, int]:
