@@ -95,9 +95,7 @@ def claim(uow: UnitOfWork, settings: Settings, owner: str, *, slots: int, failin
     metrics.WEBHOOK_FAILING.set(found.failing)
     if not found.forward and (slots <= 0 or not found.waiting):
         return []
-    lease_until = now + timedelta(
-        seconds=settings.sender_turn_seconds + 2 * settings.webhook_timeout_seconds + 30
-    )
+    lease_until = now + timedelta(seconds=settings.sender_turn_seconds + 2 * settings.webhook_timeout_seconds + 30)
     failing_cap = max(1, settings.sender_concurrency // 2) - failing_busy
     with uow.write() as s:
         for hook_id, (before, after) in found.forward.items():
@@ -141,9 +139,7 @@ def claim(uow: UnitOfWork, settings: Settings, owner: str, *, slots: int, failin
                 failing_cap -= 1
             try:
                 current = signing.unseal(hook.secret, settings.secret_key)
-                previous = (
-                    signing.unseal(hook.previous_secret, settings.secret_key) if hook.previous_secret else None
-                )
+                previous = signing.unseal(hook.previous_secret, settings.secret_key) if hook.previous_secret else None
             except signing.SecretUnavailable as exc:
                 log.error("webhook %s: %s; not delivered", hook.id, exc)
                 hook.next_attempt_at = now + SECRET_UNAVAILABLE_PAUSE
