@@ -37,6 +37,7 @@ from creditlines.events.models import Webhook
 
 log = logging.getLogger("creditlines.sender")
 SECRET_UNAVAILABLE_PAUSE = timedelta(minutes=5)
+WINDOW = 500  # events of one scope read at once by a survey
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,14 @@ class Lease:
     scope: feed.Scope
     cursor: tuple[int, int]
     attempts: int
+    head: tuple[int, int]  # the scope's last readable event when claimed: the turn ends there
 
 
 @dataclass
 class Survey:
     waiting: dict[str, datetime] = field(default_factory=dict)  # endpoint -> its oldest undelivered event
     forward: dict[str, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)  # id -> (from, to)
+    heads: dict[str, tuple[int, int]] = field(default_factory=dict)  # waiting endpoint -> its scope's head
     failing: int = 0
 
     def lag_seconds(self, now: datetime) -> float:
@@ -67,20 +70,29 @@ def _scope(hook: Webhook) -> feed.Scope:
 def survey(session: Session) -> Survey:
     found = Survey()
     hooks = list(session.scalars(select(Webhook).where(Webhook.status == "active", Webhook.deleted.is_(False))))
-    heads: dict[feed.Scope, tuple[int, int] | None] = {}
+    by_scope: dict[feed.Scope, list[Webhook]] = {}
     for hook in hooks:
         found.failing += hook.failing_since is not None
-        scope = _scope(hook)
-        if scope not in heads:
-            heads[scope] = feed.head(session, scope)
-        head, cursor = heads[scope], (hook.cursor_txid, hook.cursor_id)
-        if head is None or head <= cursor:
+        by_scope.setdefault(_scope(hook), []).append(hook)
+    for scope, members in by_scope.items():
+        head = feed.head(session, scope)
+        behind = [h for h in members if head is not None and (h.cursor_txid, h.cursor_id) < head]
+        if head is None or not behind:
             continue
-        first = feed.read(session, scope, after=cursor, upto=head, limit=1, types=json.loads(hook.types))
-        if first:
-            found.waiting[hook.id] = first[0].occurred_at
-        elif hook.lease_owner is None:
-            found.forward[hook.id] = (cursor, head)
+        # One read of the scope's events after the furthest-behind cursor serves every endpoint
+        # of the scope; an endpoint it does not settle (a long window) is read on its own.
+        low = min((h.cursor_txid, h.cursor_id) for h in behind)
+        seen = feed.window(session, scope, after=low, upto=head, limit=WINDOW)
+        for hook in behind:
+            cursor, kinds = (hook.cursor_txid, hook.cursor_id), set(json.loads(hook.types))
+            first = next((at for pos, type_, at in seen if pos > cursor and type_ in kinds), None)
+            if first is None and len(seen) == WINDOW:
+                events = feed.read(session, scope, after=cursor, upto=head, limit=1, types=sorted(kinds))
+                first = events[0].occurred_at if events else None
+            if first is not None:
+                found.waiting[hook.id], found.heads[hook.id] = first, head
+            elif hook.lease_owner is None:
+                found.forward[hook.id] = (cursor, head)
     return found
 
 
@@ -155,6 +167,7 @@ def claim(uow: UnitOfWork, settings: Settings, owner: str, *, slots: int, failin
                     _scope(hook),
                     (hook.cursor_txid, hook.cursor_id),
                     hook.attempts,
+                    found.heads[hook.id],
                 )
             )
         return leases

@@ -70,7 +70,7 @@ class Sender:
 
     def _next(self, lease: Lease, cursor: tuple[int, int]) -> dict[str, Any] | None:
         with self.uow.read() as s:
-            events = feed.read(s, lease.scope, after=cursor, limit=1, types=lease.types)
+            events = feed.read(s, lease.scope, after=cursor, upto=lease.head, limit=1, types=lease.types)
             if not events:
                 return None
             doc = feed.documents(s, events)[0]
@@ -177,7 +177,8 @@ class Sender:
         return response.status_code, f"http_{response.status_code}"
 
     async def _serve_endpoint(self, lease: Lease) -> int:
-        """One turn: the endpoint's next events, until it has none, fails, or the turn is over."""
+        """One turn: the endpoint's next events up to the head seen at the claim, until it fails or
+        the turn is over (events committed since wait for its next turn, claimed at once)."""
         cursor, attempt, sent = lease.cursor, lease.attempts + 1, 0
         turn_ends = time.perf_counter() + self.settings.sender_turn_seconds
         try:
