@@ -69,7 +69,11 @@ def _scope(hook: Webhook) -> feed.Scope:
 
 def survey(session: Session) -> Survey:
     found = Survey()
-    hooks = list(session.scalars(select(Webhook).where(Webhook.status == "active", Webhook.deleted.is_(False))))
+    hooks = list(
+        session.scalars(
+            select(Webhook).where(Webhook.status == "active", Webhook.deleted.is_(False)).order_by(Webhook.id)
+        )
+    )
     by_scope: dict[feed.Scope, list[Webhook]] = {}
     for hook in hooks:
         found.failing += hook.failing_since is not None
@@ -110,7 +114,7 @@ def claim(uow: UnitOfWork, settings: Settings, owner: str, *, slots: int, failin
     lease_until = now + timedelta(seconds=settings.sender_turn_seconds + 2 * settings.webhook_timeout_seconds + 30)
     failing_cap = max(1, settings.sender_concurrency // 2) - failing_busy
     with uow.write() as s:
-        for hook_id, (before, after) in found.forward.items():
+        for hook_id, (before, after) in sorted(found.forward.items()):  # one lock order for all senders
             s.execute(
                 update(Webhook)
                 .where(

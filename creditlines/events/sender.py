@@ -172,7 +172,7 @@ class Sender:
         }
         try:
             response = await self._http().post(lease.url, content=body, headers=headers)
-        except (httpx.HTTPError, destinations.RefusedAddress, OSError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, destinations.RefusedAddress, OSError, ValueError) as exc:
             return None, destinations.outcome(exc)
         return response.status_code, f"http_{response.status_code}"
 

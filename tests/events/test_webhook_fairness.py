@@ -237,3 +237,32 @@ def sender_for(api):
     from creditlines.events.sender import Sender
 
     return Sender(api.uow, SETTINGS)
+
+
+def test_three_senders_racing_over_twelve_endpoints_deliver_each_event_once_in_order(api, receivers):
+    """Three senders claim at the same moments (on PostgreSQL with SKIP LOCKED, on SQLite under its
+    one writer): every endpoint gets its events once each, in order, never two at a time."""
+    from creditlines.events.sender import Sender
+
+    keys = distributors(api, "actebis", "ingram", "also")
+    ends = receivers(12, delay_seconds=0.01)
+    for i, r in enumerate(ends):
+        subscribe(api, r, types=("reseller.created",), who=keys[("actebis", "ingram", "also")[i % 3]])
+    for n in range(5):
+        for d in ("actebis", "ingram", "also"):
+            new_reseller(api, keys[d], d, f"{d}-{n}")
+    senders = [Sender(api.uow, SETTINGS, owner=f"s{n}") for n in range(3)]
+
+    async def race() -> None:
+        try:
+            for _ in range(4):
+                await asyncio.gather(*(s.run_once() for s in senders))
+        finally:
+            for s in senders:
+                await s.aclose()
+
+    asyncio.run(race())
+    for i, r in enumerate(ends):
+        d = ("actebis", "ingram", "also")[i % 3]
+        assert [q.document["reseller_id"] for q in r.requests] == [f"{d}-{n}" for n in range(5)]
+        assert all(q.in_flight_same_event == 1 for q in r.requests)
