@@ -47,6 +47,7 @@ STATUS = {
     errors.AlreadyGranted: 409,
     errors.LimitChanged: 409,
     errors.PolicyChanged: 409,
+    errors.WebhookUrlNotAllowed: 422,
 }
 MEDIA_TYPE = "application/problem+json"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,8 +40,14 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = 10.0  # first retry after 5-10 s, then doubling (jitter: 50-100 %)
     webhook_retry_cap_seconds: float = 3600.0  # longest pause between two attempts
     webhook_retry_window_seconds: float = 86400.0  # failing this long: the endpoint is disabled
+    sender_turn_seconds: float = 2.0  # an endpoint's turn: no new POST after this long, then the next endpoint
+    # Webhook destinations inside these CIDRs are allowed although loopback/private/... (SPEC §23).
+    webhook_allow_networks: str = ""
+    # Fernet key(s) encrypting webhook secrets at rest (comma-separated: the first encrypts, all
+    # decrypt); unset: secrets are stored as given (docs/OPERATIONS.md, "Webhook secrets").
+    secret_key: str | None = None
 
-    @field_validator("metrics_token", "metrics_port", mode="before")
+    @field_validator("metrics_token", "metrics_port", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -51,6 +58,46 @@ class Settings(BaseSettings):
         if value is not None and len(value) < 16:
             raise ValueError("CREDITLINES_METRICS_TOKEN must be at least 16 characters (a random secret)")
         return value
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a ValueError names the bad entry
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            from cryptography.fernet import Fernet
+
+            for key in value.split(","):
+                try:
+                    Fernet(key.strip())
+                except (ValueError, TypeError):
+                    raise ValueError(
+                        "CREDITLINES_SECRET_KEY must be Fernet keys (32 url-safe base64-encoded bytes), comma-separated"
+                    ) from None
+        return value
+
+    @property
+    def allow_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.webhook_allow_networks)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """``CREDITLINES_WEBHOOK_ALLOW_NETWORKS``: comma-separated CIDRs (``127.0.0.0/8,10.1.0.0/16``)."""
+    networks = []
+    for item in value.split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"CREDITLINES_WEBHOOK_ALLOW_NETWORKS: {item.strip()[:60]!r} is not a CIDR") from None
+    return tuple(networks)
 
 
 @lru_cache(maxsize=1)

@@ -159,3 +159,8 @@ class PolicyChanged(CreditLinesError):
 
     code = "policy_changed"
     title = "The policy changed since this request was asked"
+
+
+class WebhookUrlNotAllowed(CreditLinesError):
+    code = "webhook_url_not_allowed"
+    title = "Webhook destination not allowed"

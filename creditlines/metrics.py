@@ -129,7 +129,12 @@ WEBHOOK_LATENCY = Histogram(
 )
 WEBHOOK_LAG = Gauge(
     "creditlines_webhook_lag_seconds",
-    "Age of the last event this sender delivered, at delivery (commit to POST)",
+    "Age of the oldest undelivered event of any active endpoint (max over endpoints; grows while one waits)",
+    multiprocess_mode="max",
+)
+WEBHOOK_WAITING = Gauge(
+    "creditlines_webhook_waiting_endpoints",
+    "Active endpoints with at least one undelivered event, at the sender's last look",
     multiprocess_mode="max",
 )
 WEBHOOK_FAILING = Gauge(

@@ -56,7 +56,10 @@ class WebhookOut(BaseModel):
     disabled_at: datetime | None
     failing_since: datetime | None
     attempts: int
-    secret: str | None = Field(None, description="Only in the answer to the creation, never again")
+    secret: str | None = Field(None, description="Only in the answer to the creation or rotation, never again")
+    previous_secret_until: datetime | None = Field(
+        None, description="After a rotation: until when the previous secret signs too"
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -65,8 +68,11 @@ class DeliveryOut(BaseModel):
     attempt: int
     at: datetime
     outcome: Literal["delivered", "failed"]
+    result: str = Field(
+        description="Coarse: `http_<status>`, `timeout`, `connection_failed`, `tls_error` or `refused_address`"
+    )
     status_code: int | None
-    error: str | None
+    error: str | None = Field(description="A failure's coarse `result` (never an exception's text); null if delivered")
     duration_ms: int
 
 
@@ -134,6 +140,7 @@ def _webhook_out(hook: Webhook, secret: str | None = None) -> WebhookOut:
         failing_since=hook.failing_since,
         attempts=hook.attempts,
         secret=secret,
+        previous_secret_until=hook.previous_secret_until,
     )
 
 
@@ -154,6 +161,18 @@ def create_webhook(
         hook, secret = webhooks.create(
             s, who, url=body.url, types=body.types, distributor_id=body.distributor_id, vendor_id=body.vendor_id
         )
+        return _webhook_out(hook, secret)
+
+
+@router.post("/webhooks/{webhook_id}/secret", response_model=WebhookOut)
+@retry_transient
+def rotate_webhook_secret(
+    webhook_id: Id, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(_subscriber)
+) -> WebhookOut:
+    """A new signing `secret`, shown this once. For 24 h deliveries carry both signatures,
+    `Creditlines-Signature: v1=<new>,v1=<old>`, so the receiver can switch without losing one."""
+    with uow.write() as s:
+        hook, secret = webhooks.rotate(s, who, webhook_id)
         return _webhook_out(hook, secret)
 
 
@@ -191,7 +210,8 @@ def webhook_deliveries(
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(_subscriber),
 ) -> DeliveryPage:
-    """Every delivery attempt, newest first: the event, the answer's status or the error, the time taken."""
+    """Every delivery attempt, newest first: the event, its coarse result (`http_<status>`, `timeout`,
+    `connection_failed`, `tls_error`, `refused_address`), the time taken."""
     before = decode_cursor(cursor, "seq")
     with uow.read() as s:
         rows: list[WebhookAttempt] = webhooks.deliveries(s, who, webhook_id, before=before, limit=limit + 1)
@@ -202,8 +222,9 @@ def webhook_deliveries(
             attempt=a.attempt,
             at=a.at,
             outcome=a.outcome,
+            result=webhooks.result_of(a),
             status_code=a.status_code,
-            error=a.error,
+            error=None if a.outcome == "delivered" else webhooks.result_of(a),
             duration_ms=a.duration_ms,
         )
         for a in rows[:limit]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text, true
@@ -68,16 +69,60 @@ def horizon(session: Session) -> ColumnElement[bool]:
 
 
 def read(
-    session: Session, scope: Scope, *, after: tuple[int, int] | None, limit: int, types: Sequence[str] | None = None
+    session: Session,
+    scope: Scope,
+    *,
+    after: tuple[int, int] | None,
+    limit: int,
+    types: Sequence[str] | None = None,
+    upto: tuple[int, int] | None = None,
 ) -> list[Event]:
-    """Up to ``limit`` events of ``scope`` after position ``after``, in order."""
-    stmt = select(Event).where(scope.where(), horizon(session))
-    if after is not None:
-        txid, event_id = after
-        stmt = stmt.where(or_(Event.txid > txid, and_(Event.txid == txid, Event.id > event_id)))
+    """Up to ``limit`` events of ``scope`` after position ``after``, in order; with ``upto`` (a
+    position :func:`head` gave, hence below the horizon) only those at or before it."""
+    stmt = select(Event).where(*_between(session, scope, after, upto))
     if types:
         stmt = stmt.where(Event.type.in_(list(types)))
     return list(session.scalars(stmt.order_by(Event.txid, Event.id).limit(limit)))
+
+
+def _between(
+    session: Session, scope: Scope, after: tuple[int, int] | None, upto: tuple[int, int] | None
+) -> list[ColumnElement[bool]]:
+    # Below a head every transaction has ended: no horizon needed (it costs a look at the server's
+    # activity on PostgreSQL).
+    where = [scope.where(), horizon(session) if upto is None else true()]
+    if after is not None:
+        txid, event_id = after
+        where.append(or_(Event.txid > txid, and_(Event.txid == txid, Event.id > event_id)))
+    if upto is not None:
+        txid, event_id = upto
+        where.append(or_(Event.txid < txid, and_(Event.txid == txid, Event.id <= event_id)))
+    return where
+
+
+def window(
+    session: Session, scope: Scope, *, after: tuple[int, int], upto: tuple[int, int], limit: int
+) -> list[tuple[tuple[int, int], str, datetime]]:
+    """Position, type and instant of the scope's events in ``(after, upto]``, in order, at most
+    ``limit`` (what the webhook sender surveys, without the documents)."""
+    rows = session.execute(
+        select(Event.txid, Event.id, Event.type, Event.occurred_at)
+        .where(*_between(session, scope, after, upto))
+        .order_by(Event.txid, Event.id)
+        .limit(limit)
+    )
+    return [((int(txid), int(event_id)), str(type_), at) for txid, event_id, type_, at in rows]
+
+
+def head(session: Session, scope: Scope) -> tuple[int, int] | None:
+    """The position of the scope's last readable event (every event at or before it has ended)."""
+    found = session.execute(
+        select(Event.txid, Event.id)
+        .where(scope.where(), horizon(session))
+        .order_by(Event.txid.desc(), Event.id.desc())
+        .limit(1)
+    ).first()
+    return None if found is None else (int(found[0]), int(found[1]))
 
 
 def position(event: Event) -> tuple[int, int]:

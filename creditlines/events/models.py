@@ -64,7 +64,12 @@ class Webhook(Base):
     types: Mapped[str] = mapped_column(Text)  # a JSON list of event types
     distributor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     vendor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    secret: Mapped[str] = mapped_column(String(100))  # needed to sign: stored as given out (DECISIONS)
+    # Needed to sign: as given out, or Fernet-encrypted ("fernet:…") when CREDITLINES_SECRET_KEY
+    # is set (creditlines/events/secrets.py). After a rotation the previous one still signs
+    # until previous_secret_until (SPEC §23: both signatures for 24 h).
+    secret: Mapped[str] = mapped_column(String(500))
+    previous_secret: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
@@ -80,6 +85,8 @@ class Webhook(Base):
     # ... and the lease of the sender working on it (several senders never deliver at once).
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Round robin: raised at each claim; endpoints with something to send are claimed lowest first.
+    turn: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'disabled')", name="status"),
@@ -100,7 +107,9 @@ class WebhookAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(String(16))  # delivered | failed
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)  # before 0009: free text, never shown
+    # The coarse outcome (SPEC §23): timeout, connection_failed, tls_error, refused_address, http_<status>.
+    result: Mapped[str | None] = mapped_column(String(32), nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (

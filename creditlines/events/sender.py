@@ -1,71 +1,59 @@
-"""The webhook sender: at-least-once delivery, in order per endpoint, signed (SPEC §13).
+"""The webhook sender: at-least-once delivery, in order per endpoint, signed, fair (SPEC §13, §23).
 
-Each endpoint keeps a cursor (the last event delivered, in feed order). A sender *leases* due
-endpoints (``lease_owner``/``lease_until``, claimed with ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, under SQLite's single writer otherwise), so several senders — inside each
-``creditlines serve`` worker and as ``creditlines deliver`` — never work on one endpoint, hence
-never deliver one event twice at the same moment. For a leased endpoint it POSTs the next
-events one at a time; a 2xx advances the cursor. Any other answer, or no answer within the
-timeout, is logged, and the endpoint waits (exponential backoff with jitter, the first retry
-within 30 s) before the *same* event is tried again: later events wait behind it (order per
-endpoint). An endpoint failing for the whole retry window (24 h) is disabled, and a
-``webhook.disabled`` event says so.
+Each endpoint keeps a cursor (the last event delivered, in feed order). A sender claims
+endpoints (:mod:`creditlines.events.claims`): only those with an undelivered event, least
+recently served first (round robin), each *leased* (``lease_owner``/``lease_until``, claimed with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under SQLite's single writer otherwise), so several
+senders — inside each ``creditlines serve`` worker and as ``creditlines deliver`` — never work on
+one endpoint, hence never deliver one event twice at the same moment. For a leased endpoint it
+POSTs the next events one at a time, for one *turn* (at most ``BATCH`` events or
+``sender_turn_seconds``), then gives the endpoint back; a 2xx advances the cursor. Any other
+answer, or no answer within the timeout, is logged as a coarse outcome (``http_<status>``,
+``timeout``, ``connection_failed``, ``tls_error``, ``refused_address``: never an exception's
+text), and the endpoint waits (exponential backoff with jitter, the first retry within 30 s)
+before the *same* event is tried again: later events wait behind it (order per endpoint). An
+endpoint failing for the whole retry window (24 h) is disabled, and a ``webhook.disabled`` event
+says so.
 
-The sender never runs on a request's path: it is its own asyncio task with its own HTTP client
-(timeouts on every call) and database threads, delivering to at most ``sender_concurrency``
-endpoints at once, so a dead endpoint costs one lease slot, not API latency.
+Connections go only where :mod:`creditlines.events.destinations` allows, to the address it
+checked. The sender never runs on a request's path: it is its own asyncio task with its own HTTP
+client (timeouts on every call) and database threads, keeping up to ``sender_concurrency``
+endpoints in flight and claiming the next one as soon as a slot frees, so a slow endpoint costs
+one slot, not everyone's turn nor API latency.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import random
 import socket
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
 from creditlines import clock, metrics
 from creditlines.config import Settings
 from creditlines.db.engine import UnitOfWork, is_postgresql
-from creditlines.events import feed, outbox
+from creditlines.events import claims, destinations, feed, outbox, signing
+from creditlines.events.claims import Lease
 from creditlines.events.models import Webhook, WebhookAttempt
 from creditlines.events.types import EventType
 
 log = logging.getLogger("creditlines.sender")
-BATCH = 50  # events delivered to one endpoint per lease before others get their turn
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """``v1=`` and the hex HMAC-SHA256 of ``"<timestamp>.<body>"`` with the endpoint's secret."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
+BATCH = 50  # events delivered to one endpoint in one turn at most
+signature = signing.signature  # kept for callers of the earlier module
 
 
 def backoff(attempts: int, settings: Settings) -> float:
     """Seconds before attempt ``attempts + 1``: base × 2^(attempts−1), capped, times 50–100 %."""
     delay = min(settings.webhook_retry_cap_seconds, settings.webhook_retry_base_seconds * 2 ** max(0, attempts - 1))
     return float(delay * (0.5 + random.random() / 2))
-
-
-@dataclass(frozen=True)
-class Lease:
-    id: str
-    url: str
-    secret: str
-    types: list[str]
-    scope: feed.Scope
-    cursor: tuple[int, int]
-    attempts: int
 
 
 class Sender:
@@ -76,62 +64,13 @@ class Sender:
 
     # ------------------------------------------------------------------ database (in threads)
 
-    def _any_due(self) -> bool:
-        """A read first: a sender with nothing to do costs one indexed read per poll, no write."""
-        now = clock.now()
-        with self.uow.read() as s:
-            return (
-                s.execute(
-                    select(Webhook.id)
-                    .where(
-                        Webhook.status == "active",
-                        Webhook.next_attempt_at <= now,
-                        or_(Webhook.lease_until.is_(None), Webhook.lease_until < now),
-                    )
-                    .limit(1)
-                ).first()
-                is not None
-            )
-
-    def _claim(self) -> list[Lease]:
-        if not self._any_due():
-            return []
-        now = clock.now()
-        lease_until = now + timedelta(seconds=self.settings.webhook_timeout_seconds * (BATCH + 1) + 30)
-        with self.uow.write() as s:
-            stmt = (
-                select(Webhook)
-                .where(
-                    Webhook.status == "active",
-                    Webhook.deleted.is_(False),
-                    Webhook.next_attempt_at <= now,
-                    or_(Webhook.lease_until.is_(None), Webhook.lease_until < now),
-                )
-                .order_by(Webhook.next_attempt_at)
-                .limit(self.settings.sender_concurrency)
-            )
-            if is_postgresql(s):
-                stmt = stmt.with_for_update(skip_locked=True)
-            hooks = list(s.scalars(stmt))
-            leases = []
-            for h in hooks:
-                h.lease_owner, h.lease_until = self.owner, lease_until
-                leases.append(
-                    Lease(
-                        h.id,
-                        h.url,
-                        h.secret,
-                        json.loads(h.types),
-                        feed.Scope(h.distributor_id, h.vendor_id),
-                        (h.cursor_txid, h.cursor_id),
-                        h.attempts,
-                    )
-                )
-            return leases
+    def _claim(self, slots: int | None = None, failing_busy: int = 0) -> list[Lease]:
+        slots = self.settings.sender_concurrency if slots is None else slots
+        return claims.claim(self.uow, self.settings, self.owner, slots=slots, failing_busy=failing_busy)
 
     def _next(self, lease: Lease, cursor: tuple[int, int]) -> dict[str, Any] | None:
         with self.uow.read() as s:
-            events = feed.read(s, lease.scope, after=cursor, limit=1, types=lease.types)
+            events = feed.read(s, lease.scope, after=cursor, upto=lease.head, limit=1, types=lease.types)
             if not events:
                 return None
             doc = feed.documents(s, events)[0]
@@ -146,7 +85,7 @@ class Sender:
         position: tuple[int, int] | None,
         attempt: int,
         status_code: int | None,
-        error: str | None,
+        result: str,
         duration_ms: int,
     ) -> bool:
         """Log the attempt and move the endpoint on; False when the lease was lost meanwhile."""
@@ -167,14 +106,16 @@ class Sender:
                     at=now,
                     outcome="delivered" if delivered else "failed",
                     status_code=status_code,
-                    error=error[:500] if error else None,
+                    error=None if delivered else result,
+                    result=result,
                     duration_ms=duration_ms,
                 )
             )
             if delivered:
                 assert position is not None
                 hook.cursor_txid, hook.cursor_id = position
-                hook.attempts, hook.failing_since = 0, None
+                if hook.attempts or hook.failing_since is not None:
+                    hook.attempts, hook.failing_since, hook.next_attempt_at = 0, None, now
                 return True
             hook.attempts += 1
             hook.failing_since = hook.failing_since or now
@@ -194,6 +135,7 @@ class Sender:
                         "url": hook.url,
                         "failing_since": hook.failing_since.isoformat(),
                         "attempts": hook.attempts,
+                        "last_outcome": result,
                     },
                 )
                 metrics.WEBHOOK_DISABLED.inc()
@@ -204,55 +146,51 @@ class Sender:
 
     def _release(self, lease: Lease) -> None:
         with self.uow.write() as s:
-            s.execute(
-                update(Webhook)
-                .where(Webhook.id == lease.id, Webhook.lease_owner == self.owner)
-                .values(lease_owner=None, lease_until=None)
-            )
-
-    def failing_endpoints(self) -> int:
-        with self.uow.read() as s:
-            return len(
-                list(
-                    s.scalars(select(Webhook.id).where(Webhook.status == "active", Webhook.failing_since.is_not(None)))
-                )
-            )
+            claims.released(s, lease.id, self.owner)
 
     # ------------------------------------------------------------------ delivery
 
-    async def _post(self, lease: Lease, doc: dict[str, Any]) -> tuple[int | None, str | None]:
-        assert self._client is not None
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = destinations.client(
+                self.settings.allow_networks,
+                timeout=self.settings.webhook_timeout_seconds,
+                max_connections=max(1, self.settings.sender_concurrency),
+            )
+        return self._client
+
+    async def _post(self, lease: Lease, doc: dict[str, Any]) -> tuple[int | None, str]:
+        """POST one event: the answer's status (if any) and the coarse outcome."""
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = str(int(clock.now().timestamp()))
         headers = {
             "Content-Type": "application/json",
             "Creditlines-Event-Id": doc["id"],
             "Creditlines-Timestamp": timestamp,
-            "Creditlines-Signature": signature(lease.secret, timestamp, body),
+            "Creditlines-Signature": signing.signatures(lease.secrets, timestamp, body),
             "User-Agent": "creditlines-webhooks/1",
         }
         try:
-            response = await self._client.post(lease.url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            return None, "timeout"
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500]
-        if 200 <= response.status_code < 300:
-            return response.status_code, None
-        return response.status_code, f"HTTP {response.status_code}"
+            response = await self._http().post(lease.url, content=body, headers=headers)
+        except (httpx.HTTPError, httpx.InvalidURL, destinations.RefusedAddress, OSError, ValueError) as exc:
+            return None, destinations.outcome(exc)
+        return response.status_code, f"http_{response.status_code}"
 
     async def _serve_endpoint(self, lease: Lease) -> int:
+        """One turn: the endpoint's next events up to the head seen at the claim, until it fails or
+        the turn is over (events committed since wait for its next turn, claimed at once)."""
         cursor, attempt, sent = lease.cursor, lease.attempts + 1, 0
+        turn_ends = time.perf_counter() + self.settings.sender_turn_seconds
         try:
             for _ in range(BATCH):
                 item = await asyncio.to_thread(self._next, lease, cursor)
                 if item is None:
                     break
                 started = time.perf_counter()
-                status_code, error = await self._post(lease, item["doc"])
+                status_code, result = await self._post(lease, item["doc"])
                 elapsed = time.perf_counter() - started
                 metrics.WEBHOOK_LATENCY.observe(elapsed)
-                ok = error is None
+                ok = status_code is not None and 200 <= status_code < 300
                 metrics.WEBHOOK_DELIVERIES.labels("delivered" if ok else "failed").inc()
                 kept = await asyncio.to_thread(
                     self._settle,
@@ -262,13 +200,14 @@ class Sender:
                     position=item["position"] if ok else None,
                     attempt=attempt,
                     status_code=status_code,
-                    error=error,
+                    result=result,
                     duration_ms=int(elapsed * 1000),
                 )
                 if not ok or not kept:
                     return sent  # _settle released the lease (or it was lost)
-                metrics.WEBHOOK_LAG.set(max(0.0, (clock.now() - item["occurred_at"]).total_seconds()))
                 cursor, attempt, sent = item["position"], 1, sent + 1
+                if time.perf_counter() >= turn_ends:
+                    break  # the others' turn; this endpoint is claimed again at its next turn
         except Exception:  # a database hiccup: the lease runs out and the endpoint is tried again
             log.exception("webhook %s: delivery interrupted", lease.id)
             return sent
@@ -276,40 +215,42 @@ class Sender:
         return sent
 
     async def run_once(self) -> int:
-        """Claim the due endpoints and deliver what they have; returns events delivered."""
+        """One pass: claim up to ``sender_concurrency`` endpoints with something to send (round
+        robin) and serve each one turn; returns events delivered."""
         leases = await asyncio.to_thread(self._claim)
         if not leases:
             return 0
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=self.settings.webhook_timeout_seconds,
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=self.settings.sender_concurrency),
-            )
         results = await asyncio.gather(*(self._serve_endpoint(lease) for lease in leases))
         return sum(results)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Until ``stop`` is set: deliver, then wait ``sender_poll_seconds`` when there was nothing."""
+        """Until ``stop`` is set: keep up to ``sender_concurrency`` endpoints in flight, claiming the
+        next as soon as one is done, and looking again every ``sender_poll_seconds``."""
         stop = stop or asyncio.Event()
         log.info("webhook sender %s started", self.owner)
-        polls = 0
+        busy: dict[asyncio.Task[int], Lease] = {}
+        stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                try:
-                    delivered = await self.run_once()
-                    polls += 1
-                    if polls % 60 == 1:
-                        metrics.WEBHOOK_FAILING.set(await asyncio.to_thread(self.failing_endpoints))
-                except Exception:  # the database is away: try again at the next poll
-                    log.exception("webhook sender: poll failed")
-                    delivered = 0
-                if not delivered:
+                free = self.settings.sender_concurrency - len(busy)
+                if free > 0:
+                    failing = sum(1 for lease in busy.values() if lease.attempts > 0)
                     try:
-                        await asyncio.wait_for(stop.wait(), timeout=self.settings.sender_poll_seconds)
-                    except TimeoutError:
-                        pass
+                        for lease in await asyncio.to_thread(self._claim, free, failing):
+                            busy[asyncio.create_task(self._serve_endpoint(lease))] = lease
+                    except Exception:  # the database is away: try again at the next poll
+                        log.exception("webhook sender: poll failed")
+                await asyncio.wait(
+                    [*busy, stopping], timeout=self.settings.sender_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in [t for t in busy if t.done()]:
+                    del busy[task]
         finally:
+            if busy:  # let the deliveries in flight end (their leases would otherwise run out)
+                await asyncio.wait(list(busy), timeout=self.settings.webhook_timeout_seconds + 1)
+                for task in busy:
+                    task.cancel()
+            stopping.cancel()
             await self.aclose()
 
     async def aclose(self) -> None:

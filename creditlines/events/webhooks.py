@@ -4,7 +4,9 @@ A subscription is scoped like the key that makes it: an admin may subscribe to o
 distributor or one vendor; a credit officer to its distributor; a partner manager
 to its vendor, and only to the event types of a vendor's feed. A new endpoint receives the
 events committed after it was created. The secret signs every delivery; it is shown once, at
-creation, and kept (it is needed to sign) but never shown again.
+creation or rotation (:func:`rotate`), and kept — encrypted when ``CREDITLINES_SECRET_KEY`` is
+set (:mod:`creditlines.events.signing`) — but never shown again. A URL whose host is, or resolves
+to, an address inside the service's own networks is refused (:mod:`creditlines.events.destinations`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock, validation
 from creditlines.auth.service import Principal
+from creditlines.config import Settings, get_settings
 from creditlines.errors import Forbidden, NotFound, ValidationFailed
-from creditlines.events import feed
+from creditlines.events import destinations, feed, signing
 from creditlines.events.models import Webhook, WebhookAttempt
 from creditlines.events.types import ALL_TYPES, PARTNER_TYPES
 from creditlines.tenants import lookup
@@ -82,26 +85,28 @@ def create(
     types: Sequence[str],
     distributor_id: str | None = None,
     vendor_id: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Webhook, str]:
     """A new endpoint and its secret (returned once)."""
-
+    settings = settings or get_settings()
     d, v = _scope_for(who, distributor_id, vendor_id)
     kinds = check_types(types, partner=v is not None)
     check_url(url)
+    destinations.check_subscription(url, settings.allow_networks)
     if d is not None and lookup.get_distributor(session, d) is None:
         raise NotFound(f"distributor {d!r} does not exist")
     if v is not None and lookup.get_vendor(session, v) is None:
         raise NotFound(f"vendor {v!r} does not exist")
     now = clock.now()
     txid, event_id = feed.current_position(session)
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    secret = new_secret()
     hook = Webhook(
         id="wh_" + uuid.uuid4().hex,
         url=url,
         types=json.dumps(kinds),
         distributor_id=d,
         vendor_id=v,
-        secret=secret,
+        secret=signing.seal(secret, settings.secret_key),
         status="active",
         created_at=now,
         created_by=who.actor,
@@ -116,11 +121,31 @@ def create(
     return hook, secret
 
 
-def get(session: Session, who: Principal, webhook_id: str) -> Webhook:
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def rotate(session: Session, who: Principal, webhook_id: str, settings: Settings | None = None) -> tuple[Webhook, str]:
+    """A new secret (returned once); the one it replaces still signs for 24 h, beside it. A second
+    rotation within the 24 h drops the oldest: only the two newest secrets ever sign."""
+    settings = settings or get_settings()
+    hook = get(session, who, webhook_id, for_update=True)
+    now = clock.now()
+    secret = new_secret()
+    # The previous secret re-sealed with today's key (a plain one gets encrypted once a key is set).
+    previous = signing.unseal(hook.secret, settings.secret_key)
+    hook.previous_secret = signing.seal(previous, settings.secret_key)
+    hook.previous_secret_until = now + signing.ROTATION_OVERLAP
+    hook.secret = signing.seal(secret, settings.secret_key)
+    session.flush()
+    return hook, secret
+
+
+def get(session: Session, who: Principal, webhook_id: str, *, for_update: bool = False) -> Webhook:
     """An endpoint the key may see: an admin any; others only within their scope (else 404)."""
     if not validation.is_identifier(webhook_id):
         raise NotFound("no such webhook")
-    hook = session.get(Webhook, webhook_id)
+    hook = session.get(Webhook, webhook_id, with_for_update=for_update or None)
     if hook is None or hook.deleted or not _visible(who, hook):
         raise NotFound("no such webhook")
     return hook
@@ -160,3 +185,13 @@ def deliveries(
 def listing(session: Session, who: Principal) -> list[Webhook]:
     stmt = select(Webhook).where(Webhook.deleted.is_(False)).order_by(Webhook.created_at, Webhook.id)
     return [h for h in session.scalars(stmt) if _visible(who, h)]
+
+
+def result_of(attempt: WebhookAttempt) -> str:
+    """An attempt's coarse outcome; rows logged before ``result`` existed (free-text ``error``)
+    are classified from their status code, else as a timeout or a failed connection."""
+    if attempt.result:
+        return attempt.result
+    if attempt.status_code is not None:
+        return f"http_{attempt.status_code}"
+    return "timeout" if attempt.error == "timeout" else "connection_failed"

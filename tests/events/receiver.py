@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +42,7 @@ class Receiver:
     server: ThreadingHTTPServer | None = None
     arrived: threading.Event = field(default_factory=threading.Event)  # set at each request
     release: threading.Event = field(default_factory=threading.Event)  # "hang" answers wait for it
+    on_request: Callable[[Receiver], None] | None = None  # called once each request is answered
 
     @property
     def url(self) -> str:
@@ -82,6 +84,8 @@ class Receiver:
                 finally:
                     with receiver._lock:
                         receiver._in_flight[event_id] -= 1
+                    if receiver.on_request is not None:
+                        receiver.on_request(receiver)
 
             def log_message(self, *_args: Any) -> None:
                 pass

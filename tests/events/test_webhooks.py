@@ -18,7 +18,20 @@ from tests.api.conftest import eur
 from tests.events.receiver import Receiver
 
 D = "/v1/distributors/actebis"
-SETTINGS = Settings(webhook_timeout_seconds=0.5, webhook_retry_base_seconds=10, sender_poll_seconds=0.05)
+# The receivers listen on loopback, which deliveries may reach only when the operator allows it.
+LOOPBACK = "127.0.0.0/8"
+SETTINGS = Settings(
+    webhook_timeout_seconds=0.5,
+    webhook_retry_base_seconds=10,
+    sender_poll_seconds=0.05,
+    webhook_allow_networks=LOOPBACK,
+)
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(monkeypatch):
+    """Subscriptions to the local receivers are allowed (set before the `api` fixture reads it)."""
+    monkeypatch.setenv("CREDITLINES_WEBHOOK_ALLOW_NETWORKS", LOOPBACK)
 
 
 @pytest.fixture
@@ -224,6 +237,7 @@ def test_a_hanging_endpoint_does_not_hold_the_api(engine, monkeypatch, receiver)
     monkeypatch.setenv("CREDITLINES_ADMIN_KEY", ADMIN_KEY)
     monkeypatch.setenv("CREDITLINES_SENDER_POLL_SECONDS", "0.05")
     monkeypatch.setenv("CREDITLINES_WEBHOOK_TIMEOUT_SECONDS", "30")
+    monkeypatch.setenv("CREDITLINES_WEBHOOK_ALLOW_NETWORKS", LOOPBACK)
     from creditlines.config import get_settings
 
     get_settings.cache_clear()
