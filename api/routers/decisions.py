@@ -181,7 +181,7 @@ def patch_distributor(
 
 
 @router.get(D + "/credit-policy", response_model=CreditPolicyOut)
-def get_policy(
+def get_credit_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
 ) -> CreditPolicyOut:
     with uow.read() as s:
@@ -302,7 +302,7 @@ def decide_nomination(
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/nominations", response_model=VendorNominationPage)
-def programme_nominations(
+def list_programme_nominations(
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
     status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
@@ -357,7 +357,7 @@ def put_insurance(
 
 
 @router.get(D + "/resellers/{reseller_id}/insurance", response_model=list[InsuranceOut])
-def insurance_history(
+def get_insurance_history(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),

@@ -92,7 +92,7 @@ def _page(
 
 
 @router.get("/distributors/{distributor_id}/events", response_model=FeedPage)
-def distributor_events(
+def list_distributor_events(
     distributor_id: DistributorId,
     after: Cursor = None,
     types: TypesQuery = None,
@@ -106,7 +106,7 @@ def distributor_events(
 
 
 @router.get("/vendors/{vendor_id}/events", response_model=FeedPage)
-def vendor_events(
+def list_vendor_events(
     vendor_id: VendorId,
     after: Cursor = None,
     types: TypesQuery = None,
@@ -184,7 +184,7 @@ def delete_webhook(
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage)
-def webhook_deliveries(
+def list_webhook_deliveries(
     webhook_id: Id,
     cursor: Cursor = None,
     limit: Limit = 100,

@@ -98,7 +98,7 @@ def end_partnership(
 
 
 @router.get("/distributors/{distributor_id}/vendors", response_model=PartnershipPage)
-def distributor_partnerships(
+def list_distributor_partnerships(
     distributor_id: DistributorId,
     cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=500),
@@ -125,7 +125,7 @@ def get_partnership(
 
 
 @router.get("/distributors/{distributor_id}/vendors/{vendor_id}/history", response_model=list[PartnershipEntryOut])
-def partnership_history(
+def get_partnership_history(
     distributor_id: DistributorId,
     vendor_id: VendorId,
     uow: UnitOfWork = Depends(get_uow),
@@ -137,7 +137,7 @@ def partnership_history(
 
 
 @router.get("/vendors/{vendor_id}/distributors", response_model=PartnershipPage)
-def vendor_partnerships(
+def list_vendor_partnerships(
     vendor_id: VendorId,
     cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=500),

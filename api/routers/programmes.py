@@ -200,7 +200,7 @@ def patch_programme(
 
 @router.post("/v1/vendors/{vendor_id}/programmes/{programme_id}/enrolments", response_model=EnrolmentOut)
 @retry_transient
-def enrol(
+def enrol_resellers(
     body: EnrolmentIn,
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
@@ -235,7 +235,7 @@ def enrol(
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/lines", response_model=ProgrammeLinePage)
-def programme_lines(
+def list_programme_lines(
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
     status_: str | None = Query(None, alias="status", pattern="^(active|expired|revoked)$"),
@@ -260,7 +260,7 @@ def programme_lines(
 
 @router.post("/v1/distributors/{distributor_id}/purchase-events", status_code=201, response_model=PurchaseEventOut)
 @retry_transient
-def purchase_event(
+def post_purchase_event(
     body: PurchaseEventIn,
     response: Response,
     distributor_id: DistributorId,

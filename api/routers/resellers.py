@@ -192,7 +192,7 @@ def lift_hold(
 
 @router.post("/resellers/{reseller_id}/termination", response_model=ResellerOut)
 @retry_transient
-def terminate(
+def terminate_reseller(
     body: ReasonIn,
     distributor_id: DistributorId,
     reseller_id: ResellerId,
@@ -206,7 +206,7 @@ def terminate(
 
 
 @router.get("/resellers/{reseller_id}/availability", response_model=AvailabilityOut)
-def availability(
+def get_availability(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     as_of: Instant | None = Query(
@@ -222,7 +222,7 @@ def availability(
 
 
 @router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
-async def eligibility(
+async def check_eligibility(
     body: EligibilityIn,
     request: Request,
     distributor_id: DistributorId,
@@ -354,8 +354,8 @@ def post_release(
     return render.json_response(render.document(drawing), 201 if created else 200)
 
 
-@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage, name="ledger")
-def ledger_page(
+@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage)
+def get_ledger(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     cursor: Cursor = None,
