@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,10 @@ from api.deps import (
 )
 from api.schemas.common import MoneyOut
 from api.schemas.decisions import (
+    CREDIT_POLICY_EXAMPLES,
+    INSURANCE_EXAMPLES,
+    LIMIT_DECISION_EXAMPLES,
+    NOMINATION_DECISION_EXAMPLES,
     CoverCutList,
     CoverCutOut,
     CreditPolicyOut,
@@ -161,7 +165,7 @@ def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
 @router.patch(D, response_model=CreditPolicyOut)
 @retry_transient
 def patch_distributor(
-    body: CreditPolicyPatch,
+    body: Annotated[CreditPolicyPatch, Body(openapi_examples=CREDIT_POLICY_EXAMPLES)],
     distributor_id: DistributorId,
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
@@ -227,7 +231,7 @@ def get_limit_request(
 @router.post(D + "/limit-requests/{request_id}/decision", response_model=LimitRequestOut)
 @retry_transient
 def decide_limit_request(
-    body: DecisionIn,
+    body: Annotated[DecisionIn, Body(openapi_examples=LIMIT_DECISION_EXAMPLES)],
     distributor_id: DistributorId,
     request_id: DecisionId,
     uow: UnitOfWork = Depends(get_uow),
@@ -279,7 +283,7 @@ def list_nominations(
 @router.post(D + "/nominations/{nomination_id}/decision", response_model=NominationOut)
 @retry_transient
 def decide_nomination(
-    body: DecisionIn,
+    body: Annotated[DecisionIn, Body(openapi_examples=NOMINATION_DECISION_EXAMPLES)],
     distributor_id: DistributorId,
     nomination_id: DecisionId,
     uow: UnitOfWork = Depends(get_uow),
@@ -327,7 +331,7 @@ def list_programme_nominations(
 @router.put(D + "/resellers/{reseller_id}/insurance", response_model=InsuranceDecisionOut)
 @retry_transient
 def put_insurance(
-    body: InsuranceIn,
+    body: Annotated[InsuranceIn, Body(openapi_examples=INSURANCE_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
