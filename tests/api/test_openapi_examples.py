@@ -11,6 +11,7 @@ both databases; the behaviour behind them is tested on both elsewhere.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -70,14 +71,13 @@ def on_demo(demo_db, tmp_path, monkeypatch) -> Callable[[], Any]:
         path = tmp_path / f"copy-{len(opened)}.db"
         shutil.copyfile(source, path)
         app = create_app(database_url=f"sqlite:///{path}")
-        if opened:  # the same keys in every copy: verified once (a key's check is slow on purpose)
-            app.state.key_cache = opened[0][1].state.key_cache
         client = TestClient(app, raise_server_exceptions=False)  # no lifespan: the sender is off
         opened.append((client, app))
         return Demo(client, keys)
 
     yield open_copy
     for _client, app in opened:
+        asyncio.run(app.state.hot.close())  # what the lifespan's end would do
         app.state.uow.dispose()
     get_settings.cache_clear()
 
