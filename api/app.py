@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -48,6 +49,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is its route's name, a verb phrase for people (`check_eligibility`,
+    `post_drawing`): what a generated client names its functions (tests/api/test_openapi_examples.py)."""
+    return route.name
+
+
 def create_app(database_url: str | None = None) -> FastAPI:
     settings = get_settings()
     url = database_url or settings.database_url
@@ -70,6 +77,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         title="creditlines",
         version=__version__,
         description="Base credit lines of IT resellers at distributors, and the supplementary lines vendors fund.",
+        generate_unique_id_function=operation_id,
     )
     app.state.uow = uow
     app.state.hot = hot
@@ -93,12 +101,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
     if clock.is_fixed():
         log.warning("CREDITLINES_NOW is set: the clock is fixed at %s", clock.now().isoformat())
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], name="check_health")
     def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], name="check_readiness")
     def readyz() -> dict[str, str]:
         """The database answers."""
         with uow.read() as session:

@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from cachetools import TTLCache
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.models import Example
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.schemas.common import DEMO_DISTRIBUTOR, DEMO_DRAWING, DEMO_PROGRAMME, DEMO_RESELLER, DEMO_VENDOR
 from creditlines import validation
 from creditlines.auth.service import Principal, authenticate, authorise
 from creditlines.config import get_settings
@@ -23,15 +25,37 @@ from creditlines.errors import ValidationFailed
 from creditlines.tenants import lookup
 from creditlines.validation import Identifier, KeyId, PathReference, ProgrammeId, TenantId
 
-# Path parameters: one type per kind of id (SPEC §15), the same rules as the bodies.
-DistributorId = Annotated[TenantId, Path(description="A distributor id")]
-VendorId = Annotated[Identifier, Path(description="A vendor id")]
-ResellerId = Annotated[Identifier, Path(description="A reseller id (the distributor's customer number)")]
-ProgrammeIdPath = Annotated[ProgrammeId, Path(description="`<code>@<distributor_id>`")]
+
+# Path parameters: one type per kind of id (SPEC §15), the same rules as the bodies; their
+# examples are the demo's (`creditlines demo`), as are the bodies' (api/schemas/common.py).
+def _demo(value: str, summary: str) -> dict[str, Example]:
+    return {"demo": {"summary": summary, "value": value}}
+
+
+DistributorId = Annotated[
+    TenantId, Path(description="A distributor id", openapi_examples=_demo(DEMO_DISTRIBUTOR, "Actebis, in the demo"))
+]
+VendorId = Annotated[
+    Identifier, Path(description="A vendor id", openapi_examples=_demo(DEMO_VENDOR, "Microsoft, in the demo"))
+]
+ResellerId = Annotated[
+    Identifier,
+    Path(
+        description="A reseller id (the distributor's customer number)",
+        openapi_examples=_demo(DEMO_RESELLER, "A reseller of Actebis, in the demo"),
+    ),
+]
+ProgrammeIdPath = Annotated[
+    ProgrammeId,
+    Path(description="`<code>@<distributor_id>`", openapi_examples=_demo(DEMO_PROGRAMME, "Mezzanine at Actebis")),
+]
 KeyIdPath = Annotated[KeyId, Path(description="An API key's id")]
 ReferencePath = Annotated[
     PathReference,
-    Path(description="A drawing's reference, percent-encoded: `FA/2026/0042` is `FA%2F2026%2F0042`, `#` is `%23`"),
+    Path(
+        description="A drawing's reference, percent-encoded: `FA/2026/0042` is `FA%2F2026%2F0042`, `#` is `%23`",
+        openapi_examples=_demo(DEMO_DRAWING, "The drawing of post_drawing's example"),
+    ),
 ]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cl_…`")

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = ("test.txt", "bench.txt", "audit.txt")
+LOCKS = ("test.txt", "bench.txt", "audit.txt", "codegen.txt")
 SERVICES = ("pypi", "osv")
 
 AUDITED, VULNERABLE, PARTIAL, UNAVAILABLE = "audited", "vulnerable", "partial", "unavailable"

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from api.deps import KeyIdPath, allow, get_uow
-from api.schemas.admin import ApiKeyCreated, ApiKeyIn, ApiKeyOut, DistributorIn, DistributorOut, VendorIn, VendorOut
+from api.schemas.admin import (
+    API_KEY_EXAMPLES,
+    DISTRIBUTOR_EXAMPLES,
+    VENDOR_EXAMPLES,
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    DistributorIn,
+    DistributorOut,
+    VendorIn,
+    VendorOut,
+)
 from creditlines.auth import service as auth
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
@@ -19,7 +32,10 @@ admin_only = allow()  # no role but admin
 @router.post("/distributors", status_code=201, response_model=DistributorOut)
 @retry_transient
 def create_distributor(
-    body: DistributorIn, response: Response, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)
+    body: Annotated[DistributorIn, Body(openapi_examples=DISTRIBUTOR_EXAMPLES)],
+    response: Response,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(admin_only),
 ):
     """Create a distributor (a tenant). The same body again answers 200 with it."""
     with uow.write() as s:
@@ -35,7 +51,10 @@ def create_distributor(
 @router.post("/vendors", status_code=201, response_model=VendorOut)
 @retry_transient
 def create_vendor(
-    body: VendorIn, response: Response, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)
+    body: Annotated[VendorIn, Body(openapi_examples=VENDOR_EXAMPLES)],
+    response: Response,
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(admin_only),
 ):
     with uow.write() as s:
         row, created = tenants.create_vendor(s, id=body.id, name=body.name)
@@ -47,7 +66,11 @@ def create_vendor(
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
 @retry_transient
-def create_api_key(body: ApiKeyIn, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(admin_only)):
+def create_api_key(
+    body: Annotated[ApiKeyIn, Body(openapi_examples=API_KEY_EXAMPLES)],
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(admin_only),
+):
     """Create a key bound to a role (and a distributor or vendor). The key is shown once."""
     with uow.write() as s:
         row, key = auth.create_key(

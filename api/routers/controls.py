@@ -4,16 +4,23 @@ decisions, and the policy requests a loosening change becomes. Thin: parse, auth
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import Cursor, DistributorId, ResellerId, decode_cursor, encode_cursor, get_uow, money_in
 from api.routers.decisions import D, DecisionId, _cur, cover_out, officer, policy_out
 from api.schemas.common import MoneyOut
-from api.schemas.decisions import CreditPolicyOut, CreditPolicyPatch, InsuranceDecisionOut, InsuranceIn
-from api.schemas.policy import PolicyDecisionIn, PolicyRequestOut, PolicyRequestPage
+from api.schemas.decisions import (
+    CREDIT_POLICY_EXAMPLES,
+    INSURANCE_EXAMPLES,
+    CreditPolicyOut,
+    CreditPolicyPatch,
+    InsuranceDecisionOut,
+    InsuranceIn,
+)
+from api.schemas.policy import POLICY_DECISION_EXAMPLES, PolicyDecisionIn, PolicyRequestOut, PolicyRequestPage
 from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
@@ -63,7 +70,7 @@ def _accepted(r: PolicyRequest, cur: str) -> JSONResponse:
 @router.patch(D, response_model=CreditPolicyOut, responses=PENDING)
 @retry_transient
 def patch_distributor(
-    body: CreditPolicyPatch,
+    body: Annotated[CreditPolicyPatch, Body(openapi_examples=CREDIT_POLICY_EXAMPLES)],
     distributor_id: DistributorId,
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
@@ -98,7 +105,7 @@ def patch_distributor(
 @router.put(D + "/resellers/{reseller_id}/insurance", response_model=InsuranceDecisionOut, responses=PENDING)
 @retry_transient
 def put_insurance(
-    body: InsuranceIn,
+    body: Annotated[InsuranceIn, Body(openapi_examples=INSURANCE_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
@@ -170,7 +177,7 @@ def get_policy_request(
 @router.post(D + "/policy-requests/{request_id}/decision", response_model=PolicyRequestOut)
 @retry_transient
 def decide_policy_request(
-    body: PolicyDecisionIn,
+    body: Annotated[PolicyDecisionIn, Body(openapi_examples=POLICY_DECISION_EXAMPLES)],
     distributor_id: DistributorId,
     request_id: DecisionId,
     uow: UnitOfWork = Depends(get_uow),

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from api.deps import (
 )
 from api.schemas.common import MoneyOut
 from api.schemas.decisions import (
+    LIMIT_DECISION_EXAMPLES,
+    NOMINATION_DECISION_EXAMPLES,
     CoverCutList,
     CoverCutOut,
     CreditPolicyOut,
@@ -158,7 +160,7 @@ def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
 
 
 @router.get(D + "/credit-policy", response_model=CreditPolicyOut)
-def get_policy(
+def get_credit_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
 ) -> CreditPolicyOut:
     with uow.read() as s:
@@ -205,7 +207,7 @@ def get_limit_request(
 @router.post(D + "/limit-requests/{request_id}/decision", response_model=LimitRequestOut)
 @retry_transient
 def decide_limit_request(
-    body: DecisionIn,
+    body: Annotated[DecisionIn, Body(openapi_examples=LIMIT_DECISION_EXAMPLES)],
     distributor_id: DistributorId,
     request_id: DecisionId,
     uow: UnitOfWork = Depends(get_uow),
@@ -259,7 +261,7 @@ def list_nominations(
 @router.post(D + "/nominations/{nomination_id}/decision", response_model=NominationOut)
 @retry_transient
 def decide_nomination(
-    body: DecisionIn,
+    body: Annotated[DecisionIn, Body(openapi_examples=NOMINATION_DECISION_EXAMPLES)],
     distributor_id: DistributorId,
     nomination_id: DecisionId,
     uow: UnitOfWork = Depends(get_uow),
@@ -282,7 +284,7 @@ def decide_nomination(
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/nominations", response_model=VendorNominationPage)
-def programme_nominations(
+def list_programme_nominations(
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
     status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
@@ -305,7 +307,7 @@ def programme_nominations(
 
 
 @router.get(D + "/resellers/{reseller_id}/insurance", response_model=list[InsuranceOut])
-def insurance_history(
+def get_insurance_history(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),

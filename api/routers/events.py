@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from api import render
 from api.deps import Cursor, DistributorId, VendorId, allow, current_principal, decode_cursor, encode_cursor, get_uow
-from api.schemas.common import Id
+from api.schemas.common import DEMO_DISTRIBUTOR, Id, example
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -43,6 +43,20 @@ class WebhookIn(BaseModel):
     types: Annotated[list[Annotated[StrictStr, Field(max_length=64)]], Field(min_length=1, max_length=64)]
     distributor_id: Id | None = None
     vendor_id: Id | None = None
+
+
+WEBHOOK_EXAMPLES = {
+    "erp": example(
+        "Actebis' ERP hears of drawings and holds",
+        {
+            "url": "https://erp.actebis.example/creditlines/hooks",
+            "types": ["drawing.created", "drawing.settled", "reseller.hold_placed", "reseller.hold_lifted"],
+            "distributor_id": DEMO_DISTRIBUTOR,
+        },
+        role="credit_officer",
+        description="The answer carries the signing secret, once.",
+    ),
+}
 
 
 class WebhookOut(BaseModel):
@@ -98,7 +112,7 @@ def _page(
 
 
 @router.get("/distributors/{distributor_id}/events", response_model=FeedPage)
-def distributor_events(
+def list_distributor_events(
     distributor_id: DistributorId,
     after: Cursor = None,
     types: TypesQuery = None,
@@ -112,7 +126,7 @@ def distributor_events(
 
 
 @router.get("/vendors/{vendor_id}/events", response_model=FeedPage)
-def vendor_events(
+def list_vendor_events(
     vendor_id: VendorId,
     after: Cursor = None,
     types: TypesQuery = None,
@@ -153,7 +167,9 @@ def _subscriber(who: Principal = Depends(current_principal)) -> Principal:
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
 @retry_transient
 def create_webhook(
-    body: WebhookIn, uow: UnitOfWork = Depends(get_uow), who: Principal = Depends(_subscriber)
+    body: Annotated[WebhookIn, Body(openapi_examples=WEBHOOK_EXAMPLES)],
+    uow: UnitOfWork = Depends(get_uow),
+    who: Principal = Depends(_subscriber),
 ) -> WebhookOut:
     """Subscribe a URL to event types. The answer holds the signing `secret`, shown this once.
     Deliveries start with the events committed after this call."""
@@ -203,7 +219,7 @@ def delete_webhook(
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage)
-def webhook_deliveries(
+def list_webhook_deliveries(
     webhook_id: Id,
     cursor: Cursor = None,
     limit: Limit = 100,

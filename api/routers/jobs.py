@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.deps import DistributorId, allow, get_uow
-from api.schemas.common import MoneyOut, Strict
+from api.schemas.common import MoneyOut, Strict, example
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
@@ -24,6 +24,12 @@ router = APIRouter(tags=["jobs and reports"])
 
 class ExpiryIn(Strict):
     as_of: Day | None = None
+
+
+EXPIRY_EXAMPLES = {
+    "today": example("Expire what ended before today (the body is optional)", {}, role="admin"),
+    "as_of": example("As of a given day", {"as_of": "2026-03-01"}, role="admin"),
+}
 
 
 class DistributorExpiryOut(BaseModel):
@@ -87,7 +93,11 @@ def expiry_out(reports: list[expiry.DistributorExpiry]) -> ExpiryOut:
 
 
 @router.post("/v1/jobs/expiry", response_model=ExpiryOut)
-def run_expiry(body: ExpiryIn | None = Body(None), uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(allow())):
+def run_expiry(
+    body: ExpiryIn | None = Body(None, openapi_examples=EXPIRY_EXAMPLES),
+    uow: UnitOfWork = Depends(get_uow),
+    _: Principal = Depends(allow()),
+):
     """Run the nightly expiry now (the same code as `creditlines expire`). `as_of` replays a missed night."""
     try:
         reports = expiry.run_expiry(uow, as_of=body.as_of if body else None)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import Cursor, DistributorId, VendorId, allow, decode_cursor, encode_cursor, get_uow, money_in
 from api.schemas.common import MoneyOut
-from api.schemas.partnerships import PartnershipEntryOut, PartnershipIn, PartnershipOut, PartnershipPage
+from api.schemas.partnerships import (
+    PARTNERSHIP_EXAMPLES,
+    PartnershipEntryOut,
+    PartnershipIn,
+    PartnershipOut,
+    PartnershipPage,
+)
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -58,7 +66,7 @@ def entry_out(session: Session, e: PartnershipEntry) -> PartnershipEntryOut:
 @router.put("/distributors/{distributor_id}/vendors/{vendor_id}", status_code=201, response_model=PartnershipOut)
 @retry_transient
 def admit_vendor(
-    body: PartnershipIn,
+    body: Annotated[PartnershipIn, Body(openapi_examples=PARTNERSHIP_EXAMPLES)],
     response: Response,
     distributor_id: DistributorId,
     vendor_id: VendorId,
@@ -98,7 +106,7 @@ def end_partnership(
 
 
 @router.get("/distributors/{distributor_id}/vendors", response_model=PartnershipPage)
-def distributor_partnerships(
+def list_distributor_partnerships(
     distributor_id: DistributorId,
     cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=500),
@@ -125,7 +133,7 @@ def get_partnership(
 
 
 @router.get("/distributors/{distributor_id}/vendors/{vendor_id}/history", response_model=list[PartnershipEntryOut])
-def partnership_history(
+def get_partnership_history(
     distributor_id: DistributorId,
     vendor_id: VendorId,
     uow: UnitOfWork = Depends(get_uow),
@@ -137,7 +145,7 @@ def partnership_history(
 
 
 @router.get("/vendors/{vendor_id}/distributors", response_model=PartnershipPage)
-def vendor_partnerships(
+def list_vendor_partnerships(
     vendor_id: VendorId,
     cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=500),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import (
@@ -20,6 +20,10 @@ from api.deps import (
 )
 from api.schemas.common import MoneyOut
 from api.schemas.programmes import (
+    ENROLMENT_EXAMPLES,
+    PROGRAMME_EXAMPLES,
+    PROGRAMME_PATCH_EXAMPLES,
+    PURCHASE_EVENT_EXAMPLES,
     BudgetLeftOut,
     BudgetOut,
     EnrolmentIn,
@@ -113,7 +117,7 @@ def programme_out(session: Session, programme: Programme) -> ProgrammeOut:
 @router.post("/v1/vendors/{vendor_id}/programmes", status_code=201, response_model=ProgrammeOut)
 @retry_transient
 def create_programme(
-    body: ProgrammeIn,
+    body: Annotated[ProgrammeIn, Body(openapi_examples=PROGRAMME_EXAMPLES)],
     response: Response,
     vendor_id: VendorId,
     uow: UnitOfWork = Depends(get_uow),
@@ -169,7 +173,7 @@ def get_programme(
 @router.patch("/v1/vendors/{vendor_id}/programmes/{programme_id}", response_model=ProgrammeOut)
 @retry_transient
 def patch_programme(
-    body: ProgrammePatch,
+    body: Annotated[ProgrammePatch, Body(openapi_examples=PROGRAMME_PATCH_EXAMPLES)],
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
     uow: UnitOfWork = Depends(get_uow),
@@ -200,8 +204,8 @@ def patch_programme(
 
 @router.post("/v1/vendors/{vendor_id}/programmes/{programme_id}/enrolments", response_model=EnrolmentOut)
 @retry_transient
-def enrol(
-    body: EnrolmentIn,
+def enrol_resellers(
+    body: Annotated[EnrolmentIn, Body(openapi_examples=ENROLMENT_EXAMPLES)],
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
     uow: UnitOfWork = Depends(get_uow),
@@ -235,7 +239,7 @@ def enrol(
 
 
 @router.get("/v1/vendors/{vendor_id}/programmes/{programme_id}/lines", response_model=ProgrammeLinePage)
-def programme_lines(
+def list_programme_lines(
     vendor_id: VendorId,
     programme_id: ProgrammeIdPath,
     status_: str | None = Query(None, alias="status", pattern="^(active|expired|revoked)$"),
@@ -260,8 +264,8 @@ def programme_lines(
 
 @router.post("/v1/distributors/{distributor_id}/purchase-events", status_code=201, response_model=PurchaseEventOut)
 @retry_transient
-def purchase_event(
-    body: PurchaseEventIn,
+def post_purchase_event(
+    body: Annotated[PurchaseEventIn, Body(openapi_examples=PURCHASE_EVENT_EXAMPLES)],
     response: Response,
     distributor_id: DistributorId,
     uow: UnitOfWork = Depends(get_uow),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
@@ -24,9 +24,31 @@ from api.deps import (
 from api.routers.decisions import pending_response
 from api.schemas.common import MoneyOut
 from api.schemas.decisions import LimitRequestOut
-from api.schemas.drawings import DecisionOut, DrawingIn, DrawingOut, DrawingPage, EligibilityIn, ReleaseIn
+from api.schemas.drawings import (
+    DRAWING_EXAMPLES,
+    ELIGIBILITY_EXAMPLES,
+    RELEASE_EXAMPLES,
+    DecisionOut,
+    DrawingIn,
+    DrawingOut,
+    DrawingPage,
+    EligibilityIn,
+    ReleaseIn,
+)
 from api.schemas.ledger import LedgerEntryOut, LedgerPage
-from api.schemas.resellers import AvailabilityOut, BaseLimitIn, ReasonIn, ResellerIn, ResellerOut, ResellerPage
+from api.schemas.resellers import (
+    BASE_LIMIT_EXAMPLES,
+    HOLD_EXAMPLES,
+    LIFT_HOLD_EXAMPLES,
+    RESELLER_EXAMPLES,
+    TERMINATION_EXAMPLES,
+    AvailabilityOut,
+    BaseLimitIn,
+    ReasonIn,
+    ResellerIn,
+    ResellerOut,
+    ResellerPage,
+)
 from creditlines import ledger, metrics
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
@@ -68,7 +90,7 @@ def _summary(s: Session, distributor_id: str, reseller_id: str) -> ResellerOut:
 @router.put("/resellers/{reseller_id}", status_code=201, response_model=ResellerOut)
 @retry_transient
 def put_reseller(
-    body: ResellerIn,
+    body: Annotated[ResellerIn, Body(openapi_examples=RESELLER_EXAMPLES)],
     response: Response,
     distributor_id: DistributorId,
     reseller_id: ResellerId,
@@ -129,7 +151,7 @@ def get_reseller(
 )
 @retry_transient
 def put_base_limit(
-    body: BaseLimitIn,
+    body: Annotated[BaseLimitIn, Body(openapi_examples=BASE_LIMIT_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
@@ -157,7 +179,7 @@ def put_base_limit(
 @router.post("/resellers/{reseller_id}/hold", response_model=ResellerOut)
 @retry_transient
 def place_hold(
-    body: ReasonIn,
+    body: Annotated[ReasonIn, Body(openapi_examples=HOLD_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
@@ -175,7 +197,7 @@ def place_hold(
 def lift_hold(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
-    body: ReasonIn | None = Body(None),
+    body: ReasonIn | None = Body(None, openapi_examples=LIFT_HOLD_EXAMPLES),
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
 ):
@@ -192,8 +214,8 @@ def lift_hold(
 
 @router.post("/resellers/{reseller_id}/termination", response_model=ResellerOut)
 @retry_transient
-def terminate(
-    body: ReasonIn,
+def terminate_reseller(
+    body: Annotated[ReasonIn, Body(openapi_examples=TERMINATION_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
@@ -206,7 +228,7 @@ def terminate(
 
 
 @router.get("/resellers/{reseller_id}/availability", response_model=AvailabilityOut)
-def availability(
+def get_availability(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     as_of: Instant | None = Query(
@@ -222,8 +244,8 @@ def availability(
 
 
 @router.post("/resellers/{reseller_id}/eligibility", response_model=DecisionOut)
-async def eligibility(
-    body: EligibilityIn,
+async def check_eligibility(
+    body: Annotated[EligibilityIn, Body(openapi_examples=ELIGIBILITY_EXAMPLES)],
     request: Request,
     distributor_id: DistributorId,
     reseller_id: ResellerId,
@@ -250,7 +272,7 @@ async def eligibility_answer(state: Any, distributor: Any, reseller_id: str, bod
 
 @router.post("/resellers/{reseller_id}/drawings", status_code=201, response_model=DrawingOut)
 async def post_drawing(
-    body: DrawingIn,
+    body: Annotated[DrawingIn, Body(openapi_examples=DRAWING_EXAMPLES)],
     request: Request,
     distributor_id: DistributorId,
     reseller_id: ResellerId,
@@ -331,7 +353,7 @@ def get_drawing(
 @router.post("/resellers/{reseller_id}/drawings/{reference}/releases", status_code=201, response_model=DrawingOut)
 @retry_transient
 def post_release(
-    body: ReleaseIn,
+    body: Annotated[ReleaseIn, Body(openapi_examples=RELEASE_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     reference: ReferencePath,
@@ -354,8 +376,8 @@ def post_release(
     return render.json_response(render.document(drawing), 201 if created else 200)
 
 
-@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage, name="ledger")
-def ledger_page(
+@router.get("/resellers/{reseller_id}/ledger", response_model=LedgerPage)
+def get_ledger(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     cursor: Cursor = None,

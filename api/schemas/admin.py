@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictStr
 
-from api.schemas.common import Id, Strict
+from api.schemas.common import DEMO_DISTRIBUTOR, DEMO_VENDOR, Id, Strict, example
 from creditlines.validation import (
     Label,
     Name,
@@ -62,3 +62,29 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The key itself. Shown once: store it now.")
+
+
+DISTRIBUTOR_EXAMPLES = {
+    "bechtle": example(
+        "A new distributor, in euros, on Paris time",
+        {"id": "bechtle", "name": "Bechtle", "currency": "EUR", "timezone": "Europe/Paris"},
+        role="admin",
+    ),
+}
+
+VENDOR_EXAMPLES = {
+    "lenovo": example("A new vendor", {"id": "lenovo", "name": "Lenovo"}, role="admin"),
+}
+
+API_KEY_EXAMPLES = {
+    "erp": example(
+        "A key for Actebis' ERP (integration: eligibility, drawings, releases, purchase events)",
+        {"role": "integration", "distributor_id": DEMO_DISTRIBUTOR, "label": "SAP production"},
+        role="admin",
+    ),
+    "partner_manager": example(
+        "A key for Microsoft's partner manager",
+        {"role": "partner_manager", "vendor_id": DEMO_VENDOR, "label": "channel team"},
+        role="admin",
+    ),
+}

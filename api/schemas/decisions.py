@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import MoneyIn, MoneyOut, Strict
+from api.schemas.common import MoneyIn, MoneyOut, Strict, eur, example
 from creditlines.validation import (
     Day,
     Name,
@@ -155,3 +155,57 @@ class CoverCutOut(BaseModel):
 
 class CoverCutList(BaseModel):
     items: list[CoverCutOut]
+
+
+CREDIT_POLICY_EXAMPLES = {
+    "four_eyes": example(
+        "Raises of more than EUR 10,000 wait for a second officer",
+        {"approval_threshold": eur("10000.00")},
+        role="credit_officer",
+    ),
+    "insured_cap": example(
+        "No base limit above the insurer's cover plus EUR 2,000",
+        {"base_cap_policy": "cover_plus_discretionary", "discretionary": eur("2000.00")},
+        role="credit_officer",
+    ),
+}
+
+LIMIT_DECISION_EXAMPLES = {
+    "approve_less": example(
+        "A second officer approves the raise, for less than asked",
+        {"decision": "approve", "limit": eur("25000.00"), "reason": "approved up to the insurer's cover"},
+        role="credit_officer",
+        description="The officer who asked cannot decide (`403` `same_approver`).",
+    ),
+    "reject": example(
+        "A second officer rejects it",
+        {"decision": "reject", "reason": "payment history too short"},
+        role="credit_officer",
+    ),
+}
+
+NOMINATION_DECISION_EXAMPLES = {
+    "approve": example(
+        "The distributor approves the vendor's nomination: the line is granted",
+        {"decision": "approve", "reason": "good payment record"},
+        role="credit_officer",
+    ),
+    "reject": example(
+        "It rejects it; the vendor sees `credit_risk`",
+        {"decision": "reject", "reason": "two incidents this year", "refusal_code": "credit_risk"},
+        role="credit_officer",
+    ),
+}
+
+INSURANCE_EXAMPLES = {
+    "cover": example(
+        "The insurer's cover for the reseller is now EUR 15,000",
+        {"insurer": "Allianz Trade", "cover": eur("15000.00"), "decided_on": "2026-03-01", "reference": "AT-889231"},
+        role="credit_officer",
+    ),
+    "cancelled": example(
+        "The insurer cancels its cover",
+        {"insurer": "Allianz Trade", "cover": eur("0.00"), "decided_on": "2026-03-01"},
+        role="credit_officer",
+    ),
+}

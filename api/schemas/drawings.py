@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from api.schemas.common import Id, MoneyIn, MoneyOut, Strict
+from api.schemas.common import DEMO_DRAWING, DEMO_VENDOR, Id, MoneyIn, MoneyOut, Strict, eur, example
 from creditlines.validation import (
     Reference,
 )
@@ -71,3 +71,51 @@ class ReleaseIn(Strict):
     reference: Reference
     amount: MoneyIn
     kind: Literal["payment", "cancellation", "credit_note"]
+
+
+ELIGIBILITY_EXAMPLES = {
+    "order": example(
+        "Can the reseller order EUR 1,500 of hardware?",
+        {"amount": eur("1500.00")},
+        role="integration",
+    ),
+    "vendor_order": example(
+        "The same order, of Microsoft products (its supplementary line counts too)",
+        {"amount": eur("1500.00"), "vendor_id": DEMO_VENDOR},
+        role="credit_officer",
+    ),
+}
+
+DRAWING_EXAMPLES = {
+    "order": example(
+        "The ERP posts a sales order of EUR 1,500",
+        {"reference": DEMO_DRAWING, "amount": eur("1500.00")},
+        role="integration",
+    ),
+    "vendor_order": example(
+        "An order of Microsoft products: the supplementary line is drawn first",
+        {"reference": "SO-2026-000124", "amount": eur("800.00"), "vendor_id": DEMO_VENDOR},
+        role="integration",
+    ),
+    "above_availability": example(
+        "An order far above what the reseller has: refused, nothing drawn",
+        {"reference": "SO-2026-000125", "amount": eur("900000.00")},
+        role="integration",
+        refusal=(409, "insufficient_credit"),
+        description="A `409` problem `insufficient_credit` carrying `available` and `shortfall`.",
+    ),
+}
+
+RELEASE_EXAMPLES = {
+    "payment": example(
+        "The reseller pays EUR 500 of the order",
+        {"reference": "PAY-2026-000042", "amount": eur("500.00"), "kind": "payment"},
+        role="integration",
+        description=f"Releases part of the drawing `{DEMO_DRAWING}` posted by post_drawing's example.",
+    ),
+    "credit_note": example(
+        "A credit note of EUR 120 for a returned item",
+        {"reference": "AV-2026-000007", "amount": eur("120.00"), "kind": "credit_note"},
+        role="integration",
+    ),
+}

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
-from api.schemas.common import MoneyIn, MoneyOut, Strict
+from api.schemas.common import MoneyIn, MoneyOut, Strict, eur, example
 from creditlines.validation import (
     Reason,
 )
@@ -45,3 +45,17 @@ class PartnershipEntryOut(BaseModel):
     max_line_limit_after: MoneyOut | None
     requires_approval_after: bool
     note_after: str | None
+
+
+PARTNERSHIP_EXAMPLES = {
+    "capped": example(
+        "Admit the vendor: its lines here at most EUR 5,000, enrolments granted at once",
+        {"max_line_limit": eur("5000.00"), "requires_approval": False, "note": "Mezzanine agreement"},
+        role="credit_officer",
+    ),
+    "approval": example(
+        "Admit the vendor, every enrolment a nomination the distributor decides",
+        {"max_line_limit": None, "requires_approval": True, "note": "nominations reviewed weekly"},
+        role="credit_officer",
+    ),
+}

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Strict, example
 from creditlines.validation import Reason
 
 PolicyRequestStatus = Literal["pending", "approved", "rejected", "expired"]
@@ -40,3 +40,18 @@ class PolicyRequestPage(BaseModel):
 class PolicyDecisionIn(Strict):
     decision: Literal["approve", "reject"]
     reason: Reason
+
+
+POLICY_DECISION_EXAMPLES = {
+    "approve": example(
+        "A second officer approves the loosening: it applies now",
+        {"decision": "approve", "reason": "agreed at the credit committee"},
+        role="credit_officer",
+        description="The officer who asked cannot decide (`403` `same_approver`).",
+    ),
+    "reject": example(
+        "A second officer rejects it: the policy stays as it is",
+        {"decision": "reject", "reason": "the insurer asked us to keep four eyes"},
+        role="credit_officer",
+    ),
+}

@@ -8,7 +8,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Id, MoneyIn, MoneyOut, Strict
+from api.schemas.common import (
+    DEMO_DISTRIBUTOR,
+    DEMO_OTHER_RESELLER,
+    DEMO_RESELLER,
+    DEMO_VENDOR,
+    Id,
+    MoneyIn,
+    MoneyOut,
+    Strict,
+    eur,
+    example,
+)
 from creditlines.validation import (
     Category,
     Day,
@@ -161,3 +172,71 @@ class PurchaseResultOut(BaseModel):
 class PurchaseEventOut(BaseModel):
     event_id: str
     results: list[PurchaseResultOut]
+
+
+PROGRAMME_EXAMPLES = {
+    "standing": example(
+        "A standing programme at Actebis: EUR 3,000 lines for the resellers Microsoft enrols",
+        {
+            "code": "surface-push",
+            "distributor_id": DEMO_DISTRIBUTOR,
+            "name": "Surface push",
+            "kind": "standing",
+            "line_limit": eur("3000.00"),
+            "starts_on": "2027-01-01",
+            "ends_on": "2027-12-31",
+            "usable_for": "vendor_products",
+            "budget": {"max_beneficiaries": 200, "max_total_limit": eur("500000.00")},
+        },
+        role="partner_manager",
+    ),
+    "purchase_triggered": example(
+        "A purchase-triggered programme: a 6-month line for each reseller buying EUR 1,000 of Office OEM",
+        {
+            "code": "office-2027",
+            "distributor_id": DEMO_DISTRIBUTOR,
+            "name": "Office 2027 booster",
+            "kind": "purchase_triggered",
+            "line_limit": eur("2500.00"),
+            "starts_on": "2027-01-01",
+            "ends_on": "2027-12-31",
+            "trigger": {"product_category": "office_oem", "min_amount": eur("1000.00")},
+            "line_duration_months": 6,
+        },
+        role="partner_manager",
+    ),
+}
+
+PROGRAMME_PATCH_EXAMPLES = {
+    "budget": example(
+        "Room for 1,200 beneficiaries",
+        {"budget": {"max_beneficiaries": 1200}},
+        role="partner_manager",
+    ),
+    "rename": example("A new name", {"name": "Microsoft Mezzanine 2027"}, role="partner_manager"),
+}
+
+ENROLMENT_EXAMPLES = {
+    "two_resellers": example(
+        "Enrol two resellers: one at the programme's line limit, one at EUR 2,000",
+        {"resellers": [{"reseller_id": DEMO_OTHER_RESELLER}, {"reseller_id": "AC-10008", "limit": eur("2000.00")}]},
+        role="partner_manager",
+        description="Answers `200` with one outcome per reseller (`granted`, `not_eligible`, `pending_approval`, …).",
+    ),
+}
+
+PURCHASE_EVENT_EXAMPLES = {
+    "office_oem": example(
+        "The ERP reports a reseller's purchase of EUR 1,200 of Office OEM licences",
+        {
+            "event_id": "INV-2026-004711",
+            "reseller_id": DEMO_RESELLER,
+            "vendor_id": DEMO_VENDOR,
+            "product_category": "office_oem",
+            "amount": eur("1200.00"),
+            "occurred_at": "2026-03-01T10:00:00+01:00",
+        },
+        role="integration",
+        description="Answers `201` with the outcome of every purchase-triggered programme it may qualify for.",
+    ),
+}

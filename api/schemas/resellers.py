@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from api.schemas.common import MoneyIn, MoneyOut, Strict
+from api.schemas.common import MoneyIn, MoneyOut, Strict, eur, example
 from creditlines.validation import (
     Name,
     Reason,
@@ -75,3 +75,45 @@ class AvailabilityOut(BaseModel):
     total_drawn: MoneyOut
     total_available: MoneyOut
     over_limit: bool
+
+
+RESELLER_EXAMPLES = {
+    "rename": example(
+        "The reseller's name as the ERP knows it (a new customer number creates the reseller, with no limit)",
+        {"name": "Informatique Dupont Lyon"},
+        role="credit_officer",
+    ),
+}
+
+BASE_LIMIT_EXAMPLES = {
+    "review": example(
+        "The annual review sets the base limit to EUR 12,000",
+        {"limit": eur("12000.00"), "reason": "annual review: insurer cover EUR 12,000"},
+        role="credit_officer",
+        description="Above the distributor's approval threshold, if it has one, a `202` with a pending limit request.",
+    ),
+}
+
+HOLD_EXAMPLES = {
+    "overdue": example(
+        "Put the account on hold: no drawing until it is lifted",
+        {"reason": "two invoices overdue by more than 60 days"},
+        role="credit_officer",
+    ),
+}
+
+LIFT_HOLD_EXAMPLES = {
+    "paid": example(
+        "Lift the hold (the body is optional)",
+        {"reason": "overdue invoices paid"},
+        role="credit_officer",
+    ),
+}
+
+TERMINATION_EXAMPLES = {
+    "insolvency": example(
+        "End the relationship: every line closed, no drawing ever again",
+        {"reason": "insolvency: receivership opened"},
+        role="credit_officer",
+    ),
+}
