@@ -33,7 +33,7 @@ def served(engine):
         _, key = auth.create_key(s, role="integration", distributor_id="actebis")
     uow.dispose()
     url = engine.url.render_as_string(hide_password=False)
-    with serve(url, admin_key="test-bootstrap-admin-key", now=DEFAULT_NOW, workers=1) as server:
+    with serve(url, admin_key="generated-client-admin-key-of-32-characters", now=DEFAULT_NOW, workers=1) as server:
         yield server.base, key
 
 
