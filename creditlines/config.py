@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"  # the service's (on PostgreSQL: the app role)
     # The owner's, for migrations (`creditlines migrate`, and `serve` when set); unset: database_url.
     migration_database_url: str | None = None
+    # A streaming replica for listings, reports, the console's searches and the partner managers'
+    # views (SPEC §22, docs/OPERATIONS.md); unset: everything reads the primary.
+    read_database_url: str | None = None
     app_role: str = "creditlines_app"  # the role migration 0004 grants the service's privileges to
     admin_key: str | None = None
     now: str | None = None  # read by clock.py on every call, kept here for documentation
@@ -37,7 +40,7 @@ class Settings(BaseSettings):
     webhook_retry_cap_seconds: float = 3600.0  # longest pause between two attempts
     webhook_retry_window_seconds: float = 86400.0  # failing this long: the endpoint is disabled
 
-    @field_validator("metrics_token", "metrics_port", mode="before")
+    @field_validator("metrics_token", "metrics_port", "read_database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

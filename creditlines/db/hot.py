@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from creditlines.db.urls import libpq, normalize
 from creditlines.eligibility import LineState
 
 if TYPE_CHECKING:
@@ -80,14 +81,17 @@ class HotPath:
     """One per process (``app.state.hot``)."""
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
-        parsed = make_url(url)
+        parsed = make_url(normalize(url))
         self.dialect = parsed.get_backend_name()
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
         if self.dialect == "postgresql":
-            self._conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            # libpq's multi-host URL with connect timeouts and keepalives (creditlines.db.urls): a new
+            # connection goes to whichever host accepts writes, the new primary after a failover.
+            self._conninfo = libpq(url)
+            self._checks: set[asyncio.Task[None]] = set()
             self._reseller_lines = RESELLER_LINES.format(d="%(d)s", r="%(r)s")
         else:
             self._sqlite_path = parsed.database or ":memory:"
@@ -114,7 +118,11 @@ class HotPath:
                     max_size=self.pool_size,
                     open=False,
                     name="creditlines-hot",
-                    timeout=10,  # then PoolTimeout: 503 service_unavailable, never a hang
+                    timeout=10,  # then PoolTimeout: 503 database_unavailable, never a hang
+                    # A failed reconnection is retried with a doubling pause; giving up after a
+                    # few seconds lets the next request start a fresh attempt at once, so the
+                    # pool finds a new primary within a second of it accepting writes.
+                    reconnect_timeout=5,
                     kwargs={"autocommit": True, "prepare_threshold": 0},
                 )
                 await pool.open()
@@ -133,12 +141,33 @@ class HotPath:
         """Rows of one statement (autocommit on PostgreSQL, one implicit read on SQLite), ``sql``
         in the dialect's parameter style."""
         if self.dialect == "postgresql":
+            import psycopg
+
             pool = await self._pg_pool()
-            async with pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                rows: list[tuple[Any, ...]] = await cursor.fetchall()
-                return rows
+            try:
+                async with pool.connection() as conn:
+                    try:
+                        cursor = await conn.execute(sql, params)
+                    except psycopg.errors.ReadOnlySqlTransaction:
+                        await conn.close()  # a demoted primary, now a standby: the pool drops it
+                        raise
+                    rows: list[tuple[Any, ...]] = await cursor.fetchall()
+                    return rows
+            except psycopg.OperationalError:
+                self._purge(pool)  # the server went away: its other idle connections are dead too
+                raise
         return self._sqlite_connection().execute(sql, params).fetchall()
+
+    def _purge(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Check the pool's idle connections in the background and drop the broken ones, so that
+        after a failover the next requests get new connections (to the new primary) instead of
+        failing one by one on connections to the old one. The failed connection itself is
+        already discarded by the pool (it is closed)."""
+        if self._checks:
+            return  # one check at a time
+        task = asyncio.get_running_loop().create_task(pool.check())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     async def reseller_lines(self, distributor_id: str, reseller_id: str) -> tuple[str | None, list[LineState]]:
         rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id})

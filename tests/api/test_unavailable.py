@@ -29,7 +29,7 @@ def test_an_unreachable_database_is_a_503_the_erp_can_retry(monkeypatch):
                 answer = client.request(method, path, headers=headers, json=body)
                 assert answer.status_code == 503, (path, answer.text)
                 assert answer.headers["content-type"].startswith("application/problem+json")
-                assert answer.json()["code"] == "service_unavailable"
+                assert answer.json()["code"] == "database_unavailable"
                 assert answer.headers["retry-after"] == "1"
             assert client.get("/healthz").status_code == 200  # alive, not ready
             assert client.get("/readyz").status_code == 503
