@@ -370,7 +370,9 @@ app.command()(deliver)
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    from creditlines.db.urls import normalize
+
+    return make_url(normalize(url)).render_as_string(hide_password=True)
 
 
 def main() -> None:  # pragma: no cover
