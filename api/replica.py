@@ -23,7 +23,7 @@ async def _probe(uow: UnitOfWork) -> None:
     while True:
         try:
             await run_in_threadpool(replica.measure_lag)
-        except Exception:  # noqa: BLE001 - a probe never takes the worker down
+        except Exception:
             log.exception("read replica probe failed")
         await asyncio.sleep(PROBE_EVERY_S)
 

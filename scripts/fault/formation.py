@@ -83,7 +83,7 @@ class Formation:
     def _spawn(self, name: str, *args: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
         env_args = ["env", *(f"{k}={v}" for k, v in self.env.items())]
-        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.dir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             prefix + env_args + [PG_AUTOCTL, *args],
             stdout=log,
