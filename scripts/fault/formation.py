@@ -137,13 +137,16 @@ class Formation:
         return str(commit[0] if commit else ""), str(names[0] if names else ""), states
 
     def kill(self, name: str) -> None:
-        """SIGKILL to the node's whole process group: its keeper, its Postgres, every backend —
-        as if the machine had died (killing Postgres alone would see the keeper restart it)."""
+        """SIGKILL to the node's whole process tree at once: its keeper, its Postgres, every
+        backend and auxiliary process — as if the machine had died (killing Postgres alone would
+        see the keeper restart it). Postgres puts each child in a session of its own, so the
+        tree is walked rather than the process group signalled."""
         process = self.processes[name]
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for pid in [process.pid, *_descendants(process.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         process.wait(timeout=30)
 
     def log_tail(self, name: str, chars: int = 1500) -> str:
@@ -155,11 +158,17 @@ class Formation:
     def remove(self) -> None:
         for name in list(self.processes):
             self.kill(name)
-        # the postmasters noticed their parent's death; give their last backends a moment
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(
-            _alive_in(self.dir / name / "postmaster.pid") for name in ["monitor", *self.nodes]
-        ):
+        # Children of a node killed earlier were re-parented outside its tree: any process still
+        # working in this run's directory is one of ours (a Postgres child's cwd is its data).
+        for _ in range(3):
+            strays = _working_in(self.dir)
+            if not strays:
+                break
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             time.sleep(0.2)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -184,13 +193,37 @@ def _answers(url: str, sql: str) -> bool:
         return False
 
 
-def _alive_in(pid_file: Path) -> bool:
-    try:
-        pid = int(pid_file.read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return False
-    return True
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def _working_in(directory: Path) -> list[int]:
+    """Processes whose working directory is ``directory`` or under it."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if cwd == str(directory) or cwd.startswith(f"{directory}/"):
+            pids.append(int(entry.name))
+    return pids
 
 
 @contextmanager
