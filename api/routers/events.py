@@ -80,7 +80,7 @@ def _page(
 ) -> dict[str, Any]:
     position = decode_cursor(after, "event")
     kinds = webhooks.check_types(types.split(","), partner=partner_feed) if types else None
-    with uow.replica() as s:
+    with uow.read() as s:
         if scope.distributor_id is not None and lookup.get_distributor(s, scope.distributor_id) is None:
             raise NotFound(f"distributor {scope.distributor_id!r} does not exist")
         if scope.vendor_id is not None and lookup.get_vendor(s, scope.vendor_id) is None:
