@@ -31,6 +31,8 @@ from creditlines.eligibility import LineState
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
+POOL_WAIT_S = 10.0  # the longest a request waits for a hot connection
+
 RESELLER_LINES = """
 SELECT r.status, l.id, l.kind, l.funder, l.programme_id, l.vendor_id, l.usable_for, l.on_expiry,
        l.status, l.limit_minor, l.drawn_minor, l.valid_from, l.valid_until, l.grant_seq
@@ -118,11 +120,11 @@ class HotPath:
                     max_size=self.pool_size,
                     open=False,
                     name="creditlines-hot",
-                    timeout=10,  # then PoolTimeout: 503 database_unavailable, never a hang
-                    # A failed reconnection is retried with a doubling pause; giving up after a
-                    # few seconds lets the next request start a fresh attempt at once, so the
-                    # pool finds a new primary within a second of it accepting writes.
-                    reconnect_timeout=5,
+                    timeout=POOL_WAIT_S,  # then PoolTimeout: 503 database_unavailable, never a hang
+                    # A failed reconnection is retried with a doubling pause; giving up after
+                    # 2 s lets the next request for a connection (_getconn asks every second)
+                    # start a fresh attempt at once.
+                    reconnect_timeout=2,
                     kwargs={"autocommit": True, "prepare_threshold": 0},
                 )
                 await pool.open()
@@ -144,19 +146,37 @@ class HotPath:
             import psycopg
 
             pool = await self._pg_pool()
+            conn = await self._getconn(pool)
             try:
-                async with pool.connection() as conn:
-                    try:
-                        cursor = await conn.execute(sql, params)
-                    except psycopg.errors.ReadOnlySqlTransaction:
-                        await conn.close()  # a demoted primary, now a standby: the pool drops it
-                        raise
-                    rows: list[tuple[Any, ...]] = await cursor.fetchall()
-                    return rows
+                cursor = await conn.execute(sql, params)
+                rows: list[tuple[Any, ...]] = await cursor.fetchall()
+                return rows
+            except psycopg.errors.ReadOnlySqlTransaction:
+                await conn.close()  # a demoted primary, now a standby: the pool drops it
+                raise
             except psycopg.OperationalError:
                 self._purge(pool)  # the server went away: its other idle connections are dead too
                 raise
+            finally:
+                await pool.putconn(conn)  # a closed or broken connection is discarded
         return self._sqlite_connection().execute(sql, params).fetchall()
+
+    async def _getconn(self, pool: AsyncConnectionPool[Any]) -> Any:
+        """A connection within POOL_WAIT_S, asked for again every second: each new request for
+        one lets the pool start a fresh connection attempt once its previous attempts gave up
+        (psycopg_pool's backoff doubles its pauses), so after a failover a waiting request gets a
+        connection to the new primary within about a second of it accepting writes."""
+        from psycopg_pool import PoolTimeout
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + POOL_WAIT_S
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                return await pool.getconn(timeout=max(0.05, min(1.0, remaining)))
+            except PoolTimeout:
+                if remaining <= 1.0:
+                    raise  # 503 database_unavailable, never a longer wait
 
     def _purge(self, pool: AsyncConnectionPool[Any]) -> None:
         """Check the pool's idle connections in the background and drop the broken ones, so that

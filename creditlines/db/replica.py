@@ -96,6 +96,7 @@ class Replica:
             self._mark_down(exc)
             return None
         seconds = float(lag or 0)
+        self._down_until = 0.0  # answering again: its reads come back at once
         metrics.REPLICA_UP.set(1)
         if not in_recovery:  # promoted, or pointed at a primary: it serves the reads, but say so
             log.warning("CREDITLINES_READ_DATABASE_URL points at a server that is not a standby")
