@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,17 +82,17 @@ def main() -> None:
             set_commit(primary, "on")
         finally:
             stop(proc)
+
+        def drawings(p: int, connections: int) -> dict[str, Any]:
+            return wrk(p, "drawings.lua", duration=d, connections=connections, env=load)
+
         two = [serve(url, 1), serve(url, 1)]
         try:
             for _, p in two:
                 wrk(p, "drawings.lua", duration=2, connections=c // 2, env=load)
             for _ in range(opts.repeat):
-                import concurrent.futures as cf
-
-                with cf.ThreadPoolExecutor(2) as pool:
-                    both = list(
-                        pool.map(lambda p: wrk(p, "drawings.lua", duration=d, connections=c // 2, env=load), [two[0][1], two[1][1]])
-                    )
+                with ThreadPoolExecutor(2) as pool:
+                    both = list(pool.map(lambda p: drawings(p, c // 2), [two[0][1], two[1][1]]))
                 runs.setdefault("drawings_two_instances_of_one_worker", []).append(
                     {"rps": sum(r["rps"] for r in both), "p99_ms": max(r.get("p99_ms", 0) for r in both)}
                 )
