@@ -21,6 +21,7 @@ from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
 from api.fast import FastLane
 from api.observability import Observability, configure_logging
+from api.replica import start_replica_probe, stop_replica_probe
 from api.routers import admin, controls, decisions, events, jobs, partnerships, programmes, resellers
 from api.schemas.common import Problem
 from console.web import too_large_page
@@ -55,10 +56,10 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+def create_app(database_url: str | None = None, read_database_url: str | None = None) -> FastAPI:
     settings = get_settings()
     url = database_url or settings.database_url
-    uow = UnitOfWork(make_engine(url))
+    uow = UnitOfWork(make_engine(url), replica_url=read_database_url or settings.read_database_url)
     hot = HotPath(url, pool_size=settings.hot_pool_size)
 
     @asynccontextmanager
@@ -68,7 +69,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         sending = start_sender(uow, settings)
+        probing = start_replica_probe(uow)
         yield
+        await stop_replica_probe(probing)
         await stop_sender(sending)
         await hot.close()
 

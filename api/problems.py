@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import render
 from api.edge import MAX_BODY, payload_too_large
 from creditlines import errors
-from creditlines.db.retry import is_transient
+from creditlines.db.retry import is_transient, sqlstate
 from creditlines.money import Money
 
 log = logging.getLogger("creditlines.api")
@@ -85,7 +85,8 @@ def domain_problem(exc: errors.CreditLinesError) -> JSONResponse:
 
 def unavailable_problem(exc: Exception) -> JSONResponse:
     """The database errors that are not the request's fault: a conflict that escaped the retries
-    (409 ``concurrent_update``), or the database out of reach (503 ``service_unavailable``)."""
+    (409 ``concurrent_update``), or no primary in reach (503 ``database_unavailable``: down, in
+    a failover, or a demoted primary that only reads)."""
     if is_transient(exc):  # a deadlock that escaped the service's retries: not an outage
         log.error("transient database conflict: %s", exc)
         return problem(
@@ -97,13 +98,22 @@ def unavailable_problem(exc: Exception) -> JSONResponse:
     log.error("database unavailable: %s", exc)
     return problem(
         503,
-        "service_unavailable",
-        "Service unavailable",
-        "The database cannot be reached; nothing was posted. Retry the same request (references make it safe).",
+        "database_unavailable",
+        "Database unavailable",
+        "No database primary can be reached at the moment (an outage or a failover). Retry the same "
+        "request after Retry-After seconds: a drawing's reference makes the retry safe, it is posted once.",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 
-UNAVAILABLE = (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.exc.OperationalError)
+RETRY_AFTER_S = 1
+READ_ONLY = "25006"  # read_only_sql_transaction: the server reached is (again) a standby
+UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.errors.ReadOnlySqlTransaction,
+    psycopg_pool.PoolTimeout,
+    sqlalchemy.exc.OperationalError,
+)
 
 
 def install(app: FastAPI) -> None:
@@ -133,6 +143,13 @@ def install(app: FastAPI) -> None:
 
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable)
+
+    @app.exception_handler(sqlalchemy.exc.InternalError)
+    async def internal_database_error(_request: Request, exc: sqlalchemy.exc.InternalError):
+        if sqlstate(exc) == READ_ONLY:  # a write that reached a demoted primary
+            return unavailable_problem(exc)
+        log.exception("unexpected database error")  # pragma: no cover - a bug by definition
+        return problem(500, "internal_error", "Internal error", "An unexpected error occurred; nothing was posted.")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception):  # pragma: no cover - a bug by definition

@@ -50,7 +50,7 @@ def resellers(
     officer_of(who, distributor_id)
     if after:
         lib.validation.identifier(after, "after")
-    with request.app.state.uow.read() as s:
+    with request.app.state.uow.replica() as s:
         distributor = lib.require_distributor(s, distributor_id)
         found = lib.search_resellers(
             s,
@@ -289,7 +289,7 @@ def termination(
 @router.get("/distributors/{distributor_id}/listings", response_class=HTMLResponse)
 def listings(request: Request, distributor_id: DistributorId, who: Viewer = Depends(viewer)) -> Response:
     officer_of(who, distributor_id)
-    with request.app.state.uow.snapshot() as s:
+    with request.app.state.uow.replica() as s:
         distributor = lib.require_distributor(s, distributor_id)
         figures = lib.day_figures(s, distributor_id=distributor_id)
     return render(
@@ -314,7 +314,7 @@ def listing_csv(
 ) -> Response:
     officer_of(who, distributor_id)
     listing = _listing(slug)
-    with request.app.state.uow.snapshot() as s:
+    with request.app.state.uow.snapshot(replica=True) as s:
         body = lib.to_csv(listing.rows(s, distributor_id=distributor_id, within_days=within_days), listing.fields)
     return Response(
         body,
@@ -337,7 +337,7 @@ def listing_page(
 ) -> Response:
     officer_of(who, distributor_id)
     listing = _listing(slug)
-    with request.app.state.uow.snapshot() as s:
+    with request.app.state.uow.snapshot(replica=True) as s:
         distributor = lib.require_distributor(s, distributor_id)
         rows: list[list[tuple[str, bool]]] = []  # (text, is an amount) per cell
         for row in listing.rows(s, distributor_id=distributor_id, within_days=within_days):

@@ -27,7 +27,7 @@ def partner_of(who: Viewer, vendor_id: str) -> None:
 @router.get("/vendors/{vendor_id}/programmes", response_class=HTMLResponse)
 def programmes(request: Request, vendor_id: VendorId, who: Viewer = Depends(viewer)) -> Response:
     partner_of(who, vendor_id)
-    with request.app.state.uow.read() as s:
+    with request.app.state.uow.replica() as s:
         items = []
         for p in lib.list_programmes(s, vendor_id=vendor_id):
             v = lib.view(s, p)
@@ -115,7 +115,7 @@ def programme_page(
     who: Viewer = Depends(viewer),
 ) -> Response:
     partner_of(who, vendor_id)
-    with request.app.state.uow.read() as s:
+    with request.app.state.uow.replica() as s:
         context = programme_context(s, vendor_id, programme_id, _after(after))
     return render(request, who, "programme.html", outcomes=None, enrol_error=None, pasted="", **context)
 

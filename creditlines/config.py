@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"  # the service's (on PostgreSQL: the app role)
     # The owner's, for migrations (`creditlines migrate`, and `serve` when set); unset: database_url.
     migration_database_url: str | None = None
+    # A streaming replica for listings, reports, the console's searches and the partner managers'
+    # views (SPEC §22, docs/OPERATIONS.md); unset: everything reads the primary.
+    read_database_url: str | None = None
     app_role: str = "creditlines_app"  # the role migration 0004 grants the service's privileges to
     admin_key: str | None = None  # at least MIN_ADMIN_KEY_LENGTH characters, or `serve` refuses to start
     now: str | None = None  # read by clock.py on every call, kept here for documentation
@@ -47,7 +50,7 @@ class Settings(BaseSettings):
     # decrypt); unset: secrets are stored as given (docs/OPERATIONS.md, "Webhook secrets").
     secret_key: str | None = None
 
-    @field_validator("metrics_token", "metrics_port", "secret_key", mode="before")
+    @field_validator("metrics_token", "metrics_port", "secret_key", "read_database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

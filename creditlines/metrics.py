@@ -47,6 +47,20 @@ EXPIRY_TRANSFERRED = Counter(
     "creditlines_expiry_transferred_minor_total", "Minor units moved to base lines by the job", ["distributor_id"]
 )
 
+REPLICA_LAG = Gauge(
+    "creditlines_read_replica_lag_seconds",
+    "How far the read replica is behind the primary (0: it has replayed all it received)",
+    multiprocess_mode="livemax",
+)
+REPLICA_UP = Gauge(
+    "creditlines_read_replica_up",
+    "1 when the read replica answered its last probe, 0 when its reads went to the primary",
+    multiprocess_mode="livemin",
+)
+REPLICA_FALLBACKS = Counter(
+    "creditlines_read_replica_fallbacks_total", "Times the read replica did not answer and reads went to the primary"
+)
+
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")

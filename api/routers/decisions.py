@@ -295,7 +295,7 @@ def list_programme_nominations(
 ) -> VendorNominationPage:
     """The vendor's nominations in this programme and their status; a refusal shows only its code."""
     after = decode_cursor(cursor, "id")
-    with uow.read() as s:
+    with uow.replica() as s:
         programme = programmes.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
         cur = _cur(s, programme.distributor_id)
         rows = nominations.list_for_programme(s, programme, status=status_, after=after, limit=limit + 1)
@@ -335,7 +335,7 @@ def report_cover_cuts(
     from creditlines.validation import day as check_day
 
     check_day(since, "since")
-    with uow.snapshot() as s:
+    with uow.snapshot(replica=True) as s:
         rows = list(reports.cover_cuts(s, distributor_id=distributor_id, since=since))
     if "text/csv" in request.headers.get("accept", ""):
         return Response(to_csv(rows, reports.COVER_CUT_FIELDS), media_type="text/csv")

@@ -127,7 +127,7 @@ def report_expiring(
     _: Principal = Depends(allow("credit_officer")),
 ):
     """Vendor lines ending within `within_days`: what to tell resellers before their line ends."""
-    with uow.snapshot() as s:
+    with uow.snapshot(replica=True) as s:
         rows = list(listings.expiring(s, distributor_id=distributor_id, within_days=within_days))
     if _wants_csv(request):
         return Response(to_csv(rows, listings.EXPIRING_FIELDS), media_type="text/csv")
@@ -150,7 +150,7 @@ def report_over_limit(
     _: Principal = Depends(allow("credit_officer")),
 ):
     """Resellers whose drawn amount exceeds their current lines, largest excess first."""
-    with uow.snapshot() as s:
+    with uow.snapshot(replica=True) as s:
         rows = list(listings.over_limit(s, distributor_id=distributor_id))
     if _wants_csv(request):
         return Response(to_csv(rows, listings.OVER_LIMIT_FIELDS), media_type="text/csv")

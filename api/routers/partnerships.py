@@ -115,7 +115,7 @@ def list_distributor_partnerships(
 ):
     """The vendors this distributor admitted (active and ended), by vendor id."""
     after = decode_cursor(cursor, "id")
-    with uow.read() as s:
+    with uow.replica() as s:
         rows = service.list_for_distributor(s, distributor_id=distributor_id, after=after, limit=limit + 1)
         items = [partnership_out(s, p) for p in rows[:limit]]
     return PartnershipPage(items=items, next_cursor=encode_cursor(items[-1].vendor_id) if len(rows) > limit else None)
@@ -154,7 +154,7 @@ def list_vendor_partnerships(
 ):
     """The distributors where this vendor is (or was) admitted, with the terms it must respect."""
     after = decode_cursor(cursor, "id")
-    with uow.read() as s:
+    with uow.replica() as s:
         rows = service.list_for_vendor(s, vendor_id=vendor_id, after=after, limit=limit + 1)
         items = [partnership_out(s, p) for p in rows[:limit]]
     return PartnershipPage(

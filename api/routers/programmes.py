@@ -154,7 +154,7 @@ def create_programme(
 
 @router.get("/v1/vendors/{vendor_id}/programmes", response_model=list[ProgrammeOut])
 def list_programmes(vendor_id: VendorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(partner)):
-    with uow.read() as s:
+    with uow.replica() as s:
         return [programme_out(s, p) for p in service.list_programmes(s, vendor_id=vendor_id)]
 
 
@@ -166,7 +166,7 @@ def get_programme(
     _: Principal = Depends(partner),
 ):
     """The programme with its utilisation: beneficiaries, total limit, total drawn, budget left."""
-    with uow.read() as s:
+    with uow.replica() as s:
         return programme_out(s, service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id))
 
 
@@ -250,7 +250,7 @@ def list_programme_lines(
 ):
     """The programme's lines: reseller, limit, drawn, dates, status. Never a base line."""
     after = decode_cursor(cursor, "id_pair")
-    with uow.read() as s:
+    with uow.replica() as s:
         programme = service.get_programme(s, vendor_id=vendor_id, programme_id=programme_id)
         cur = lookup.require_distributor(s, programme.distributor_id).currency
         lines = service.programme_lines(

@@ -119,7 +119,7 @@ def list_resellers(
     _: Principal = Depends(officer),
 ):
     after = decode_cursor(cursor, "id")
-    with uow.read() as s:
+    with uow.replica() as s:
         page = ledger.list_resellers(
             s, distributor_id=distributor_id, after=after, limit=limit + 1, status=status_, over_limit=over_limit
         )
@@ -328,7 +328,7 @@ def list_drawings(
     _: Principal = Depends(officer_or_integration),
 ):
     after = decode_cursor(cursor, "reference")
-    with uow.read() as s:
+    with uow.replica() as s:
         page = ledger.list_drawings(
             s, distributor_id=distributor_id, reseller_id=reseller_id, after=after, limit=limit + 1, status=status_
         )
@@ -387,7 +387,7 @@ def get_ledger(
 ):
     """Every entry for this reseller, oldest first."""
     after = decode_cursor(cursor, "seq")
-    with uow.read() as s:
+    with uow.replica() as s:
         cur = lookup.require_distributor(s, distributor_id).currency
         entries = ledger.ledger_entries(
             s, distributor_id=distributor_id, reseller_id=reseller_id, after_seq=after, limit=limit + 1

@@ -28,7 +28,9 @@ def uow() -> UnitOfWork:
 def redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    from creditlines.db.urls import normalize
+
+    return make_url(normalize(url)).render_as_string(hide_password=True)
 
 
 def fail(exc: Exception) -> NoReturn:

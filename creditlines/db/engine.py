@@ -26,17 +26,20 @@ from sqlalchemy import Connection, Engine, QueuePool, Select, create_engine, eve
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from creditlines.db.replica import Replica
+from creditlines.db.urls import normalize, with_defaults
+
 SQLITE_BUSY_TIMEOUT_S = 60
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    parsed = make_url(url)
+    parsed = make_url(normalize(url))
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url,
+            parsed,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
             pool_size=pool_size,
@@ -44,9 +47,30 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         )
         _install_sqlite_transactions(engine)
         return engine
-    # No pre-ping (a round trip per checkout): a dead connection fails its first statement,
-    # is discarded by the pool, and /readyz reports the database; connections are recycled hourly.
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=3600)
+    # Pre-ping (one round trip per checkout, not on the hot paths, which have their own pool):
+    # after a failover a pooled connection to the old primary is replaced before it is used, and
+    # the URL's hosts are tried again (with target_session_attrs=read-write: the new primary).
+    # A disconnect seen by a statement invalidates the whole pool. Connect timeouts and TCP
+    # keepalives from creditlines.db.urls bound how long a vanished machine can hold a request.
+    engine = create_engine(
+        with_defaults(parsed),
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_recycle=3600,
+        pool_pre_ping=True,
+        pool_timeout=10,
+    )
+    event.listen(engine, "handle_error", _read_only_is_a_disconnect)
+    return engine
+
+
+def _read_only_is_a_disconnect(context: Any) -> None:
+    """A write refused because the server is read-only means the host the pool reached is no
+    longer the primary (demoted after a failover): treat it as a disconnect, so that the pool
+    drops its connections and the next checkout looks for the primary again."""
+    if getattr(context.original_exception, "sqlstate", None) == "25006":
+        context.is_disconnect = True
 
 
 def _install_sqlite_transactions(engine: Engine) -> None:
@@ -88,10 +112,12 @@ def is_postgresql(session_or_engine: Session | Engine) -> bool:
 
 
 class UnitOfWork:
-    """Session factories bound to one engine. Whoever makes one imports ``creditlines.models``
-    first (the entry points do), so every mapper is known before the first flush."""
+    """Session factories bound to one engine, and to the read replica's when there is one
+    (``replica_url``: CREDITLINES_READ_DATABASE_URL, see :meth:`replica`). Whoever makes one
+    imports ``creditlines.models`` first (the entry points do), so every mapper is known before
+    the first flush."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, replica_url: str | None = None) -> None:
         self.engine = engine
         # Distributors never change currency or time zone (create_distributor refuses it), so
         # each process keeps what it has read of them.
@@ -107,18 +133,34 @@ class UnitOfWork:
             # connection back and forth would cost round trips of its own).
             size = cast(QueuePool, engine.pool).size()
             self.read_engine = create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600, pool_size=size, max_overflow=size * 2
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_recycle=3600,
+                pool_size=size,
+                max_overflow=size * 2,
+                pool_pre_ping=True,
+                pool_timeout=10,
             )
             self._read_factory = sessionmaker(
                 bind=self.read_engine, expire_on_commit=False, autoflush=False, info={"distributors": self.distributors}
             )
             self._read_options = {}
+        self.replica_set = Replica(replica_url, self.distributors) if replica_url else None
 
     @contextmanager
-    def snapshot(self) -> Iterator[Session]:
+    def snapshot(self, *, replica: bool = False) -> Iterator[Session]:
         """A read-only transaction that sees one snapshot across all its statements (REPEATABLE
         READ on PostgreSQL, a deferred transaction under WAL on SQLite): for `verify`, the
-        listings, and anything that streams with server-side cursors."""
+        listings, and anything that streams with server-side cursors. ``replica``: on the read
+        replica when one is configured and answers (the reports), else on the primary."""
+        session = self.replica_set.session(snapshot=True) if replica and self.replica_set else None
+        if session is not None:
+            try:
+                session.execute(text("SET TRANSACTION READ ONLY"))
+                yield session
+            finally:
+                session.close()
+            return
         session = self._factory()
         try:
             if self.engine.dialect.name == "postgresql":
@@ -134,6 +176,8 @@ class UnitOfWork:
         self.engine.dispose()
         if self.read_engine is not None:
             self.read_engine.dispose()
+        if self.replica_set is not None:
+            self.replica_set.dispose()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -161,3 +205,19 @@ class UnitOfWork:
             yield session
         finally:
             session.close()  # ends the transaction; loaded objects stay readable
+
+    @contextmanager
+    def replica(self) -> Iterator[Session]:
+        """:meth:`read`, on the read replica when one is configured and answers: listings,
+        reports, the console's searches and the partner managers' programme views (SPEC §22).
+        Nothing that decides reads here. A replica that does not answer is left alone for a few
+        seconds and the reads go to the primary (docs/DECISIONS.md, "Read replicas")."""
+        session = self.replica_set.session() if self.replica_set is not None else None
+        if session is None:
+            with self.read() as primary:
+                yield primary
+            return
+        try:
+            yield session
+        finally:
+            session.close()

@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from creditlines.db.urls import libpq, normalize
 from creditlines.eligibility import LineState
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
+
+POOL_WAIT_S = 10.0  # the longest a request waits for a hot connection
 
 RESELLER_LINES = """
 SELECT r.status, l.id, l.kind, l.funder, l.programme_id, l.vendor_id, l.usable_for, l.on_expiry,
@@ -80,14 +83,17 @@ class HotPath:
     """One per process (``app.state.hot``)."""
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
-        parsed = make_url(url)
+        parsed = make_url(normalize(url))
         self.dialect = parsed.get_backend_name()
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
         if self.dialect == "postgresql":
-            self._conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            # libpq's multi-host URL with connect timeouts and keepalives (creditlines.db.urls): a new
+            # connection goes to whichever host accepts writes, the new primary after a failover.
+            self._conninfo = libpq(url)
+            self._checks: set[asyncio.Task[None]] = set()
             self._reseller_lines = RESELLER_LINES.format(d="%(d)s", r="%(r)s")
         else:
             self._sqlite_path = parsed.database or ":memory:"
@@ -114,7 +120,11 @@ class HotPath:
                     max_size=self.pool_size,
                     open=False,
                     name="creditlines-hot",
-                    timeout=10,  # then PoolTimeout: 503 service_unavailable, never a hang
+                    timeout=POOL_WAIT_S,  # then PoolTimeout: 503 database_unavailable, never a hang
+                    # A failed reconnection is retried with a doubling pause; giving up after
+                    # 2 s lets the next request for a connection (_getconn asks every second)
+                    # start a fresh attempt at once.
+                    reconnect_timeout=2,
                     kwargs={"autocommit": True, "prepare_threshold": 0},
                 )
                 await pool.open()
@@ -133,12 +143,51 @@ class HotPath:
         """Rows of one statement (autocommit on PostgreSQL, one implicit read on SQLite), ``sql``
         in the dialect's parameter style."""
         if self.dialect == "postgresql":
+            import psycopg
+
             pool = await self._pg_pool()
-            async with pool.connection() as conn:
+            conn = await self._getconn(pool)
+            try:
                 cursor = await conn.execute(sql, params)
                 rows: list[tuple[Any, ...]] = await cursor.fetchall()
                 return rows
+            except psycopg.errors.ReadOnlySqlTransaction:
+                await conn.close()  # a demoted primary, now a standby: the pool drops it
+                raise
+            except psycopg.OperationalError:
+                self._purge(pool)  # the server went away: its other idle connections are dead too
+                raise
+            finally:
+                await pool.putconn(conn)  # a closed or broken connection is discarded
         return self._sqlite_connection().execute(sql, params).fetchall()
+
+    async def _getconn(self, pool: AsyncConnectionPool[Any]) -> Any:
+        """A connection within POOL_WAIT_S, asked for again every second: each new request for
+        one lets the pool start a fresh connection attempt once its previous attempts gave up
+        (psycopg_pool's backoff doubles its pauses), so after a failover a waiting request gets a
+        connection to the new primary within about a second of it accepting writes."""
+        from psycopg_pool import PoolTimeout
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + POOL_WAIT_S
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                return await pool.getconn(timeout=max(0.05, min(1.0, remaining)))
+            except PoolTimeout:
+                if remaining <= 1.0:
+                    raise  # 503 database_unavailable, never a longer wait
+
+    def _purge(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Check the pool's idle connections in the background and drop the broken ones, so that
+        after a failover the next requests get new connections (to the new primary) instead of
+        failing one by one on connections to the old one. The failed connection itself is
+        already discarded by the pool (it is closed)."""
+        if self._checks:
+            return  # one check at a time
+        task = asyncio.get_running_loop().create_task(pool.check())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     async def reseller_lines(self, distributor_id: str, reseller_id: str) -> tuple[str | None, list[LineState]]:
         rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id})

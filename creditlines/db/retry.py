@@ -5,7 +5,7 @@ our own write paths impossible by construction; what may still happen (a lock ta
 operator's session, a future path that breaks the order) is retried here: the whole transaction
 again, from its first read, a few times with a short jittered pause. If it still fails the caller
 gets ``409 concurrent_update`` (retry the same request; references make that safe), never
-``503 service_unavailable``, which means the database cannot be reached.
+``503 database_unavailable``, which means the database cannot be reached.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ import psycopg
 from psycopg import errors, sql
 from sqlalchemy.engine import make_url
 
+from creditlines.db.urls import libpq, normalize
+
 DEFAULT_OWNER_ROLE = "creditlines_owner"
 DEFAULT_APP_ROLE = "creditlines_app"
 APPEND_ONLY = (
@@ -60,12 +62,13 @@ class Roles:
 
 def libpq_url(url: str) -> str:
     """A SQLAlchemy URL (``postgresql+psycopg://…``) as psycopg takes it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq(url, defaults=False)
 
 
 def with_user(url: str, user: str, password: str | None = None) -> str:
     """The same database reached as another role."""
-    return make_url(url).set(username=user, password=password).render_as_string(hide_password=False)
+    parsed = make_url(normalize(url))
+    return parsed.set(username=user, password=password).render_as_string(hide_password=False)
 
 
 def _scalar(cursor: psycopg.Cursor[Any]) -> Any:
@@ -182,7 +185,7 @@ def _hand_to_owner(conn: psycopg.Connection, schema: str, owner: str) -> None:
 def can_change_schema(url: str) -> bool:
     """Whether the URL's role may run migrations: SQLite always; on PostgreSQL a role that may
     create in the current schema (the app role may not)."""
-    if make_url(url).get_backend_name() != "postgresql":
+    if make_url(normalize(url)).get_backend_name() != "postgresql":
         return True
     with psycopg.connect(libpq_url(url), connect_timeout=10) as conn:
         return bool(_scalar(conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')")))

@@ -174,7 +174,7 @@ def test_a_bearer_written_otherwise_is_read_as_the_routes_read_it(apps: Any) -> 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite's hot path has no server to lose
 def test_a_warm_lane_answers_503_when_the_database_goes_away(apps: Any) -> None:
     """The key and the distributor cached (the lane answers), then the hot pool's database is out
-    of reach: eligibility and drawings answer 503 service_unavailable with Retry-After, as the
+    of reach: eligibility and drawings answer 503 database_unavailable with Retry-After, as the
     routes do, never a 500 (PostgreSQL: the SQLite hot path has no server to lose)."""
     api, _ = apps
     hot = api.client.app.state.hot  # type: ignore[attr-defined]
@@ -187,7 +187,7 @@ def test_a_warm_lane_answers_503_when_the_database_goes_away(apps: Any) -> None:
         answer = api.post(path, who="integration", json=payload)
         assert answer.status_code == 503, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
-        assert answer.json()["code"] == "service_unavailable" and answer.headers["retry-after"] == "1"
+        assert answer.json()["code"] == "database_unavailable" and answer.headers["retry-after"] == "1"
     # the eligibility check was answered by the lane itself; the drawing may have gone to the route,
     # as the pool's 10 s wait outlived the key cache's TTL (then the route answered 503 the same way)
     assert f"POST {D}/R-LANE/eligibility" not in RouterCalls.paths
