@@ -45,6 +45,7 @@ STATUS = {
     errors.RequestExpired: 409,
     errors.AboveInsuredCap: 422,
     errors.AlreadyGranted: 409,
+    errors.NotHeld: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 

@@ -145,3 +145,8 @@ class AboveInsuredCap(CreditLinesError):
 class AlreadyGranted(CreditLinesError):
     code = "already_granted"
     title = "The reseller already holds a line of this programme"
+
+
+class NotHeld(CreditLinesError):
+    code = "not_held"
+    title = "The drawing is not a held order"

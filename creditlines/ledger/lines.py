@@ -21,6 +21,7 @@ from creditlines.db import bulk
 from creditlines.errors import InvalidAmount, NotFound, ResellerTerminated, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
+from creditlines.ledger.held import release_held_orders
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Allocation, Line, Reseller
 from creditlines.tenants import lookup
 from creditlines.tenants.lookup import require_distributor, require_reseller
@@ -104,6 +105,7 @@ def grant_programme_line(
     ledger_events.line_granted(session, reseller, line, at=now)
     reseller.updated_at = now
     session.flush()
+    release_held_orders(session, reseller, actor=actor, cause="line_granted", at=now)
     return line
 
 
@@ -126,6 +128,8 @@ def extend_line(
         before, line.valid_until = line.valid_until, valid_until
         ledger_events.line_extended(session, reseller, line, before=before, at=clock.now())
         session.flush()
+        if before is not None and valid_until > before:
+            release_held_orders(session, reseller, actor=actor, cause="line_extended")
     return line
 
 

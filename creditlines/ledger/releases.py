@@ -10,6 +10,7 @@ from creditlines import eligibility as elig
 from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, ReleaseExceedsOutstanding, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
+from creditlines.ledger.held import release_held_orders
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawings import drawing_view
 from creditlines.ledger.models import RELEASE_KINDS, Release
@@ -117,4 +118,5 @@ def release(
         at=now,
     )
     session.flush()
+    release_held_orders(session, reseller, actor=actor, cause="release", at=now, lines=list(lines.values()))
     return drawing_view(session, drawing, distributor.currency, allocations), True

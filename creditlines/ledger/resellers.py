@@ -18,6 +18,7 @@ from creditlines import eligibility as elig
 from creditlines.errors import InvalidAmount, ResellerTerminated, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
+from creditlines.ledger.held import release_held_orders
 from creditlines.ledger import repository as repo
 from creditlines.ledger.availability import current_state
 from creditlines.ledger.lines import close_lines
@@ -147,6 +148,8 @@ def set_base_limit(
             session, reseller, lines=lines, base=base, before_minor=before_minor, reason=reason, at=now
         )
         reseller.updated_at = now
+        if limit_minor > before_minor:
+            release_held_orders(session, reseller, actor=actor, cause="limit_raised", at=now, lines=lines)
     session.flush()
     return base
 
@@ -191,6 +194,8 @@ def _set_status(
         reseller.status_reason = reason if target == "on_hold" else None
         reseller.updated_at = now
         session.flush()
+        if target == "active":
+            release_held_orders(session, reseller, actor=actor, cause="hold_lifted", at=now)
     return reseller
 
 
