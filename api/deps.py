@@ -130,12 +130,14 @@ CURSOR_KINDS = {
     "id_pair": lambda v: type(v) is list and len(v) == 2 and all(map(validation.is_identifier, v)),
     "event": lambda v: type(v) is list and len(v) == 2 and all(type(x) is int and 0 <= x <= _MAX_SEQ for x in v),
     # held orders: [held_at in microseconds since 1970 (UTC), reseller id, reference]
-    "held": lambda v: type(v) is list
-    and len(v) == 3
-    and type(v[0]) is int
-    and 0 <= v[0] <= _MAX_SEQ
-    and validation.is_identifier(v[1])
-    and validation.is_reference(v[2]),
+    "held": lambda v: (
+        type(v) is list
+        and len(v) == 3
+        and type(v[0]) is int
+        and 0 <= v[0] <= _MAX_SEQ
+        and validation.is_identifier(v[1])
+        and validation.is_reference(v[2])
+    ),
 }
 Cursor = Annotated[
     str | None,

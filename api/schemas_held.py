@@ -12,9 +12,7 @@ from creditlines.validation import Reference
 
 
 class DistributorSettingsIn(Strict):
-    hold_days: Annotated[int, Field(ge=1, le=90, description="Days a held order waits before it expires")] | None = (
-        None
-    )
+    hold_days: Annotated[int, Field(ge=1, le=90, description="Days a held order waits before it expires")] | None = None
 
 
 class DistributorSettingsOut(BaseModel):

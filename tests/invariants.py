@@ -177,7 +177,8 @@ RULES: list[tuple[str, str]] = [
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
          GROUP BY d.distributor_id, d.reseller_id, d.reference, d.outstanding_minor, d.amount_minor, d.status
         HAVING coalesce(sum(a.outstanding_minor), 0) <> d.outstanding_minor
-            OR coalesce(sum(a.amount_minor), 0) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired') THEN 0 ELSE d.amount_minor END""",
+            OR coalesce(sum(a.amount_minor), 0) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired')
+                                                        THEN 0 ELSE d.amount_minor END""",
     ),
     (
         "allocations add up to their line",
@@ -199,7 +200,8 @@ RULES: list[tuple[str, str]] = [
                AND e.reseller_id = d.reseller_id AND e.drawing_reference = d.reference AND e.kind = 'drawing_posted'
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
          GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor, d.status
-        HAVING count(e.seq) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired') THEN 0 ELSE 1 END OR min(e.amount_minor) <> d.amount_minor""",
+        HAVING count(e.seq) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired') THEN 0 ELSE 1 END
+            OR min(e.amount_minor) <> d.amount_minor""",
     ),
     (
         "every drawing allocated in the ledger",
@@ -210,7 +212,8 @@ RULES: list[tuple[str, str]] = [
                AND e.reseller_id = d.reseller_id AND e.drawing_reference = d.reference AND e.kind = 'drawing_allocated'
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
          GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor, d.status
-        HAVING coalesce(sum(e.drawn_delta_minor), 0) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired') THEN 0 ELSE d.amount_minor END""",
+        HAVING coalesce(sum(e.drawn_delta_minor), 0) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired')
+                                                        THEN 0 ELSE d.amount_minor END""",
     ),
     (
         "held orders counted on their reseller",

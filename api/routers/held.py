@@ -126,4 +126,3 @@ def _csv_row(row: Any) -> HeldCsvRow:
         available_now=str(row.available_now.amount),
         shortfall_now=str(row.shortfall_now.amount),
     )
-

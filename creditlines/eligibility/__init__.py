@@ -140,7 +140,9 @@ def decide(
     if amount <= 0:
         raise ValueError("amount must be positive")
     effective = effective_lines(lines, day)
-    usable = sorted((line for line in effective if usable_for_drawing(line, day, vendor_id, reference)), key=waterfall_key)
+    usable = sorted(
+        (line for line in effective if usable_for_drawing(line, day, vendor_id, reference)), key=waterfall_key
+    )
     available = max(0, sum(line.available for line in usable))
     reasons: list[Reason] = []
     if reseller_status in RESELLER_REFUSALS:

@@ -26,7 +26,9 @@ def _base(drawing: Drawing) -> dict[str, Any]:
     }
 
 
-def hold_released(session: Session, drawing: Drawing, allocations: list[Allocation], *, cause: str, at: datetime) -> None:
+def hold_released(
+    session: Session, drawing: Drawing, allocations: list[Allocation], *, cause: str, at: datetime
+) -> None:
     """drawing.hold_released: the drawing as it is now posted, with its allocations; the ERP ships."""
     outbox.record(
         session,

@@ -88,9 +88,8 @@ def shown_status(status: str, expires_at: datetime | None) -> str:
 
 
 def _instant(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    at: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :on_refusal)"
@@ -205,8 +204,8 @@ class DrawResult:
         return cls(outcome, request, drawing=drawing)
 
     def accepted(self) -> tuple[DrawingView, bool]:
-        """(the drawing, created now: posted or held); a refusal raises its error (``not_found``, ``idempotency_conflict``,
-        ``reseller_terminated``, ``account_on_hold``, ``insufficient_credit``)."""
+        """(the drawing, created now: posted or held); a refusal raises its error (``not_found``,
+        ``idempotency_conflict``, ``reseller_terminated``, ``account_on_hold``, ``insufficient_credit``)."""
         if self.drawing is not None:
             return self.drawing, self.outcome in (DrawOutcome.CREATED, DrawOutcome.HELD)
         req, cur = self.request, self.request.distributor.currency

@@ -148,7 +148,9 @@ def cancel_held_order(
     return drawing_view(session, drawing, distributor.currency, [])
 
 
-def run_held_orders(session: Session, *, distributor_id: str | None = None, actor: str = "job:held-orders") -> HeldOutcome:
+def run_held_orders(
+    session: Session, *, distributor_id: str | None = None, actor: str = "job:held-orders"
+) -> HeldOutcome:
     """The nightly re-check: every reseller with a held order, locked in id order (per
     distributor), expired ones written ``expired``, those that fit released."""
     stmt = select(distinct(Drawing.distributor_id), Drawing.reseller_id).where(Drawing.status == "held")

@@ -10,9 +10,9 @@ from creditlines import eligibility as elig
 from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, ReleaseExceedsOutstanding, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
-from creditlines.ledger.held import release_held_orders
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawings import drawing_view
+from creditlines.ledger.held import release_held_orders
 from creditlines.ledger.models import RELEASE_KINDS, Release
 from creditlines.ledger.views import DrawingView
 from creditlines.money import from_minor

@@ -86,7 +86,9 @@ def _sqlite_checks(replacements: list[tuple[str, str, str]]) -> None:
     version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
     conn.exec_driver_sql("PRAGMA writable_schema=ON")
     for table, old, new in replacements:
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar_one()
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).scalar_one()
         if old not in sql:
             raise RuntimeError(f"{table}: the constraint text {old!r} is not in the stored definition")
         conn.exec_driver_sql(
@@ -155,7 +157,9 @@ def upgrade() -> None:
             name=op.f("fk_financing_distributor_id_reseller"),
         ),
         sa.ForeignKeyConstraint(
-            ["distributor_id", "line_id"], ["line.distributor_id", "line.id"], name=op.f("fk_financing_distributor_id_line")
+            ["distributor_id", "line_id"],
+            ["line.distributor_id", "line.id"],
+            name=op.f("fk_financing_distributor_id_line"),
         ),
         sa.PrimaryKeyConstraint("distributor_id", "reseller_id", "reference", name=op.f("pk_financing")),
     )

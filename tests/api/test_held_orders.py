@@ -46,7 +46,10 @@ def _events(api, *types: str) -> list[dict]:
 
 def test_an_order_held_at_5800_available_is_released_by_the_mezzanine_enrolment(api):
     _reseller(api)
-    assert api.post(R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("4200.00")}).status_code == 201
+    assert (
+        api.post(R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("4200.00")}).status_code
+        == 201
+    )
 
     held = _order(api, "SO-2", "9000.00")
     assert held.status_code == 202, held.text
@@ -67,7 +70,9 @@ def test_an_order_held_at_5800_available_is_released_by_the_mezzanine_enrolment(
     # the vendor enrols the reseller: the same transaction posts the held order
     created = api.post(MS, who="partner", json=MEZZANINE)
     assert created.status_code == 201, created.text
-    enrolled = api.post(f"{MS}/mezzanine@actebis/enrolments", who="partner", json={"resellers": [{"reseller_id": "R-1001"}]})
+    enrolled = api.post(
+        f"{MS}/mezzanine@actebis/enrolments", who="partner", json={"resellers": [{"reseller_id": "R-1001"}]}
+    )
     assert enrolled.json()["results"][0]["outcome"] == "granted"
 
     released = api.get(R + "/drawings/SO-2").json()
@@ -86,7 +91,10 @@ def test_an_order_held_at_5800_available_is_released_by_the_mezzanine_enrolment(
 
 def test_two_held_orders_and_a_payment_that_frees_room_for_the_first_only(api):
     _reseller(api)
-    assert api.post(R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("9000.00")}).status_code == 201
+    assert (
+        api.post(R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("9000.00")}).status_code
+        == 201
+    )
     clock.set_now("2026-03-02T09:00:00+00:00")
     assert _order(api, "SO-2", "3000.00").status_code == 202
     clock.set_now("2026-03-02T09:05:00+00:00")
@@ -154,7 +162,10 @@ def test_a_held_order_expires_after_hold_days_and_is_never_released(api):
 def test_a_held_order_is_cancelled_once_and_an_open_drawing_is_not_held(api):
     _reseller(api, limit="1000.00")
     assert _order(api, "SO-1", "1500.00").status_code == 202
-    assert api.post(R + "/drawings", who="integration", json={"reference": "SO-2", "amount": eur("100.00")}).status_code == 201
+    assert (
+        api.post(R + "/drawings", who="integration", json={"reference": "SO-2", "amount": eur("100.00")}).status_code
+        == 201
+    )
 
     cancelled = api.delete(R + "/drawings/SO-1", who="integration")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

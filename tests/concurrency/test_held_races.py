@@ -102,7 +102,7 @@ def _statuses(sc: Scenario, i: int) -> dict[str, str]:
             text("SELECT reference, status FROM drawing WHERE distributor_id = :d AND reseller_id = :r"),
             {"d": sc.d, "r": sc.reseller(i)},
         )
-        return {ref: status for ref, status in rows if ref.startswith("H") or ref == "NEW-%d" % i}
+        return {ref: status for ref, status in rows if ref.startswith("H") or ref == f"NEW-{i}"}
 
 
 def _events(sc: Scenario) -> Counter[tuple[str, str, str]]:

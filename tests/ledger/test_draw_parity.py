@@ -88,7 +88,9 @@ def _held(reference: str, amount: int) -> Callable[[Session, str], None]:
     """An earlier held order, through the service (the function, on PostgreSQL)."""
 
     def step(s: Session, r: str) -> None:
-        draw(s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", on_refusal="hold")
+        draw(
+            s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", on_refusal="hold"
+        )
 
     return step
 
