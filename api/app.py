@@ -19,7 +19,7 @@ from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
 from api.fast import FastLane
 from api.observability import Observability, configure_logging
-from api.routers import admin, decisions, events, held, jobs, partnerships, programmes, resellers
+from api.routers import admin, decisions, events, financings, held, jobs, partnerships, programmes, resellers
 from api.schemas import Problem
 from creditlines import __version__, clock, ledger
 from creditlines.config import get_settings
@@ -82,6 +82,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)
     app.include_router(held.router, responses=PROBLEM_RESPONSES)
+    app.include_router(financings.router, responses=PROBLEM_RESPONSES)
     app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from moneyed import Money
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditlines import clock
@@ -153,10 +153,10 @@ def run_held_orders(
 ) -> HeldOutcome:
     """The nightly re-check: every reseller with a held order, locked in id order (per
     distributor), expired ones written ``expired``, those that fit released."""
-    stmt = select(distinct(Drawing.distributor_id), Drawing.reseller_id).where(Drawing.status == "held")
+    stmt = select(Drawing.distributor_id, Drawing.reseller_id).where(Drawing.status == "held").distinct()
     if distributor_id is not None:
         stmt = stmt.where(Drawing.distributor_id == distributor_id)
-    pairs = sorted(session.execute(stmt).tuples())
+    pairs = sorted((d, r) for d, r in session.execute(stmt))
     released: list[str] = []
     expired: list[str] = []
     by_distributor: dict[str, list[str]] = {}

@@ -195,7 +195,7 @@ def close_lines(
         entries.append(journal.entry_row(d, reseller_id, seq[reseller_id], at=at, actor=actor, **values))
 
     for reseller, line in closing:
-        assert line.kind == "programme" and line.status == "active"
+        assert line.kind in ("programme", "financing") and line.status == "active"
         why = reason(line)
         entry(
             reseller.id,

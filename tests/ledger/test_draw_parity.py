@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from creditlines import clock
 from creditlines.db.engine import UnitOfWork
 from creditlines.ledger.drawings import DRAW_SQL, DrawingRequest, draw, draw_in_python
+from creditlines.ledger.financing import create_financing
 from creditlines.ledger.lines import grant_programme_line
 from creditlines.ledger.releases import release
 from creditlines.ledger.resellers import place_hold, set_base_limit, terminate, upsert_reseller
@@ -105,6 +106,23 @@ def _paid(drawing: str, amount: int) -> Callable[[Session, str], None]:
             reference=f"PAY-{drawing}",
             amount=eur(amount),
             kind="payment",
+            actor="erp",
+        )
+
+    return step
+
+
+def _financed(order: str, amount: int) -> Callable[[Session, str], None]:
+    def step(s: Session, r: str) -> None:
+        create_financing(
+            s,
+            distributor_id=D,
+            reseller_id=r,
+            reference=f"FIN-{order}",
+            financier="microsoft-financing",
+            amount=eur(amount),
+            order_reference=order,
+            pay_within_hours=48,
             actor="erp",
         )
 
@@ -212,6 +230,13 @@ CASES = {
         outcome="held",
         after=(_paid("PO-0", 400),),  # 400 free: PO-A (older, 900) is skipped, PO-1 (300) fits
     ),
+    # financed orders (SPEC §17): the order's own financing line first, nobody else's
+    "financed order: its financing first, then base": Case(
+        (_base(1000), _line("hp", 300, JUN_30), _financed("PO-1", 500), _financed("PO-2", 400)), 800
+    ),
+    "another order cannot use a financing": Case(
+        (_base(100), _financed("PO-2", 5000)), 300, outcome="insufficient_credit"
+    ),
     "held, then expired at the next re-check": Case(
         (_base(100),),
         300,
@@ -308,6 +333,7 @@ def _state(s: Session, reseller_id: str, seq: int, event: int, labels: dict[str,
         "line": _rows(s, f"SELECT * FROM line {where} ORDER BY grant_seq", r=r),
         "drawing": _rows(s, f"SELECT * FROM drawing {where} ORDER BY reference", r=r),
         "allocation": _rows(s, f"SELECT * FROM allocation {where} ORDER BY drawing_reference, position", r=r),
+        "financing": _rows(s, f"SELECT * FROM financing {where} ORDER BY reference", r=r),
         "ledger_entry": _rows(s, f"SELECT * FROM ledger_entry {where} AND seq > :seq ORDER BY seq", r=r, seq=seq),
         "event": _rows(s, f"SELECT * FROM event {where} AND id > :event ORDER BY id", r=r, event=event),
     }
@@ -394,6 +420,8 @@ def test_the_function_writes_what_the_python_path_writes(world, number, case):
         assert python["event"], "a drawing or a refusal writes its event"
     if case.outcome == "created":
         assert python["allocation"] and python["ledger_entry"]
+    if python["financing"] and case.outcome == "created":  # the financier's clock started with the drawing
+        assert [f["due_at"] is not None for f in python["financing"]] == [True, False]
     if case.outcome == "held":
         assert [e["type"] for e in python["event"]][:1] == ["drawing.held"]
     statuses = {row["reference"]: row["status"] for row in python["drawing"]}
