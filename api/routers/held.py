@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -24,7 +22,6 @@ router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["held order
 officer = allow("credit_officer")
 officer_or_integration = allow("credit_officer", "integration")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-AMOUNT = {"amount": True}
 
 
 @router.patch("", response_model=DistributorSettingsOut)
@@ -60,23 +57,6 @@ def cancel_drawing(
     return render.json_response(render.document(drawing))
 
 
-@dataclass(frozen=True)
-class HeldCsvRow:
-    held_at: str
-    expires_at: str
-    reseller_id: str
-    reference: str
-    amount: str = field(metadata=AMOUNT)
-    currency: str
-    vendor_id: str | None
-    reasons: str
-    available_now: str = field(metadata=AMOUNT)
-    shortfall_now: str = field(metadata=AMOUNT)
-
-
-HELD_FIELDS = list(HeldCsvRow.__dataclass_fields__)
-
-
 def _micros(at: datetime) -> int:
     return (at - EPOCH) // timedelta(microseconds=1)
 
@@ -94,35 +74,20 @@ def list_held_orders(
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(officer_or_integration),
 ):
-    """Held orders, oldest first, each with its reseller and what it lacks now. JSON, or CSV with
-    `Accept: text/csv` (one page)."""
+    """Held orders, oldest first, each with its reseller and what it lacks now. JSON (paginated), or
+    CSV with `Accept: text/csv` (all of them, flat)."""
     key = decode_cursor(cursor, "held")
     after = None if key is None else (EPOCH + timedelta(microseconds=key[0]), key[1], key[2])
     with uow.read() as s:
         rows = held.list_held_orders(s, distributor_id=distributor_id, limit=limit + 1, after=after)
     page = rows[:limit]
     if "text/csv" in request.headers.get("accept", ""):
-        return Response(to_csv([_csv_row(r) for r in page], HELD_FIELDS), media_type="text/csv")
+        with uow.read() as s:
+            flat = held.held_listing(s, distributor_id=distributor_id)
+        return Response(to_csv(flat, held.HELD_FIELDS), media_type="text/csv")
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
         assert last.drawing.hold is not None
         next_cursor = encode_cursor([_micros(last.drawing.hold.held_at), last.reseller_id, last.drawing.reference])
     return render.json_response({"items": render.document(page), "next_cursor": next_cursor})
-
-
-def _csv_row(row: Any) -> HeldCsvRow:
-    d = row.drawing
-    cur = d.amount.currency.code
-    return HeldCsvRow(
-        held_at=d.hold.held_at.isoformat(),
-        expires_at=d.hold.expires_at.isoformat(),
-        reseller_id=row.reseller_id,
-        reference=d.reference,
-        amount=str(d.amount.amount),
-        currency=cur,
-        vendor_id=d.vendor_id,
-        reasons=" ".join(d.hold.reasons),
-        available_now=str(row.available_now.amount),
-        shortfall_now=str(row.shortfall_now.amount),
-    )

@@ -17,7 +17,7 @@ A held order not released within the distributor's ``hold_days`` is expired from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from moneyed import Money
@@ -236,6 +236,46 @@ def list_held_orders(
                 drawing=drawing_view(session, d, cur, []),
                 available_now=from_minor(decision.available, cur),
                 shortfall_now=from_minor(decision.shortfall, cur),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class HeldListingRow:
+    """One held order as a flat row: the CSV of ``GET …/held-orders`` and the console's listing."""
+
+    reseller_id: str
+    reference: str
+    held_at: str
+    expires_at: str
+    amount: str = field(metadata={"amount": True})
+    vendor_id: str | None
+    reasons: str
+    available_now: str = field(metadata={"amount": True})
+    shortfall_now: str = field(metadata={"amount": True})
+
+
+HELD_FIELDS = list(HeldListingRow.__dataclass_fields__)
+
+
+def held_listing(session: Session, *, distributor_id: str, limit: int = 10_000) -> list[HeldListingRow]:
+    """The distributor's held orders, oldest first, as flat rows (amounts as plain numbers)."""
+    rows = []
+    for row in list_held_orders(session, distributor_id=distributor_id, limit=limit):
+        d, hold = row.drawing, row.drawing.hold
+        assert hold is not None
+        rows.append(
+            HeldListingRow(
+                reseller_id=row.reseller_id,
+                reference=d.reference,
+                held_at=hold.held_at.isoformat(),
+                expires_at=hold.expires_at.isoformat(),
+                amount=str(d.amount.amount),
+                vendor_id=d.vendor_id,
+                reasons=" ".join(hold.reasons),
+                available_now=str(row.available_now.amount),
+                shortfall_now=str(row.shortfall_now.amount),
             )
         )
     return rows

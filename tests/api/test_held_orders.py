@@ -112,7 +112,29 @@ def test_two_held_orders_and_a_payment_that_frees_room_for_the_first_only(api):
     ]
     csv = api.get(D + "/held-orders", headers={"Accept": "text/csv"})
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[1].split(",")[2:5] == ["R-1001", "SO-3", "2500.00"]
+    header, row = csv.text.splitlines()
+    assert header.split(",") == [
+        "reseller_id",
+        "reference",
+        "held_at",
+        "expires_at",
+        "amount",
+        "vendor_id",
+        "reasons",
+        "available_now",
+        "shortfall_now",
+    ]
+    assert row.split(",") == [
+        "R-1001",
+        "SO-3",
+        "2026-03-02T09:05:00+00:00",
+        "2026-03-09T09:05:00+00:00",
+        "2500.00",
+        "",
+        "insufficient_credit",
+        "2000.00",
+        "500.00",
+    ]
 
     _pay(api, "SO-2", "PAY-2", "500.00")  # 2,500 available: SO-3 fits exactly
     assert api.get(R + "/drawings/SO-3").json()["status"] == "open"
