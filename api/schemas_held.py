@@ -11,18 +11,6 @@ from api.schemas import DrawingOut, MoneyIn, MoneyOut, Strict
 from creditlines.validation import Reference
 
 
-class DistributorSettingsIn(Strict):
-    hold_days: Annotated[int, Field(ge=1, le=90, description="Days a held order waits before it expires")] | None = None
-
-
-class DistributorSettingsOut(BaseModel):
-    id: str
-    name: str
-    currency: str
-    timezone: str
-    hold_days: int
-
-
 class HeldOrderOut(BaseModel):
     reseller_id: str
     drawing: DrawingOut

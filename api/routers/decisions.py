@@ -53,6 +53,7 @@ from creditlines.decisions import (
 )
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
 from creditlines.jobs.listings import to_csv
+from creditlines.ledger import held
 from creditlines.programmes import service as programmes
 from creditlines.tenants import lookup
 from creditlines.validation import Identifier
@@ -171,8 +172,8 @@ def patch_distributor(
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
 ) -> CreditPolicyOut:
-    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`.
-    Fields left out keep their value."""
+    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`,
+    and `hold_days` (1–90, how long a held order waits, SPEC §16). Fields left out keep their value."""
     given = body.model_fields_set
     with uow.write() as s:
         changes: dict[str, object] = {}
@@ -182,7 +183,10 @@ def patch_distributor(
             changes["base_cap_policy"] = body.base_cap_policy
         if "discretionary" in given and body.discretionary is not None:
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
-        return policy_out(policy.update(s, distributor_id=distributor_id, actor=who.actor, **changes))
+        if body.hold_days is not None:
+            held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
+        out = policy_out(policy.update(s, distributor_id=distributor_id, actor=who.actor, **changes))
+        return out.model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
 
 
 @router.get(D + "/credit-policy", response_model=CreditPolicyOut)
@@ -190,7 +194,8 @@ def get_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
 ) -> CreditPolicyOut:
     with uow.read() as s:
-        return policy_out(policy.get(s, distributor_id))
+        out = policy_out(policy.get(s, distributor_id))
+        return out.model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
 
 
 # ------------------------------------------------------------------------- limit requests

@@ -1,4 +1,5 @@
-"""Held orders (SPEC §16): cancel one, list a distributor's, its hold_days setting."""
+"""Held orders (SPEC §16): cancel one, list a distributor's (its `hold_days`: `PATCH /v1/distributors/{d}`,
+api/routers/decisions.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from api import render
 from api.deps import Cursor, DistributorId, ReferencePath, ResellerId, allow, decode_cursor, encode_cursor, get_uow
 from api.schemas import DrawingOut
-from api.schemas_held import DistributorSettingsIn, DistributorSettingsOut, HeldOrderPage
+from api.schemas_held import HeldOrderPage
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -22,22 +23,6 @@ router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["held order
 officer = allow("credit_officer")
 officer_or_integration = allow("credit_officer", "integration")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@router.patch("", response_model=DistributorSettingsOut)
-@retry_transient
-def patch_distributor(
-    body: DistributorSettingsIn,
-    distributor_id: DistributorId,
-    uow: UnitOfWork = Depends(get_uow),
-    _: Principal = Depends(officer),
-):
-    """The distributor's settings: `hold_days` (1–90, default 7), how long a held order waits."""
-    with uow.write() as s:
-        row = held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
-        return DistributorSettingsOut(
-            id=row.id, name=row.name, currency=row.currency, timezone=row.timezone, hold_days=row.hold_days
-        )
 
 
 @router.delete("/resellers/{reseller_id}/drawings/{reference}", response_model=DrawingOut)

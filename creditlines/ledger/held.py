@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from creditlines import clock
 from creditlines import eligibility as elig
-from creditlines.db.engine import fresh, is_postgresql
+from creditlines.db.engine import fresh
 from creditlines.errors import NotFound, NotHeld, ValidationFailed
 from creditlines.events import held_events
 from creditlines.ledger import repository as repo
@@ -174,7 +174,7 @@ def set_hold_days(session: Session, *, distributor_id: str, hold_days: int | Non
     """The distributor's ``hold_days`` (1–90): held from now on expire that many days after
     ``held_at``; orders already held keep the expiry they were given."""
     require_distributor(session, distributor_id)
-    row = session.get(Distributor, distributor_id, with_for_update=is_postgresql(session))
+    row = session.get(Distributor, distributor_id)
     assert row is not None
     if hold_days is not None:
         if not 1 <= hold_days <= 90:
@@ -182,6 +182,11 @@ def set_hold_days(session: Session, *, distributor_id: str, hold_days: int | Non
         row.hold_days = hold_days
         session.flush()
     return row
+
+
+def get_hold_days(session: Session, distributor_id: str) -> int:
+    row = session.get(Distributor, distributor_id)
+    return row.hold_days if row is not None else 7
 
 
 @dataclass(frozen=True)
