@@ -1,8 +1,9 @@
 """The events of held orders after they were held (SPEC §16) and of financings (SPEC §17).
 
 ``drawing.held`` is written by the drawing itself (``creditlines_draw`` on PostgreSQL,
-:func:`creditlines.events.ledger_events.after_draw` in Python). The rest happen in Python on both
-databases, in the transaction of the change that caused them.
+:func:`creditlines.events.ledger_events.after_draw` in Python); ``drawing.hold_released`` and the
+expiries of a re-check by :mod:`creditlines.ledger.held_release`, with its other rows. The rest
+happen here, in Python on both databases, in the transaction of the change that caused them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from creditlines.events import outbox
 from creditlines.events.types import EventType
-from creditlines.ledger.models import Allocation, Drawing
+from creditlines.ledger.models import Drawing
 
 
 def _base(drawing: Drawing) -> dict[str, Any]:
@@ -24,28 +25,6 @@ def _base(drawing: Drawing) -> dict[str, Any]:
         "vendor_id": drawing.vendor_id,
         "held_at": drawing.held_at.isoformat() if drawing.held_at else None,
     }
-
-
-def hold_released(
-    session: Session, drawing: Drawing, allocations: list[Allocation], *, cause: str, at: datetime
-) -> None:
-    """drawing.hold_released: the drawing as it is now posted, with its allocations; the ERP ships."""
-    outbox.record(
-        session,
-        EventType.DRAWING_HOLD_RELEASED,
-        distributor_id=drawing.distributor_id,
-        reseller_id=drawing.reseller_id,
-        at=at,
-        data={
-            **_base(drawing),
-            "status": drawing.status,
-            "cause": cause,
-            "allocations": [
-                {"line_id": a.line_id, "funder": a.funder, "amount_minor": a.amount_minor}
-                for a in sorted(allocations, key=lambda a: a.position)
-            ],
-        },
-    )
 
 
 def hold_ended(session: Session, drawing: Drawing, *, at: datetime) -> None:

@@ -29,7 +29,7 @@ from creditlines.events import held_events
 from creditlines.events.types import EventType
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
-from creditlines.ledger.held import release_held_orders
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.models import Allocation, Drawing, Financing, Line, Reseller
 from creditlines.money import from_minor
 from creditlines.tenants.lookup import require_distributor, require_reseller

@@ -3,7 +3,7 @@
 A drawing posted with ``on_refusal: "hold"`` and refused for insufficient credit or an account
 on hold is stored as ``held`` (by ``creditlines_draw`` on PostgreSQL, by the Python path
 elsewhere). It reserves nothing. Every change that may free credit for its reseller calls
-:func:`release_held_orders` in its own transaction, under the reseller's lock it already holds:
+:func:`~creditlines.ledger.held_release.release_held_orders` (written set-wise) in its own transaction, under the reseller's lock it already holds:
 a release, a base-limit raise (an approved request included), a line granted or extended, a
 hold lifted — and an overdue stop cleared (§18 calls the same function). The re-check costs
 nothing when the reseller has no held order: ``reseller.held_count`` is on the row the caller
@@ -31,90 +31,18 @@ from creditlines.errors import NotFound, NotHeld, ValidationFailed
 from creditlines.events import held_events
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawings import drawing_view
-from creditlines.ledger.models import Drawing, Line, Reseller
-from creditlines.ledger.posting import post_plan
+from creditlines.ledger.held_release import HeldOutcome, release_held_orders
+from creditlines.ledger.models import Drawing, Reseller
 from creditlines.ledger.views import DrawingView
 from creditlines.money import from_minor
-from creditlines.tenants import lookup
 from creditlines.tenants.lookup import require_distributor, require_reseller
 from creditlines.tenants.models import Distributor
-
-
-@dataclass(frozen=True)
-class HeldOutcome:
-    released: list[str]
-    expired: list[str]
-
-
-def _held_of(session: Session, reseller: Reseller) -> list[Drawing]:
-    stmt = (
-        select(Drawing)
-        .where(
-            Drawing.distributor_id == reseller.distributor_id,
-            Drawing.reseller_id == reseller.id,
-            Drawing.status == "held",
-        )
-        .order_by(Drawing.held_at, Drawing.reference)
-    )
-    return list(session.scalars(fresh(session, stmt)))
 
 
 def _end(session: Session, reseller: Reseller, drawing: Drawing, status: str, at: datetime) -> None:
     drawing.status, drawing.hold_ended_at = status, at
     reseller.held_count -= 1
     held_events.hold_ended(session, drawing, at=at)
-
-
-def release_held_orders(
-    session: Session,
-    reseller: Reseller,
-    *,
-    actor: str,
-    cause: str,
-    at: datetime | None = None,
-    lines: list[Line] | None = None,
-) -> HeldOutcome:
-    """Re-check the reseller's held orders (``reseller`` read under its lock by the caller), oldest
-    first: each that fits now becomes an ordinary open drawing (with ``drawing.hold_released``),
-    each past its expiry becomes ``expired``, the rest stay held. ``cause`` names the change
-    (``release``, ``limit_raised``, ``line_granted``, ``line_extended``, ``hold_lifted``,
-    ``overdue_cleared``, ``nightly``). Nothing is read when the reseller holds no order."""
-    if reseller.held_count <= 0:
-        return HeldOutcome([], [])
-    now = at or clock.now()
-    distributor = lookup.get_distributor(session, reseller.distributor_id)
-    assert distributor is not None
-    day = clock.local_date(now, distributor.timezone)
-    released: list[str] = []
-    expired: list[str] = []
-    held = _held_of(session, reseller)
-    if lines is None:
-        lines = repo.lines_of(session, reseller.distributor_id, reseller.id)
-    by_id = {line.id: line for line in lines}
-    for drawing in held:
-        if drawing.hold_expires_at is not None and now >= drawing.hold_expires_at:
-            _end(session, reseller, drawing, "expired", now)
-            expired.append(drawing.reference)
-            continue
-        if reseller.status != "active":
-            continue
-        decision = elig.decide(
-            [line.state() for line in lines],
-            amount=drawing.amount_minor,
-            vendor_id=drawing.vendor_id,
-            day=day,
-            reseller_status=reseller.status,
-            reference=drawing.reference,
-        )
-        if not decision.eligible:
-            continue
-        drawing.status, drawing.outstanding_minor, drawing.hold_released_at = "open", drawing.amount_minor, now
-        reseller.held_count -= 1
-        allocations = post_plan(session, reseller, drawing, decision.plan, by_id, actor=actor, at=now)
-        held_events.hold_released(session, drawing, allocations, cause=cause, at=now)
-        released.append(drawing.reference)
-    session.flush()
-    return HeldOutcome(released, expired)
 
 
 def cancel_held_order(

@@ -21,7 +21,7 @@ from creditlines.db import bulk
 from creditlines.errors import InvalidAmount, NotFound, ResellerTerminated, ValidationFailed
 from creditlines.events import ledger_events
 from creditlines.ledger import journal
-from creditlines.ledger.held import release_held_orders
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Allocation, Line, Reseller
 from creditlines.tenants import lookup
 from creditlines.tenants.lookup import require_distributor, require_reseller

@@ -13,7 +13,7 @@ from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawings import drawing_view
 from creditlines.ledger.financing import after_financier_payment
-from creditlines.ledger.held import release_held_orders
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.models import RELEASE_KINDS, Release
 from creditlines.ledger.views import DrawingView
 from creditlines.money import from_minor

@@ -20,7 +20,7 @@ from creditlines.events import ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.availability import current_state
-from creditlines.ledger.held import release_held_orders
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.lines import close_lines
 from creditlines.ledger.models import Line, Reseller
 from creditlines.ledger.views import ResellerSummary
