@@ -3,9 +3,10 @@
 A drawing posted with ``on_refusal: "hold"`` and refused for insufficient credit or an account
 on hold is stored as ``held`` (by ``creditlines_draw`` on PostgreSQL, by the Python path
 elsewhere). It reserves nothing. Every change that may free credit for its reseller calls
-:func:`~creditlines.ledger.held_release.release_held_orders` (written set-wise) in its own transaction, under the reseller's lock it already holds:
-a release, a base-limit raise (an approved request included), a line granted or extended, a
-hold lifted — and an overdue stop cleared (§18 calls the same function). The re-check costs
+:func:`~creditlines.ledger.held_release.release_held_orders` (written set-wise) in its own
+transaction, under the reseller's lock it already holds: a release, a base-limit raise (an
+approved request included), a line granted or extended, a hold lifted, a financing for the
+order — and an overdue stop cleared (§18 calls the same function). The re-check costs
 nothing when the reseller has no held order: ``reseller.held_count`` is on the row the caller
 locked, so no query is run; otherwise one indexed read (``ix_drawing_held``) in ``held_at``
 then reference order.
