@@ -134,7 +134,7 @@ CURSOR_KINDS = {
         type(v) is list
         and len(v) == 3
         and type(v[0]) is int
-        and 0 <= v[0] <= _MAX_SEQ
+        and 0 <= v[0] <= 7_258_118_400_000_000  # 2200-01-01 in microseconds, the instants' bound
         and validation.is_identifier(v[1])
         and validation.is_reference(v[2])
     ),

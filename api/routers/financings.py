@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import Response as RawResponse
 
@@ -17,6 +15,7 @@ from creditlines.db.retry import retry_transient
 from creditlines.jobs import financing_report
 from creditlines.jobs.listings import to_csv
 from creditlines.ledger import financing
+from creditlines.validation import Day
 
 router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["financed orders"])
 
@@ -58,7 +57,7 @@ def create_financing(
 def report_financings(
     request: Request,
     distributor_id: DistributorId,
-    since: date = Query(..., description="The distributor's local date from which financings are counted"),
+    since: Day = Query(..., description="The distributor's local date from which financings are counted"),
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(allow("credit_officer")),
 ):
