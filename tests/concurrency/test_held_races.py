@@ -186,3 +186,28 @@ def test_nightly_recheck_x_release_expires_and_releases_once(scenarios: Scenario
         assert _statuses(sc, i) == {"H0": "expired", "H1": "open", "H2": "held", "H3": "held", "H4": "held"}
         assert events[("drawing.hold_expired", r, "H0")] == 1
         assert events[("drawing.hold_released", r, "H1")] == 1
+
+
+def _finance(sc: Scenario, i: int) -> None:
+    sc.call(
+        "financing",
+        "POST",
+        f"/v1/distributors/{sc.d}/resellers/{sc.reseller(i)}/financings",
+        "integration",
+        {
+            "reference": f"MSF-{i}",
+            "financier": "microsoft-financing",
+            "amount": eur("5000.00"),
+            "order_reference": f"SO-MSF-{i}",
+        },
+    )
+
+
+@pytest.mark.slow
+def test_two_identical_financings_at_once_one_201_one_200(scenarios: Scenarios):
+    """SPEC §23: two identical creations at once answer one 201 and a 200, never a 5xx."""
+    sc = scenarios.create("financing-x-financing", rounds=ROUNDS)
+    _race(sc, _finance, _finance)
+    _check(sc)
+    statuses = Counter(status for _, status, _ in _answers(sc, "financing"))
+    assert statuses == {201: ROUNDS, 200: ROUNDS}, sc.tally()
