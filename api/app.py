@@ -22,7 +22,7 @@ from api.edge import BodyLimit, EncodedSlashes
 from api.fast import FastLane
 from api.observability import Observability, configure_logging
 from api.replica import start_replica_probe, stop_replica_probe
-from api.routers import admin, controls, decisions, events, jobs, partnerships, programmes, resellers
+from api.routers import admin, controls, decisions, events, financings, held, jobs, partnerships, programmes, resellers
 from api.schemas.common import Problem
 from console.web import too_large_page
 from creditlines import __version__, clock, ledger
@@ -94,6 +94,8 @@ def create_app(database_url: str | None = None, read_database_url: str | None = 
     app.add_middleware(Observability)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(resellers.router, responses=PROBLEM_RESPONSES)
+    app.include_router(held.router, responses=PROBLEM_RESPONSES)
+    app.include_router(financings.router, responses=PROBLEM_RESPONSES)
     app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)

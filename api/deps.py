@@ -153,6 +153,15 @@ CURSOR_KINDS = {
     "seq": lambda v: type(v) is int and 0 <= v <= _MAX_SEQ,
     "id_pair": lambda v: type(v) is list and len(v) == 2 and all(map(validation.is_identifier, v)),
     "event": lambda v: type(v) is list and len(v) == 2 and all(type(x) is int and 0 <= x <= _MAX_SEQ for x in v),
+    # held orders: [held_at in microseconds since 1970 (UTC), reseller id, reference]
+    "held": lambda v: (
+        type(v) is list
+        and len(v) == 3
+        and type(v[0]) is int
+        and 0 <= v[0] <= 7_258_118_400_000_000  # 2200-01-01 in microseconds, the instants' bound
+        and validation.is_identifier(v[1])
+        and validation.is_reference(v[2])
+    ),
 }
 Cursor = Annotated[
     str | None,

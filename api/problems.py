@@ -48,6 +48,7 @@ STATUS = {
     errors.LimitChanged: 409,
     errors.PolicyChanged: 409,
     errors.WebhookUrlNotAllowed: 422,
+    errors.NotHeld: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 

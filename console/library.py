@@ -30,6 +30,8 @@ from creditlines.ledger import (
     terminate,
 )
 from creditlines.ledger.browse import recent_entries, search_resellers
+from creditlines.ledger.drawings import list_drawings
+from creditlines.ledger.held import HELD_FIELDS, cancel_held_order, held_listing
 from creditlines.money import for_people, from_minor, parse_amount, to_minor
 from creditlines.partnerships.service import require_admitted
 from creditlines.programmes import nominations
@@ -44,6 +46,10 @@ __all__ = [
     "end_console_session",
     "BOOTSTRAP_ADMIN_ID",
     "EXPIRING_FIELDS",
+    "HELD_FIELDS",
+    "cancel_held_order",
+    "held_listing",
+    "list_drawings",
     "OVER_LIMIT_FIELDS",
     "CreditLinesError",
     "Forbidden",

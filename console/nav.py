@@ -69,7 +69,20 @@ def _cover_cuts(session: Session, *, distributor_id: str, within_days: int) -> I
     return lib.cover_cuts(session, distributor_id=distributor_id, since=today - timedelta(days=within_days))
 
 
+def _held_orders(session: Session, *, distributor_id: str, within_days: int) -> Iterator[Any]:
+    return iter(lib.held_listing(session, distributor_id=distributor_id))
+
+
 LISTINGS: dict[str, Listing] = {
+    "held-orders": Listing(
+        "held-orders",
+        "Held orders",
+        "Orders waiting for credit, oldest first, with what each lacks now. Each is posted by itself "
+        "when a payment, a raise, a vendor line or a lifted hold makes room, or expires after the "
+        "distributor's hold days.",
+        lib.HELD_FIELDS,
+        _held_orders,
+    ),
     "expiring": Listing(
         "expiring",
         "Lines expiring",

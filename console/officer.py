@@ -25,6 +25,7 @@ DONE = {
     "hold": "Hold placed.",
     "lifted": "Hold lifted.",
     "terminated": "Reseller terminated.",
+    "cancelled": "Held order cancelled.",
 }
 
 
@@ -111,6 +112,9 @@ def reseller_context(s: Session, distributor_id: str, reseller_id: str, before: 
         older=entries[PAGE - 1].seq if len(entries) > PAGE else None,
         before=before,
         base_limit=next((ln.limit for ln in view.lines if ln.kind == "base"), None),
+        held_orders=lib.list_drawings(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, after=None, limit=PAGE, status="held"
+        ),
         **decision_context.reseller_decisions(s, distributor_id, reseller_id),
     )
 
@@ -284,6 +288,25 @@ def termination(
         lib.terminate(s, distributor_id=distributor_id, reseller_id=reseller_id, reason=_reason(form), actor=actor)
 
     return _write(request, who, distributor_id, reseller_id, form, "terminated", action)
+
+
+@router.post("/distributors/{distributor_id}/resellers/{reseller_id}/held-orders/cancel")
+def cancel_held(
+    request: Request,
+    distributor_id: DistributorId,
+    reseller_id: ResellerId,
+    form: FormData = Depends(checked_form),
+    who: Viewer = Depends(viewer),
+) -> Response:
+    """Cancel one held order (SPEC §16): it will not be posted."""
+
+    def action(s: Session, actor: str) -> None:
+        reference = lib.validation.reference(form.get("reference"), "reference")
+        lib.cancel_held_order(
+            s, distributor_id=distributor_id, reseller_id=reseller_id, reference=reference, actor=actor
+        )
+
+    return _write(request, who, distributor_id, reseller_id, form, "cancelled", action)
 
 
 @router.get("/distributors/{distributor_id}/listings", response_class=HTMLResponse)

@@ -164,3 +164,8 @@ class PolicyChanged(CreditLinesError):
 class WebhookUrlNotAllowed(CreditLinesError):
     code = "webhook_url_not_allowed"
     title = "Webhook destination not allowed"
+
+
+class NotHeld(CreditLinesError):
+    code = "not_held"
+    title = "The drawing is not a held order"

@@ -4,7 +4,7 @@ from creditlines.auth.models import ApiKey
 from creditlines.db.base import Base
 from creditlines.decisions.models import CreditPolicy, InsuranceCover, LimitRequest, Nomination, PolicyRequest
 from creditlines.events.models import Event, Webhook, WebhookAttempt
-from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
+from creditlines.ledger.models import Allocation, Drawing, Financing, LedgerEntry, Line, Release, Reseller
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.programmes.models import Programme, PurchaseEvent
 from creditlines.tenants.models import Distributor, Vendor
@@ -21,6 +21,7 @@ __all__ = [
     "Distributor",
     "Drawing",
     "Event",
+    "Financing",
     "LedgerEntry",
     "Partnership",
     "PartnershipEntry",

@@ -176,9 +176,10 @@ RULES: list[tuple[str, str]] = [
           FROM drawing d LEFT JOIN allocation a ON a.distributor_id = d.distributor_id
                AND a.reseller_id = d.reseller_id AND a.drawing_reference = d.reference
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
-         GROUP BY d.distributor_id, d.reseller_id, d.reference, d.outstanding_minor, d.amount_minor
+         GROUP BY d.distributor_id, d.reseller_id, d.reference, d.outstanding_minor, d.amount_minor, d.status
         HAVING coalesce(sum(a.outstanding_minor), 0) <> d.outstanding_minor
-            OR coalesce(sum(a.amount_minor), 0) <> d.amount_minor""",
+            OR coalesce(sum(a.amount_minor), 0) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired')
+                                                        THEN 0 ELSE d.amount_minor END""",
     ),
     (
         "allocations add up to their line",
@@ -199,8 +200,9 @@ RULES: list[tuple[str, str]] = [
           FROM drawing d LEFT JOIN ledger_entry e ON e.distributor_id = d.distributor_id
                AND e.reseller_id = d.reseller_id AND e.drawing_reference = d.reference AND e.kind = 'drawing_posted'
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
-         GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor
-        HAVING count(e.seq) <> 1 OR min(e.amount_minor) <> d.amount_minor""",
+         GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor, d.status
+        HAVING count(e.seq) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired') THEN 0 ELSE 1 END
+            OR min(e.amount_minor) <> d.amount_minor""",
     ),
     (
         "every drawing allocated in the ledger",
@@ -210,8 +212,19 @@ RULES: list[tuple[str, str]] = [
           FROM drawing d LEFT JOIN ledger_entry e ON e.distributor_id = d.distributor_id
                AND e.reseller_id = d.reseller_id AND e.drawing_reference = d.reference AND e.kind = 'drawing_allocated'
          WHERE (%(d)s::text IS NULL OR d.distributor_id = %(d)s)
-         GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor
-        HAVING coalesce(sum(e.drawn_delta_minor), 0) <> d.amount_minor""",
+         GROUP BY d.distributor_id, d.reseller_id, d.reference, d.amount_minor, d.status
+        HAVING coalesce(sum(e.drawn_delta_minor), 0) <> CASE WHEN d.status IN ('held', 'cancelled', 'expired')
+                                                        THEN 0 ELSE d.amount_minor END""",
+    ),
+    (
+        "held orders counted on their reseller",
+        """
+        SELECT 'reseller ' || r.id || ': held_count ' || r.held_count || ', held orders ' || count(d.reference)
+          FROM reseller r LEFT JOIN drawing d ON d.distributor_id = r.distributor_id AND d.reseller_id = r.id
+               AND d.status = 'held'
+         WHERE (%(d)s::text IS NULL OR r.distributor_id = %(d)s)
+         GROUP BY r.distributor_id, r.id, r.held_count
+        HAVING count(d.reference) <> r.held_count""",
     ),
     (
         "no ledger drawing without its row",

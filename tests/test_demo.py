@@ -32,6 +32,7 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
         assert s.scalar(select(func.count()).select_from(PurchaseEvent)) > 0
     assert statuses["active"] > 350 and mezzanine > 30
     assert_the_insurer_story(uow)
+    assert_the_financing_story(uow)
     again = demo.load(uow, size="smoke", if_empty=True, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
     assert again == keys  # --if-empty: nothing loaded twice, the keys shown again
 
@@ -109,3 +110,16 @@ def assert_the_insurer_story(uow) -> None:
     assert len(cuts) > 40 and covers > len(cuts) and insurer_cuts == len(cuts)
     assert beneficiaries and beneficiaries <= cuts.keys()  # Microsoft helps resellers the insurers cut
     assert all(Decimal(row.cover_after) < Decimal(row.cover_before) for row in cuts.values())
+
+
+def assert_the_financing_story(uow) -> None:
+    """Microsoft Financing carried a dozen Actebis orders; a few of its payments came late, and
+    the report says so."""
+    from creditlines.jobs.financing_report import financings_report
+
+    with uow.read() as s:
+        [row] = financings_report(s, distributor_id="actebis", since=date(2000, 1, 1))
+    assert row.financier == "microsoft-financing" and row.financed_count == 12
+    late = row.financed_count - row.paid_on_time_count
+    assert 1 <= late <= 6, row
+    assert row.overdue_count == 0  # every late payment came in the end

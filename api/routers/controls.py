@@ -27,6 +27,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import policy_requests
 from creditlines.decisions.models import PolicyRequest
+from creditlines.ledger import held
 
 router = APIRouter(tags=["credit decisions"])
 PENDING: dict[int | str, dict[str, Any]] = {
@@ -75,9 +76,10 @@ def patch_distributor(
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
 ) -> Any:
-    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`.
-    Fields left out keep their value. A change that loosens control (threshold raised or removed,
-    cap policy to `none`, discretionary raised) asked with an officer key answers `202` with a
+    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`,
+    and `hold_days` (1–90, how long a held order waits, SPEC §16). Fields left out keep their value.
+    A change that loosens control (threshold raised or removed, cap policy to `none`, discretionary
+    raised) asked with an officer key answers `202` with a
     pending policy request for another officer; the tightening part applies at once, and an admin
     key's change applies at once entirely."""
     given = body.model_fields_set
@@ -89,6 +91,8 @@ def patch_distributor(
             changes["base_cap_policy"] = body.base_cap_policy
         if "discretionary" in given and body.discretionary is not None:
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
+        if body.hold_days is not None:  # how long a held order waits (SPEC §16): neither way a control
+            held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
         view, request = policy_requests.change_policy(
             s,
             distributor_id=distributor_id,
@@ -99,7 +103,7 @@ def patch_distributor(
         )
         if request is not None:
             return _accepted(request, view.currency)
-        return policy_out(view)
+        return policy_out(view).model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
 
 
 @router.put(D + "/resellers/{reseller_id}/insurance", response_model=InsuranceDecisionOut, responses=PENDING)

@@ -46,6 +46,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import insurance, limit_requests, policy, reports
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
+from creditlines.ledger import held
 from creditlines.programmes import nominations
 from creditlines.programmes import service as programmes
 from creditlines.tenants import lookup
@@ -164,7 +165,8 @@ def get_credit_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
 ) -> CreditPolicyOut:
     with uow.read() as s:
-        return policy_out(policy.get(s, distributor_id))
+        out = policy_out(policy.get(s, distributor_id))
+        return out.model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
 
 
 # ------------------------------------------------------------------------- limit requests

@@ -270,7 +270,12 @@ async def eligibility_answer(state: Any, distributor: Any, reseller_id: str, bod
     return render.json_response(render.decision(decision, distributor.currency))
 
 
-@router.post("/resellers/{reseller_id}/drawings", status_code=201, response_model=DrawingOut)
+@router.post(
+    "/resellers/{reseller_id}/drawings",
+    status_code=201,
+    response_model=DrawingOut,
+    responses={202: {"model": DrawingOut, "description": "on_refusal hold: a held order (status held)"}},
+)
 async def post_drawing(
     body: Annotated[DrawingIn, Body(openapi_examples=DRAWING_EXAMPLES)],
     request: Request,
@@ -279,6 +284,8 @@ async def post_drawing(
     who: Principal = Depends(officer_or_integration),
 ):
     """Post an order (201). The same reference and body again answers 200 with the same drawing.
+    With `on_refusal: "hold"`, an order refused for insufficient credit or an account on hold is
+    stored as a held order (202) and posted by itself when credit is freed (SPEC §16).
 
     On PostgreSQL one statement (`creditlines_draw`) from the event loop; on SQLite a write
     transaction in the threadpool (`creditlines.ledger.DrawingDesk`)."""
@@ -301,18 +308,23 @@ def drawing_request(distributor: Any, reseller_id: str, body: DrawingIn, actor: 
         amount=amount,
         vendor_id=body.vendor_id,
         actor=actor,
+        on_refusal=body.on_refusal,
     )
 
 
 async def drawing_answer(state: Any, request: ledger.DrawingRequest) -> Response:
-    """Post the drawing and count it (this route and the fast lane): 201 created, 200 replayed; a
-    refusal is counted and raised."""
+    """Post the drawing and count it (this route and the fast lane): 201 created, 202 held, 200
+    replayed; a refusal is counted and raised."""
     distributor_id = request.distributor.id
     try:
-        drawing, created = (await state.drawings.post(request)).accepted()
+        result = await state.drawings.post(request)
+        drawing, created = result.accepted()
     except CreditLinesError as exc:
         metrics.DRAWINGS.labels(distributor_id, exc.code).inc()
         raise
+    if result.outcome is ledger.DrawOutcome.HELD:
+        metrics.DRAWINGS.labels(distributor_id, "held").inc()
+        return render.json_response(render.document(drawing), 202)
     metrics.DRAWINGS.labels(distributor_id, "accepted" if created else "replayed").inc()
     return render.json_response(render.document(drawing), 201 if created else 200)
 
@@ -321,7 +333,7 @@ async def drawing_answer(state: Any, request: ledger.DrawingRequest) -> Response
 def list_drawings(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
-    status_: Literal["open", "settled"] | None = Query(None, alias="status"),
+    status_: Literal["open", "settled", "held", "cancelled", "expired"] | None = Query(None, alias="status"),
     cursor: Cursor = None,
     limit: int = Query(50, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),

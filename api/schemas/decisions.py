@@ -27,6 +27,7 @@ class CreditPolicyPatch(Strict):
     )
     base_cap_policy: Literal["none", "cover_plus_discretionary"] | None = None
     discretionary: MoneyIn | None = Field(None, description="Under cover_plus_discretionary: the cap is cover + this")
+    hold_days: int | None = Field(None, ge=1, le=90, description="Days a held order waits for credit (SPEC §16)")
 
 
 class CreditPolicyOut(BaseModel):
@@ -36,6 +37,7 @@ class CreditPolicyOut(BaseModel):
     discretionary: MoneyOut
     updated_at: datetime | None
     updated_by: str | None
+    hold_days: int = Field(7, description="Days a held order waits for credit before it expires")
 
 
 class LimitRequestOut(BaseModel):

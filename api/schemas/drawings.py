@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas.common import DEMO_DRAWING, DEMO_VENDOR, Id, MoneyIn, MoneyOut, Strict, eur, example
 from creditlines.validation import (
@@ -43,6 +43,9 @@ class DrawingIn(Strict):
     reference: Reference
     amount: MoneyIn
     vendor_id: Id | None = None
+    on_refusal: Literal["refuse", "hold"] = Field(
+        "refuse", description="hold: a drawing refused for insufficient credit or an account on hold waits (202)"
+    )
 
 
 class AllocationOut(BaseModel):
@@ -52,14 +55,23 @@ class AllocationOut(BaseModel):
     outstanding: MoneyOut
 
 
+class HoldOut(BaseModel):
+    reasons: list[str]
+    shortfall: MoneyOut | None
+    held_at: datetime
+    expires_at: datetime
+    released_at: datetime | None
+
+
 class DrawingOut(BaseModel):
     reference: str
     amount: MoneyOut
     outstanding: MoneyOut
-    status: Literal["open", "settled"]
+    status: Literal["open", "settled", "held", "cancelled", "expired"]
     vendor_id: str | None
     allocations: list[AllocationOut]
     created_at: datetime
+    hold: HoldOut | None = None
 
 
 class DrawingPage(BaseModel):
@@ -70,7 +82,7 @@ class DrawingPage(BaseModel):
 class ReleaseIn(Strict):
     reference: Reference
     amount: MoneyIn
-    kind: Literal["payment", "cancellation", "credit_note"]
+    kind: Literal["payment", "cancellation", "credit_note", "financier_payment"]
 
 
 ELIGIBILITY_EXAMPLES = {

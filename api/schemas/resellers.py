@@ -50,7 +50,7 @@ class ReasonIn(Strict):
 
 class LineOut(BaseModel):
     id: str
-    kind: Literal["base", "programme"]
+    kind: Literal["base", "programme", "financing"]
     programme_id: str | None
     vendor_id: str | None
     funder: str

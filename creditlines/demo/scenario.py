@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from creditlines import clock, ledger
 from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
+from creditlines.demo import financing as demo_financing
 from creditlines.demo import insurance as demo_insurance
 from creditlines.demo.history import Stats, history, settled_history
 from creditlines.demo.keys import keys_file, write_private
@@ -130,12 +131,22 @@ def load(
         mezz = _mezzanine(uow, rng, cut, mezzanine_start, coming_30_june(today), stats)
     with clock.frozen(start + timedelta(days=10)):
         oem = _oem_programme(uow, (start + timedelta(days=10)).date(), today)
+    financed = demo_financing.microsoft_financing(
+        uow,
+        seed,
+        by_distributor["actebis"],
+        start + timedelta(days=21),
+        start + timedelta(days=29),
+        progress,
+        count=max(12, spec["resellers"] // 250),
+    )
     history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
     keys.update(example_reseller=mezz["example"], mezzanine=mezz["id"], oem=oem)
     write_private(path, json.dumps(keys, indent=2))
     progress.print(
         f"[green]demo loaded[/green]: {stats.resellers} resellers, {stats.enrolled} in Mezzanine, "
-        f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments"
+        f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments, "
+        f"{financed['financed']} orders financed by Microsoft Financing ({financed['late']} paid late)"
         + (f", {stats.settled:,} settled orders of history" if stats.settled else "")
     )
     return keys

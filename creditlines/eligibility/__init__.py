@@ -18,7 +18,7 @@ RESELLER_REFUSALS = {
 @dataclass(frozen=True, slots=True)
 class LineState:
     id: str
-    kind: str  # base | programme
+    kind: str  # base | programme | financing
     funder: str
     programme_id: str | None
     vendor_id: str | None
@@ -31,6 +31,7 @@ class LineState:
     valid_until: date | None
     grant_seq: int
     granted_at: datetime | None = None
+    order_reference: str | None = None  # a financing line: the one drawing that may use it
 
     @property
     def available(self) -> int:
@@ -70,7 +71,10 @@ class Totals:
 
 
 def waterfall_key(line: LineState) -> tuple[int, date, int]:
-    """Base first, then programme lines by earliest ``valid_until``, then oldest grant."""
+    """The drawing's own financing line first, then base, then programme lines by earliest
+    ``valid_until``, then oldest grant."""
+    if line.kind == "financing":
+        return (-1, date.min, line.grant_seq)
     if line.kind == "base":
         return (0, date.min, line.grant_seq)
     return (1, line.valid_until or date.max, line.grant_seq)
@@ -103,17 +107,20 @@ def is_current(line: LineState, day: date) -> bool:
     return line.status == "active" and line.valid_from <= day and (line.valid_until is None or day <= line.valid_until)
 
 
-def usable_for_drawing(line: LineState, day: date, vendor_id: str | None) -> bool:
+def usable_for_drawing(line: LineState, day: date, vendor_id: str | None, reference: str | None = None) -> bool:
     if not is_current(line, day):
         return False
+    if line.kind == "financing":  # single-purpose: only the drawing it finances
+        return reference is not None and reference == line.order_reference
     if line.usable_for == "vendor_products":
         return vendor_id is not None and vendor_id == line.vendor_id
     return True
 
 
 def totals(lines: list[LineState], day: date) -> Totals:
-    """The availability view: every current line counts, vendor-restricted ones included."""
-    current = [line for line in effective_lines(lines, day) if is_current(line, day)]
+    """The availability view: every current line counts, vendor-restricted ones included;
+    financing lines do not (they carry one order, never the reseller's other orders)."""
+    current = [line for line in effective_lines(lines, day) if is_current(line, day) and line.kind != "financing"]
     limit = sum(line.limit for line in current)
     drawn = sum(line.drawn for line in current)
     return Totals(limit=limit, drawn=drawn, available=max(0, limit - drawn), over_limit=drawn > limit)
@@ -126,12 +133,16 @@ def decide(
     vendor_id: str | None,
     day: date,
     reseller_status: str,
+    reference: str | None = None,
 ) -> Decision:
-    """Would a drawing of ``amount`` be accepted now, and how would it be allocated?"""
+    """Would a drawing of ``amount`` be accepted now, and how would it be allocated? With the
+    drawing's ``reference``, the financing line of that order is usable too (first)."""
     if amount <= 0:
         raise ValueError("amount must be positive")
     effective = effective_lines(lines, day)
-    usable = sorted((line for line in effective if usable_for_drawing(line, day, vendor_id)), key=waterfall_key)
+    usable = sorted(
+        (line for line in effective if usable_for_drawing(line, day, vendor_id, reference)), key=waterfall_key
+    )
     available = max(0, sum(line.available for line in usable))
     reasons: list[Reason] = []
     if reseller_status in RESELLER_REFUSALS:

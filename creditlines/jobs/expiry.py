@@ -15,6 +15,7 @@ from creditlines import clock, ledger, metrics
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.jobs import nightly_events as nightly
+from creditlines.ledger import financing, held
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Line
 
@@ -73,7 +74,9 @@ def expire_batch(
             [
                 ln
                 for ln in by_reseller.get(r.id, [])
-                if ln.status == "active" and not (ln.valid_until is not None and ln.valid_until < day)
+                if ln.status == "active"
+                and ln.kind != "financing"  # carries one order, never the reseller's totals
+                and not (ln.valid_until is not None and ln.valid_until < day)
             ]
         )
         for r in resellers
@@ -121,6 +124,9 @@ class DistributorExpiry:
     resellers_touched: int = 0
     currency: str = "EUR"
     expiring_warnings: int = 0  # line.expiring events written (30 and 7 days before, once each)
+    held_released: int = 0  # held orders released by the nightly re-check (SPEC §16)
+    held_expired: int = 0  # held orders written expired by it
+    financings_overdue: int = 0  # financings past due, moved to base (SPEC §17)
 
 
 class FutureAsOf(ValueError):
@@ -195,12 +201,30 @@ def run_expiry(
         expire_requests(uow, d.id, day, actor=actor, dry_run=dry_run)  # limit requests past 14 days (SPEC §12)
         if not dry_run:
             report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
+            report.financings_overdue = _move_overdue_financings(uow, d.id)
+            report.held_released, report.held_expired = _recheck_held_orders(uow, d.id)
         reports.append(report)
         metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
         if not dry_run:
             metrics.EXPIRY_LINES.labels(d.id).inc(report.lines_expired)
             metrics.EXPIRY_TRANSFERRED.labels(d.id).inc(report.minor_transferred)
     return reports
+
+
+@retry_transient
+def _move_overdue_financings(uow: UnitOfWork, distributor_id: str) -> int:
+    """Financings past their due instant, unpaid: the rest moves to base (SPEC §17)."""
+    with uow.write() as s:
+        return financing.move_overdue(s, distributor_id=distributor_id)
+
+
+@retry_transient
+def _recheck_held_orders(uow: UnitOfWork, distributor_id: str) -> tuple[int, int]:
+    """Every held order of the distributor re-checked (SPEC §16): released if it fits now,
+    written expired past its hold_days. Each reseller under its lock, in id order."""
+    with uow.write() as s:
+        outcome = held.run_held_orders(s, distributor_id=distributor_id)
+    return len(outcome.released), len(outcome.expired)
 
 
 def _expire_distributor(

@@ -9,7 +9,11 @@ after what it does (CONTRIBUTING.md, "Layout"):
 * :mod:`~creditlines.ledger.availability` — availability and the eligibility answer;
 * :mod:`~creditlines.ledger.drawings` — drawings down the waterfall (PostgreSQL function or
   Python, one typed outcome);
-* :mod:`~creditlines.ledger.releases` — payments, cancellations, credit notes;
+* :mod:`~creditlines.ledger.releases` — payments, cancellations, credit notes, financiers' payments;
+* :mod:`~creditlines.ledger.held` and :mod:`~creditlines.ledger.held_release` — held orders (SPEC §16):
+  cancel, expiry, the lists, and the re-check every change that frees credit runs;
+* :mod:`~creditlines.ledger.financing` — financed orders (SPEC §17);
+* :mod:`~creditlines.ledger.posting` — an accepted drawing written down its plan;
 * :mod:`~creditlines.ledger.journal` — the only writer of ledger entries;
 * :mod:`~creditlines.ledger.views` — what the operations answer;
 * :mod:`~creditlines.ledger.repository` — the queries; :mod:`~creditlines.ledger.models` — the tables;
@@ -31,6 +35,7 @@ from creditlines.ledger.drawings import (
     get_drawing,
     list_drawings,
 )
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.journal import ledger_entries
 from creditlines.ledger.lines import close_lines, extend_line, grant_programme_line
 from creditlines.ledger.releases import release
@@ -85,6 +90,7 @@ __all__ = [
     "list_resellers",
     "place_hold",
     "release",
+    "release_held_orders",
     "reseller_summary",
     "set_base_limit",
     "terminate",

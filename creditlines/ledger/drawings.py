@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -32,27 +32,43 @@ from creditlines.errors import (
     InvalidAmount,
     NotFound,
     ResellerTerminated,
+    ValidationFailed,
 )
 from creditlines.ledger import events as ledger_events
-from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Allocation, Drawing
+from creditlines.ledger.posting import drawing_document, post_plan
 from creditlines.ledger.repository import require_reseller
-from creditlines.ledger.views import AllocationView, DrawingView
+from creditlines.ledger.views import AllocationView, DrawingView, HoldView
 from creditlines.money import from_minor
 from creditlines.tenants.lookup import DistributorInfo, require_distributor
+from creditlines.tenants.models import Distributor
 
 
 def drawing_view(
     session: Session, drawing: Drawing, currency: str, allocations: list[Allocation] | None = None
 ) -> DrawingView:
     if allocations is None:
-        allocations = repo.allocations_of(session, drawing.distributor_id, drawing.reseller_id, [drawing.reference])
+        allocations = (
+            []
+            if drawing.status in ("held", "cancelled", "expired")
+            else repo.allocations_of(session, drawing.distributor_id, drawing.reseller_id, [drawing.reference])
+        )
+    hold = None
+    if drawing.held_at is not None and drawing.hold_expires_at is not None:
+        shortfall = drawing.hold_shortfall_minor
+        hold = HoldView(
+            reasons=drawing.hold_reasons.split(",") if drawing.hold_reasons else [],
+            shortfall=None if shortfall is None else from_minor(shortfall, currency),
+            held_at=drawing.held_at,
+            expires_at=drawing.hold_expires_at,
+            released_at=drawing.hold_released_at,
+        )
     return DrawingView(
         reference=drawing.reference,
         amount=from_minor(drawing.amount_minor, currency),
         outstanding=from_minor(drawing.outstanding_minor, currency),
-        status=drawing.status,
+        status=shown_status(drawing.status, drawing.hold_expires_at),
         vendor_id=drawing.vendor_id,
         allocations=[
             AllocationView(
@@ -61,10 +77,23 @@ def drawing_view(
             for a in sorted(allocations, key=lambda a: a.position)
         ],
         created_at=drawing.created_at,
+        hold=hold,
     )
 
 
-DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day)"
+def shown_status(status: str, expires_at: datetime | None) -> str:
+    """A held order past its expiry is ``expired`` from that instant, whether or not the job ran."""
+    if status == "held" and expires_at is not None and clock.now() >= expires_at:
+        return "expired"
+    return status
+
+
+def _instant(value: Any) -> datetime:
+    at: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :on_refusal)"
 DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's parameter style
 
 
@@ -73,6 +102,7 @@ class DrawOutcome(StrEnum):
 
     CREATED = "created"
     REPLAYED = "replayed"
+    HELD = "held"  # refused, stored as a held order (on_refusal "hold", SPEC §16)
     NOT_FOUND = "not_found"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     RESELLER_TERMINATED = "reseller_terminated"
@@ -83,7 +113,7 @@ class DrawOutcome(StrEnum):
 @dataclass(frozen=True)
 class DrawingRequest:
     """A drawing as asked, checked before anything is read: reference alphabet, currency,
-    minor units, positive amount."""
+    minor units, positive amount; ``on_refusal`` "refuse" (default) or "hold"."""
 
     distributor: DistributorInfo
     reseller_id: str
@@ -91,6 +121,7 @@ class DrawingRequest:
     amount_minor: int
     vendor_id: str | None
     actor: str
+    on_refusal: str = "refuse"
 
     @classmethod
     def of(
@@ -102,12 +133,15 @@ class DrawingRequest:
         amount: Money,
         vendor_id: str | None,
         actor: str,
+        on_refusal: str = "refuse",
     ) -> DrawingRequest:
         validation.reference(reference)
         amount_minor = validation.amount_minor(amount, distributor.currency)
         if amount_minor <= 0:
             raise InvalidAmount("amount must be positive")
-        return cls(distributor, reseller_id, reference, amount_minor, vendor_id, actor)
+        if on_refusal not in ("refuse", "hold"):
+            raise ValidationFailed("on_refusal must be refuse or hold")
+        return cls(distributor, reseller_id, reference, amount_minor, vendor_id, actor, on_refusal)
 
     def params(self) -> dict[str, Any]:
         """The arguments of ``creditlines_draw``, the instant and the distributor's local date included."""
@@ -121,6 +155,7 @@ class DrawingRequest:
             "actor": self.actor,
             "now": now.astimezone(UTC).replace(tzinfo=None),
             "day": clock.local_date(now, self.distributor.timezone),
+            "on_refusal": self.on_refusal,
         }
 
 
@@ -141,33 +176,39 @@ class DrawResult:
         outcome = DrawOutcome(document["outcome"])
         if outcome is DrawOutcome.INSUFFICIENT_CREDIT:
             return cls(outcome, request, available_minor=document["available"], shortfall_minor=document["shortfall"])
-        if outcome not in (DrawOutcome.CREATED, DrawOutcome.REPLAYED):
+        if outcome not in (DrawOutcome.CREATED, DrawOutcome.REPLAYED, DrawOutcome.HELD):
             return cls(outcome, request)
         cur = request.distributor.currency
-        created_at = document["created_at"]
-        if isinstance(created_at, str):
-            created_at = datetime.fromisoformat(created_at)
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=UTC)
+        hold, held = None, document.get("hold")
+        if held is not None:
+            expires_at = _instant(held["expires_at"])
+            hold = HoldView(
+                reasons=list(held["reasons"]),
+                shortfall=None if held["shortfall"] is None else from_minor(held["shortfall"], cur),
+                held_at=_instant(held["held_at"]),
+                expires_at=expires_at,
+                released_at=None if held["released_at"] is None else _instant(held["released_at"]),
+            )
         drawing = DrawingView(
             reference=request.reference,
             amount=from_minor(document["amount"], cur),
             outstanding=from_minor(document["outstanding"], cur),
-            status=document["status"],
+            status=shown_status(document["status"], hold.expires_at if hold else None),
             vendor_id=document["vendor_id"],
-            created_at=created_at,
+            created_at=_instant(document["created_at"]),
             allocations=[
                 AllocationView(line_id, funder, from_minor(amount, cur), from_minor(outstanding, cur))
                 for line_id, funder, amount, outstanding in document["allocations"]
             ],
+            hold=hold,
         )
         return cls(outcome, request, drawing=drawing)
 
     def accepted(self) -> tuple[DrawingView, bool]:
-        """(the drawing, created now); a refusal raises its error (``not_found``, ``idempotency_conflict``,
-        ``reseller_terminated``, ``account_on_hold``, ``insufficient_credit``)."""
+        """(the drawing, created now: posted or held); a refusal raises its error (``not_found``,
+        ``idempotency_conflict``, ``reseller_terminated``, ``account_on_hold``, ``insufficient_credit``)."""
         if self.drawing is not None:
-            return self.drawing, self.outcome is DrawOutcome.CREATED
+            return self.drawing, self.outcome in (DrawOutcome.CREATED, DrawOutcome.HELD)
         req, cur = self.request, self.request.distributor.currency
         match self.outcome:
             case DrawOutcome.NOT_FOUND:
@@ -198,6 +239,7 @@ def draw(
     amount: Money,
     vendor_id: str | None = None,
     actor: str,
+    on_refusal: str = "refuse",
 ) -> tuple[DrawingView, bool]:
     """Post a drawing: allocate it down the waterfall. Returns (drawing, created).
 
@@ -214,6 +256,7 @@ def draw(
         amount=amount,
         vendor_id=vendor_id,
         actor=actor,
+        on_refusal=on_refusal,
     ).accepted()
 
 
@@ -226,12 +269,19 @@ def draw_result(
     amount: Money,
     vendor_id: str | None = None,
     actor: str,
+    on_refusal: str = "refuse",
 ) -> DrawResult:
     """:func:`draw` without raising a refusal, so that the caller can commit the refusal's event
     before it raises with :meth:`DrawResult.accepted`."""
     distributor = require_distributor(session, distributor_id)
     request = DrawingRequest.of(
-        distributor, reseller_id=reseller_id, reference=reference, amount=amount, vendor_id=vendor_id, actor=actor
+        distributor,
+        reseller_id=reseller_id,
+        reference=reference,
+        amount=amount,
+        vendor_id=vendor_id,
+        actor=actor,
+        on_refusal=on_refusal,
     )
     return post(session, request)
 
@@ -272,21 +322,6 @@ class DrawingDesk:
             return post(session, request)
 
 
-def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation]) -> dict[str, Any]:
-    return {
-        "outcome": outcome,
-        "amount": drawing.amount_minor,
-        "outstanding": drawing.outstanding_minor,
-        "status": drawing.status,
-        "vendor_id": drawing.vendor_id,
-        "created_at": drawing.created_at,
-        "allocations": [
-            [a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
-            for a in sorted(allocations, key=lambda a: a.position)
-        ],
-    }
-
-
 def draw_in_python(session: Session, request: DrawingRequest) -> dict[str, Any]:
     """The drawing rules in Python (SQLite, and the parity test on PostgreSQL), with the events
     ``creditlines_draw`` writes; returns the same outcome document as the function."""
@@ -300,17 +335,14 @@ def draw_in_python(session: Session, request: DrawingRequest) -> dict[str, Any]:
         vendor_id=request.vendor_id,
         result=document,
     )
+    if document["outcome"] == "held":  # what the events needed, not in the function's answer
+        del document["available"], document["hold_days"]
     return document
 
 
 def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
-    distributor, distributor_id, reseller_id = request.distributor, request.distributor.id, request.reseller_id
-    reference, amount_minor, vendor_id, actor = (
-        request.reference,
-        request.amount_minor,
-        request.vendor_id,
-        request.actor,
-    )
+    distributor_id, reseller_id, reference = request.distributor.id, request.reseller_id, request.reference
+    amount_minor, vendor_id = request.amount_minor, request.vendor_id
     reseller = repo.get_reseller(session, distributor_id, reseller_id, lock=True)
     if reseller is None:
         return {"outcome": "not_found"}
@@ -318,12 +350,13 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
     if existing is not None:
         if existing.amount_minor != amount_minor or existing.vendor_id != vendor_id:
             return {"outcome": "idempotency_conflict"}
-        return _drawing_result(
+        return drawing_document(
             "replayed", existing, repo.allocations_of(session, distributor_id, reseller_id, [reference])
         )
+    hold = request.on_refusal == "hold"
     if reseller.status == "terminated":
         return {"outcome": "reseller_terminated"}
-    if reseller.status == "on_hold":
+    if reseller.status == "on_hold" and not hold:
         return {"outcome": "account_on_hold"}
     lines = repo.lines_of(session, distributor_id, reseller_id)
     now = clock.now()
@@ -331,12 +364,14 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         [row.state() for row in lines],
         amount=amount_minor,
         vendor_id=vendor_id,
-        day=clock.local_date(now, distributor.timezone),
+        day=clock.local_date(now, request.distributor.timezone),
         reseller_status=reseller.status,
+        reference=reference,
     )
+    if not decision.eligible and hold:
+        return _hold(session, request, reseller, decision, now)
     if not decision.eligible:
         return {"outcome": "insufficient_credit", "available": decision.available, "shortfall": decision.shortfall}
-    by_id = {line.id: line for line in lines}
     drawing = Drawing(
         distributor_id=distributor_id,
         reseller_id=reseller_id,
@@ -346,50 +381,43 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         vendor_id=vendor_id,
         status="open",
         created_at=now,
-        created_by=actor,
+        created_by=request.actor,
     )
     session.add(drawing)
     session.flush()  # the drawing row before the allocations that reference it
-    journal.append(
-        session,
-        reseller,
-        kind="drawing_posted",
-        actor=actor,
-        at=now,
-        drawing_reference=reference,
-        amount_minor=amount_minor,
-        details={"vendor_id": vendor_id} if vendor_id else None,
+    lines_by_id = {line.id: line for line in lines}
+    allocations = post_plan(session, reseller, drawing, decision.plan, lines_by_id, actor=request.actor, at=now)
+    return drawing_document("created", drawing, allocations)
+
+
+def _hold(
+    session: Session, request: DrawingRequest, reseller: Any, decision: elig.Decision, now: datetime
+) -> dict[str, Any]:
+    """Store a refused drawing as a held order (SPEC §16): nothing drawn, the reseller's count up."""
+    row = session.get(Distributor, request.distributor.id)
+    hold_days = row.hold_days if row is not None else 7
+    reasons = [r.code for r in decision.reasons]
+    drawing = Drawing(
+        distributor_id=request.distributor.id,
+        reseller_id=request.reseller_id,
+        reference=request.reference,
+        amount_minor=request.amount_minor,
+        outstanding_minor=0,
+        vendor_id=request.vendor_id,
+        status="held",
+        created_at=now,
+        created_by=request.actor,
+        held_at=now,
+        hold_expires_at=now + timedelta(days=hold_days),
+        hold_reasons=",".join(reasons),
+        hold_shortfall_minor=decision.shortfall or None,
     )
-    allocations = []
-    for position, item in enumerate(decision.plan):
-        line = by_id[item.line_id]
-        line.drawn_minor += item.amount
-        if line.kind == "programme" and line.drawn_minor > line.limit_minor:  # pragma: no cover
-            raise RuntimeError("waterfall overdrew a programme line")
-        alloc = Allocation(
-            distributor_id=distributor_id,
-            reseller_id=reseller_id,
-            drawing_reference=reference,
-            line_id=line.id,
-            funder=line.funder,
-            amount_minor=item.amount,
-            outstanding_minor=item.amount,
-            position=position,
-        )
-        session.add(alloc)
-        allocations.append(alloc)
-        journal.append(
-            session,
-            reseller,
-            kind="drawing_allocated",
-            actor=actor,
-            at=now,
-            line_id=line.id,
-            drawing_reference=reference,
-            drawn_delta_minor=item.amount,
-        )
+    session.add(drawing)
+    reseller.held_count += 1
     session.flush()
-    return _drawing_result("created", drawing, allocations)
+    document = drawing_document("held", drawing, [])
+    document.update(available=decision.available, hold_days=hold_days)
+    return document
 
 
 def get_drawing(session: Session, *, distributor_id: str, reseller_id: str, reference: str) -> DrawingView:

@@ -143,6 +143,23 @@ def after_draw(
             session, EventType.DRAWING_REFUSED, distributor_id=distributor_id, reseller_id=reseller_id, at=at, data=data
         )
         return
+    if outcome == "held":
+        hold = result["hold"]
+        outbox.record(
+            session,
+            EventType.DRAWING_HELD,
+            distributor_id=distributor_id,
+            reseller_id=reseller_id,
+            at=at,
+            data={
+                **base,
+                "reasons": hold["reasons"],
+                "available_minor": result["available"],
+                "shortfall_minor": hold["shortfall"],
+                "hold_days": result["hold_days"],
+            },
+        )
+        return
     if outcome != "created":
         return
     at = result["created_at"]

@@ -21,6 +21,7 @@ from creditlines.db import bulk
 from creditlines.errors import InvalidAmount, NotFound, ResellerTerminated, ValidationFailed
 from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.models import ON_EXPIRY, USABLE_FOR, Allocation, Line, Reseller
 from creditlines.ledger.repository import require_reseller
 from creditlines.tenants import lookup
@@ -105,6 +106,7 @@ def grant_programme_line(
     ledger_events.line_granted(session, reseller, line, at=now)
     reseller.updated_at = now
     session.flush()
+    release_held_orders(session, reseller, actor=actor, cause="line_granted", at=now)
     return line
 
 
@@ -127,6 +129,8 @@ def extend_line(
         before, line.valid_until = line.valid_until, valid_until
         ledger_events.line_extended(session, reseller, line, before=before, at=clock.now())
         session.flush()
+        if before is not None and valid_until > before:
+            release_held_orders(session, reseller, actor=actor, cause="line_extended")
     return line
 
 
@@ -192,7 +196,7 @@ def close_lines(
         entries.append(journal.entry_row(d, reseller_id, seq[reseller_id], at=at, actor=actor, **values))
 
     for reseller, line in closing:
-        assert line.kind == "programme" and line.status == "active"
+        assert line.kind in ("programme", "financing") and line.status == "active"
         why = reason(line)
         entry(
             reseller.id,

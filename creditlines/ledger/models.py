@@ -38,6 +38,7 @@ class ResellerStatus(StrEnum):
 class LineKind(StrEnum):
     BASE = "base"  # funded by the distributor, one per reseller, no end
     PROGRAMME = "programme"  # funded by a vendor through a programme, until valid_until
+    FINANCING = "financing"  # funded by a financier for one order (its order_reference), SPEC §17
 
 
 class LineStatus(StrEnum):
@@ -60,6 +61,15 @@ class ReleaseKind(StrEnum):
     PAYMENT = "payment"
     CANCELLATION = "cancellation"
     CREDIT_NOTE = "credit_note"
+    FINANCIER_PAYMENT = "financier_payment"  # frees the drawing's financing allocation first
+
+
+class DrawingStatus(StrEnum):
+    OPEN = "open"
+    SETTLED = "settled"
+    HELD = "held"  # a held order (SPEC §16): waits for credit, draws nothing
+    CANCELLED = "cancelled"  # a held order cancelled by the ERP
+    EXPIRED = "expired"  # a held order not released within the distributor's hold_days
 
 
 RESELLER_STATUSES = tuple(m.value for m in ResellerStatus)
@@ -84,12 +94,16 @@ class Reseller(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # Last ledger sequence number used for this reseller; bumped under the reseller lock.
     ledger_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Its held orders (drawings in status 'held'), kept under the reseller lock: a change that
+    # frees credit re-checks held orders only when this is above 0 (no query otherwise).
+    held_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint(_in("status", RESELLER_STATUSES), name="status"),
         CheckConstraint("ledger_seq >= 0", name="ledger_seq_nonnegative"),
+        CheckConstraint("held_count >= 0", name="held_count_nonnegative"),
     )
 
 
@@ -114,6 +128,8 @@ class Line(Base):
     # Ledger sequence of the grant: a strict "oldest grant first" order within a reseller.
     grant_seq: Mapped[int] = mapped_column(BigInteger)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A financing line: the reference of the one drawing that may use it.
+    order_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
@@ -128,7 +144,9 @@ class Line(Base):
         CheckConstraint(
             "(kind = 'base' AND vendor_id IS NULL AND valid_until IS NULL AND status = 'active')"
             " OR (kind = 'programme' AND vendor_id IS NOT NULL AND valid_until IS NOT NULL"
-            " AND on_expiry IS NOT NULL)",
+            " AND on_expiry IS NOT NULL)"
+            " OR (kind = 'financing' AND vendor_id IS NULL AND valid_until IS NOT NULL AND on_expiry IS NOT NULL"
+            " AND order_reference IS NOT NULL)",
             name="kind_shape",
         ),
         Index("ix_line_reseller", "distributor_id", "reseller_id"),
@@ -165,6 +183,7 @@ class Line(Base):
             valid_until=self.valid_until,
             grant_seq=self.grant_seq,
             granted_at=self.granted_at,
+            order_reference=self.order_reference,
         )
 
 
@@ -180,6 +199,14 @@ class Drawing(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
+    # A held order (SPEC §16): when it was held, when it expires, why (codes, comma-separated),
+    # the shortfall then, and when it was released, cancelled or expired.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    hold_reasons: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    hold_shortfall_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    hold_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    hold_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
@@ -189,8 +216,25 @@ class Drawing(Base):
             name="outstanding_range",
         ),
         CheckConstraint(
-            "(status = 'open' AND outstanding_minor > 0) OR (status = 'settled' AND outstanding_minor = 0)",
+            "(status = 'open' AND outstanding_minor > 0) OR (status = 'settled' AND outstanding_minor = 0)"
+            " OR (status IN ('held', 'cancelled', 'expired') AND outstanding_minor = 0 AND held_at IS NOT NULL)",
             name="status",
+        ),
+        Index(
+            "ix_drawing_held",
+            "distributor_id",
+            "reseller_id",
+            "held_at",
+            "reference",
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+        Index(
+            "ix_drawing_held_by_distributor",
+            "distributor_id",
+            "held_at",
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
         ),
     )
 
@@ -230,7 +274,7 @@ class Release(Base):
     drawing_reference: Mapped[str] = mapped_column(String(100), primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), primary_key=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(string_enum(16, ReleaseKind))
+    kind: Mapped[str] = mapped_column(string_enum(24, ReleaseKind))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
 
@@ -241,6 +285,45 @@ class Release(Base):
         ),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint(_in("kind", RELEASE_KINDS), name="kind"),
+    )
+
+
+class Financing(Base):
+    """A vendor financing of one order (SPEC §17): its line (kind ``financing``) carries the
+    order's drawing first; the financier pays within ``pay_within_hours`` of the drawing, or the
+    remainder moves to the base line and the financier is recorded late (``overdue_at``)."""
+
+    __tablename__ = "financing"
+
+    distributor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reseller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    financier: Mapped[str] = mapped_column(String(64))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    order_reference: Mapped[str] = mapped_column(String(100))
+    pay_within_hours: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    overdue_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+    __table_args__ = (
+        ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
+        ForeignKeyConstraint(["distributor_id", "line_id"], ["line.distributor_id", "line.id"]),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("pay_within_hours BETWEEN 1 AND 720", name="pay_within_hours_range"),
+        Index("ix_financing_financier", "distributor_id", "financier", "created_at"),
+        Index(
+            "ix_financing_due",
+            "distributor_id",
+            "due_at",
+            sqlite_where=text("paid_at IS NULL AND overdue_at IS NULL AND due_at IS NOT NULL"),
+            postgresql_where=text("paid_at IS NULL AND overdue_at IS NULL AND due_at IS NOT NULL"),
+        ),
     )
 
 

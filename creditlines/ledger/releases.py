@@ -12,6 +12,8 @@ from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawings import drawing_view
+from creditlines.ledger.financing import after_financier_payment
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.models import RELEASE_KINDS, Release
 from creditlines.ledger.repository import require_reseller
 from creditlines.ledger.views import DrawingView
@@ -62,10 +64,7 @@ def release(
     allocations = repo.allocations_of(session, distributor_id, reseller_id, [drawing_reference])
     lines = {line.id: line for line in repo.lines_of(session, distributor_id, reseller_id)}
     by_line = {a.line_id: a for a in allocations}
-    plan = elig.release_plan(
-        [(lines[a.line_id].state(), a.outstanding_minor) for a in allocations if a.outstanding_minor > 0],
-        amount_minor,
-    )
+    plan = _plan(kind, [(lines[a.line_id].state(), a.outstanding_minor) for a in allocations], amount_minor)
     session.add(
         Release(
             distributor_id=distributor_id,
@@ -118,4 +117,26 @@ def release(
         at=now,
     )
     session.flush()
+    if kind == "financier_payment":
+        after_financier_payment(session, drawing, allocations, now)
+    release_held_orders(session, reseller, actor=actor, cause="release", at=now, lines=list(lines.values()))
     return drawing_view(session, drawing, distributor.currency, allocations), True
+
+
+def _plan(kind: str, outstanding: list[tuple[elig.LineState, int]], amount_minor: int) -> list[tuple[str, int]]:
+    """Reverse waterfall order (vendor-funded first, the base last); a ``financier_payment`` frees
+    the drawing's financing allocation first (SPEC §17), then the rest in that order."""
+    outstanding = [(state, minor) for state, minor in outstanding if minor > 0]
+    first: list[tuple[str, int]] = []
+    if kind == "financier_payment":
+        for state, minor in outstanding:
+            if state.kind == "financing" and amount_minor > 0:
+                take = min(minor, amount_minor)
+                first.append((state.id, take))
+                amount_minor -= take
+        taken = dict(first)
+        outstanding = [(state, minor - taken.get(state.id, 0)) for state, minor in outstanding]
+        outstanding = [(state, minor) for state, minor in outstanding if minor > 0]
+    if amount_minor == 0:
+        return first
+    return first + elig.release_plan(outstanding, amount_minor)

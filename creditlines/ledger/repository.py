@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Subquery, select
+from sqlalchemy import Subquery, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from creditlines import clock
 from creditlines.db.engine import fresh, is_postgresql, locked
 from creditlines.errors import NotFound
 from creditlines.ledger.models import Allocation, Drawing, LedgerEntry, Line, Release, Reseller
@@ -86,7 +87,13 @@ def list_drawings(
     status: str | None = None,
 ) -> list[Drawing]:
     stmt = select(Drawing).where(Drawing.distributor_id == distributor_id, Drawing.reseller_id == reseller_id)
-    if status:
+    if status == "held":  # a held order past its expiry is expired from that instant (SPEC §16)
+        stmt = stmt.where(Drawing.status == "held", Drawing.hold_expires_at > clock.now())
+    elif status == "expired":
+        stmt = stmt.where(
+            or_(Drawing.status == "expired", and_(Drawing.status == "held", Drawing.hold_expires_at <= clock.now()))
+        )
+    elif status:
         stmt = stmt.where(Drawing.status == status)
     if after_reference is not None:
         stmt = stmt.where(Drawing.reference > after_reference)
@@ -211,14 +218,20 @@ def reseller_balances(distributor_id: str, day: date) -> Subquery:
     """Per reseller: limit of the lines current on local date ``day``, and what weighs on
     them (an active line past its end still weighs under ``transfer_to_base``) — the same
     rules as ``eligibility.totals``, in SQL, for filtering whole lists."""
-    from sqlalchemy import and_, case, func, or_
+    from sqlalchemy import case, func
 
     current = and_(
-        Line.status == "active", Line.valid_from <= day, or_(Line.valid_until.is_(None), Line.valid_until >= day)
+        Line.kind != "financing",  # a financing line carries one order, never the reseller's totals
+        Line.status == "active",
+        Line.valid_from <= day,
+        or_(Line.valid_until.is_(None), Line.valid_until >= day),
     )
     weighs = and_(
         Line.status == "active",
-        or_(Line.valid_until.is_(None), Line.valid_until >= day, Line.on_expiry == "transfer_to_base"),
+        or_(
+            and_(Line.kind != "financing", or_(Line.valid_until.is_(None), Line.valid_until >= day)),
+            and_(Line.valid_until < day, Line.on_expiry == "transfer_to_base"),
+        ),
     )
     return (
         select(

@@ -20,6 +20,7 @@ from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
 from creditlines.ledger.availability import current_state
+from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.lines import close_lines
 from creditlines.ledger.models import Line, Reseller
 from creditlines.ledger.repository import require_reseller
@@ -148,6 +149,8 @@ def set_base_limit(
             session, reseller, lines=lines, base=base, before_minor=before_minor, reason=reason, at=now
         )
         reseller.updated_at = now
+        if limit_minor > before_minor:
+            release_held_orders(session, reseller, actor=actor, cause="limit_raised", at=now, lines=lines)
     session.flush()
     return base
 
@@ -192,6 +195,8 @@ def _set_status(
         reseller.status_reason = reason if target == "on_hold" else None
         reseller.updated_at = now
         session.flush()
+        if target == "active":
+            release_held_orders(session, reseller, actor=actor, cause="hold_lifted", at=now)
     return reseller
 
 

@@ -7,7 +7,10 @@ Per reseller: the sequence runs 1..n without a gap and ends at the reseller's co
 fold of the entries gives the reseller's status and each line's balance; each drawing has its
 ``drawing_posted`` entry with its amount, and its outstanding is that amount less the releases
 the ledger posted against it; each release has its ``release_posted`` entry with its amount —
-and no entry names a drawing or a release that is not there.
+and no entry names a drawing or a release that is not there. A held, cancelled or expired order
+(SPEC §16) draws nothing: no entry, allocation or release, outstanding 0; the reseller's
+``held_count`` is the number of its held orders. A financing line (SPEC §17) is a line like any
+other: its balance is the fold of its entries.
 """
 
 from __future__ import annotations
@@ -136,10 +139,17 @@ def _check_drawings_and_releases(
                 entry.amount_minor
             )
     seen = set()
+    held = sum(1 for drawing in drawings if drawing.status == "held")
+    if held != reseller.held_count:
+        yield Difference(d, f"reseller {r}", "held_count vs held orders", reseller.held_count, held)
     for drawing in drawings:
         seen.add(drawing.reference)
         subject = f"drawing {r}/{drawing.reference}"
         amounts = posted.get(drawing.reference, [])
+        if drawing.status in UNPOSTED:  # a held, cancelled or expired order draws nothing
+            if amounts or drawing.outstanding_minor or released.get(drawing.reference):
+                yield Difference(d, subject, f"{drawing.status} order in the ledger", "nothing", amounts)
+            continue
         if amounts != [drawing.amount_minor]:
             yield Difference(
                 d,
@@ -199,6 +209,9 @@ def _allocations_against_lines(session: Session, distributor_id: str | None) -> 
     ]
 
 
+UNPOSTED = ("held", "cancelled", "expired")  # held orders never posted: no entry, allocation or release
+
+
 def _allocations_against_drawings(session: Session, distributor_id: str | None) -> list[Difference]:
     sums = (
         select(
@@ -225,16 +238,26 @@ def _allocations_against_drawings(session: Session, distributor_id: str | None) 
             Drawing.outstanding_minor,
             sums.c.amount,
             sums.c.outstanding,
+            Drawing.status,
         )
         .outerjoin(sums, joined)
         .where(
-            (Drawing.amount_minor != func.coalesce(sums.c.amount, 0))
-            | (Drawing.outstanding_minor != func.coalesce(sums.c.outstanding, 0))
+            (
+                Drawing.status.not_in(UNPOSTED)
+                & (
+                    (Drawing.amount_minor != func.coalesce(sums.c.amount, 0))
+                    | (Drawing.outstanding_minor != func.coalesce(sums.c.outstanding, 0))
+                )
+            )
+            | (Drawing.status.in_(UNPOSTED) & (func.coalesce(sums.c.amount, 0) != 0))
         )
     )
     stmt = _scoped(stmt, Drawing.distributor_id, distributor_id)
     result = []
-    for d, r, ref, amount, outstanding, alloc_amount, alloc_out in session.execute(stmt):
+    for d, r, ref, amount, outstanding, alloc_amount, alloc_out, status in session.execute(stmt):
+        if status in UNPOSTED:
+            result.append(Difference(d, f"drawing {r}/{ref}", f"allocations of a {status} order", 0, int(alloc_amount)))
+            continue
         if amount != int(alloc_amount or 0):
             result.append(Difference(d, f"drawing {r}/{ref}", "amount vs allocations", amount, int(alloc_amount or 0)))
         if outstanding != int(alloc_out or 0):
@@ -270,7 +293,13 @@ def _releases_against_drawings(session: Session, distributor_id: str | None) -> 
             sums.c.released,
         )
         .outerjoin(sums, joined)
-        .where(Drawing.outstanding_minor != Drawing.amount_minor - func.coalesce(sums.c.released, 0))
+        .where(
+            (
+                Drawing.status.not_in(UNPOSTED)
+                & (Drawing.outstanding_minor != Drawing.amount_minor - func.coalesce(sums.c.released, 0))
+            )
+            | (Drawing.status.in_(UNPOSTED) & (func.coalesce(sums.c.released, 0) != 0))
+        )
     )
     stmt = _scoped(stmt, Drawing.distributor_id, distributor_id)
     return [

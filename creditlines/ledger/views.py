@@ -74,6 +74,18 @@ class AllocationView:
 
 
 @dataclass(frozen=True)
+class HoldView:
+    """A held order's hold (SPEC §16): why, the shortfall then, when it was held, when it expires,
+    when it was released (``None`` while held, cancelled or expired)."""
+
+    reasons: list[str]
+    shortfall: Money | None
+    held_at: datetime
+    expires_at: datetime
+    released_at: datetime | None
+
+
+@dataclass(frozen=True)
 class DrawingView:
     reference: str
     amount: Money
@@ -82,6 +94,7 @@ class DrawingView:
     vendor_id: str | None
     allocations: list[AllocationView]
     created_at: datetime
+    hold: HoldView | None = None  # a drawing posted with on_refusal "hold" and held
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditlines.db.base import Base, UTCDateTime
@@ -18,8 +18,13 @@ class Distributor(Base):
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Days a held order waits for credit before it expires (SPEC §16).
+    hold_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
 
-    __table_args__ = (CheckConstraint("length(currency) = 3", name="currency_iso"),)
+    __table_args__ = (
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        CheckConstraint("hold_days BETWEEN 1 AND 90", name="hold_days_range"),
+    )
 
 
 class Vendor(Base):

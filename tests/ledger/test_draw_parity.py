@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 from creditlines import clock
 from creditlines.db.engine import UnitOfWork
 from creditlines.ledger.drawings import DRAW_SQL, DrawingRequest, draw, draw_in_python
+from creditlines.ledger.financing import create_financing
 from creditlines.ledger.lines import grant_programme_line
+from creditlines.ledger.releases import release
 from creditlines.ledger.resellers import place_hold, set_base_limit, terminate, upsert_reseller
 from creditlines.tenants.lookup import require_distributor
 from tests.conftest import TABLES
@@ -83,6 +85,57 @@ def _drawn(reference: str, amount: int, vendor: str | None = None) -> Callable[[
     return step
 
 
+def _held(reference: str, amount: int) -> Callable[[Session, str], None]:
+    """An earlier held order, through the service (the function, on PostgreSQL)."""
+
+    def step(s: Session, r: str) -> None:
+        draw(
+            s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", on_refusal="hold"
+        )
+
+    return step
+
+
+def _paid(drawing: str, amount: int) -> Callable[[Session, str], None]:
+    def step(s: Session, r: str) -> None:
+        release(
+            s,
+            distributor_id=D,
+            reseller_id=r,
+            drawing_reference=drawing,
+            reference=f"PAY-{drawing}",
+            amount=eur(amount),
+            kind="payment",
+            actor="erp",
+        )
+
+    return step
+
+
+def _financed(order: str, amount: int) -> Callable[[Session, str], None]:
+    def step(s: Session, r: str) -> None:
+        create_financing(
+            s,
+            distributor_id=D,
+            reseller_id=r,
+            reference=f"FIN-{order}",
+            financier="microsoft-financing",
+            amount=eur(amount),
+            order_reference=order,
+            pay_within_hours=48,
+            actor="erp",
+        )
+
+    return step
+
+
+def _later(instant: str) -> Callable[[Session, str], None]:
+    def step(s: Session, r: str) -> None:
+        clock.set_now(instant)
+
+    return step
+
+
 def _hold(s: Session, r: str) -> None:
     place_hold(s, distributor_id=D, reseller_id=r, reason="unpaid invoices", actor="desk")
 
@@ -100,6 +153,8 @@ class Case:
     now: str = POSTED
     outcome: str = "created"
     exists: bool = True
+    on_refusal: str = "refuse"
+    after: tuple[Callable[[Session, str], None], ...] = ()  # run after the drawing, then compared
 
 
 MAR_31, APR_30, JUN_30 = date(2026, 3, 31), date(2026, 4, 30), date(2026, 6, 30)
@@ -159,6 +214,36 @@ CASES = {
     ),
     "crossing 70 % only": Case((_base(1000), _drawn("PO-0", 600)), 100),
     "no base limit, a programme line": Case((_line("hp", 500, JUN_30),), 1, vendor="hp"),
+    # held orders (SPEC §16): held by the function under the reseller lock, released in Python
+    "held: insufficient credit": Case((_base(100), _line("hp", 50, JUN_30)), 151, on_refusal="hold", outcome="held"),
+    "held: account on hold, enough credit": Case((_base(1000), _hold), 100, on_refusal="hold", outcome="held"),
+    "held: account on hold and short": Case((_base(100), _hold), 151, on_refusal="hold", outcome="held"),
+    "hold asked, enough credit: posted": Case((_base(1000),), 100, on_refusal="hold"),
+    "hold asked, terminated: refused": Case(
+        (_base(1000), _terminate), 100, on_refusal="hold", outcome="reseller_terminated"
+    ),
+    "replay of a held order": Case((_base(100), _held("PO-1", 500)), 500, on_refusal="hold", outcome="replayed"),
+    "held, then released by a payment": Case(
+        (_base(1000), _drawn("PO-0", 1000), _later("2026-03-02T08:00:00+00:00"), _held("PO-A", 900)),
+        300,
+        on_refusal="hold",
+        outcome="held",
+        after=(_paid("PO-0", 400),),  # 400 free: PO-A (older, 900) is skipped, PO-1 (300) fits
+    ),
+    # financed orders (SPEC §17): the order's own financing line first, nobody else's
+    "financed order: its financing first, then base": Case(
+        (_base(1000), _line("hp", 300, JUN_30), _financed("PO-1", 500), _financed("PO-2", 400)), 800
+    ),
+    "another order cannot use a financing": Case(
+        (_base(100), _financed("PO-2", 5000)), 300, outcome="insufficient_credit"
+    ),
+    "held, then expired at the next re-check": Case(
+        (_base(100),),
+        300,
+        on_refusal="hold",
+        outcome="held",
+        after=(_later("2026-03-09T09:00:00+00:00"), _base(1000)),
+    ),
 }
 
 
@@ -173,6 +258,7 @@ def _request(s: Session, reseller_id: str, case: Case) -> DrawingRequest:
         amount=eur(case.amount),
         vendor_id=case.vendor,
         actor="erp",
+        on_refusal=case.on_refusal,
     )
 
 
@@ -225,7 +311,17 @@ def _result(result: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any
         created_at = created_at.replace(tzinfo=UTC)
     if created_at is not None:
         out["created_at"] = created_at.astimezone(UTC)
+    if out.get("hold") is not None:
+        out["hold"] = {key: _aware(value) if key.endswith("_at") else value for key, value in out["hold"].items()}
     return [_normalise(out, names)]
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return value
 
 
 def _state(s: Session, reseller_id: str, seq: int, event: int, labels: dict[str, str]) -> dict[str, list[dict]]:
@@ -237,6 +333,7 @@ def _state(s: Session, reseller_id: str, seq: int, event: int, labels: dict[str,
         "line": _rows(s, f"SELECT * FROM line {where} ORDER BY grant_seq", r=r),
         "drawing": _rows(s, f"SELECT * FROM drawing {where} ORDER BY reference", r=r),
         "allocation": _rows(s, f"SELECT * FROM allocation {where} ORDER BY drawing_reference, position", r=r),
+        "financing": _rows(s, f"SELECT * FROM financing {where} ORDER BY reference", r=r),
         "ledger_entry": _rows(s, f"SELECT * FROM ledger_entry {where} AND seq > :seq ORDER BY seq", r=r, seq=seq),
         "event": _rows(s, f"SELECT * FROM event {where} AND id > :event ORDER BY id", r=r, event=event),
     }
@@ -293,6 +390,7 @@ def test_the_function_writes_what_the_python_path_writes(world, number, case):
     clock.set_now(BUILT)
     if case.exists:
         for twin in twins:
+            clock.set_now(BUILT)
             with world.write() as s:
                 upsert_reseller(s, distributor_id=D, reseller_id=twin, name="Twin", actor="test")
             for step in case.steps:
@@ -303,8 +401,12 @@ def test_the_function_writes_what_the_python_path_writes(world, number, case):
     for twin, post in zip(twins, (_post_in_python, _post_in_sql), strict=True):
         with world.write() as s:
             seq, event, labels = _marks(s, twin)
+        clock.set_now(case.now)
         with world.write() as s:
             result = post(s, twin, case)
+        for step in case.after:
+            with world.write() as s:
+                step(s, twin)
         with world.write() as s:
             state = _state(s, twin, seq, event, labels)
         state["result"] = _result(result, {**labels, twin: "<reseller>"})
@@ -318,3 +420,12 @@ def test_the_function_writes_what_the_python_path_writes(world, number, case):
         assert python["event"], "a drawing or a refusal writes its event"
     if case.outcome == "created":
         assert python["allocation"] and python["ledger_entry"]
+    if python["financing"] and case.outcome == "created":  # the financier's clock started with the drawing
+        assert [f["due_at"] is not None for f in python["financing"]] == [True, False]
+    if case.outcome == "held":
+        assert [e["type"] for e in python["event"]][:1] == ["drawing.held"]
+    statuses = {row["reference"]: row["status"] for row in python["drawing"]}
+    if case.after and "PO-A" in statuses:
+        assert statuses == {"PO-0": "open", "PO-A": "held", "PO-1": "open"}
+    elif case.after:
+        assert statuses == {"PO-1": "expired"}
