@@ -189,5 +189,11 @@ def test_the_app_role_updates_only_rows_that_change_state_and_deletes_only_sign_
     assert tried >= len(tables) * 2 - len(STATEFUL) - len(DELETABLE)
     for table in ("drawing", "allocation", "line", "api_key", "reseller"):  # the examples: no DELETE
         assert "permission denied" in _refused(pg_url, f"delete from {table} where false")
-    for table in ("distributor", "vendor", "console_sign_out", "event", "webhook_attempt", "ledger_entry"):
+    for table in (
+        "vendor",
+        "console_sign_out",
+        "event",
+        "webhook_attempt",
+        "ledger_entry",
+    ):  # distributor: hold_days (0010)
         assert "permission denied" in _refused(pg_url, f"update {table} set {tables[table]} = {tables[table]}")

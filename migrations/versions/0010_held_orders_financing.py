@@ -174,6 +174,11 @@ def upgrade() -> None:
     if pg:
         op.execute(f"DROP FUNCTION IF EXISTS {OLD_SIGNATURE}")
         op.execute(sqlfiles.load("creditlines_draw_0010"))
+        # A distributor's settings now change (hold_days): the app role may UPDATE its row (SPEC §23).
+        bind = op.get_bind()
+        app_role = op.get_context().config.get_main_option("app_role") or "creditlines_app"
+        if bind.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": app_role}).first():
+            op.execute(f"GRANT UPDATE ON distributor TO {bind.dialect.identifier_preparer.quote_identifier(app_role)}")
 
 
 def downgrade() -> None:
