@@ -73,8 +73,9 @@ def test_requests_and_insurance_from_the_cli(engine, monkeypatch):
     assert "approved at 18\u202f000,00\xa0€" in approved.stdout
     again = cli("requests", "reject", ids[0], "-d", "actebis", "--officer", "paul", "--reason", "late")
     assert again.exit_code == 2 and "already_decided" in again.output
-    rejected = cli("requests", "reject", ids[1], "-d", "actebis", "--officer", "paul", "--reason", "no")
-    assert rejected.exit_code == 0 and "rejected" in rejected.stdout
+    # The approval changed the limit: the other raise, asked from 10,000, was superseded by it.
+    stale = cli("requests", "reject", ids[1], "-d", "actebis", "--officer", "paul", "--reason", "no")
+    assert stale.exit_code == 2 and "limit_changed" in stale.output
 
     cut = cli(
         "insurance",
