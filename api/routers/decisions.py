@@ -79,6 +79,7 @@ def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
         approval_threshold=_m(v.approval_threshold_minor, v.currency),
         base_cap_policy=v.base_cap_policy,
         discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
+        indemnity_rate=v.indemnity_rate,
         updated_at=v.updated_at,
         updated_by=v.updated_by,
     )
@@ -149,6 +150,7 @@ def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
         cover=MoneyOut.of_minor(c.cover_minor, cur),
         previous_cover=_m(c.previous_cover_minor, cur),
         decided_on=c.decided_on,
+        effective_on=policy.effective_day(c),
         reference=c.reference,
         recorded_at=c.recorded_at,
         recorded_by=c.actor,
@@ -166,7 +168,8 @@ def patch_distributor(
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
 ) -> CreditPolicyOut:
-    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`.
+    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`,
+    `indemnity_rate` (percent of an insured loss the insurer pays, default "90").
     Fields left out keep their value."""
     given = body.model_fields_set
     with uow.write() as s:
@@ -177,6 +180,8 @@ def patch_distributor(
             changes["base_cap_policy"] = body.base_cap_policy
         if "discretionary" in given and body.discretionary is not None:
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
+        if "indemnity_rate" in given and body.indemnity_rate is not None:
+            changes["indemnity_rate"] = body.indemnity_rate
         return policy_out(policy.update(s, distributor_id=distributor_id, actor=who.actor, **changes))
 
 
@@ -334,7 +339,9 @@ def put_insurance(
     who: Principal = Depends(officer),
 ) -> InsuranceDecisionOut:
     """Record the insurer's decision (`cover` 0: cancelled). Under `cover_plus_discretionary` a
-    base limit above cover + discretionary is cut to it (ledger reason `insurer_cut`)."""
+    base limit above cover + discretionary is cut to it (ledger reason `insurer_cut`). With
+    `effective_on` after today the decision is scheduled: event `insurance.cut_scheduled` for a
+    cut, and nothing changes until that date (SPEC §19)."""
     with uow.write() as s:
         cur = _cur(s, distributor_id)
         result = insurance.set_cover(
@@ -344,6 +351,7 @@ def put_insurance(
             insurer=body.insurer,
             cover=money_in(s, distributor_id, body.cover, allow_zero=True),
             decided_on=body.decided_on,
+            effective_on=body.effective_on,
             reference=body.reference,
             actor=who.actor,
         )
@@ -353,6 +361,7 @@ def put_insurance(
             base_limit_before=MoneyOut.of_minor(result.limit_before_minor, cur),
             base_limit_after=MoneyOut.of_minor(result.limit_after_minor, cur),
             limit_cut=result.limit_cut,
+            scheduled=result.scheduled,
         )
 
 

@@ -121,6 +121,7 @@ class DistributorExpiry:
     resellers_touched: int = 0
     currency: str = "EUR"
     expiring_warnings: int = 0  # line.expiring events written (30 and 7 days before, once each)
+    cover_cuts: int = 0  # base limits lowered by a scheduled insurer cut that took effect (SPEC §19)
 
 
 class FutureAsOf(ValueError):
@@ -155,6 +156,7 @@ def run_expiry(
 
     from creditlines.db.engine import is_postgresql
     from creditlines.decisions.limit_requests import expire_requests
+    from creditlines.jobs.cover_cuts import apply_scheduled_cuts
     from creditlines.tenants import service as tenants
 
     with uow.read() as s:
@@ -193,6 +195,7 @@ def run_expiry(
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
                 guard.close()
         expire_requests(uow, d.id, day, actor=actor, dry_run=dry_run)  # limit requests past 14 days (SPEC §12)
+        report.cover_cuts = len(apply_scheduled_cuts(uow, d.id, day, actor=actor, dry_run=dry_run))  # SPEC §19
         if not dry_run:
             report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
         reports.append(report)

@@ -189,7 +189,8 @@ class Drawing(Base):
             name="outstanding_range",
         ),
         CheckConstraint(
-            "(status = 'open' AND outstanding_minor > 0) OR (status = 'settled' AND outstanding_minor = 0)",
+            "(status = 'open' AND outstanding_minor > 0)"
+            " OR (status IN ('settled', 'written_off') AND outstanding_minor = 0)",
             name="status",
         ),
     )
