@@ -45,6 +45,11 @@ STATUS = {
     errors.RequestExpired: 409,
     errors.AboveInsuredCap: 422,
     errors.AlreadyGranted: 409,
+    errors.NotInDefault: 409,
+    errors.AlreadyInDefault: 409,
+    errors.NothingOutstanding: 409,
+    errors.AlreadySettled: 409,
+    errors.PeriodNotClosed: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 

@@ -145,3 +145,28 @@ class AboveInsuredCap(CreditLinesError):
 class AlreadyGranted(CreditLinesError):
     code = "already_granted"
     title = "The reseller already holds a line of this programme"
+
+
+class NotInDefault(CreditLinesError):
+    code = "not_in_default"
+    title = "Only a reseller in default may have its debt written off"
+
+
+class AlreadyInDefault(CreditLinesError):
+    code = "already_in_default"
+    title = "The reseller is already in default, declared otherwise"
+
+
+class NothingOutstanding(CreditLinesError):
+    code = "nothing_outstanding"
+    title = "Nothing outstanding to write off"
+
+
+class AlreadySettled(CreditLinesError):
+    code = "already_settled"
+    title = "The claim is already settled"
+
+
+class PeriodNotClosed(CreditLinesError):
+    code = "period_not_closed"
+    title = "The month has not ended in the distributor's time zone"

@@ -30,6 +30,7 @@ from creditlines.money import to_minor
 from creditlines.tenants import lookup
 
 UNSET: object = object()
+DEFAULT_INDEMNITY_BP = 9000
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,6 @@ class PolicyView:
     def indemnity_rate(self) -> str:
         """The rate as a percent string ("90", "87.5")."""
         return percent_str(self.indemnity_rate_bp)
-
-
-DEFAULT_INDEMNITY_BP = 9000
 
 
 def percent_str(bp: int) -> str:

@@ -3,7 +3,8 @@
 One row per reseller whose insurer cover was cut by a decision dated on or after ``since``
 (cover before the first such cut, cover after the last decision recorded), with the date the last
 cut takes effect and whether it is still scheduled (SPEC §19: the list a vendor uses to step in
-before the date), its base limit, what it has drawn, and the vendor lines it holds. JSON, or CSV through the listings' writer that neutralises text cells.
+before the date), its base limit, what it has drawn, and the vendor lines it holds.
+JSON, or CSV through the listings' writer that neutralises text cells.
 """
 
 from __future__ import annotations

@@ -35,9 +35,7 @@ NEW_STATUS = (
 
 def upgrade() -> None:
     op.add_column("insurance_cover", sa.Column("effective_on", sa.Date(), nullable=True))
-    op.add_column(
-        "credit_policy", sa.Column("indemnity_rate_bp", sa.Integer(), nullable=False, server_default="9000")
-    )
+    op.add_column("credit_policy", sa.Column("indemnity_rate_bp", sa.Integer(), nullable=False, server_default="9000"))
     with op.batch_alter_table("credit_policy") as batch:
         batch.create_check_constraint(
             op.f("ck_credit_policy_indemnity_rate_range"), "indemnity_rate_bp BETWEEN 0 AND 10000"
