@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from creditlines import clock, ledger
 from creditlines.decisions import insurance, policy, reports
-from creditlines.errors import IdempotencyConflict, NotInDefault, NothingOutstanding
+from creditlines.errors import IdempotencyConflict, NothingOutstanding, NotInDefault
 from creditlines.events.models import Event
 from creditlines.jobs.expiry import run_expiry
 from creditlines.ledger.repository import lines_of
-from creditlines.ledger.verify import verify
 from creditlines.losses import claims, defaults, writeoffs
+from creditlines.losses.verify import verify_all as verify
 from tests.factories import eur, make_reseller, make_world
 
 
