@@ -234,7 +234,7 @@ def settle(
     reseller = require_reseller(session, distributor_id, claim.reseller_id, lock=True)
     session.refresh(claim)
     if claim.status != "open":
-        raise AlreadySettled(f"claim {claim_id!r} was already settled ({claim.status})", status=claim.status)
+        raise AlreadySettled(f"claim {claim_id!r} was already settled ({claim.status})", claim_status=claim.status)
     paid = 0
     if status == "paid":
         if amount_paid is None:

@@ -147,10 +147,8 @@ def statements(session: Session, *, distributor_id: str, funder: str, through: s
         months.append(_next(*months[-1]))
     starts = [_start(y, m, tz) for y, m in months[1:]]
 
-    def bucket(column: Any) -> Any:
-        if not starts:
-            return 0
-        return case(*[(column < at, i) for i, at in enumerate(starts)], else_=len(starts))
+    def bucket(column: Any) -> Any:  # the month of an instant, as its index in ``months``
+        return case(*[(column < at, i) for i, at in enumerate([*starts, end])], else_=len(starts))
 
     entry_bucket = bucket(LedgerEntry.at).label("b")
     moves = session.execute(

@@ -96,7 +96,10 @@ def view(session: Session, write_off: WriteOff) -> WriteOffView:
         )
         .order_by(WriteOffPart.invoice_date, WriteOffPart.drawing_reference, WriteOffPart.line_id)
     ).all()
-    return WriteOffView(write_off, list(parts), claims_service.of_write_off(session, *key))
+    ordered = sorted(
+        parts, key=lambda p: (p.invoice_date, p.drawing_reference, p.funder_kind != "distributor", p.funder, p.line_id)
+    )
+    return WriteOffView(write_off, ordered, claims_service.of_write_off(session, *key))
 
 
 def write_off(
@@ -211,7 +214,7 @@ def write_off(
         drawing.outstanding_minor = 0
         drawing.status = "written_off"
     session.flush()
-    opened = claims_service.open_claims(
+    claims_service.open_claims(
         session,
         reseller,
         write_off=header,
@@ -222,7 +225,7 @@ def write_off(
         at=now,
     )
     session.flush()
-    return WriteOffView(header, parts, opened), True
+    return view(session, header), True
 
 
 def _drawings(session: Session, distributor_id: str, reseller_id: str, requested: str | None) -> list[Drawing]:
