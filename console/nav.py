@@ -30,7 +30,9 @@ NAV: list[NavItem] = [
     NavItem("Limit requests", "/distributors/{d}/limit-requests", ("credit_officer",)),
     NavItem("Nominations", "/distributors/{d}/nominations", ("credit_officer",)),
     NavItem("Listings", "/distributors/{d}/listings", ("credit_officer",)),
+    NavItem("Claims", "/distributors/{d}/claims", ("credit_officer",)),
     NavItem("Programmes", "/vendors/{v}/programmes", ("partner_manager",)),
+    NavItem("Claims and statements", "/vendors/{v}/claims", ("partner_manager",)),
 ]
 
 
