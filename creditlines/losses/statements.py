@@ -37,7 +37,7 @@ from creditlines.csvdoc import AMOUNT
 from creditlines.errors import NotFound, PeriodNotClosed, ValidationFailed
 from creditlines.ledger.models import LedgerEntry, Line
 from creditlines.losses.models import Claim
-from creditlines.money import amount_str
+from creditlines.money import minor_digits
 from creditlines.tenants import lookup
 
 PERIOD = re.compile(r"(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])")
@@ -49,6 +49,20 @@ COUNTED = {
 }
 AMOUNTS = ("opening_drawn", "drawn", "released", "transferred", "written_off", "closing_drawn")
 COUNTS = ("lines_granted", "lines_extended", "lines_expired", "lines_revoked", "claims_opened")
+
+
+def _amounts(currency: str) -> Any:
+    """``money.amount_str`` for one currency, with integers only (a statement formats ~20,000)."""
+    digits = minor_digits(currency)
+    unit = 10**digits
+
+    def amount(minor: int) -> str:
+        if digits == 0:
+            return str(minor)
+        q, r = divmod(abs(minor), unit)
+        return f"{'-' if minor < 0 else ''}{q}.{r:0{digits}d}"
+
+    return amount
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -222,6 +236,7 @@ def _document(
     previous: str | None,
 ) -> dict[str, Any]:
     ny, nm = _next(year, month)
+    amount_str = _amounts(cur)
     lines = []
     totals = dict.fromkeys(AMOUNTS, 0) | dict.fromkeys(COUNTS, 0) | {"claims_opened_amount": 0}
     for reseller_id in sorted(rows):
@@ -234,9 +249,9 @@ def _document(
         totals["claims_opened_amount"] += row.claims_minor
         lines.append(
             {"reseller_id": reseller_id}
-            | {name: amount_str(value, cur) for name, value in values.items()}
+            | {name: amount_str(value) for name, value in values.items()}
             | dict(row.counts)
-            | {"claims_opened_amount": amount_str(row.claims_minor, cur)}
+            | {"claims_opened_amount": amount_str(row.claims_minor)}
         )
     statement: dict[str, Any] = {
         "distributor_id": distributor_id,
@@ -249,7 +264,7 @@ def _document(
         "currency": cur,
         "resellers": lines,
         "totals": {"resellers": len(lines)}
-        | {name: amount_str(totals[name], cur) for name in (*AMOUNTS, "claims_opened_amount")}
+        | {name: amount_str(totals[name]) for name in (*AMOUNTS, "claims_opened_amount")}
         | {name: totals[name] for name in COUNTS},
         "previous_digest": previous,
     }
