@@ -33,14 +33,16 @@ from api.schemas.losses import (
     WriteOffOut,
     WriteOffPartOut,
 )
+from creditlines import validation
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions.policy import percent_str
-from creditlines.errors import Forbidden, NotFound
+from creditlines.errors import Forbidden, NotFound, VendorNotAdmitted
 from creditlines.losses import claims, defaults, statement_chain, statements, writeoffs
 from creditlines.losses.models import Claim, ResellerDefault
+from creditlines.partnerships import service as partnerships
 from creditlines.tenants import lookup
 from creditlines.validation import Identifier
 
@@ -227,7 +229,7 @@ def list_write_offs(
 def list_claims(
     distributor_id: DistributorId,
     status_: ClaimStatus | None = Query(None, alias="status"),
-    funder: Identifier | None = Query(None, max_length=200),
+    funder: str | None = Query(None, max_length=200, description="A vendor, a financier or an insurer's name"),
     cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),
@@ -235,6 +237,8 @@ def list_claims(
 ):
     """The distributor's claims, oldest first, by `status` and `funder`."""
     after = decode_cursor(cursor, "id")
+    if funder is not None:
+        funder = validation.text(funder, "funder", max_length=200)
     with uow.read() as s:
         cur = _cur(s, distributor_id)
         rows = claims.list_claims(
@@ -312,6 +316,11 @@ def funder_statement(
         raise Forbidden(f"this key is bound to vendor {who.vendor_id!r}")
     with uow.write() as s:
         lookup.require_distributor(s, distributor_id)
+        if who.role == "partner_manager":
+            try:  # a distributor that never admitted the vendor reveals nothing (as SPEC §11)
+                partnerships.get(s, distributor_id=distributor_id, vendor_id=funder)
+            except NotFound:
+                raise VendorNotAdmitted(f"{distributor_id!r} has not admitted vendor {funder!r}") from None
         chain = statements.statements(s, distributor_id=distributor_id, funder=funder, through=period)
         if who.role == "partner_manager" and chain[-1]["funder_kind"] != "vendor":
             raise Forbidden("a partner manager sees only its vendor's statements")
