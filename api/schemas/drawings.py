@@ -56,7 +56,7 @@ class DrawingOut(BaseModel):
     reference: str
     amount: MoneyOut
     outstanding: MoneyOut
-    status: Literal["open", "settled"]
+    status: Literal["open", "settled", "written_off"]
     vendor_id: str | None
     allocations: list[AllocationOut]
     created_at: datetime
