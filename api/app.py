@@ -22,7 +22,19 @@ from api.edge import BodyLimit, EncodedSlashes
 from api.fast import FastLane
 from api.observability import Observability, configure_logging
 from api.replica import start_replica_probe, stop_replica_probe
-from api.routers import admin, controls, decisions, events, financings, held, jobs, partnerships, programmes, resellers
+from api.routers import (
+    admin,
+    controls,
+    decisions,
+    events,
+    financings,
+    held,
+    jobs,
+    losses,
+    partnerships,
+    programmes,
+    resellers,
+)
 from api.schemas.common import Problem
 from console.web import too_large_page
 from creditlines import __version__, clock, ledger
@@ -101,6 +113,7 @@ def create_app(database_url: str | None = None, read_database_url: str | None = 
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
     app.include_router(decisions.router, responses=PROBLEM_RESPONSES)
     app.include_router(controls.router, responses=PROBLEM_RESPONSES)
+    app.include_router(losses.router, responses=PROBLEM_RESPONSES)
     console.mount(app)  # the console at /console (SPEC §14)
     app.include_router(events.router, responses=PROBLEM_RESPONSES)
     if clock.is_fixed():

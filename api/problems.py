@@ -49,6 +49,11 @@ STATUS = {
     errors.PolicyChanged: 409,
     errors.WebhookUrlNotAllowed: 422,
     errors.NotHeld: 409,
+    errors.NotInDefault: 409,
+    errors.AlreadyInDefault: 409,
+    errors.NothingOutstanding: 409,
+    errors.AlreadySettled: 409,
+    errors.PeriodNotClosed: 409,
 }
 MEDIA_TYPE = "application/problem+json"
 

@@ -32,8 +32,12 @@ from creditlines.ledger import (
 from creditlines.ledger.browse import recent_entries, search_resellers
 from creditlines.ledger.drawings import list_drawings
 from creditlines.ledger.held import HELD_FIELDS, cancel_held_order, held_listing
+from creditlines.losses import claims as losses_claims
+from creditlines.losses import defaults as losses_defaults
+from creditlines.losses import statement_chain, statements
+from creditlines.losses import writeoffs as losses_writeoffs
 from creditlines.money import for_people, from_minor, parse_amount, to_minor
-from creditlines.partnerships.service import require_admitted
+from creditlines.partnerships.service import list_for_vendor, require_admitted
 from creditlines.programmes import nominations
 from creditlines.programmes.enrolment import enrol
 from creditlines.programmes.history import programme_history
@@ -42,6 +46,16 @@ from creditlines.tenants.lookup import require_distributor
 from creditlines.tenants.service import list_distributors, list_vendors
 
 __all__ = [
+    "claims_of_distributor",
+    "claims_of_vendor",
+    "default_of",
+    "write_offs_of",
+    "funder_statements",
+    "record_statements",
+    "canonical_statement",
+    "statement_csv",
+    "last_closed_period",
+    "partnerships_of_vendor",
     "console_session_ended",
     "end_console_session",
     "BOOTSTRAP_ADMIN_ID",
@@ -159,3 +173,19 @@ def stored_key(session: Session, key_id: str) -> tuple[Principal, str] | None:
         Principal(key_id=row.id, role=row.role, distributor_id=row.distributor_id, vendor_id=row.vendor_id),
         row.secret_hash,
     )
+
+
+# Losses (SPEC §20, §21): the reseller's default and write-offs, claims, funders' statements.
+default_of = losses_defaults.get
+write_offs_of = losses_writeoffs.list_write_offs
+claims_of_distributor = losses_claims.list_claims
+claims_of_vendor = losses_claims.vendor_claims
+funder_statements = statements.statements
+record_statements = statement_chain.record
+canonical_statement = statements.canonical
+last_closed_period = statement_chain.last_closed_period
+partnerships_of_vendor = list_for_vendor
+
+
+def statement_csv(document: dict[str, object]) -> str:
+    return to_csv(statements.csv_rows(document), statements.STATEMENT_FIELDS)

@@ -31,7 +31,9 @@ NAV: list[NavItem] = [
     NavItem("Policy requests", "/distributors/{d}/policy-requests", ("credit_officer",)),
     NavItem("Nominations", "/distributors/{d}/nominations", ("credit_officer",)),
     NavItem("Listings", "/distributors/{d}/listings", ("credit_officer",)),
+    NavItem("Claims", "/distributors/{d}/claims", ("credit_officer",)),
     NavItem("Programmes", "/vendors/{v}/programmes", ("partner_manager",)),
+    NavItem("Claims and statements", "/vendors/{v}/claims", ("partner_manager",)),
 ]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DistributorId, ResellerId
-from console import charts, decision_context, fmt
+from console import charts, decision_context, fmt, losses
 from console import library as lib
 from console.nav import LISTINGS
 from console.web import Viewer, checked_form, error_status, redirect, render, viewer
@@ -116,6 +116,7 @@ def reseller_context(s: Session, distributor_id: str, reseller_id: str, before: 
             s, distributor_id=distributor_id, reseller_id=reseller_id, after=None, limit=PAGE, status="held"
         ),
         **decision_context.reseller_decisions(s, distributor_id, reseller_id),
+        **losses.reseller_losses(s, distributor_id, reseller_id),
     )
 
 

@@ -169,3 +169,28 @@ class WebhookUrlNotAllowed(CreditLinesError):
 class NotHeld(CreditLinesError):
     code = "not_held"
     title = "The drawing is not a held order"
+
+
+class NotInDefault(CreditLinesError):
+    code = "not_in_default"
+    title = "Only a reseller in default may have its debt written off"
+
+
+class AlreadyInDefault(CreditLinesError):
+    code = "already_in_default"
+    title = "The reseller is already in default, declared otherwise"
+
+
+class NothingOutstanding(CreditLinesError):
+    code = "nothing_outstanding"
+    title = "Nothing outstanding to write off"
+
+
+class AlreadySettled(CreditLinesError):
+    code = "already_settled"
+    title = "The claim is already settled"
+
+
+class PeriodNotClosed(CreditLinesError):
+    code = "period_not_closed"
+    title = "The month has not ended in the distributor's time zone"

@@ -5,6 +5,7 @@ from creditlines.db.base import Base
 from creditlines.decisions.models import CreditPolicy, InsuranceCover, LimitRequest, Nomination, PolicyRequest
 from creditlines.events.models import Event, Webhook, WebhookAttempt
 from creditlines.ledger.models import Allocation, Drawing, Financing, LedgerEntry, Line, Release, Reseller
+from creditlines.losses.models import Claim, FunderStatement, ResellerDefault, WriteOff, WriteOffPart
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.programmes.models import Programme, PurchaseEvent
 from creditlines.tenants.models import Distributor, Vendor
@@ -13,6 +14,11 @@ __all__ = [
     "ApiKey",
     "Allocation",
     "Base",
+    "Claim",
+    "FunderStatement",
+    "ResellerDefault",
+    "WriteOff",
+    "WriteOffPart",
     "CreditPolicy",
     "InsuranceCover",
     "LimitRequest",

@@ -33,8 +33,27 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
     assert statuses["active"] > 350 and mezzanine > 30
     assert_the_insurer_story(uow)
     assert_the_financing_story(uow)
+    assert_the_loss_story(uow)
     again = demo.load(uow, size="smoke", if_empty=True, seed=7, database_url=f"sqlite:///{tmp_path}/x.db", progress=out)
     assert again == keys  # --if-empty: nothing loaded twice, the keys shown again
+
+
+def assert_the_loss_story(uow) -> None:
+    """Scheduled Coface cuts, two defaults written off by funder, claims (some settled), the
+    statements issued and their chain intact; verify (ledger and losses) clean."""
+    from creditlines.events.models import Event
+    from creditlines.losses import statement_chain
+    from creditlines.losses.models import Claim, FunderStatement, ResellerDefault
+    from creditlines.losses.verify import verify_all
+
+    with uow.snapshot() as s:
+        assert verify_all(s) == []
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.type == "insurance.cut_scheduled")) > 0
+        assert s.scalar(select(func.count()).select_from(ResellerDefault)) == 2
+        kinds = {(c.funder_kind, c.status) for c in s.scalars(select(Claim))}
+        assert ("vendor", "paid") in kinds and any(k == "insurer" for k, _ in kinds)
+        assert s.scalar(select(func.count()).select_from(FunderStatement)) >= 3
+        assert statement_chain.verify(s, distributor_id="actebis", funder="microsoft")[1] == []
 
 
 def assert_private(path, keys) -> None:

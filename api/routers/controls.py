@@ -77,7 +77,8 @@ def patch_distributor(
     who: Principal = Depends(officer),
 ) -> Any:
     """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`,
-    and `hold_days` (1–90, how long a held order waits, SPEC §16). Fields left out keep their value.
+    `hold_days` (1–90, how long a held order waits, SPEC §16) and `indemnity_rate` (percent of an
+    insured loss the insurer pays, default "90", SPEC §20). Fields left out keep their value.
     A change that loosens control (threshold raised or removed, cap policy to `none`, discretionary
     raised) asked with an officer key answers `202` with a
     pending policy request for another officer; the tightening part applies at once, and an admin
@@ -91,6 +92,8 @@ def patch_distributor(
             changes["base_cap_policy"] = body.base_cap_policy
         if "discretionary" in given and body.discretionary is not None:
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
+        if "indemnity_rate" in given and body.indemnity_rate is not None:  # SPEC §20: no control, at once
+            changes["indemnity_rate"] = body.indemnity_rate
         if body.hold_days is not None:  # how long a held order waits (SPEC §16): neither way a control
             held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
         view, request = policy_requests.change_policy(
@@ -119,7 +122,8 @@ def put_insurance(
     base limit above cover + discretionary is cut to it (ledger reason `insurer_cut`). A cover
     raised by more than the approval threshold (over its lowest of the last 30 days), asked with
     an officer key, answers `202` with a pending policy request: nothing is recorded until
-    another officer approves it."""
+    another officer approves it. With `effective_on` after today the decision is scheduled: event
+    `insurance.cut_scheduled` for a cut, and nothing changes until that date (SPEC §19)."""
     with uow.write() as s:
         cur = _cur(s, distributor_id)
         result = policy_requests.record_cover(
@@ -133,6 +137,7 @@ def put_insurance(
             actor=who.actor,
             key_id=who.key_id,
             admin=who.role == "admin",
+            effective_on=body.effective_on,
         )
         if isinstance(result, PolicyRequest):
             return _accepted(result, cur)
@@ -142,6 +147,7 @@ def put_insurance(
             base_limit_before=MoneyOut.of_minor(result.limit_before_minor, cur),
             base_limit_after=MoneyOut.of_minor(result.limit_after_minor, cur),
             limit_cut=result.limit_cut,
+            scheduled=result.scheduled,
         )
 
 

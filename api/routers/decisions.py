@@ -79,6 +79,7 @@ def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
         approval_threshold=_m(v.approval_threshold_minor, v.currency),
         base_cap_policy=v.base_cap_policy,
         discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
+        indemnity_rate=v.indemnity_rate,
         updated_at=v.updated_at,
         updated_by=v.updated_by,
     )
@@ -151,6 +152,7 @@ def cover_out(c: InsuranceCover, cur: str) -> dict[str, object]:
         cover=MoneyOut.of_minor(c.cover_minor, cur),
         previous_cover=_m(c.previous_cover_minor, cur),
         decided_on=c.decided_on,
+        effective_on=policy.effective_day(c),
         reference=c.reference,
         recorded_at=c.recorded_at,
         recorded_by=c.actor,

@@ -333,7 +333,9 @@ async def drawing_answer(state: Any, request: ledger.DrawingRequest) -> Response
 def list_drawings(
     distributor_id: DistributorId,
     reseller_id: ResellerId,
-    status_: Literal["open", "settled", "held", "cancelled", "expired"] | None = Query(None, alias="status"),
+    status_: Literal["open", "settled", "held", "cancelled", "expired", "written_off"] | None = Query(
+        None, alias="status"
+    ),
     cursor: Cursor = None,
     limit: int = Query(50, ge=1, le=500),
     uow: UnitOfWork = Depends(get_uow),

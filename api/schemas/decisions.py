@@ -28,6 +28,10 @@ class CreditPolicyPatch(Strict):
     base_cap_policy: Literal["none", "cover_plus_discretionary"] | None = None
     discretionary: MoneyIn | None = Field(None, description="Under cover_plus_discretionary: the cap is cover + this")
     hold_days: int | None = Field(None, ge=1, le=90, description="Days a held order waits for credit (SPEC §16)")
+    indemnity_rate: str | int | None = Field(
+        None,
+        description='Percent (0–100, at most two decimals, e.g. "90") of an insured loss the insurer pays (SPEC §20)',
+    )
 
 
 class CreditPolicyOut(BaseModel):
@@ -35,6 +39,7 @@ class CreditPolicyOut(BaseModel):
     approval_threshold: MoneyOut | None
     base_cap_policy: Literal["none", "cover_plus_discretionary"]
     discretionary: MoneyOut
+    indemnity_rate: str = Field(description='Percent, e.g. "90"')
     updated_at: datetime | None
     updated_by: str | None
     hold_days: int = Field(7, description="Days a held order waits for credit before it expires")
@@ -119,6 +124,7 @@ class InsuranceIn(Strict):
     insurer: Name
     cover: MoneyIn = Field(description='"0.00": the cover was cancelled')
     decided_on: Day
+    effective_on: Day | None = Field(None, description="From this local date (default decided_on); later: scheduled")
     reference: Reference | None = None
 
 
@@ -128,6 +134,7 @@ class InsuranceOut(BaseModel):
     cover: MoneyOut
     previous_cover: MoneyOut | None
     decided_on: date
+    effective_on: date
     reference: str | None
     recorded_at: datetime
     recorded_by: str
@@ -138,6 +145,7 @@ class InsuranceDecisionOut(InsuranceOut):
     base_limit_before: MoneyOut
     base_limit_after: MoneyOut
     limit_cut: bool
+    scheduled: bool = Field(description="true: takes effect after today; nothing changed yet")
 
 
 class CoverCutOut(BaseModel):
@@ -146,6 +154,8 @@ class CoverCutOut(BaseModel):
     status: str
     insurer: str
     cut_on: date
+    effective_on: date
+    scheduled: bool
     cover_before: MoneyOut
     cover_after: MoneyOut
     base_limit: MoneyOut

@@ -67,7 +67,7 @@ class DrawingOut(BaseModel):
     reference: str
     amount: MoneyOut
     outstanding: MoneyOut
-    status: Literal["open", "settled", "held", "cancelled", "expired"]
+    status: Literal["open", "settled", "held", "cancelled", "expired", "written_off"]
     vendor_id: str | None
     allocations: list[AllocationOut]
     created_at: datetime

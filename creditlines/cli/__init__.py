@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from creditlines.cli import database, decisions, demo, events, keys, ledger, partners, reports, serve
+from creditlines.cli import database, decisions, demo, events, keys, ledger, partners, reports, serve, statements
 
 app = typer.Typer(
     help="creditlines: credit lines of IT resellers and vendor-funded supplementary lines.",
@@ -30,6 +30,7 @@ app.add_typer(reports.app, name="report")
 decisions.register(app)  # requests list|approve|reject, insurance set (SPEC §12)
 app.add_typer(events.app, name="events")
 app.command()(events.deliver)
+app.add_typer(statements.app, name="statements")
 
 
 def main() -> None:  # pragma: no cover

@@ -154,15 +154,20 @@ def set_cover(
     decided_on: str = typer.Option(..., "--decided-on", help="the insurer's date, YYYY-MM-DD"),
     reference: str = typer.Option(None, "--reference"),
     officer: str = typer.Option("desk", "--officer", help="recorded as cli:<officer>"),
+    effective_on: str = typer.Option(
+        None, "--effective-on", help="in force from (default decided-on); later: scheduled"
+    ),
 ) -> None:
-    """Record an insurer's decision; under cover_plus_discretionary a cut lowers the base limit."""
+    """Record an insurer's decision; under cover_plus_discretionary a cut lowers the base limit
+    (a decision effective after today is scheduled: the nightly run applies it on its date)."""
     from creditlines.decisions import insurance
     from creditlines.errors import CreditLinesError
 
     try:
         day = date.fromisoformat(decided_on)
+        effective = date.fromisoformat(effective_on) if effective_on else None
     except ValueError:
-        err.print(f"[red]--decided-on must be a date such as 2027-01-15, got {decided_on!r}[/red]")
+        err.print("[red]--decided-on and --effective-on must be dates such as 2027-01-15[/red]")
         raise typer.Exit(2) from None
     try:
         with _session(write=True) as s:
@@ -176,6 +181,7 @@ def set_cover(
                 insurer=insurer,
                 cover=amount,
                 decided_on=day,
+                effective_on=effective,
                 reference=reference,
                 actor=f"cli:{officer}",
             )
@@ -183,6 +189,11 @@ def set_cover(
         common.fail(exc)
     if not result.changed:
         console.print(f"{reseller}: the same decision was already recorded; nothing changed")
+        return
+    if result.scheduled:
+        console.print(
+            f"{reseller}: {insurer} cover {_people(result.cover.cover_minor, currency)} scheduled from {effective}"
+        )
         return
     console.print(
         f"{reseller}: {insurer} cover {_people(result.cover.cover_minor, currency)}"

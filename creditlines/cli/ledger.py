@@ -9,8 +9,8 @@ from creditlines.config import get_settings
 
 
 def verify(distributor: str = typer.Option(None, "--distributor", "-d", help="only this distributor")) -> None:
-    """Recompute every balance from the ledger; exit 1 on any difference."""
-    from creditlines.ledger.verify import verify as run_verify
+    """Recompute every balance from the ledger, and the claims from the write-offs; exit 1 on any difference."""
+    from creditlines.losses.verify import verify_all as run_verify
 
     with uow().snapshot() as session:
         differences = run_verify(session, distributor_id=distributor)

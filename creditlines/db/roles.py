@@ -35,10 +35,12 @@ APPEND_ONLY = (
     "event",
     "webhook_attempt",
 )  # 0004, 0005, 0006
-# The tables whose rows change state: the only ones the app role may UPDATE (0008; distributor and financing 0010).
+# The tables whose rows change state: the only ones the app role may UPDATE (0008; distributor and
+# financing 0010; claim 0012).
 STATEFUL = (
     "allocation",
     "api_key",
+    "claim",
     "credit_policy",
     "distributor",
     "drawing",

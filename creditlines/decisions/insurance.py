@@ -6,15 +6,21 @@ a decision that leaves the base limit above cover + discretionary lowers it to t
 ordinary ``limit_set`` entry with reason ``insurer_cut``, which may leave the reseller over limit
 (what is drawn stays drawn). A raise of cover never raises a limit by itself: that is the credit
 desk's decision (``PUT …/base-limit``). The same decision recorded twice changes nothing.
+
+Cover in time (SPEC §19): a decision may take effect later (``effective_on``). A cut effective
+after today is *scheduled*: nothing changes yet but the history and the event
+``insurance.cut_scheduled`` (before, after, ``effective_on``), so the desk and the vendors can act
+before it; from that local date the cap follows it at read time (:func:`policy.insured_cap`), and
+the nightly job (``creditlines.jobs.cover_cuts``) lowers the base limit (``insurer_cut``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from moneyed import Money
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from creditlines import clock, ledger, validation
@@ -23,10 +29,14 @@ from creditlines.decisions import journal, policy
 from creditlines.decisions.limit_requests import _base, _limit_minor, _locked_reseller, set_base_limit
 from creditlines.decisions.models import InsuranceCover
 from creditlines.errors import ValidationFailed
+from creditlines.events import outbox
+from creditlines.events.types import EventType
+from creditlines.money import from_minor
 from creditlines.tenants import lookup
 
 INSURER_CUT = "insurer_cut"
 INSURER_MAX = 200
+MAX_NOTICE = timedelta(days=731)  # how far ahead a decision may take effect
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class CoverDecision:
     changed: bool  # False: the same decision was already the current one
     limit_before_minor: int
     limit_after_minor: int
+    scheduled: bool = False  # takes effect after today: nothing changed yet
 
     @property
     def limit_cut(self) -> bool:
@@ -65,23 +76,31 @@ def set_cover(
     decided_on: date,
     reference: str | None,
     actor: str,
+    effective_on: date | None = None,
 ) -> CoverDecision:
-    """Record the insurer's decision on the reseller (``cover`` 0: cancelled) and apply the cap.
-    This records at once: an officer's raise goes through
-    :func:`creditlines.decisions.policy_requests.record_cover` (four eyes, SPEC §23)."""
+    """Record the insurer's decision on the reseller (``cover`` 0: cancelled) and apply the cap
+    (at once when it is in force today; a decision effective later is scheduled). This records at
+    once: an officer's raise goes through :func:`creditlines.decisions.policy_requests.record_cover`
+    (four eyes, SPEC §23)."""
     distributor = lookup.require_distributor(session, distributor_id)
     insurer, cover_minor, reference = checked(session, distributor_id, insurer, cover, decided_on, reference)
+    effective = decided_on if effective_on is None else effective_on
+    if not isinstance(effective, date) or effective < decided_on or effective > decided_on + MAX_NOTICE:
+        raise ValidationFailed("effective_on must be on or after decided_on, and at most two years after it")
+    today = clock.local_today(distributor.timezone)
     reseller = _locked_reseller(session, distributor_id, reseller_id)
     base = _base(session, distributor_id, reseller_id)
     before = base.limit_minor
     current = policy.current_cover(session, distributor_id, reseller_id)
-    if current is not None and (current.insurer, current.cover_minor, current.decided_on, current.reference) == (
-        insurer,
-        cover_minor,
-        decided_on,
-        reference,
-    ):
-        return CoverDecision(current, False, before, before)
+    if current is not None and (
+        current.insurer,
+        current.cover_minor,
+        current.decided_on,
+        policy.effective_day(current),
+        current.reference,
+    ) == (insurer, cover_minor, decided_on, effective, reference):
+        return CoverDecision(current, False, before, before, policy.effective_day(current) > today)
+    in_force_then = policy.cover_in_force(session, distributor_id, reseller_id, effective)
     now = clock.now()
     previous = current.cover_minor if current is not None else None
     entry = journal.record(
@@ -95,6 +114,7 @@ def set_cover(
         details={
             "insurer": insurer,
             "decided_on": decided_on.isoformat(),
+            "effective_on": effective.isoformat(),
             "reference": reference,
             "previous_cover_minor": previous,
         },
@@ -107,13 +127,35 @@ def set_cover(
         cover_minor=cover_minor,
         previous_cover_minor=previous,
         decided_on=decided_on,
+        effective_on=effective,
         reference=reference,
         recorded_at=now,
         actor=actor,
     )
     session.add(row)
+    if effective > today:
+        before_cover = in_force_then.cover_minor if in_force_then is not None else None
+        if before_cover is not None and cover_minor < before_cover:
+            outbox.record(
+                session,
+                EventType.INSURANCE_CUT_SCHEDULED,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                at=now,
+                data={
+                    "insurer": insurer,
+                    "before_minor": before_cover,
+                    "after_minor": cover_minor,
+                    "decided_on": decided_on.isoformat(),
+                    "effective_on": effective.isoformat(),
+                    "reference": reference,
+                },
+            )
+        session.flush()
+        return CoverDecision(row, True, before, before, scheduled=True)
+    session.flush()
     after = before
-    cap = policy.insured_cap(session, distributor_id, reseller_id, cover_minor=cover_minor)
+    cap = policy.insured_cap(session, distributor_id, reseller_id, day=today)
     if cap is not None and before > cap and reseller.status != "terminated":
         set_base_limit(
             session, reseller, limit_minor=cap, currency=distributor.currency, reason=INSURER_CUT, actor=actor
@@ -202,6 +244,7 @@ def import_covers(
                 cover_minor=cover_minor,
                 previous_cover_minor=None,
                 decided_on=decided_on,
+                effective_on=decided_on,
                 reference=None,
                 recorded_at=now,
                 actor=actor,
@@ -227,3 +270,50 @@ def import_covers(
                 actor=actor,
             )
     return len(recorded)
+
+
+CATCH_UP = timedelta(days=31)  # scheduled cuts a missed night still applies
+
+
+def apply_due_cuts(session: Session, *, distributor_id: str, day: date, actor: str) -> list[str]:
+    """The nightly job's step (SPEC §19): every reseller with a scheduled decision that took
+    effect on or before ``day`` (within :data:`CATCH_UP`), whose base limit is above the cap under
+    the cover in force that day, has it lowered to the cap (``insurer_cut``), under its lock.
+    Idempotent: a second run finds nothing above the cap. Returns the resellers cut."""
+    distributor = lookup.require_distributor(session, distributor_id)
+    effective = policy_effective_column()
+    candidates = session.scalars(
+        select(InsuranceCover.reseller_id)
+        .where(
+            InsuranceCover.distributor_id == distributor_id,
+            InsuranceCover.effective_on.is_not(None),
+            InsuranceCover.effective_on > InsuranceCover.decided_on,
+            effective <= day,
+            effective >= day - CATCH_UP,
+        )
+        .distinct()
+        .order_by(InsuranceCover.reseller_id)
+    ).all()
+    cut = []
+    for reseller_id in candidates:
+        reseller = _locked_reseller(session, distributor_id, reseller_id)
+        if reseller.status == "terminated":
+            continue
+        cap = policy.insured_cap(session, distributor_id, reseller_id, day=day)
+        base = _base(session, distributor_id, reseller_id)
+        if cap is not None and base.limit_minor > cap:
+            ledger.set_base_limit(
+                session,
+                distributor_id=distributor_id,
+                reseller_id=reseller_id,
+                limit=from_minor(cap, distributor.currency),
+                reason=INSURER_CUT,
+                actor=actor,
+            )
+            cut.append(reseller_id)
+    session.flush()
+    return cut
+
+
+def policy_effective_column() -> ColumnElement[date]:
+    return func.coalesce(InsuranceCover.effective_on, InsuranceCover.decided_on)

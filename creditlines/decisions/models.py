@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Text,
     text,
@@ -45,6 +46,8 @@ class CreditPolicy(Base):
     approval_threshold_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     base_cap_policy: Mapped[str] = mapped_column(String(32), default="none")
     discretionary_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The share of an insured loss the insurer indemnifies, in basis points (SPEC §20; 9000 = 90 %).
+    indemnity_rate_bp: Mapped[int] = mapped_column(Integer, default=9000, server_default="9000")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(100))
 
@@ -54,6 +57,7 @@ class CreditPolicy(Base):
             "approval_threshold_minor IS NULL OR approval_threshold_minor >= 0", name="approval_threshold_nonnegative"
         ),
         CheckConstraint("discretionary_minor >= 0", name="discretionary_nonnegative"),
+        CheckConstraint("indemnity_rate_bp BETWEEN 0 AND 10000", name="indemnity_rate_range"),
     )
 
 
@@ -190,6 +194,8 @@ class InsuranceCover(Base):
     cover_minor: Mapped[int] = mapped_column(BigInteger)
     previous_cover_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     decided_on: Mapped[date] = mapped_column(Date)
+    # The local date the decision takes effect (SPEC §19); null (rows before 0012): ``decided_on``.
+    effective_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(100))

@@ -3,21 +3,27 @@
 * ``approval_threshold``: a raise of a base limit by more than it waits for a second officer
   key (none: every change applies at once, as before).
 * ``base_cap_policy``: ``none`` (default) or ``cover_plus_discretionary``: the base limit is at
-  most the insurer's current cover (0 when none was ever recorded) plus ``discretionary``.
+  most the insurer's cover in force today (0 when none was ever recorded) plus ``discretionary``.
+* ``indemnity_rate``: the share of an insured loss the insurer pays (SPEC §20), in basis points.
 
 Which change of a field loosens control (and so waits for a second officer, SPEC §23) is
 declared here with the field (:data:`FIELDS`).
+
+Cover in time (SPEC §19): a decision is in force from its ``effective_on`` (default its
+``decided_on``). The cover in force on a date is the last decision *recorded* among those in force
+by that date: a later decision supersedes a scheduled one whose date it reaches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from moneyed import Money
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,6 +35,7 @@ from creditlines.money import to_minor
 from creditlines.tenants import lookup
 
 UNSET: object = object()
+DEFAULT_INDEMNITY_BP = 9000
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,30 @@ class PolicyView:
     discretionary_minor: int
     updated_at: datetime | None
     updated_by: str | None
+    indemnity_rate_bp: int = DEFAULT_INDEMNITY_BP
+
+    @property
+    def indemnity_rate(self) -> str:
+        """The rate as a percent string ("90", "87.5")."""
+        return percent_str(self.indemnity_rate_bp)
+
+
+def percent_str(bp: int) -> str:
+    value = (Decimal(bp) / 100).normalize()
+    return f"{value:f}"
+
+
+def percent_bp(value: object) -> int:
+    """A percent 0–100 with at most two decimals ("90", "87.5", 90) as basis points."""
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise ValidationFailed("indemnity_rate must be a percent between 0 and 100, as a string or an integer")
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValidationFailed("indemnity_rate must be a percent between 0 and 100") from None
+    if not number.is_finite() or number < 0 or number > 100 or (number * 100) != (number * 100).to_integral_value():
+        raise ValidationFailed("indemnity_rate must be a percent between 0 and 100 with at most two decimals")
+    return int(number * 100)
 
 
 def _view(distributor_id: str, currency: str, row: CreditPolicy | None) -> PolicyView:
@@ -53,6 +84,7 @@ def _view(distributor_id: str, currency: str, row: CreditPolicy | None) -> Polic
         row.discretionary_minor,
         row.updated_at,
         row.updated_by,
+        row.indemnity_rate_bp,
     )
 
 
@@ -98,6 +130,9 @@ def declare(name: str, column: str, loosens: Callable[[Any, Any], bool]) -> None
 declare("approval_threshold", "approval_threshold_minor", _raised_or_removed)
 declare("base_cap_policy", "base_cap_policy", lambda before, after: after == "none" and before != "none")
 declare("discretionary", "discretionary_minor", lambda before, after: after > before)
+# The insurer's share of an insured loss (SPEC §20) is no control over the desk's credit: it only
+# says what a claim on the insurer is worth. It applies at once, either way.
+declare("indemnity_rate", "indemnity_rate_bp", lambda before, after: False)
 
 
 def normalise(
@@ -107,6 +142,7 @@ def normalise(
     approval_threshold: object = UNSET,
     base_cap_policy: object = UNSET,
     discretionary: object = UNSET,
+    indemnity_rate: object = UNSET,
 ) -> dict[str, object]:
     """What is given, checked, as column values (``approval_threshold=None`` removes the threshold)."""
     cur = lookup.require_distributor(session, distributor_id).currency
@@ -125,6 +161,8 @@ def normalise(
         if not isinstance(discretionary, Money):
             raise ValidationFailed("discretionary must be an amount")
         changes["discretionary_minor"] = _minor(discretionary, cur, "discretionary")
+    if indemnity_rate is not UNSET:
+        changes["indemnity_rate_bp"] = percent_bp(indemnity_rate)
     return changes
 
 
@@ -139,6 +177,7 @@ def locked_row(session: Session, distributor_id: str, actor: str) -> CreditPolic
             approval_threshold_minor=None,
             base_cap_policy="none",
             discretionary_minor=0,
+            indemnity_rate_bp=DEFAULT_INDEMNITY_BP,
             updated_at=clock.now(),
             updated_by=actor,
         )
@@ -177,6 +216,7 @@ def update(
     approval_threshold: object = UNSET,
     base_cap_policy: object = UNSET,
     discretionary: object = UNSET,
+    indemnity_rate: object = UNSET,
 ) -> PolicyView:
     """Change what is given at once, loosening or not: the platform operator's path (admin keys,
     the demo); an officer's change goes through :mod:`creditlines.decisions.policy_requests`.
@@ -188,6 +228,7 @@ def update(
         approval_threshold=approval_threshold,
         base_cap_policy=base_cap_policy,
         discretionary=discretionary,
+        indemnity_rate=indemnity_rate,
     )
     row = locked_row(session, distributor_id, actor)
     apply(session, row, changes, actor)
@@ -195,7 +236,8 @@ def update(
 
 
 def current_cover(session: Session, distributor_id: str, reseller_id: str) -> InsuranceCover | None:
-    """The last cover decision recorded for the reseller (read under the reseller's lock)."""
+    """The last cover decision recorded for the reseller, in force or scheduled (read under the
+    reseller's lock): what a new decision is compared with."""
     return session.scalars(
         select(InsuranceCover)
         .where(InsuranceCover.distributor_id == distributor_id, InsuranceCover.reseller_id == reseller_id)
@@ -204,18 +246,60 @@ def current_cover(session: Session, distributor_id: str, reseller_id: str) -> In
     ).one_or_none()
 
 
+def effective_day(cover: InsuranceCover) -> date:
+    """The local date a decision takes effect (rows recorded before SPEC §19: its ``decided_on``)."""
+    return cover.effective_on or cover.decided_on
+
+
+def cover_in_force(session: Session, distributor_id: str, reseller_id: str, day: date) -> InsuranceCover | None:
+    """The cover decision in force on the local date ``day`` (SPEC §19): the last recorded among
+    those effective on or before it; None when none was."""
+    return session.scalars(
+        select(InsuranceCover)
+        .where(
+            InsuranceCover.distributor_id == distributor_id,
+            InsuranceCover.reseller_id == reseller_id,
+            func.coalesce(InsuranceCover.effective_on, InsuranceCover.decided_on) <= day,
+        )
+        .order_by(InsuranceCover.seq.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def in_force_in(history: list[InsuranceCover], day: date) -> InsuranceCover | None:
+    """:func:`cover_in_force` over a history already read (oldest first)."""
+    found = None
+    for cover in history:
+        if effective_day(cover) <= day:
+            found = cover
+    return found
+
+
 def insured_cap(
-    session: Session, distributor_id: str, reseller_id: str, *, cover_minor: int | None = None
+    session: Session,
+    distributor_id: str,
+    reseller_id: str,
+    *,
+    cover_minor: int | None = None,
+    day: date | None = None,
 ) -> int | None:
-    """The highest base limit the policy allows for the reseller now (with ``cover_minor``: for
-    that cover); None when uncapped."""
+    """The highest base limit the policy allows for the reseller on ``day`` (default: the
+    distributor's local today), under the cover in force that day — a scheduled cut counts from its
+    date, at read time, job or no job (with ``cover_minor``: for that cover); None when uncapped."""
     row = session.get(CreditPolicy, distributor_id, populate_existing=True)
     if row is None or row.base_cap_policy != "cover_plus_discretionary":
         return None
     if cover_minor is None:
-        cover = current_cover(session, distributor_id, reseller_id)
+        if day is None:
+            day = clock.local_today(lookup.require_distributor(session, distributor_id).timezone)
+        cover = cover_in_force(session, distributor_id, reseller_id, day)
         cover_minor = cover.cover_minor if cover is not None else 0
     return cover_minor + row.discretionary_minor
+
+
+def indemnity_rate_bp(session: Session, distributor_id: str) -> int:
+    row = session.get(CreditPolicy, distributor_id, populate_existing=True)
+    return DEFAULT_INDEMNITY_BP if row is None else row.indemnity_rate_bp
 
 
 def approval_threshold(session: Session, distributor_id: str) -> int | None:

@@ -169,6 +169,7 @@ def record_cover(
     actor: str,
     key_id: str,
     admin: bool,
+    effective_on: date | None = None,
 ) -> insurance.CoverDecision | PolicyRequest:
     """Record the cover decision at once, or — a raise by more than the approval threshold over
     the lowest cover of the previous 30 days, asked by an officer key — open a pending request
@@ -193,6 +194,7 @@ def record_cover(
                 "insurer": insurer,
                 "cover_minor": cover_minor,
                 "decided_on": decided_on.isoformat(),
+                "effective_on": effective_on.isoformat() if effective_on is not None else None,
                 "reference": reference,
             },
             previous={"cover_minor": current.cover_minor if current is not None else None},
@@ -209,6 +211,7 @@ def record_cover(
         decided_on=decided_on,
         reference=reference,
         actor=actor,
+        effective_on=effective_on,
     )
 
 
@@ -288,6 +291,7 @@ def decide(
                 decided_on=date.fromisoformat(changes["decided_on"]),
                 reference=changes["reference"],
                 actor=actor,
+                effective_on=date.fromisoformat(changes["effective_on"]) if changes.get("effective_on") else None,
             )
     request.status = "approved" if decision == "approve" else "rejected"
     request.decided_at, request.decided_by, request.decision_reason = now, actor, reason

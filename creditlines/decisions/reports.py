@@ -1,8 +1,10 @@
 """The cover-cuts listing (SPEC §12): the list a distributor shares when a vendor asks whom to help.
 
 One row per reseller whose insurer cover was cut by a decision dated on or after ``since``
-(cover before the first such cut, cover now), with its base limit, what it has drawn, and the
-vendor lines it holds. JSON, or CSV through the listings' writer that neutralises text cells.
+(cover before the first such cut, cover after the last decision recorded), with the date the last
+cut takes effect and whether it is still scheduled (SPEC §19: the list a vendor uses to step in
+before the date), its base limit, what it has drawn, and the vendor lines it holds.
+JSON, or CSV through the listings' writer that neutralises text cells.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from creditlines import clock
 from creditlines.csvdoc import AMOUNT
 from creditlines.decisions.models import InsuranceCover
+from creditlines.decisions.policy import effective_day
 from creditlines.errors import ValidationFailed
 from creditlines.ledger.models import Line, Reseller
 from creditlines.money import amount_str
@@ -38,6 +41,8 @@ class CoverCutRow:
     vendor_funders: str
     over_limit: bool
     currency: str
+    effective_on: str  # last in the CSV: older consumers read the columns they knew by position
+    scheduled: bool
 
 
 COVER_CUT_FIELDS = list(CoverCutRow.__dataclass_fields__)
@@ -106,4 +111,6 @@ def cover_cuts(session: Session, *, distributor_id: str, since: date) -> Iterato
             " ".join(sorted({line.funder for line in vendor})),
             drawn > limit,
             cur,
+            effective_day(cuts[-1]).isoformat(),
+            effective_day(cuts[-1]) > today,
         )

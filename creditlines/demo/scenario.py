@@ -27,6 +27,7 @@ from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from creditlines.demo import financing as demo_financing
 from creditlines.demo import insurance as demo_insurance
+from creditlines.demo import losses as demo_losses
 from creditlines.demo.history import Stats, history, settled_history
 from creditlines.demo.keys import keys_file, write_private
 from creditlines.ledger.models import Reseller
@@ -140,7 +141,12 @@ def load(
         progress,
         count=max(12, spec["resellers"] // 250),
     )
-    history(uow, rng, by_distributor, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
+    story = demo_losses.choose(uow, seed, cut, mezz["granted"])
+    in_history = {d: [r for r in rs if r not in story.resellers] for d, rs in by_distributor.items()}
+    history(uow, rng, in_history, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
+    losses = demo_losses.play(uow, story, start, mezz["id"], progress)
+    with progress.status("issuing the funders' monthly statements"):
+        losses["statements"] = demo_losses.issue_statements(uow)
     keys.update(example_reseller=mezz["example"], mezzanine=mezz["id"], oem=oem)
     write_private(path, json.dumps(keys, indent=2))
     progress.print(
@@ -148,6 +154,8 @@ def load(
         f"{stats.events} purchase events, {stats.orders} orders ({stats.refused} refused), {stats.payments} payments, "
         f"{financed['financed']} orders financed by Microsoft Financing ({financed['late']} paid late)"
         + (f", {stats.settled:,} settled orders of history" if stats.settled else "")
+        + f"; {losses['scheduled']} scheduled cover cuts, 2 defaults with {losses['claims']} claims"
+        f" ({losses['settled']} settled), {losses['statements']} funder statements issued"
     )
     return keys
 
@@ -233,6 +241,7 @@ def _mezzanine(
             ends_on=ends_on,
             max_beneficiaries=1000,
             max_total_limit=Money("4500000.00", "EUR"),
+            on_expiry="run_off",  # Microsoft's guarantee: what is drawn stays Microsoft's risk (SPEC §20)
         )
         chosen = rng.sample(resellers, min(len(resellers), rng.randint(900, 1000)))  # among the resellers cut
         batch: list[tuple[str, Money | None]] = [
@@ -249,7 +258,7 @@ def _mezzanine(
             )
         granted = [r.subject for r in results if r.outcome == "granted"]
         stats.enrolled = len(granted)
-    return {"id": programme.id, "example": granted[0] if granted else resellers[0]}
+    return {"id": programme.id, "example": granted[0] if granted else resellers[0], "granted": granted}
 
 
 def _oem_programme(uow: UnitOfWork, starts_on: date, today: date) -> str:

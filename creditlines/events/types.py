@@ -24,6 +24,12 @@ class EventType(StrEnum):
     NOMINATION_APPROVED = "nomination.approved"
     NOMINATION_REJECTED = "nomination.rejected"
     INSURANCE_CHANGED = "insurance.changed"
+    # Losses (issue 24, SPEC §19–§20).
+    INSURANCE_CUT_SCHEDULED = "insurance.cut_scheduled"
+    RESELLER_DEFAULTED = "reseller.defaulted"
+    DRAWING_WRITTEN_OFF = "drawing.written_off"
+    CLAIM_OPENED = "claim.opened"
+    CLAIM_SETTLED = "claim.settled"
     DRAWING_CREATED = "drawing.created"
     DRAWING_REFUSED = "drawing.refused"
     DRAWING_SETTLED = "drawing.settled"
@@ -57,6 +63,8 @@ PARTNER_TYPES: tuple[str, ...] = (
     EventType.NOMINATION_CREATED,
     EventType.NOMINATION_APPROVED,
     EventType.NOMINATION_REJECTED,
+    EventType.CLAIM_OPENED,  # only the vendor's own claims name it (SPEC §20)
+    EventType.CLAIM_SETTLED,
     EventType.WEBHOOK_DISABLED,
 )
 

@@ -127,6 +127,7 @@ class DistributorExpiry:
     held_released: int = 0  # held orders released by the nightly re-check (SPEC §16)
     held_expired: int = 0  # held orders written expired by it
     financings_overdue: int = 0  # financings past due, moved to base (SPEC §17)
+    cover_cuts: int = 0  # base limits lowered by a scheduled insurer cut that took effect (SPEC §19)
 
 
 class FutureAsOf(ValueError):
@@ -161,6 +162,7 @@ def run_expiry(
 
     from creditlines.db.engine import is_postgresql
     from creditlines.decisions.limit_requests import expire_requests
+    from creditlines.jobs.cover_cuts import apply_scheduled_cuts
     from creditlines.tenants import service as tenants
 
     with uow.read() as s:
@@ -199,6 +201,7 @@ def run_expiry(
                 guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(d.id)})
                 guard.close()
         expire_requests(uow, d.id, day, actor=actor, dry_run=dry_run)  # limit requests past 14 days (SPEC §12)
+        report.cover_cuts = len(apply_scheduled_cuts(uow, d.id, day, actor=actor, dry_run=dry_run))  # SPEC §19
         if not dry_run:
             report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
             report.financings_overdue = _move_overdue_financings(uow, d.id)

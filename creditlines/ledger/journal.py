@@ -57,6 +57,12 @@ class EntryKind(StrEnum):
     NOMINATION_APPROVED = "nomination_approved"
     NOMINATION_REJECTED = "nomination_rejected"
     INSURANCE_SET = "insurance_set"
+    # Losses (SPEC §20): a reseller declared in default, each allocation written off (a balance
+    # change on its line, with the drawing and the write-off named), each claim opened and settled.
+    RESELLER_DEFAULTED = "reseller_defaulted"
+    WRITTEN_OFF = "written_off"
+    CLAIM_OPENED = "claim_opened"
+    CLAIM_SETTLED = "claim_settled"
 
 
 def append(

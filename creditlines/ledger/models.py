@@ -216,7 +216,8 @@ class Drawing(Base):
             name="outstanding_range",
         ),
         CheckConstraint(
-            "(status = 'open' AND outstanding_minor > 0) OR (status = 'settled' AND outstanding_minor = 0)"
+            "(status = 'open' AND outstanding_minor > 0)"
+            " OR (status IN ('settled', 'written_off') AND outstanding_minor = 0)"
             " OR (status IN ('held', 'cancelled', 'expired') AND outstanding_minor = 0 AND held_at IS NOT NULL)",
             name="status",
         ),

@@ -165,6 +165,15 @@ def stream_drawings(session: Session, distributor_id: str | None) -> Iterator[Dr
     yield from session.scalars(stmt.execution_options(yield_per=5000))
 
 
+def stream_allocations(session: Session, distributor_id: str | None) -> Iterator[Allocation]:
+    stmt = select(Allocation).order_by(
+        Allocation.distributor_id, Allocation.reseller_id, Allocation.drawing_reference, Allocation.line_id
+    )
+    if distributor_id:
+        stmt = stmt.where(Allocation.distributor_id == distributor_id)
+    yield from session.scalars(stmt.execution_options(yield_per=5000))
+
+
 def stream_releases(session: Session, distributor_id: str | None) -> Iterator[Release]:
     stmt = select(Release).order_by(
         Release.distributor_id, Release.reseller_id, Release.drawing_reference, Release.reference

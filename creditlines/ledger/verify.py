@@ -6,11 +6,15 @@ Streams entries, lines, drawings and releases in primary-key order, one reseller
 Per reseller: the sequence runs 1..n without a gap and ends at the reseller's counter; the
 fold of the entries gives the reseller's status and each line's balance; each drawing has its
 ``drawing_posted`` entry with its amount, and its outstanding is that amount less the releases
-the ledger posted against it; each release has its ``release_posted`` entry with its amount —
-and no entry names a drawing or a release that is not there. A held, cancelled or expired order
-(SPEC §16) draws nothing: no entry, allocation or release, outstanding 0; the reseller's
-``held_count`` is the number of its held orders. A financing line (SPEC §17) is a line like any
-other: its balance is the fold of its entries.
+the ledger posted against it and the amounts it wrote off; each release has its
+``release_posted`` entry with its amount — and no entry names a drawing or a release that is not
+there. Per allocation (SPEC §20): what was drawn on the line for the drawing (allocated, plus
+transferred in) = outstanding + released + transferred out + written off, i.e. the sum of the
+balance changes the ledger records for that drawing on that line is the allocation's outstanding.
+The losses' own checks (claims against write-offs by funder) are in ``creditlines.losses.verify``.
+A held, cancelled or expired order (SPEC §16) draws nothing: no entry, allocation or release,
+outstanding 0; the reseller's ``held_count`` is the number of its held orders. A financing line
+(SPEC §17) is a line like any other: its balance is the fold of its entries.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def _entries_against_rows(session: Session, distributor_id: str | None) -> Itera
     lines_of = _PerReseller(repo.stream_lines(session, distributor_id))
     drawings_of = _PerReseller(repo.stream_drawings(session, distributor_id))
     releases_of = _PerReseller(repo.stream_releases(session, distributor_id))
+    allocations_of = _PerReseller(repo.stream_allocations(session, distributor_id))
     for reseller in repo.stream_resellers(session, distributor_id):
         key = (reseller.distributor_id, reseller.id)
         own_entries = entries_of.take(key)
@@ -66,6 +71,7 @@ def _entries_against_rows(session: Session, distributor_id: str | None) -> Itera
             yield Difference(orphan[0], f"reseller {orphan[1]}", "exists", False, True)
         yield from _check_reseller(reseller, own_entries, lines_of.take(key))
         yield from _check_drawings_and_releases(reseller, own_entries, drawings_of.take(key), releases_of.take(key))
+        yield from _check_allocations(reseller, own_entries, allocations_of.take(key))
     entries_of.take((chr(0x10FFFF),))  # entries after the last reseller
     for orphan in entries_of.skipped:
         yield Difference(orphan[0], f"reseller {orphan[1]}", "exists", False, True)
@@ -129,6 +135,7 @@ def _check_drawings_and_releases(
     # Typed as the columns are (nullable): verify reads whatever the tables hold.
     posted: dict[str | None, list[int | None]] = {}  # drawing -> amounts of its drawing_posted entries
     released: dict[str | None, int] = {}  # drawing -> sum of its release_posted entries
+    written_off: dict[str | None, int] = {}  # drawing -> sum of its written_off entries
     release_entries: dict[tuple[str | None, str | None], list[int | None]] = {}
     for entry in entries:
         if entry.kind == "drawing_posted":
@@ -137,6 +144,10 @@ def _check_drawings_and_releases(
             released[entry.drawing_reference] = released.get(entry.drawing_reference, 0) + (entry.amount_minor or 0)
             release_entries.setdefault((entry.drawing_reference, entry.release_reference), []).append(
                 entry.amount_minor
+            )
+        elif entry.kind == "written_off":
+            written_off[entry.drawing_reference] = written_off.get(entry.drawing_reference, 0) + (
+                entry.amount_minor or 0
             )
     seen = set()
     held = sum(1 for drawing in drawings if drawing.status == "held")
@@ -158,7 +169,11 @@ def _check_drawings_and_releases(
                 drawing.amount_minor,
                 amounts[0] if len(amounts) == 1 else amounts or None,
             )
-        expected = ((amounts[0] or 0) if len(amounts) == 1 else 0) - released.get(drawing.reference, 0)
+        expected = (
+            ((amounts[0] or 0) if len(amounts) == 1 else 0)
+            - released.get(drawing.reference, 0)
+            - written_off.get(drawing.reference, 0)
+        )
         if drawing.outstanding_minor != expected:
             yield Difference(d, subject, "outstanding vs ledger", drawing.outstanding_minor, expected)
     for reference in sorted(posted.keys() - seen, key=str):
@@ -178,6 +193,27 @@ def _check_drawings_and_releases(
             )
     for drawing_reference, reference in sorted(release_entries.keys() - seen_releases):
         yield Difference(d, f"release {r}/{drawing_reference}/{reference}", "exists", False, True)
+
+
+def _check_allocations(
+    reseller: Reseller, entries: list[LedgerEntry], allocations: list[Allocation]
+) -> Iterator[Difference]:
+    """drawn = outstanding + released + transferred + written off, per allocation: the ledger's
+    balance changes naming the drawing on the line add up to the allocation's outstanding."""
+    d, r = reseller.distributor_id, reseller.id
+    moved: dict[tuple[str | None, str | None], int] = {}
+    for entry in entries:
+        if entry.drawing_reference is not None and entry.line_id is not None and entry.drawn_delta_minor:
+            key = (entry.drawing_reference, entry.line_id)
+            moved[key] = moved.get(key, 0) + entry.drawn_delta_minor
+    for alloc in allocations:
+        expected = moved.pop((alloc.drawing_reference, alloc.line_id), 0)
+        if alloc.outstanding_minor != expected:
+            subject = f"allocation {r}/{alloc.drawing_reference}/{alloc.line_id}"
+            yield Difference(d, subject, "outstanding vs ledger", alloc.outstanding_minor, expected)
+    for (ref, line_id), rest in sorted(moved.items(), key=str):
+        if rest:
+            yield Difference(d, f"allocation {r}/{ref}/{line_id}", "exists", False, True)
 
 
 def _scoped(stmt: _S, column: Any, distributor_id: str | None) -> _S:
@@ -283,6 +319,24 @@ def _releases_against_drawings(session: Session, distributor_id: str | None) -> 
         & (sums.c.reseller_id == Drawing.reseller_id)
         & (sums.c.drawing_reference == Drawing.reference)
     )
+    # What was written off (SPEC §20) leaves the outstanding as a release does.
+    lost = (
+        select(
+            LedgerEntry.distributor_id,
+            LedgerEntry.reseller_id,
+            LedgerEntry.drawing_reference,
+            func.sum(LedgerEntry.amount_minor).label("written_off"),
+        )
+        .where(LedgerEntry.kind == "written_off")
+        .group_by(LedgerEntry.distributor_id, LedgerEntry.reseller_id, LedgerEntry.drawing_reference)
+        .subquery()
+    )
+    lost_joined = (
+        (lost.c.distributor_id == Drawing.distributor_id)
+        & (lost.c.reseller_id == Drawing.reseller_id)
+        & (lost.c.drawing_reference == Drawing.reference)
+    )
+    gone = func.coalesce(sums.c.released, 0) + func.coalesce(lost.c.written_off, 0)
     stmt = (
         select(
             Drawing.distributor_id,
@@ -290,15 +344,13 @@ def _releases_against_drawings(session: Session, distributor_id: str | None) -> 
             Drawing.reference,
             Drawing.amount_minor,
             Drawing.outstanding_minor,
-            sums.c.released,
+            gone.label("gone"),
         )
         .outerjoin(sums, joined)
+        .outerjoin(lost, lost_joined)
         .where(
-            (
-                Drawing.status.not_in(UNPOSTED)
-                & (Drawing.outstanding_minor != Drawing.amount_minor - func.coalesce(sums.c.released, 0))
-            )
-            | (Drawing.status.in_(UNPOSTED) & (func.coalesce(sums.c.released, 0) != 0))
+            (Drawing.status.not_in(UNPOSTED) & (Drawing.outstanding_minor != Drawing.amount_minor - gone))
+            | (Drawing.status.in_(UNPOSTED) & (gone != 0))
         )
     )
     stmt = _scoped(stmt, Drawing.distributor_id, distributor_id)

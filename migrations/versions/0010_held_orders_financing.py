@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from creditlines.db import sqlfiles
+from creditlines.db import sqlfiles, sqlite_schema
 
 revision = "0010"
 down_revision = "0009"
@@ -75,29 +75,6 @@ COLUMNS = [
 CHECK_NAMES = {"hold_days": "ck_distributor_hold_days_range", "held_count": "ck_reseller_held_count_nonnegative"}
 
 
-def _sqlite_checks(replacements: list[tuple[str, str, str]]) -> None:
-    """SQLite cannot alter a CHECK constraint, and rebuilding ``drawing``, ``line`` or ``release``
-    (referenced by foreign keys, which are enforced) would fail on a database with rows. Loosening
-    a CHECK does not change how rows are stored, so the table's stored definition is edited in
-    place, the procedure SQLite documents for it (https://sqlite.org/lang_altertable.html,
-    "making other kinds of table schema changes"); the schema version is bumped so every
-    connection reloads it."""
-    conn = op.get_bind()
-    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    conn.exec_driver_sql("PRAGMA writable_schema=ON")
-    for table, old, new in replacements:
-        sql = conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).scalar_one()
-        if old not in sql:
-            raise RuntimeError(f"{table}: the constraint text {old!r} is not in the stored definition")
-        conn.exec_driver_sql(
-            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql.replace(old, new), table)
-        )
-    conn.exec_driver_sql(f"PRAGMA schema_version={version + 1}")
-    conn.exec_driver_sql("PRAGMA writable_schema=OFF")
-
-
 def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     for table, column, type_, check in COLUMNS:
@@ -114,7 +91,7 @@ def upgrade() -> None:
             op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
             op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({new})")
     else:
-        _sqlite_checks(
+        sqlite_schema.replace_checks(
             [(t, f"CONSTRAINT {n} CHECK ({old})", f"CONSTRAINT {n} CHECK ({new})") for t, n, old, new in CHECKS]
             + [("release", "kind VARCHAR(16) NOT NULL", "kind VARCHAR(24) NOT NULL")]
         )
@@ -197,7 +174,7 @@ def downgrade() -> None:
             op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({old})")
         op.execute("ALTER TABLE release ALTER COLUMN kind TYPE VARCHAR(16)")
     else:
-        _sqlite_checks(
+        sqlite_schema.replace_checks(
             [(t, f"CONSTRAINT {n} CHECK ({new})", f"CONSTRAINT {n} CHECK ({old})") for t, n, old, new in CHECKS]
             + [("release", "kind VARCHAR(24) NOT NULL", "kind VARCHAR(16) NOT NULL")]
         )

@@ -96,7 +96,16 @@ TAMPERING = {
         ("drawing", "amount vs ledger"),
         ("drawing", "outstanding vs ledger"),
     },
-    f"delete from ledger_entry where seq = {LAST_ENTRY}": {("line", "drawn"), ("reseller", "ledger_seq")},
+    f"delete from ledger_entry where seq = {LAST_ENTRY}": {
+        ("line", "drawn"),
+        ("reseller", "ledger_seq"),
+        ("allocation", "outstanding vs ledger"),  # drawn = outstanding + released + transferred + written off
+    },
+    "update allocation set outstanding_minor = outstanding_minor + 1 where position = 0": {
+        ("allocation", "outstanding vs ledger"),
+        ("drawing", "outstanding vs allocations"),
+        ("line", "drawn vs open allocations"),
+    },
     "update ledger_entry set seq = seq + 1000 where seq = 1": {
         ("reseller", "ledger sequence"),
         ("reseller", "ledger_seq"),
