@@ -83,3 +83,22 @@ def test_the_requester_cannot_approve_its_own_requests_by_any_path(api):
         for i in (1, 2)
     ]
     assert [a.status_code for a in answers] == [200, 202]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GAP (not in SPEC §23's list): one officer removes the distributor's approval of a vendor's enrolments",
+)
+def test_one_officer_cannot_drop_the_approval_of_a_vendors_enrolments(api):
+    """Actebis decides Microsoft's enrolments (requires_approval) and caps its lines at 5,000. One
+    officer's PUT /v1/distributors/actebis/vendors/microsoft {"note": "new contact"} (a full
+    replacement: the omitted fields take their defaults) answers 200/201 and leaves
+    requires_approval false and no cap: Microsoft's next enrolment grants at once, no officer asked."""
+    body = {"requires_approval": True, "max_line_limit": eur("5000.00")}
+    assert api.put(f"{D}/vendors/microsoft", who="admin", json=body).status_code in (200, 201)
+    answer = api.put(f"{D}/vendors/microsoft", json={"note": "new contact"})
+    after = api.get(f"{D}/vendors/microsoft").json()
+    assert answer.status_code == 202 or (after["requires_approval"] and after["max_line_limit"] == eur("5000.00")), (
+        answer.status_code,
+        after,
+    )
