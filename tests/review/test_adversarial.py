@@ -7,12 +7,9 @@ they pass (as xfail) while the hole is there and turn red once it is closed (dro
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from api.deps import encode_cursor
-from creditlines import clock
 from tests.api.conftest import eur
 
 D = "/v1/distributors/actebis"
@@ -99,7 +96,9 @@ def test_a_name_resolving_inward_is_refused_again_at_connect():
 def test_etc_reaches_no_actebis_held_order_financing_webhook_or_report(api):
     _etc(api)
     _reseller(api)
-    held = api.post(R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("20000.00"), "on_refusal": "hold"})
+    held = api.post(
+        R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("20000.00"), "on_refusal": "hold"}
+    )
     assert held.status_code == 202, held.text
     hook = api.post("/v1/webhooks", json={"url": "https://erp.actebis.example/h", "types": ["drawing.created"]})
     assert hook.status_code == 201, hook.text
@@ -129,7 +128,11 @@ def test_etc_reaches_no_actebis_held_order_financing_webhook_or_report(api):
     _refused(api.get("/v1/webhooks", who="etc erp"), 403, "forbidden")
     # subscribing to Actebis' feed from ETC, or to a vendor's feed from a distributor
     for body in ({"distributor_id": "actebis"}, {"vendor_id": "microsoft"}):
-        answer = api.post("/v1/webhooks", who="etc officer", json={"url": "https://etc.example/h", "types": ["drawing.created"], **body})
+        answer = api.post(
+            "/v1/webhooks",
+            who="etc officer",
+            json={"url": "https://etc.example/h", "types": ["drawing.created"], **body},
+        )
         _refused(answer, 403, "forbidden")
     # an Actebis events cursor given to ETC's feed shows only ETC's events
     page = api.get(D + "/events").json()
@@ -160,7 +163,11 @@ def test_hp_sees_and_acts_on_nothing_of_microsofts_same_code_programme(api):
         body = {"json": {"resellers": [{"reseller_id": "R-1"}]}} if method == "POST" else {}
         answer = api.request(method, f"/v1/vendors/hp/programmes/mezz@actebis/{path}", who="hp", **body)
         _refused(answer, 404, "not_found")
-        _refused(api.request(method, f"/v1/vendors/microsoft/programmes/mezz@actebis/{path}", who="hp", **body), 403, "forbidden")
+        _refused(
+            api.request(method, f"/v1/vendors/microsoft/programmes/mezz@actebis/{path}", who="hp", **body),
+            403,
+            "forbidden",
+        )
     _refused(api.get("/v1/vendors/microsoft/events", who="hp"), 403, "forbidden")
     hp_feed = api.get("/v1/vendors/hp/events", who="hp").json()["items"]
     assert hp_feed == []
@@ -170,7 +177,11 @@ def test_hp_sees_and_acts_on_nothing_of_microsofts_same_code_programme(api):
     assert [e["type"] for e in api.get("/v1/vendors/hp/events", who="hp").json()["items"]] == []
     # a vendor-scoped webhook of Microsoft's, and types outside a vendor's feed
     _refused(
-        api.post("/v1/webhooks", who="hp", json={"url": "https://hp.example/h", "types": ["line.granted"], "vendor_id": "microsoft"}),
+        api.post(
+            "/v1/webhooks",
+            who="hp",
+            json={"url": "https://hp.example/h", "types": ["line.granted"], "vendor_id": "microsoft"},
+        ),
         403,
         "forbidden",
     )

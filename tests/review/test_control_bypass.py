@@ -19,7 +19,7 @@ def _desk(api, limit: str = "10000.00", threshold: str = "5000.00") -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="HOLE: a financing of any amount, by an integration key, with no threshold; unpaid it lands on the base line",
+    reason="HOLE: a financing of any amount by an integration key, no threshold; unpaid it lands on the base line",
 )
 def test_the_erp_cannot_extend_a_million_of_credit_through_a_financing(api):
     """Base limit 10,000, threshold 5,000: the ERP's key may not touch the base limit (403), yet

@@ -40,7 +40,9 @@ BAD_CURSORS = [
 def test_no_input_makes_a_new_endpoint_answer_5xx(api):
     assert api.put(R, json={"name": "R-1"}).status_code == 201
     assert api.put(R + "/base-limit", json={"limit": eur("1000.00"), "reason": "open"}).status_code == 200
-    held = api.post(R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("5000.00"), "on_refusal": "hold"})
+    held = api.post(
+        R + "/drawings", who="integration", json={"reference": "SO-1", "amount": eur("5000.00"), "on_refusal": "hold"}
+    )
     assert held.status_code == 202, held.text
     hook = api.post("/v1/webhooks", json={"url": "https://erp.example/h", "types": ["drawing.created"]}).json()["id"]
     probes: list[tuple[str, str, dict]] = []
@@ -55,7 +57,9 @@ def test_no_input_makes_a_new_endpoint_answer_5xx(api):
             ("GET", f"{D}/nominations", {"params": {"cursor": cursor}}),
         ]
     # a valid held cursor at the bound of the instants
-    probes.append(("GET", f"{D}/held-orders", {"params": {"cursor": encode_cursor([7_258_118_400_000_000, "R-1", "SO-1"])}}))
+    probes.append(
+        ("GET", f"{D}/held-orders", {"params": {"cursor": encode_cursor([7_258_118_400_000_000, "R-1", "SO-1"])}})
+    )
     probes.append(("GET", f"{D}/events", {"params": {"after": encode_cursor([2**63 - 1, 2**63 - 1])}}))
     probes.append(("GET", f"/v1/webhooks/{hook}/deliveries", {"params": {"cursor": encode_cursor(0)}}))
     fin = {"reference": "F-1", "financier": "msf", "amount": eur("100.00"), "order_reference": "SO-2"}
@@ -99,13 +103,25 @@ def test_no_input_makes_a_new_endpoint_answer_5xx(api):
         ("PUT", R + "/insurance", {"json": {"insurer": "atradius", "cover": eur(HUGE), "decided_on": "2026-03-01"}}),
         ("PUT", R + "/insurance", {"json": {"insurer": "atradius", "cover": eur("10.00"), "decided_on": "0001-01-01"}}),
         ("PUT", R + "/insurance", {"json": {"insurer": "atradius", "cover": eur("10.00"), "decided_on": "9999-12-31"}}),
-        ("PUT", D + "/resellers/NOPE/insurance", {"json": {"insurer": "a", "cover": eur("10.00"), "decided_on": "2026-03-01"}}),
+        (
+            "PUT",
+            D + "/resellers/NOPE/insurance",
+            {"json": {"insurer": "a", "cover": eur("10.00"), "decided_on": "2026-03-01"}},
+        ),
         ("GET", f"{D}/policy-requests/pr_nope", {}),
         ("GET", f"{D}/policy-requests/" + "x" * 300, {}),
         ("POST", f"{D}/policy-requests/pr_nope/decision", {"json": {"decision": "approve", "reason": "x"}}),
         ("POST", f"{D}/policy-requests/pr_nope/decision", {"json": {"decision": "maybe", "reason": "x", "x": 1}}),
-        ("POST", f"{D}/limit-requests/lr_nope/decision", {"json": {"decision": "approve", "reason": "x", "limit": eur(HUGE)}}),
-        ("POST", f"{D}/nominations/nom_nope/decision", {"json": {"decision": "approve", "reason": "x", "limit": eur(HUGE)}}),
+        (
+            "POST",
+            f"{D}/limit-requests/lr_nope/decision",
+            {"json": {"decision": "approve", "reason": "x", "limit": eur(HUGE)}},
+        ),
+        (
+            "POST",
+            f"{D}/nominations/nom_nope/decision",
+            {"json": {"decision": "approve", "reason": "x", "limit": eur(HUGE)}},
+        ),
         ("GET", "/v1/webhooks/wh_nope", {}),
         ("GET", "/v1/webhooks/" + "x" * 300 + "/deliveries", {}),
         ("POST", "/v1/webhooks/wh_nope/secret", {}),
@@ -139,24 +155,39 @@ def test_no_input_makes_a_new_endpoint_answer_5xx(api):
         {"url": "https://e.example/", "types": ["drawing.created"] * 65},
         {"url": "https://e.example/", "types": []},
         {"url": "https://e.example/", "types": ["drawing.created"], "distributor_id": "NOPE"},
-        {"url": "https://e.example/", "types": ["drawing.created"], "vendor_id": "microsoft", "distributor_id": "actebis"},
+        {
+            "url": "https://e.example/",
+            "types": ["drawing.created"],
+            "vendor_id": "microsoft",
+            "distributor_id": "actebis",
+        },
         {"url": "https://e.example/", "types": ["drawing.created"], "extra": 1},
         {"url": 12, "types": ["drawing.created"]},
     ):
         probes.append(("POST", "/v1/webhooks", {"json": body}))
-    probes.append(("POST", "/v1/webhooks", {"json": {"url": "https://e.example/", "types": ["line.granted"], "vendor_id": "NOPE"}, "who": "admin"}))
+    probes.append(
+        (
+            "POST",
+            "/v1/webhooks",
+            {"json": {"url": "https://e.example/", "types": ["line.granted"], "vendor_id": "NOPE"}, "who": "admin"},
+        )
+    )
 
     errors = []
     for method, path, kw in probes:
         kw = dict(kw)
         who = kw.pop("who", "officer")
         answer = api.request(method, path, who=who, **kw)
-        if answer.status_code >= 500 or (answer.status_code >= 400 and not answer.headers["content-type"].startswith("application/problem+json")):
+        if answer.status_code >= 500 or (
+            answer.status_code >= 400 and not answer.headers["content-type"].startswith("application/problem+json")
+        ):
             errors.append((method, path, kw, answer.status_code, answer.text[:300]))
     assert errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: 500 — `since: Day = Query(...)` skips Day's range check (api/routers/financings.py:60)")
+@pytest.mark.xfail(
+    strict=True, reason="HOLE: 500 — `since: Day = Query(...)` skips Day's range check (api/routers/financings.py:60)"
+)
 def test_the_financings_report_refuses_a_date_before_1900_with_a_422(api):
     """GET /v1/distributors/actebis/reports/financings?since=0001-01-01 (officer) answered 500:
     OverflowError in creditlines/db/base.py:39 binding local midnight of year 1 in Europe/Paris as UTC.
