@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import Response as RawResponse
 
 from api import render
 from api.deps import DistributorId, ResellerId, allow, get_uow, money_in
 from api.schemas.common import MoneyOut
-from api.schemas.held import FinancierReportOut, FinancingIn, FinancingOut, FinancingReportOut
+from api.schemas.held import FINANCING_EXAMPLES, FinancierReportOut, FinancingIn, FinancingOut, FinancingReportOut
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
+from creditlines.decisions import policy
+from creditlines.errors import Forbidden
 from creditlines.jobs import financing_report
 from creditlines.ledger import financing
+from creditlines.money import to_minor
 from creditlines.validation import Day
 
 router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["financed orders"])
@@ -23,7 +28,7 @@ router = APIRouter(prefix="/v1/distributors/{distributor_id}", tags=["financed o
 @router.post("/resellers/{reseller_id}/financings", status_code=201, response_model=FinancingOut)
 @retry_transient
 def create_financing(
-    body: FinancingIn,
+    body: Annotated[FinancingIn, Body(openapi_examples=FINANCING_EXAMPLES)],
     response: Response,
     distributor_id: DistributorId,
     reseller_id: ResellerId,
@@ -32,9 +37,17 @@ def create_financing(
 ):
     """The end customer took the vendor's financing: a line of kind `financing` for the order
     `order_reference` only, first in its waterfall; the financier pays within `pay_within_hours`
-    of the drawing, or the rest moves to the base line. 201; the same body again 200."""
+    of the drawing, or the rest moves to the base line. 201; the same body again 200.
+
+    A late financier's debt lands on the base line, so a financing is credit the distributor may
+    end up carrying: above the distributor's approval threshold it needs a credit officer's key
+    (the ERP's integration key: `403 forbidden`)."""
     with uow.write() as s:
         amount = money_in(s, distributor_id, body.amount)
+        if who.role == "integration":
+            threshold = policy.approval_threshold(s, distributor_id)
+            if threshold is not None and to_minor(amount) > threshold:
+                raise Forbidden("a financing above the approval threshold needs a credit officer's key, not the ERP's")
         view, created = financing.create_financing(
             s,
             distributor_id=distributor_id,
@@ -57,7 +70,7 @@ def create_financing(
 def report_financings(
     request: Request,
     distributor_id: DistributorId,
-    since: Day = Query(..., description="The distributor's local date from which financings are counted"),
+    since: Annotated[Day, Query(description="The distributor's local date from which financings are counted")],
     uow: UnitOfWork = Depends(get_uow),
     _: Principal = Depends(allow("credit_officer")),
 ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ from api.deps import (
 )
 from api.schemas.common import MoneyOut
 from api.schemas.losses import (
+    DEFAULT_EXAMPLES,
+    SETTLEMENT_EXAMPLES,
+    WRITE_OFF_EXAMPLES,
     ClaimOut,
     ClaimPage,
     ClaimStatus,
@@ -140,7 +143,7 @@ def write_off_out(v: writeoffs.WriteOffView, cur: str) -> WriteOffOut:
 @router.post(D + "/resellers/{reseller_id}/default", response_model=DefaultOut, status_code=201)
 @retry_transient
 def declare_default(
-    body: DefaultIn,
+    body: Annotated[DefaultIn, Body(openapi_examples=DEFAULT_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
@@ -183,7 +186,7 @@ def get_default(
 @router.post(D + "/resellers/{reseller_id}/write-offs", response_model=WriteOffOut, status_code=201)
 @retry_transient
 def write_off(
-    body: WriteOffIn,
+    body: Annotated[WriteOffIn, Body(openapi_examples=WRITE_OFF_EXAMPLES)],
     distributor_id: DistributorId,
     reseller_id: ResellerId,
     uow: UnitOfWork = Depends(get_uow),
@@ -249,7 +252,7 @@ def list_claims(
 
 
 @router.get("/v1/vendors/{vendor_id}/claims", response_model=ClaimPage)
-def vendor_claims(
+def list_vendor_claims(
     vendor_id: VendorId,
     status_: ClaimStatus | None = Query(None, alias="status"),
     cursor: Cursor = None,
@@ -273,7 +276,7 @@ def vendor_claims(
 @router.post(D + "/claims/{claim_id}/settlement", response_model=ClaimOut)
 @retry_transient
 def settle_claim(
-    body: SettlementIn,
+    body: Annotated[SettlementIn, Body(openapi_examples=SETTLEMENT_EXAMPLES)],
     distributor_id: DistributorId,
     claim_id: ClaimId,
     uow: UnitOfWork = Depends(get_uow),
@@ -299,7 +302,7 @@ def settle_claim(
 
 @router.get(D + "/funders/{funder}/statements/{period}", responses=STATEMENT_DOC)
 @retry_transient
-def funder_statement(
+def get_funder_statement(
     request: Request,
     distributor_id: DistributorId,
     funder: FunderId,

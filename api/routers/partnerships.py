@@ -19,6 +19,8 @@ from api.schemas.partnerships import (
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
+from creditlines.money import from_minor
+from creditlines.partnerships import repository as partnership_repo
 from creditlines.partnerships import service
 from creditlines.partnerships.models import Partnership, PartnershipEntry
 from creditlines.tenants import lookup
@@ -74,15 +76,26 @@ def admit_vendor(
     who: Principal = Depends(officer),
 ):
     """Admit a vendor (201), or set its terms / re-admit it after an end (200). From then on its
-    partner managers may run programmes here, with lines no larger than `max_line_limit`."""
+    partner managers may run programmes here, with lines no larger than `max_line_limit`. On an
+    existing partnership a field left out keeps its value (a note changed alone never drops the
+    approval of enrolments or the cap)."""
+    given = body.model_fields_set
     with uow.write() as s:
+        existing = partnership_repo.get(s, distributor_id, vendor_id, lock="update")
+        cap = money_in(s, distributor_id, body.max_line_limit, allow_zero=True)
+        if existing is not None and "max_line_limit" not in given and existing.max_line_limit_minor is not None:
+            cap = from_minor(existing.max_line_limit_minor, lookup.require_distributor(s, distributor_id).currency)
         partnership, created = service.admit(
             s,
             distributor_id=distributor_id,
             vendor_id=vendor_id,
-            max_line_limit=money_in(s, distributor_id, body.max_line_limit, allow_zero=True),
-            requires_approval=body.requires_approval,
-            note=body.note,
+            max_line_limit=cap,
+            requires_approval=(
+                existing.requires_approval
+                if existing is not None and "requires_approval" not in given
+                else body.requires_approval
+            ),
+            note=existing.note if existing is not None and "note" not in given else body.note,
             actor=who.actor,
         )
         out = partnership_out(s, partnership)

@@ -22,8 +22,8 @@ Id = Identifier
 DEMO_DISTRIBUTOR = "actebis"
 DEMO_VENDOR = "microsoft"
 DEMO_PROGRAMME = "mezzanine@actebis"
-DEMO_RESELLER = "AC-10001"  # an active reseller of Actebis with room on its base line
-DEMO_OTHER_RESELLER = "AC-10004"  # another, not in Mezzanine
+DEMO_RESELLER = "AC-10178"  # an active reseller of Actebis with room on its base line
+DEMO_OTHER_RESELLER = "AC-10205"  # another, not in Mezzanine
 DEMO_DRAWING = "SO-2026-000123"  # the drawing of post_drawing's example, released by post_release's
 
 Role = Literal["admin", "credit_officer", "integration", "partner_manager"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import MoneyIn, MoneyOut, Strict
+from api.schemas.common import MoneyIn, MoneyOut, Strict, eur, example
 from api.schemas.drawings import DrawingOut
 from creditlines.validation import Reference
 
@@ -66,3 +66,19 @@ class FinancierReportOut(BaseModel):
 class FinancingReportOut(BaseModel):
     since: date
     items: list[FinancierReportOut]
+
+
+FINANCING_EXAMPLES = {
+    "microsoft_financing": example(
+        "The end customer took Microsoft Financing for order SO-2026-000777: it will not use the line",
+        {
+            "reference": "MF-2026-0001",
+            "financier": "microsoft-financing",
+            "amount": eur("2000.00"),
+            "order_reference": "SO-2026-000777",
+            "pay_within_hours": 48,
+        },
+        role="credit_officer",
+        description="Above the approval threshold, the ERP's integration key is refused (`403`).",
+    ),
+}

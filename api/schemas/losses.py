@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import MoneyIn, MoneyOut, Strict
+from api.schemas.common import MoneyIn, MoneyOut, Strict, example
 from creditlines.validation import Day, Reason, Reference
 
 ClaimStatus = Literal["open", "paid", "rejected"]
@@ -94,3 +94,34 @@ class SettlementIn(Strict):
     status: Literal["paid", "rejected"]
     amount_paid: MoneyIn | None = Field(None, description="paid: at most the claim's amount (default: all of it)")
     reference: Reference
+
+
+DEFAULT_EXAMPLES = {
+    "insolvency": example(
+        "The reseller is in insolvency proceedings: it is terminated and marked in default",
+        {"reason": "insolvency proceedings opened by the commercial court", "declared_on": "2026-03-01"},
+        role="credit_officer",
+    ),
+}
+
+WRITE_OFF_EXAMPLES = {
+    "everything": example(
+        "Write off every drawing still outstanding; the loss is split by funder into claims",
+        {"reference": "WO-2026-001", "reason": "liquidation: nothing to recover"},
+        role="credit_officer",
+        description="Only a reseller in default (`409 not_in_default` otherwise).",
+    ),
+}
+
+SETTLEMENT_EXAMPLES = {
+    "paid": example(
+        "The funder paid the claim in full",
+        {"status": "paid", "reference": "PAY-2026-118"},
+        role="credit_officer",
+    ),
+    "rejected": example(
+        "The funder rejected the claim",
+        {"status": "rejected", "reference": "REJ-2026-007"},
+        role="credit_officer",
+    ),
+}

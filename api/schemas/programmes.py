@@ -219,7 +219,7 @@ PROGRAMME_PATCH_EXAMPLES = {
 ENROLMENT_EXAMPLES = {
     "two_resellers": example(
         "Enrol two resellers: one at the programme's line limit, one at EUR 2,000",
-        {"resellers": [{"reseller_id": DEMO_OTHER_RESELLER}, {"reseller_id": "AC-10008", "limit": eur("2000.00")}]},
+        {"resellers": [{"reseller_id": DEMO_OTHER_RESELLER}, {"reseller_id": "AC-10104", "limit": eur("2000.00")}]},
         role="partner_manager",
         description="Answers `200` with one outcome per reseller (`granted`, `not_eligible`, `pending_approval`, …).",
     ),

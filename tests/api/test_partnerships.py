@@ -189,8 +189,8 @@ def test_admitted_with_a_cap_then_ended(ingram):
     ]
     assert all(e["actor"].startswith("credit_officer:") for e in history)
 
-    # Re-admitted: grants resume.
-    again = api.put(f"{INGRAM}/vendors/microsoft", who="ingram officer", json={})
+    # Re-admitted without a cap (a field left out would keep its value: the cap of 2,000): grants resume.
+    again = api.put(f"{INGRAM}/vendors/microsoft", who="ingram officer", json={"max_line_limit": None})
     assert again.status_code == 200 and again.json()["status"] == "active" and again.json()["ended_at"] is None
     assert api.post(MS, who="partner", json={**BOOST, "code": "boost-2"}).status_code == 201
 

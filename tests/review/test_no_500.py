@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-
 from api.deps import encode_cursor
 from tests.api.conftest import eur
 
@@ -185,9 +183,6 @@ def test_no_input_makes_a_new_endpoint_answer_5xx(api):
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="HOLE: 500 — `since: Day = Query(...)` skips Day's range check (api/routers/financings.py:60)"
-)
 def test_the_financings_report_refuses_a_date_before_1900_with_a_422(api):
     """GET /v1/distributors/actebis/reports/financings?since=0001-01-01 (officer) answered 500:
     OverflowError in creditlines/db/base.py:39 binding local midnight of year 1 in Europe/Paris as UTC.
