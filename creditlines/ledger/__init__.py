@@ -28,9 +28,8 @@ from creditlines.ledger.drawings import (
     DrawResult,
     draw,
     draw_result,
-    get_drawing,
-    list_drawings,
 )
+from creditlines.ledger.drawing_reads import get_drawing, list_drawings
 from creditlines.ledger.journal import ledger_entries
 from creditlines.ledger.lines import close_lines, extend_line, grant_programme_line
 from creditlines.ledger.releases import release

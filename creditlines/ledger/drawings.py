@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,40 +31,24 @@ from creditlines.errors import (
     InsufficientCredit,
     InvalidAmount,
     NotFound,
+    OverdueStop,
     ResellerTerminated,
 )
 from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
+from creditlines.ledger import terms
 from creditlines.ledger.models import Allocation, Drawing
 from creditlines.ledger.repository import require_reseller
+from creditlines.ledger.drawing_reads import as_date, drawing_view
 from creditlines.ledger.views import AllocationView, DrawingView
 from creditlines.money import from_minor
 from creditlines.tenants.lookup import DistributorInfo, require_distributor
 
 
-def drawing_view(
-    session: Session, drawing: Drawing, currency: str, allocations: list[Allocation] | None = None
-) -> DrawingView:
-    if allocations is None:
-        allocations = repo.allocations_of(session, drawing.distributor_id, drawing.reseller_id, [drawing.reference])
-    return DrawingView(
-        reference=drawing.reference,
-        amount=from_minor(drawing.amount_minor, currency),
-        outstanding=from_minor(drawing.outstanding_minor, currency),
-        status=drawing.status,
-        vendor_id=drawing.vendor_id,
-        allocations=[
-            AllocationView(
-                a.line_id, a.funder, from_minor(a.amount_minor, currency), from_minor(a.outstanding_minor, currency)
-            )
-            for a in sorted(allocations, key=lambda a: a.position)
-        ],
-        created_at=drawing.created_at,
-    )
-
-
-DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day)"
+DRAW_SQL = (
+    "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :invoice_date, :due_on)"
+)
 DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's parameter style
 
 
@@ -78,12 +62,13 @@ class DrawOutcome(StrEnum):
     RESELLER_TERMINATED = "reseller_terminated"
     ACCOUNT_ON_HOLD = "account_on_hold"
     INSUFFICIENT_CREDIT = "insufficient_credit"
+    OVERDUE_STOP = "overdue_stop"
 
 
 @dataclass(frozen=True)
 class DrawingRequest:
     """A drawing as asked, checked before anything is read: reference alphabet, currency,
-    minor units, positive amount."""
+    minor units, positive amount, a due date not before the invoice date (SPEC §18)."""
 
     distributor: DistributorInfo
     reseller_id: str
@@ -91,6 +76,8 @@ class DrawingRequest:
     amount_minor: int
     vendor_id: str | None
     actor: str
+    invoice_date: date | None = None
+    due_on: date | None = None
 
     @classmethod
     def of(
@@ -102,12 +89,15 @@ class DrawingRequest:
         amount: Money,
         vendor_id: str | None,
         actor: str,
+        invoice_date: date | None = None,
+        due_on: date | None = None,
     ) -> DrawingRequest:
         validation.reference(reference)
         amount_minor = validation.amount_minor(amount, distributor.currency)
         if amount_minor <= 0:
             raise InvalidAmount("amount must be positive")
-        return cls(distributor, reseller_id, reference, amount_minor, vendor_id, actor)
+        terms.check_dates(invoice_date, due_on, clock.local_today(distributor.timezone))
+        return cls(distributor, reseller_id, reference, amount_minor, vendor_id, actor, invoice_date, due_on)
 
     def params(self) -> dict[str, Any]:
         """The arguments of ``creditlines_draw``, the instant and the distributor's local date included."""
@@ -121,6 +111,8 @@ class DrawingRequest:
             "actor": self.actor,
             "now": now.astimezone(UTC).replace(tzinfo=None),
             "day": clock.local_date(now, self.distributor.timezone),
+            "invoice_date": self.invoice_date,
+            "due_on": self.due_on,
         }
 
 
@@ -134,6 +126,9 @@ class DrawResult:
     drawing: DrawingView | None = None
     available_minor: int = 0
     shortfall_minor: int = 0
+    overdue_minor: int = 0  # overdue_stop: what is overdue beyond the policy's after_days
+    stop_after_days: int = 0
+    stop_min_minor: int = 0
 
     @classmethod
     def of(cls, document: Mapping[str, Any], request: DrawingRequest) -> DrawResult:
@@ -141,6 +136,14 @@ class DrawResult:
         outcome = DrawOutcome(document["outcome"])
         if outcome is DrawOutcome.INSUFFICIENT_CREDIT:
             return cls(outcome, request, available_minor=document["available"], shortfall_minor=document["shortfall"])
+        if outcome is DrawOutcome.OVERDUE_STOP:
+            return cls(
+                outcome,
+                request,
+                overdue_minor=document["overdue"],
+                stop_after_days=document["after_days"],
+                stop_min_minor=document["min_amount"],
+            )
         if outcome not in (DrawOutcome.CREATED, DrawOutcome.REPLAYED):
             return cls(outcome, request)
         cur = request.distributor.currency
@@ -156,6 +159,8 @@ class DrawResult:
             status=document["status"],
             vendor_id=document["vendor_id"],
             created_at=created_at,
+            invoice_date=as_date(document["invoice_date"]),
+            due_on=as_date(document["due_on"]),
             allocations=[
                 AllocationView(line_id, funder, from_minor(amount, cur), from_minor(outstanding, cur))
                 for line_id, funder, amount, outstanding in document["allocations"]
@@ -180,6 +185,15 @@ class DrawResult:
                 raise ResellerTerminated(f"reseller {req.reseller_id!r} is terminated")
             case DrawOutcome.ACCOUNT_ON_HOLD:
                 raise AccountOnHold(f"reseller {req.reseller_id!r} is on hold")
+            case DrawOutcome.OVERDUE_STOP:
+                overdue, minimum = from_minor(self.overdue_minor, cur), from_minor(self.stop_min_minor, cur)
+                raise OverdueStop(
+                    f"reseller {req.reseller_id!r} owes {overdue.amount} {cur} more than "
+                    f"{self.stop_after_days} days overdue (the stop starts at {minimum.amount} {cur})",
+                    overdue=overdue,
+                    after_days=self.stop_after_days,
+                    min_amount=minimum,
+                )
             case _:
                 raise InsufficientCredit(
                     f"{req.reference}: requested {from_minor(req.amount_minor, cur).amount} {cur}, "
@@ -198,6 +212,8 @@ def draw(
     amount: Money,
     vendor_id: str | None = None,
     actor: str,
+    invoice_date: date | None = None,
+    due_on: date | None = None,
 ) -> tuple[DrawingView, bool]:
     """Post a drawing: allocate it down the waterfall. Returns (drawing, created).
 
@@ -214,6 +230,8 @@ def draw(
         amount=amount,
         vendor_id=vendor_id,
         actor=actor,
+        invoice_date=invoice_date,
+        due_on=due_on,
     ).accepted()
 
 
@@ -226,12 +244,21 @@ def draw_result(
     amount: Money,
     vendor_id: str | None = None,
     actor: str,
+    invoice_date: date | None = None,
+    due_on: date | None = None,
 ) -> DrawResult:
     """:func:`draw` without raising a refusal, so that the caller can commit the refusal's event
     before it raises with :meth:`DrawResult.accepted`."""
     distributor = require_distributor(session, distributor_id)
     request = DrawingRequest.of(
-        distributor, reseller_id=reseller_id, reference=reference, amount=amount, vendor_id=vendor_id, actor=actor
+        distributor,
+        reseller_id=reseller_id,
+        reference=reference,
+        amount=amount,
+        vendor_id=vendor_id,
+        actor=actor,
+        invoice_date=invoice_date,
+        due_on=due_on,
     )
     return post(session, request)
 
@@ -280,6 +307,8 @@ def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation
         "status": drawing.status,
         "vendor_id": drawing.vendor_id,
         "created_at": drawing.created_at,
+        "invoice_date": drawing.invoice_date.isoformat(),
+        "due_on": drawing.due_on.isoformat(),
         "allocations": [
             [a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
             for a in sorted(allocations, key=lambda a: a.position)
@@ -300,6 +329,18 @@ def draw_in_python(session: Session, request: DrawingRequest) -> dict[str, Any]:
         vendor_id=request.vendor_id,
         result=document,
     )
+    if document["outcome"] == DrawOutcome.OVERDUE_STOP:
+        reseller = repo.get_reseller(session, request.distributor.id, request.reseller_id, lock=True)
+        assert reseller is not None
+        terms.stop_found(
+            session,
+            reseller,
+            overdue_minor=document["overdue"],
+            stop=terms.OverdueStop(document["after_days"], document["min_amount"]),
+            at=clock.now(),
+            cause="drawing",
+            reference=request.reference,
+        )
     return document
 
 
@@ -316,7 +357,12 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         return {"outcome": "not_found"}
     existing = repo.get_drawing(session, distributor_id, reseller_id, reference)
     if existing is not None:
-        if existing.amount_minor != amount_minor or existing.vendor_id != vendor_id:
+        if (
+            existing.amount_minor != amount_minor
+            or existing.vendor_id != vendor_id
+            or request.invoice_date not in (None, existing.invoice_date)
+            or request.due_on not in (None, existing.due_on)
+        ):
             return {"outcome": "idempotency_conflict"}
         return _drawing_result(
             "replayed", existing, repo.allocations_of(session, distributor_id, reseller_id, [reference])
@@ -325,13 +371,22 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         return {"outcome": "reseller_terminated"}
     if reseller.status == "on_hold":
         return {"outcome": "account_on_hold"}
-    lines = repo.lines_of(session, distributor_id, reseller_id)
     now = clock.now()
+    day = clock.local_date(now, distributor.timezone)
+    policy = terms.policy_of(session, distributor_id)
+    overdue = terms.stop_amount(session, distributor_id, reseller_id, day, policy.overdue_stop)
+    if overdue is not None and policy.overdue_stop is not None:
+        stop = policy.overdue_stop
+        return {"outcome": "overdue_stop", "overdue": overdue, "after_days": stop.after_days, "min_amount": stop.min_minor}
+    invoice_date, due_on = terms.drawing_dates(
+        request.invoice_date, request.due_on, day, terms.terms_days_of(reseller, policy)
+    )
+    lines = repo.lines_of(session, distributor_id, reseller_id)
     decision = elig.decide(
         [row.state() for row in lines],
         amount=amount_minor,
         vendor_id=vendor_id,
-        day=clock.local_date(now, distributor.timezone),
+        day=day,
         reseller_status=reseller.status,
     )
     if not decision.eligible:
@@ -347,6 +402,8 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         status="open",
         created_at=now,
         created_by=actor,
+        invoice_date=invoice_date,
+        due_on=due_on,
     )
     session.add(drawing)
     session.flush()  # the drawing row before the allocations that reference it
@@ -390,27 +447,3 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         )
     session.flush()
     return _drawing_result("created", drawing, allocations)
-
-
-def get_drawing(session: Session, *, distributor_id: str, reseller_id: str, reference: str) -> DrawingView:
-    distributor = require_distributor(session, distributor_id)
-    require_reseller(session, distributor_id, reseller_id, lock=False)
-    drawing = repo.get_drawing(session, distributor_id, reseller_id, reference)
-    if drawing is None:
-        raise NotFound(f"drawing {reference!r} does not exist for reseller {reseller_id!r}")
-    return drawing_view(session, drawing, distributor.currency)
-
-
-def list_drawings(
-    session: Session, *, distributor_id: str, reseller_id: str, after: str | None, limit: int, status: str | None = None
-) -> list[DrawingView]:
-    distributor = require_distributor(session, distributor_id)
-    require_reseller(session, distributor_id, reseller_id, lock=False)
-    drawings = repo.list_drawings(
-        session, distributor_id, reseller_id, after_reference=after, limit=limit, status=status
-    )
-    allocations = repo.allocations_of(session, distributor_id, reseller_id, [d.reference for d in drawings])
-    by_ref: dict[str, list[Allocation]] = {}
-    for alloc in allocations:
-        by_ref.setdefault(alloc.drawing_reference, []).append(alloc)
-    return [drawing_view(session, d, distributor.currency, by_ref.get(d.reference, [])) for d in drawings]

@@ -11,7 +11,7 @@ from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, Rel
 from creditlines.ledger import events as ledger_events
 from creditlines.ledger import journal
 from creditlines.ledger import repository as repo
-from creditlines.ledger.drawings import drawing_view
+from creditlines.ledger.drawing_reads import drawing_view
 from creditlines.ledger.models import RELEASE_KINDS, Release
 from creditlines.ledger.repository import require_reseller
 from creditlines.ledger.views import DrawingView

@@ -82,6 +82,8 @@ class DrawingView:
     vendor_id: str | None
     allocations: list[AllocationView]
     created_at: datetime
+    invoice_date: date
+    due_on: date
 
 
 @dataclass(frozen=True)
