@@ -20,7 +20,7 @@ from api.deps import KeyCache
 from api.edge import BodyLimit, EncodedSlashes
 from api.fast import FastLane
 from api.observability import Observability, configure_logging
-from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers
+from api.routers import admin, decisions, events, jobs, partnerships, programmes, resellers, terms
 from api.schemas.common import Problem
 from console.web import too_large_page
 from creditlines import __version__, clock, ledger
@@ -86,6 +86,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
+    app.include_router(terms.router, responses=PROBLEM_RESPONSES)
     app.include_router(decisions.router, responses=PROBLEM_RESPONSES)
     console.mount(app)  # the console at /console (SPEC §14)
     app.include_router(events.router, responses=PROBLEM_RESPONSES)

@@ -40,6 +40,7 @@ from api.schemas.decisions import (
     VendorNominationOut,
     VendorNominationPage,
 )
+from api.schemas.terms import OverdueStopOut
 from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv
@@ -47,6 +48,8 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import insurance, limit_requests, policy, reports
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
+from creditlines.ledger import terms
+from creditlines.money import to_minor
 from creditlines.programmes import nominations
 from creditlines.programmes import service as programmes
 from creditlines.tenants import lookup
@@ -73,12 +76,17 @@ def _cur(s: Session, distributor_id: str) -> str:
     return lookup.require_distributor(s, distributor_id).currency
 
 
-def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
+def policy_out(v: policy.PolicyView, t: terms.TermsPolicy) -> CreditPolicyOut:
+    stop = t.overdue_stop
     return CreditPolicyOut(
         distributor_id=v.distributor_id,
         approval_threshold=_m(v.approval_threshold_minor, v.currency),
         base_cap_policy=v.base_cap_policy,
         discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
+        payment_terms_days=t.payment_terms_days,
+        overdue_stop=None
+        if stop is None
+        else OverdueStopOut(after_days=stop.after_days, min_amount=MoneyOut.of_minor(stop.min_minor, v.currency)),
         updated_at=v.updated_at,
         updated_by=v.updated_by,
     )
@@ -166,7 +174,8 @@ def patch_distributor(
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
 ) -> CreditPolicyOut:
-    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`.
+    """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`,
+    `payment_terms_days` (0–365) and `overdue_stop` (`{after_days, min_amount}`, null removes it; SPEC §18).
     Fields left out keep their value."""
     given = body.model_fields_set
     with uow.write() as s:
@@ -177,7 +186,22 @@ def patch_distributor(
             changes["base_cap_policy"] = body.base_cap_policy
         if "discretionary" in given and body.discretionary is not None:
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
-        return policy_out(policy.update(s, distributor_id=distributor_id, actor=who.actor, **changes))
+        term_changes: dict[str, object] = {}
+        if "payment_terms_days" in given and body.payment_terms_days is not None:
+            term_changes["payment_terms_days"] = body.payment_terms_days
+        if "overdue_stop" in given:
+            stop = body.overdue_stop
+            term_changes["overdue_stop"] = (
+                None
+                if stop is None
+                else terms.OverdueStop(
+                    stop.after_days, to_minor(money_in(s, distributor_id, stop.min_amount, allow_zero=True))
+                )
+            )
+        # SPEC §23 (policy requests, another change): a loosening of the stop
+        # (terms.is_loosening_overdue_stop) by an officer key is to wait for a second officer here.
+        t = terms.update_policy(s, distributor_id=distributor_id, **term_changes)
+        return policy_out(policy.update(s, distributor_id=distributor_id, actor=who.actor, **changes), t)
 
 
 @router.get(D + "/credit-policy", response_model=CreditPolicyOut)
@@ -185,7 +209,7 @@ def get_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
 ) -> CreditPolicyOut:
     with uow.read() as s:
-        return policy_out(policy.get(s, distributor_id))
+        return policy_out(policy.get(s, distributor_id), terms.policy_of(s, distributor_id))
 
 
 # ------------------------------------------------------------------------- limit requests

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import MoneyIn, MoneyOut, Strict
+from api.schemas.terms import OverdueStopIn, OverdueStopOut, TermsDays
 from creditlines.validation import (
     Day,
     Name,
@@ -27,6 +28,8 @@ class CreditPolicyPatch(Strict):
     )
     base_cap_policy: Literal["none", "cover_plus_discretionary"] | None = None
     discretionary: MoneyIn | None = Field(None, description="Under cover_plus_discretionary: the cap is cover + this")
+    payment_terms_days: TermsDays | None = Field(None, description="SPEC §18: the default payment terms (0–365)")
+    overdue_stop: OverdueStopIn | None = Field(None, description="SPEC §18: the overdue stop (null: none)")
 
 
 class CreditPolicyOut(BaseModel):
@@ -34,6 +37,8 @@ class CreditPolicyOut(BaseModel):
     approval_threshold: MoneyOut | None
     base_cap_policy: Literal["none", "cover_plus_discretionary"]
     discretionary: MoneyOut
+    payment_terms_days: int = 30
+    overdue_stop: OverdueStopOut | None = None
     updated_at: datetime | None
     updated_by: str | None
 

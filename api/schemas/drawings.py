@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas.common import Id, MoneyIn, MoneyOut, Strict
+from api.schemas.terms import StopInDecisionOut
 from creditlines.validation import (
+    Day,
     Reference,
 )
 
@@ -37,12 +39,15 @@ class DecisionOut(BaseModel):
     shortfall: MoneyOut
     plan: list[PlanItemOut]
     reasons: list[ReasonOut]
+    overdue_stop: StopInDecisionOut | None = None
 
 
 class DrawingIn(Strict):
     reference: Reference
     amount: MoneyIn
     vendor_id: Id | None = None
+    invoice_date: Day | None = Field(None, description="The invoice's local date (default: the day of posting)")
+    due_on: Day | None = Field(None, description="≥ invoice_date (default: invoice_date + the reseller's terms)")
 
 
 class AllocationOut(BaseModel):
@@ -60,6 +65,8 @@ class DrawingOut(BaseModel):
     vendor_id: str | None
     allocations: list[AllocationOut]
     created_at: datetime
+    invoice_date: date
+    due_on: date
 
 
 class DrawingPage(BaseModel):

@@ -21,6 +21,7 @@ the request or the job owns the transaction. Every write path locks the reseller
 """
 
 from creditlines.ledger.availability import availability, check_eligibility, current_state, decide_now
+from creditlines.ledger.drawing_reads import get_drawing, list_drawings
 from creditlines.ledger.drawings import (
     DrawingDesk,
     DrawingRequest,
@@ -29,7 +30,6 @@ from creditlines.ledger.drawings import (
     draw,
     draw_result,
 )
-from creditlines.ledger.drawing_reads import get_drawing, list_drawings
 from creditlines.ledger.journal import ledger_entries
 from creditlines.ledger.lines import close_lines, extend_line, grant_programme_line
 from creditlines.ledger.releases import release

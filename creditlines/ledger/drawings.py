@@ -35,20 +35,15 @@ from creditlines.errors import (
     ResellerTerminated,
 )
 from creditlines.ledger import events as ledger_events
-from creditlines.ledger import journal
+from creditlines.ledger import journal, terms
 from creditlines.ledger import repository as repo
-from creditlines.ledger import terms
+from creditlines.ledger.drawing_reads import as_date
 from creditlines.ledger.models import Allocation, Drawing
-from creditlines.ledger.repository import require_reseller
-from creditlines.ledger.drawing_reads import as_date, drawing_view
 from creditlines.ledger.views import AllocationView, DrawingView
 from creditlines.money import from_minor
 from creditlines.tenants.lookup import DistributorInfo, require_distributor
 
-
-DRAW_SQL = (
-    "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :invoice_date, :due_on)"
-)
+DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :invoice_date, :due_on)"
 DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's parameter style
 
 
@@ -377,7 +372,12 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
     overdue = terms.stop_amount(session, distributor_id, reseller_id, day, policy.overdue_stop)
     if overdue is not None and policy.overdue_stop is not None:
         stop = policy.overdue_stop
-        return {"outcome": "overdue_stop", "overdue": overdue, "after_days": stop.after_days, "min_amount": stop.min_minor}
+        return {
+            "outcome": "overdue_stop",
+            "overdue": overdue,
+            "after_days": stop.after_days,
+            "min_amount": stop.min_minor,
+        }
     invoice_date, due_on = terms.drawing_dates(
         request.invoice_date, request.due_on, day, terms.terms_days_of(reseller, policy)
     )

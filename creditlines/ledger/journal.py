@@ -56,6 +56,7 @@ class EntryKind(StrEnum):
     NOMINATION_APPROVED = "nomination_approved"
     NOMINATION_REJECTED = "nomination_rejected"
     INSURANCE_SET = "insurance_set"
+    PAYMENT_TERMS_CHANGED = "payment_terms_changed"  # SPEC §18: a reseller's own terms set or removed
 
 
 def append(

@@ -9,7 +9,7 @@ from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, ReleaseExceedsOutstanding, ValidationFailed
 from creditlines.ledger import events as ledger_events
-from creditlines.ledger import journal
+from creditlines.ledger import journal, terms
 from creditlines.ledger import repository as repo
 from creditlines.ledger.drawing_reads import drawing_view
 from creditlines.ledger.models import RELEASE_KINDS, Release
@@ -118,4 +118,7 @@ def release(
         at=now,
     )
     session.flush()
+    terms.maybe_cleared(
+        session, reseller, day=clock.local_date(now, distributor.timezone), at=now, cause=f"release:{reference}"
+    )
     return drawing_view(session, drawing, distributor.currency, allocations), True

@@ -80,7 +80,7 @@ def _policy(row: Distributor) -> TermsPolicy:
 
 def _distributor_row(session: Session, distributor_id: str, *, lock: bool) -> Distributor:
     stmt = select(Distributor).where(Distributor.id == distributor_id)
-    row = session.scalars(locked(session, stmt) if lock else stmt).one_or_none()
+    row: Distributor | None = session.scalars(locked(session, stmt) if lock else stmt).one_or_none()
     if row is None:
         raise NotFound(f"distributor {distributor_id!r} does not exist")
     return row
@@ -190,7 +190,9 @@ def overdue_now(session: Session, distributor_id: str, reseller_id: str, day: da
     return Overdue(int(amount or 0), None if oldest is None else (day - _as_date(oldest)).days)
 
 
-def overdue_by_reseller(session: Session, distributor_id: str, reseller_ids: list[str], day: date) -> dict[str, Overdue]:
+def overdue_by_reseller(
+    session: Session, distributor_id: str, reseller_ids: list[str], day: date
+) -> dict[str, Overdue]:
     """:func:`overdue_now` for a page of resellers, in one statement."""
     if not reseller_ids:
         return {}
@@ -213,6 +215,21 @@ def overdue_from_drawings(drawings: list[tuple[int, date]], day: date) -> Overdu
     if not due:
         return Overdue(0, None)
     return Overdue(sum(a for a, _ in due), (day - min(d for _, d in due)).days)
+
+
+def due_dates(session: Session, distributor_id: str, reseller_id: str, references: list[str]) -> dict[str, date]:
+    """The due dates of some of a reseller's drawings (they never change once posted)."""
+    due: dict[str, date] = {}
+    for i in range(0, len(references), 500):
+        rows = session.execute(
+            select(Drawing.reference, Drawing.due_on).where(
+                Drawing.distributor_id == distributor_id,
+                Drawing.reseller_id == reseller_id,
+                Drawing.reference.in_(references[i : i + 500]),
+            )
+        ).all()
+        due.update({ref: _as_date(d) for ref, d in rows})
+    return due
 
 
 def _as_date(value: Any) -> date:

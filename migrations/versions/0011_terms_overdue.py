@@ -97,9 +97,7 @@ def upgrade() -> None:
         )
         op.create_check_constraint("ck_drawing_due_after_invoice", "drawing", "due_on >= invoice_date")
     else:  # SQLite adds a NOT NULL column only with a default; every insert gives both dates
-        op.add_column(
-            "drawing", sa.Column("invoice_date", sa.Date(), nullable=False, server_default="1970-01-01")
-        )
+        op.add_column("drawing", sa.Column("invoice_date", sa.Date(), nullable=False, server_default="1970-01-01"))
         op.add_column("drawing", sa.Column("due_on", sa.Date(), nullable=False, server_default="1970-01-01"))
         _backfill_sqlite()
     op.create_index(
