@@ -32,7 +32,10 @@ from creditlines import clock
 from creditlines.db.engine import UnitOfWork
 from creditlines.ledger.drawings import DRAW_SQL, DrawingRequest, draw, draw_in_python
 from creditlines.ledger.lines import grant_programme_line
+from creditlines.ledger.repository import get_reseller
+from creditlines.ledger.releases import release
 from creditlines.ledger.resellers import place_hold, set_base_limit, terminate, upsert_reseller
+from creditlines.ledger.terms import OverdueStop, update_policy
 from creditlines.tenants.lookup import require_distributor
 from tests.conftest import TABLES
 from tests.factories import eur, make_world
@@ -83,6 +86,57 @@ def _drawn(reference: str, amount: int, vendor: str | None = None) -> Callable[[
     return step
 
 
+def _terms(days: int | None) -> Callable[[Session, str], None]:
+    """The reseller's own payment terms (None: the distributor's 30 days)."""
+
+    def step(s: Session, r: str) -> None:
+        upsert_reseller(s, distributor_id=D, reseller_id=r, name="Twin", actor="test", payment_terms_days=days)
+
+    return step
+
+
+def _old(reference: str, amount: int, due_on: date) -> Callable[[Session, str], None]:
+    """An earlier drawing with an ERP-given due date (invoiced the day it was posted, 2 February)."""
+
+    def step(s: Session, r: str) -> None:
+        draw(s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", due_on=due_on)
+
+    return step
+
+
+def _paid(reference: str, amount: int) -> Callable[[Session, str], None]:
+    def step(s: Session, r: str) -> None:
+        release(
+            s,
+            distributor_id=D,
+            reseller_id=r,
+            drawing_reference=reference,
+            reference=f"PAY-{reference}",
+            amount=eur(amount),
+            kind="payment",
+            actor="erp",
+        )
+
+    return step
+
+
+def _stop(after_days: int | None, min_amount: int = 0) -> Callable[[Session, str], None]:
+    """Actebis's overdue stop (shared by the twins: set alike before each one's steps)."""
+
+    def step(s: Session, r: str) -> None:
+        stop = None if after_days is None else OverdueStop(after_days, min_amount * 100)
+        update_policy(s, distributor_id=D, overdue_stop=stop)
+
+    return step
+
+
+def _announced(s: Session, r: str) -> None:
+    """A stop announced earlier (reseller.overdue_stop_since set): no second event."""
+    reseller = get_reseller(s, D, r, lock=True)
+    assert reseller is not None
+    reseller.overdue_stop_since = clock.now()
+
+
 def _hold(s: Session, r: str) -> None:
     place_hold(s, distributor_id=D, reseller_id=r, reason="unpaid invoices", actor="desk")
 
@@ -100,6 +154,8 @@ class Case:
     now: str = POSTED
     outcome: str = "created"
     exists: bool = True
+    invoice_date: date | None = None
+    due_on: date | None = None
 
 
 MAR_31, APR_30, JUN_30 = date(2026, 3, 31), date(2026, 4, 30), date(2026, 6, 30)
@@ -159,6 +215,32 @@ CASES = {
     ),
     "crossing 70 % only": Case((_base(1000), _drawn("PO-0", 600)), 100),
     "no base limit, a programme line": Case((_line("hp", 500, JUN_30),), 1, vendor="hp"),
+    # SPEC §18: due dates and the overdue stop (each case sets Actebis's stop first, then back to none)
+    "due in the distributor's 30 days": Case((_stop(None), _base(1000)), 100),
+    "due in the reseller's own 45 days": Case((_stop(None), _base(1000), _terms(45)), 100),
+    "due on the ERP's dates": Case(
+        (_stop(None), _base(1000)), 100, invoice_date=date(2026, 2, 20), due_on=date(2026, 5, 31)
+    ),
+    "only a due date, the invoice dated today": Case((_stop(None), _base(1000)), 100, due_on=date(2026, 3, 20)),
+    "replay naming another due date": Case(
+        (_stop(None), _base(1000), _drawn("PO-1", 100)), 100, due_on=date(2026, 9, 30), outcome="idempotency_conflict"
+    ),
+    # PO-0 due 10 February: on 2 March 20 days overdue
+    "overdue beyond the stop's days and amount": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10))), 100, outcome="overdue_stop"
+    ),
+    "overdue, but not beyond the stop's days": Case(
+        (_stop(20, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10))), 100
+    ),
+    "overdue beyond the days, under the stop's amount": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10)), _paid("PO-0", 101)), 100
+    ),
+    "the stop, on hold as well: the hold answers first": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10)), _hold), 100, outcome="account_on_hold"
+    ),
+    "the stop already announced (a second refusal)": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10)), _announced), 100, outcome="overdue_stop"
+    ),
 }
 
 
@@ -173,6 +255,8 @@ def _request(s: Session, reseller_id: str, case: Case) -> DrawingRequest:
         amount=eur(case.amount),
         vendor_id=case.vendor,
         actor="erp",
+        invoice_date=case.invoice_date,
+        due_on=case.due_on,
     )
 
 
@@ -314,7 +398,7 @@ def test_the_function_writes_what_the_python_path_writes(world, number, case):
     differences = _differences(python, function)
     if differences:
         pytest.fail("the function and the Python path differ:\n" + "\n".join(differences), pytrace=False)
-    if case.outcome in ("created", "insufficient_credit", "account_on_hold", "reseller_terminated"):
+    if case.outcome in ("created", "insufficient_credit", "account_on_hold", "reseller_terminated", "overdue_stop"):
         assert python["event"], "a drawing or a refusal writes its event"
     if case.outcome == "created":
         assert python["allocation"] and python["ledger_entry"]
