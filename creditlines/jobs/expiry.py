@@ -15,6 +15,7 @@ from creditlines import clock, ledger, metrics
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.jobs import nightly_events as nightly
+from creditlines.jobs import overdue
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Line
 
@@ -195,6 +196,7 @@ def run_expiry(
         expire_requests(uow, d.id, day, actor=actor, dry_run=dry_run)  # limit requests past 14 days (SPEC §12)
         if not dry_run:
             report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
+            overdue.run_overdue_stops(uow, distributor_id=d.id, day=day)  # SPEC §18
         reports.append(report)
         metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
         if not dry_run:

@@ -32,8 +32,8 @@ from creditlines import clock
 from creditlines.db.engine import UnitOfWork
 from creditlines.ledger.drawings import DRAW_SQL, DrawingRequest, draw, draw_in_python
 from creditlines.ledger.lines import grant_programme_line
-from creditlines.ledger.repository import get_reseller
 from creditlines.ledger.releases import release
+from creditlines.ledger.repository import get_reseller
 from creditlines.ledger.resellers import place_hold, set_base_limit, terminate, upsert_reseller
 from creditlines.ledger.terms import OverdueStop, update_policy
 from creditlines.tenants.lookup import require_distributor
