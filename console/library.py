@@ -30,6 +30,7 @@ from creditlines.ledger import (
     set_base_limit,
     terminate,
 )
+from creditlines.ledger.ageing import BUCKETS, AgeingRow, ageing, ageing_csv
 from creditlines.ledger.browse import recent_entries, search_resellers
 from creditlines.money import for_people, from_minor, parse_amount, to_minor
 from creditlines.partnerships.service import require_admitted
@@ -41,6 +42,10 @@ from creditlines.tenants.lookup import require_distributor
 from creditlines.tenants.service import list_distributors, list_vendors
 
 __all__ = [
+    "BUCKETS",
+    "AgeingRow",
+    "ageing",
+    "ageing_csv",
     "console_session_ended",
     "end_console_session",
     "BOOTSTRAP_ADMIN_ID",
