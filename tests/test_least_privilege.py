@@ -161,6 +161,7 @@ def test_create_roles_from_the_cli_is_idempotent_and_prints_its_sql(pg_admin_url
 def test_creditlines_draw_runs_as_the_app_role(world, pg_url):
     with psycopg.connect(libpq_url(pg_url)) as conn:
         outcome = conn.execute(
-            "select creditlines_draw('actebis', 'R-1', 'SO-1', 10000, null, 'erp', now()::timestamp, current_date)"
+            "select creditlines_draw('actebis', 'R-1', 'SO-1', 10000, null, 'erp', now()::timestamp, current_date,"
+            " null, null)"
         ).fetchone()[0]
     assert outcome["outcome"] == "created" and outcome["amount"] == 10000

@@ -18,6 +18,7 @@ from creditlines.db import sqlfiles
 SHIPPED = {
     "creditlines_draw_0002": "d9d45776adde6f3139fd5a9bec7c47c855eceb7c8c3ddd75eb92184165bbda13",
     "creditlines_draw_0005": "7b45e098b7103121c93954ec9e7c309c64ffbbfc796ebf8c01d517f8ab60616a",
+    "creditlines_draw_0011": "1868e56dd81006889ae14a60cfca0030a9fdd3c00542ed2a77b5251607387ec5",
     "ledger_entry_append_only_0001": "d0b9d5dcbc8f52d8f5b787be4a6ff131a036f932a4d90d1306215648ef94641b",
     "table_append_only_0003": "cc7b243c857b8ac8d4b94c7d69782469c14b92a7ca905585e4a454a329b58788",
     "table_append_only_0005": "63c3415c8dad32104921580d91208c6b9d8dd34867e9f786cf81ebf0697f7a46",
