@@ -43,7 +43,7 @@ def build(url_psycopg: str, resellers: int, drawings: int) -> None:
             (at.date(), at.date() + timedelta(days=800), at, at),
         )
         # drawing i belongs to reseller (i % n) + 1, posted (i % 365) days after `at` + 30 days,
-        # open when i % 5 = 0 (on the Microsoft line when also i % 3 = 0), else paid
+        # open when (i / n) % 5 = 0 (one in five of each reseller's), on the Microsoft line when i % 15 = 0; else paid
         steps = [
             (
                 "resellers",
@@ -63,8 +63,8 @@ def build(url_psycopg: str, resellers: int, drawings: int) -> None:
             (
                 "drawings",
                 """INSERT INTO drawing SELECT 'bench', 'R-' || lpad((i %% %(n)s + 1)::text, 6, '0'), 'D-' || i,
-                10000 + i %% 90000, CASE WHEN i %% 5 = 0 THEN 10000 + i %% 90000 ELSE 0 END, NULL,
-                CASE WHEN i %% 5 = 0 THEN 'open' ELSE 'settled' END,
+                10000 + i %% 90000, CASE WHEN (i / %(n)s) %% 5 = 0 THEN 10000 + i %% 90000 ELSE 0 END, NULL,
+                CASE WHEN (i / %(n)s) %% 5 = 0 THEN 'open' ELSE 'settled' END,
                 %(at)s + (30 + i %% 365) * interval '1 day', 'bench',
                 (%(at)s + (30 + i %% 365) * interval '1 day')::date,
                 (%(at)s + (30 + i %% 365) * interval '1 day')::date + 30
@@ -75,7 +75,7 @@ def build(url_psycopg: str, resellers: int, drawings: int) -> None:
                 """INSERT INTO allocation SELECT 'bench', 'R-' || lpad((i %% %(n)s + 1)::text, 6, '0'), 'D-' || i,
                 CASE WHEN i %% 15 = 0 THEN 'p-' ELSE 'b-' END || (i %% %(n)s + 1),
                 CASE WHEN i %% 15 = 0 THEN 'microsoft' ELSE 'bench' END,
-                10000 + i %% 90000, CASE WHEN i %% 5 = 0 THEN 10000 + i %% 90000 ELSE 0 END, 0
+                10000 + i %% 90000, CASE WHEN (i / %(n)s) %% 5 = 0 THEN 10000 + i %% 90000 ELSE 0 END, 0
                 FROM generate_series(1, %(m)s) i""",
             ),
             (
@@ -94,7 +94,7 @@ def build(url_psycopg: str, resellers: int, drawings: int) -> None:
                 SELECT 'bench', 'R-' || lpad((i %% %(n)s + 1)::text, 6, '0'), 11 + 2 * (i / %(n)s), %(at)s
                 + (50 + i %% 365) * interval '1 day', 'bench', 'release_applied',
                 CASE WHEN i %% 15 = 0 THEN 'p-' ELSE 'b-' END || (i %% %(n)s + 1), 'D-' || i,
-                -(10000 + i %% 90000) FROM generate_series(1, %(m)s) i WHERE i %% 5 <> 0""",
+                -(10000 + i %% 90000) FROM generate_series(1, %(m)s) i WHERE (i / %(n)s) %% 5 <> 0""",
             ),
         ]
         for name, sql in steps:
