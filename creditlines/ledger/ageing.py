@@ -83,13 +83,15 @@ _BUCKET_SQL = (
 _DAYS_PG = "(CAST(:day AS date) - dr.due_on)"
 _DAYS_SQLITE = "CAST(julianday(:day) - julianday(dr.due_on) AS INTEGER)"
 
+# "dr.outstanding_minor > 0" is implied by the allocation's; said so that the partial index
+# ix_drawing_open_due (open drawings only) may drive the join.
 _LIVE = """
 SELECT a.reseller_id, a.funder, {bucket} AS bucket, sum(a.outstanding_minor)
 FROM allocation a
 JOIN drawing dr ON dr.distributor_id = a.distributor_id AND dr.reseller_id = a.reseller_id
                 AND dr.reference = a.drawing_reference
 {vendor_join}
-WHERE a.distributor_id = :d AND a.outstanding_minor > 0
+WHERE a.distributor_id = :d AND a.outstanding_minor > 0 AND dr.distributor_id = :d AND dr.outstanding_minor > 0
 GROUP BY a.reseller_id, a.funder, {bucket}
 """
 
