@@ -21,6 +21,8 @@ def test_the_ageing_page_shows_the_buckets_and_its_csv(console: Any) -> None:
     page = client.get("/console/distributors/actebis/ageing")
     assert page.status_code == 200, page.text
     assert "<svg" in page.text and 'class="seg-over 90"' in page.text and "R-1001" in page.text
+    reseller = client.get("/console/distributors/actebis/resellers/R-1001")
+    assert 'id="overdue"' in reseller.text and "oldest " in reseller.text
     csv = client.get("/console/distributors/actebis/ageing.csv")
     assert csv.status_code == 200 and f"actebis-ageing-{today}.csv" in csv.headers["content-disposition"]
     assert any(line.startswith("reseller,R-1001,") for line in csv.text.splitlines())
