@@ -34,6 +34,7 @@ from api.routers import (
     partnerships,
     programmes,
     resellers,
+    terms,
 )
 from api.schemas.common import Problem
 from console.web import too_large_page
@@ -111,6 +112,7 @@ def create_app(database_url: str | None = None, read_database_url: str | None = 
     app.include_router(partnerships.router, responses=PROBLEM_RESPONSES)
     app.include_router(programmes.router, responses=PROBLEM_RESPONSES)
     app.include_router(jobs.router, responses=PROBLEM_RESPONSES)
+    app.include_router(terms.router, responses=PROBLEM_RESPONSES)
     app.include_router(decisions.router, responses=PROBLEM_RESPONSES)
     app.include_router(controls.router, responses=PROBLEM_RESPONSES)
     app.include_router(losses.router, responses=PROBLEM_RESPONSES)

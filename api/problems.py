@@ -29,6 +29,7 @@ STATUS = {
     errors.CurrencyMismatch: 422,
     errors.InsufficientCredit: 409,
     errors.AccountOnHold: 409,
+    errors.OverdueStop: 409,
     errors.ResellerTerminated: 409,
     errors.IdempotencyConflict: 409,
     errors.ReleaseExceedsOutstanding: 409,

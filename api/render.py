@@ -60,6 +60,13 @@ def decision(d: Decision, currency: str) -> dict[str, Any]:
             for p in d.plan
         ],
         "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
+        "overdue_stop": None
+        if d.overdue_stop is None
+        else {
+            "overdue": money_json(d.overdue_stop.overdue, currency),
+            "after_days": d.overdue_stop.after_days,
+            "min_amount": money_json(d.overdue_stop.min_amount, currency),
+        },
     }
 
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console import controls, decisions, losses, officer, partner
+from console import ageing, controls, decisions, losses, officer, partner
 from console import library as lib
 from console.session import COOKIE, MAX_AGE_SECONDS, ConsoleSettings, SessionData, Signer, new_csrf, signing_secret
 from console.web import (
@@ -166,6 +166,7 @@ def create_console(uow: lib.UnitOfWork) -> FastAPI:
         return render(request, who, "home.html", distributors=distributors, vendors=vendors)
 
     app.include_router(officer.router)
+    app.include_router(ageing.router)
     app.include_router(partner.router)
     app.include_router(decisions.router)
     app.include_router(controls.router)

@@ -128,3 +128,42 @@ def series(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+AGEING_COLOURS = ("#9cc3e6", "#f1c40f", "#e67e22", "#d35400", "#c0392b")  # not due … over 90 days
+
+
+@dataclass(frozen=True)
+class StackedBar:
+    label: str
+    parts_minor: tuple[int, ...]  # one amount per segment, in the order of the colours
+    note: str
+
+
+def stacked_bars(bars: Sequence[StackedBar], names: Sequence[str]) -> Markup:
+    """One stacked bar per row on a common scale (e.g. outstanding by days overdue), segment i in
+    ``AGEING_COLOURS[i]`` with ``names[i]`` as its title; the numbers are in the page's table."""
+    scale = max([sum(bar.parts_minor) for bar in bars] + [1])
+    label_w, bar_w, row_h = 230, WIDTH - 240, 38
+    height = row_h * max(1, len(bars)) + 4
+    summary = "; ".join(f"{bar.label}: {bar.note}" for bar in bars[:20])
+    parts = [
+        f'<svg class="bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-label="{escape(summary)}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, bar in enumerate(bars):
+        y = 4 + i * row_h
+        x: float = label_w
+        parts.append(f'<text x="0" y="{y + 15}" class="bar-label">{escape(_clip(bar.label, 28))}</text>')
+        parts.append(f'<rect x="{x}" y="{y}" width="{bar_w}" height="18" fill="{TRACK}"/>')
+        for value, colour, name in zip(bar.parts_minor, AGEING_COLOURS, names, strict=False):
+            w = bar_w * value / scale
+            if w > 0:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}" '
+                    f'class="seg-{escape(name)}"><title>{escape(name)}</title></rect>'
+                )
+            x += w
+        parts.append(f'<text x="{label_w}" y="{y + 31}" class="bar-note">{escape(bar.note)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

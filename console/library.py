@@ -29,8 +29,9 @@ from creditlines.ledger import (
     reseller_summary,
     terminate,
 )
+from creditlines.ledger.ageing import BUCKETS, AgeingRow, ageing, ageing_csv
 from creditlines.ledger.browse import recent_entries, search_resellers
-from creditlines.ledger.drawings import list_drawings
+from creditlines.ledger.drawing_reads import list_drawings
 from creditlines.ledger.held import HELD_FIELDS, cancel_held_order, held_listing
 from creditlines.losses import claims as losses_claims
 from creditlines.losses import defaults as losses_defaults
@@ -56,6 +57,10 @@ __all__ = [
     "statement_csv",
     "last_closed_period",
     "partnerships_of_vendor",
+    "BUCKETS",
+    "AgeingRow",
+    "ageing",
+    "ageing_csv",
     "console_session_ended",
     "end_console_session",
     "BOOTSTRAP_ADMIN_ID",

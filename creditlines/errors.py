@@ -55,6 +55,13 @@ class AccountOnHold(CreditLinesError):
     title = "Account on hold"
 
 
+class OverdueStop(CreditLinesError):
+    """SPEC §18: the reseller's outstanding overdue beyond the distributor's policy stops its drawings."""
+
+    code = "overdue_stop"
+    title = "Overdue stop"
+
+
 class ResellerTerminated(CreditLinesError):
     code = "reseller_terminated"
     title = "Reseller terminated"

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from creditlines import demo
 from creditlines.db.engine import UnitOfWork
+from creditlines.ledger import terms
+from creditlines.ledger.ageing import ageing
 from creditlines.ledger.models import Drawing, Line, Reseller
 from creditlines.ledger.verify import verify
 from creditlines.programmes.models import PurchaseEvent
@@ -31,6 +33,12 @@ def test_the_demo_loads_a_consistent_field_scenario(engine, tmp_path):
         assert s.scalar(select(func.count()).select_from(Drawing)) > 50
         assert s.scalar(select(func.count()).select_from(PurchaseEvent)) > 0
     assert statuses["active"] > 350 and mezzanine > 30
+    with uow.snapshot() as s:  # SPEC §18: terms, an overdue stop at Actebis, money that ages
+        assert terms.policy_of(s, "actebis").overdue_stop == terms.OverdueStop(60, 50_000)
+        assert terms.policy_of(s, "etc").payment_terms_days == 45
+        report = ageing(s, distributor_id="actebis")
+        overdue = report.totals.outstanding - report.totals.amounts["not_due"]
+        assert report.totals.outstanding > 0 and overdue > 0
     assert_the_insurer_story(uow)
     assert_the_financing_story(uow)
     assert_the_loss_story(uow)

@@ -162,7 +162,7 @@ def test_creditlines_draw_runs_as_the_app_role(world, pg_url):
     with psycopg.connect(libpq_url(pg_url)) as conn:
         outcome = conn.execute(
             "select creditlines_draw('actebis', 'R-1', 'SO-1', 10000, null, 'erp', now()::timestamp, current_date,"
-            " 'refuse')"
+            " 'refuse', null, null)"
         ).fetchone()[0]
     assert outcome["outcome"] == "created" and outcome["amount"] == 10000
 

@@ -19,6 +19,7 @@ SHIPPED = {
     "creditlines_draw_0002": "d9d45776adde6f3139fd5a9bec7c47c855eceb7c8c3ddd75eb92184165bbda13",
     "creditlines_draw_0005": "7b45e098b7103121c93954ec9e7c309c64ffbbfc796ebf8c01d517f8ab60616a",
     "creditlines_draw_0010": "fcb59153fd04d419a621a7d5e53ce22966140329e4692c47b1c327318f277535",
+    "creditlines_draw_0011": "01e40c10cff3f47639a436172ece705a9a2055ec0797f882b83d6f9cea043dc2",
     "ledger_entry_append_only_0001": "d0b9d5dcbc8f52d8f5b787be4a6ff131a036f932a4d90d1306215648ef94641b",
     "table_append_only_0003": "cc7b243c857b8ac8d4b94c7d69782469c14b92a7ca905585e4a454a329b58788",
     "table_append_only_0005": "63c3415c8dad32104921580d91208c6b9d8dd34867e9f786cf81ebf0697f7a46",

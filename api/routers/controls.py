@@ -27,7 +27,9 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import policy_requests
 from creditlines.decisions.models import PolicyRequest
-from creditlines.ledger import held
+from creditlines.errors import Forbidden
+from creditlines.ledger import held, terms
+from creditlines.money import to_minor
 
 router = APIRouter(tags=["credit decisions"])
 PENDING: dict[int | str, dict[str, Any]] = {
@@ -94,6 +96,28 @@ def patch_distributor(
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
         if "indemnity_rate" in given and body.indemnity_rate is not None:  # SPEC §20: no control, at once
             changes["indemnity_rate"] = body.indemnity_rate
+        term_changes: dict[str, object] = {}  # SPEC §18, on the distributor's row (creditlines.ledger.terms)
+        if "payment_terms_days" in given and body.payment_terms_days is not None:
+            term_changes["payment_terms_days"] = body.payment_terms_days
+        if "overdue_stop" in given:
+            stop = body.overdue_stop
+            new_stop = (
+                None
+                if stop is None
+                else terms.OverdueStop(
+                    stop.after_days, to_minor(money_in(s, distributor_id, stop.min_amount, allow_zero=True))
+                )
+            )
+            if who.role != "admin" and terms.is_loosening_overdue_stop(
+                terms.policy_of(s, distributor_id).overdue_stop, new_stop
+            ):
+                raise Forbidden(
+                    "loosening the overdue stop (removed, later or higher) needs a second person: the platform "
+                    "operator's key applies it; an officer may only tighten it"
+                )
+            term_changes["overdue_stop"] = new_stop
+        if term_changes:
+            terms.update_policy(s, distributor_id=distributor_id, **term_changes)
         if body.hold_days is not None:  # how long a held order waits (SPEC §16): neither way a control
             held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
         view, request = policy_requests.change_policy(
@@ -106,7 +130,8 @@ def patch_distributor(
         )
         if request is not None:
             return _accepted(request, view.currency)
-        return policy_out(view).model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
+        out = policy_out(view, terms.policy_of(s, distributor_id))
+        return out.model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
 
 
 @router.put(D + "/resellers/{reseller_id}/insurance", response_model=InsuranceDecisionOut, responses=PENDING)

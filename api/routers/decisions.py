@@ -39,6 +39,7 @@ from api.schemas.decisions import (
     VendorNominationOut,
     VendorNominationPage,
 )
+from api.schemas.terms import OverdueStopOut
 from creditlines import clock
 from creditlines.auth.service import Principal
 from creditlines.csvdoc import to_csv
@@ -46,7 +47,7 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import insurance, limit_requests, policy, reports
 from creditlines.decisions.models import InsuranceCover, LimitRequest, Nomination
-from creditlines.ledger import held
+from creditlines.ledger import held, terms
 from creditlines.programmes import nominations
 from creditlines.programmes import service as programmes
 from creditlines.tenants import lookup
@@ -73,13 +74,18 @@ def _cur(s: Session, distributor_id: str) -> str:
     return lookup.require_distributor(s, distributor_id).currency
 
 
-def policy_out(v: policy.PolicyView) -> CreditPolicyOut:
+def policy_out(v: policy.PolicyView, t: terms.TermsPolicy) -> CreditPolicyOut:
+    stop = t.overdue_stop
     return CreditPolicyOut(
         distributor_id=v.distributor_id,
         approval_threshold=_m(v.approval_threshold_minor, v.currency),
         base_cap_policy=v.base_cap_policy,
         discretionary=MoneyOut.of_minor(v.discretionary_minor, v.currency),
         indemnity_rate=v.indemnity_rate,
+        payment_terms_days=t.payment_terms_days,
+        overdue_stop=None
+        if stop is None
+        else OverdueStopOut(after_days=stop.after_days, min_amount=MoneyOut.of_minor(stop.min_minor, v.currency)),
         updated_at=v.updated_at,
         updated_by=v.updated_by,
     )
@@ -167,7 +173,7 @@ def get_credit_policy(
     distributor_id: DistributorId, uow: UnitOfWork = Depends(get_uow), _: Principal = Depends(officer)
 ) -> CreditPolicyOut:
     with uow.read() as s:
-        out = policy_out(policy.get(s, distributor_id))
+        out = policy_out(policy.get(s, distributor_id), terms.policy_of(s, distributor_id))
         return out.model_copy(update={"hold_days": held.get_hold_days(s, distributor_id)})
 
 

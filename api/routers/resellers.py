@@ -49,7 +49,7 @@ from api.schemas.resellers import (
     ResellerOut,
     ResellerPage,
 )
-from creditlines import ledger, metrics
+from creditlines import clock, ledger, metrics
 from creditlines.auth.service import Principal
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
@@ -78,6 +78,10 @@ def _reseller_out(summary: ledger.ResellerSummary) -> ResellerOut:
         total_drawn=MoneyOut.of(from_minor(t.drawn, cur)),
         total_available=MoneyOut.of(from_minor(t.available, cur)),
         over_limit=t.over_limit,
+        payment_terms_days=r.payment_terms_days,
+        overdue=MoneyOut.of(from_minor(summary.overdue_minor, cur)),
+        oldest_overdue_days=summary.oldest_overdue_days,
+        overdue_stop=r.overdue_stop_since is not None,
         created_at=r.created_at,
         updated_at=r.updated_at,
     )
@@ -97,10 +101,14 @@ def put_reseller(
     uow: UnitOfWork = Depends(get_uow),
     who: Principal = Depends(officer),
 ):
-    """Create a reseller (201, with a base line of limit 0) or rename it (200)."""
+    """Create a reseller (201, with a base line of limit 0) or rename it (200); `payment_terms_days`
+    sets its own terms (null: the distributor's; left out: unchanged)."""
+    terms_days = (
+        {"payment_terms_days": body.payment_terms_days} if "payment_terms_days" in body.model_fields_set else {}
+    )
     with uow.write() as s:
         _, created = ledger.upsert_reseller(
-            s, distributor_id=distributor_id, reseller_id=reseller_id, name=body.name, actor=who.actor
+            s, distributor_id=distributor_id, reseller_id=reseller_id, name=body.name, actor=who.actor, **terms_days
         )
         out = _summary(s, distributor_id, reseller_id)
     if not created:
@@ -263,10 +271,13 @@ async def eligibility_answer(state: Any, distributor: Any, reseller_id: str, bod
     """The eligibility check's answer, for this route and the fast lane (`api/fast.py`);
     ``not_found`` for a reseller that does not exist."""
     amount = parse_amount(body.amount.amount, body.amount.currency, expected_currency=distributor.currency)
-    status_, states = await state.hot.reseller_lines(distributor.id, reseller_id)
+    day = clock.local_today(distributor.timezone)
+    status_, states, stop = await state.hot.reseller_lines(distributor.id, reseller_id, day)
     if status_ is None:
         raise NotFound(f"reseller {reseller_id!r} does not exist at {distributor.id!r}")
-    decision = ledger.decide_now(distributor, status_, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id)
+    decision = ledger.decide_now(
+        distributor, status_, states, amount_minor=to_minor(amount), vendor_id=body.vendor_id, stop=stop, day=day
+    )
     return render.json_response(render.decision(decision, distributor.currency))
 
 
@@ -309,6 +320,8 @@ def drawing_request(distributor: Any, reseller_id: str, body: DrawingIn, actor: 
         vendor_id=body.vendor_id,
         actor=actor,
         on_refusal=body.on_refusal,
+        invoice_date=body.invoice_date,
+        due_on=body.due_on,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import MoneyIn, MoneyOut, Strict, eur, example
+from api.schemas.terms import OverdueStopIn, OverdueStopOut, TermsDays
 from creditlines.validation import (
     Day,
     Name,
@@ -32,6 +33,8 @@ class CreditPolicyPatch(Strict):
         None,
         description='Percent (0–100, at most two decimals, e.g. "90") of an insured loss the insurer pays (SPEC §20)',
     )
+    payment_terms_days: TermsDays | None = Field(None, description="SPEC §18: the default payment terms (0–365)")
+    overdue_stop: OverdueStopIn | None = Field(None, description="SPEC §18: the overdue stop (null: none)")
 
 
 class CreditPolicyOut(BaseModel):
@@ -40,6 +43,8 @@ class CreditPolicyOut(BaseModel):
     base_cap_policy: Literal["none", "cover_plus_discretionary"]
     discretionary: MoneyOut
     indemnity_rate: str = Field(description='Percent, e.g. "90"')
+    payment_terms_days: int = 30
+    overdue_stop: OverdueStopOut | None = None
     updated_at: datetime | None
     updated_by: str | None
     hold_days: int = Field(7, description="Days a held order waits for credit before it expires")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.schemas.common import DEMO_DRAWING, DEMO_VENDOR, Id, MoneyIn, MoneyOut, Strict, eur, example
+from api.schemas.terms import StopInDecisionOut
 from creditlines.validation import (
+    Day,
     Reference,
 )
 
@@ -37,6 +39,7 @@ class DecisionOut(BaseModel):
     shortfall: MoneyOut
     plan: list[PlanItemOut]
     reasons: list[ReasonOut]
+    overdue_stop: StopInDecisionOut | None = None
 
 
 class DrawingIn(Strict):
@@ -46,6 +49,8 @@ class DrawingIn(Strict):
     on_refusal: Literal["refuse", "hold"] = Field(
         "refuse", description="hold: a drawing refused for insufficient credit or an account on hold waits (202)"
     )
+    invoice_date: Day | None = Field(None, description="The invoice's local date (default: the day of posting)")
+    due_on: Day | None = Field(None, description="≥ invoice_date (default: invoice_date + the reseller's terms)")
 
 
 class AllocationOut(BaseModel):
@@ -72,6 +77,8 @@ class DrawingOut(BaseModel):
     allocations: list[AllocationOut]
     created_at: datetime
     hold: HoldOut | None = None
+    invoice_date: date
+    due_on: date
 
 
 class DrawingPage(BaseModel):

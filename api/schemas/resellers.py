@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas.common import MoneyIn, MoneyOut, Strict, eur, example
+from api.schemas.terms import TermsDays
 from creditlines.validation import (
     Name,
     Reason,
@@ -17,6 +18,9 @@ from creditlines.validation import (
 
 class ResellerIn(Strict):
     name: Name
+    payment_terms_days: TermsDays | None = Field(
+        None, description="The reseller's own payment terms (null: the distributor's); left out: unchanged"
+    )
 
 
 class ResellerOut(BaseModel):
@@ -30,6 +34,10 @@ class ResellerOut(BaseModel):
     total_drawn: MoneyOut
     total_available: MoneyOut
     over_limit: bool
+    payment_terms_days: int | None = None
+    overdue: MoneyOut
+    oldest_overdue_days: int | None
+    overdue_stop: bool = Field(description="A stop was announced and not yet cleared (SPEC §18)")
     created_at: datetime
     updated_at: datetime
 
@@ -75,6 +83,8 @@ class AvailabilityOut(BaseModel):
     total_drawn: MoneyOut
     total_available: MoneyOut
     over_limit: bool
+    overdue: MoneyOut
+    oldest_overdue_days: int | None
 
 
 RESELLER_EXAMPLES = {

@@ -13,7 +13,9 @@ from creditlines.cli import common
 if TYPE_CHECKING:
     pass
 
-app = typer.Typer(help="Listings for credit officers: expiring lines, resellers over limit.", no_args_is_help=True)
+app = typer.Typer(
+    help="Listings for credit officers: expiring lines, resellers over limit, ageing.", no_args_is_help=True
+)
 console, err = common.console, common.err
 
 
@@ -71,3 +73,44 @@ def report_over_limit(
         err.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
     _print_rows(rows, listings.OVER_LIMIT_FIELDS, fmt)
+
+
+@app.command("ageing")
+def report_ageing(
+    distributor: str = typer.Option(..., "--distributor", "-d"),
+    as_of: str = typer.Option(None, "--as-of", help="a local date YYYY-MM-DD (default today); past: from the ledger"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Outstanding per reseller and per funder by days overdue (not due, 1–30, 31–60, 61–90, over 90)."""
+    import json
+    from datetime import date
+
+    from creditlines.errors import CreditLinesError
+    from creditlines.ledger import ageing
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        err.print(f"[red]validation_error[/red]: --as-of must be a date YYYY-MM-DD, not {as_of!r}")
+        raise typer.Exit(2) from None
+    try:
+        with common.uow().snapshot() as s:
+            report = ageing.ageing(s, distributor_id=distributor, as_of=day)
+    except CreditLinesError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from None
+    if fmt == "csv":
+        typer.echo(ageing.ageing_csv(report), nl=False)
+    elif fmt == "json":
+        typer.echo(json.dumps(ageing.document(report), indent=2))
+    else:
+        from rich.table import Table
+
+        from creditlines.money import from_minor
+
+        table = Table("scope", "id", *ageing.BUCKETS, "outstanding", title=f"Ageing at {distributor}, {report.as_of}")
+        for scope, rows in (("reseller", report.resellers), ("funder", report.funders), ("total", [report.totals])):
+            for row in rows:
+                amounts = [row.amounts[b] for b in ageing.BUCKETS] + [row.outstanding]
+                table.add_row(scope, row.key, *(str(from_minor(a, report.currency).amount) for a in amounts))
+        console.print(table)

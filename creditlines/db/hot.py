@@ -26,20 +26,32 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 
 from creditlines.db.urls import libpq, normalize
-from creditlines.eligibility import LineState
+from creditlines.eligibility import LineState, StopState
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
 POOL_WAIT_S = 10.0  # the longest a request waits for a hot connection
 
+# The reseller, its lines, and the overdue stop's one range sum (SPEC §18,
+# creditlines.ledger.terms): the outstanding of its open drawings due before the local date
+# minus the distributor's after_days, over the partial index ix_drawing_open_due (no ledger read).
+# The subquery names its parameters, not the outer rows, so it runs once per statement.
 RESELLER_LINES = """
 SELECT r.status, l.id, l.kind, l.funder, l.programme_id, l.vendor_id, l.usable_for, l.on_expiry,
-       l.status, l.limit_minor, l.drawn_minor, l.valid_from, l.valid_until, l.grant_seq
+       l.status, l.limit_minor, l.drawn_minor, l.valid_from, l.valid_until, l.grant_seq,
+       s.after_days, s.min_minor, s.overdue
 FROM reseller r JOIN line l ON l.distributor_id = r.distributor_id AND l.reseller_id = r.id
+CROSS JOIN (SELECT d.overdue_stop_after_days AS after_days, d.overdue_stop_min_minor AS min_minor,
+                   (SELECT coalesce(sum(dr.outstanding_minor), 0) FROM drawing dr
+                     WHERE dr.distributor_id = {d} AND dr.reseller_id = {r} AND dr.outstanding_minor > 0
+                       AND dr.due_on < {cutoff}) AS overdue
+              FROM distributor d WHERE d.id = {d}) s
 WHERE r.distributor_id = {d} AND r.id = {r}
 ORDER BY l.grant_seq
 """
+PG_CUTOFF = "CAST(%(day)s AS date) - d.overdue_stop_after_days"
+SQLITE_CUTOFF = "date(:day, '-' || d.overdue_stop_after_days || ' days')"
 
 
 def _day(value: Any) -> date | None:
@@ -53,6 +65,16 @@ def _required_day(value: Any) -> date:
     if day is None:  # pragma: no cover - the column is NOT NULL
         raise ValueError("a line without valid_from")
     return day
+
+
+def stop_state(rows: Sequence[Sequence[Any]]) -> StopState | None:
+    """The overdue stop as RESELLER_LINES read it: None unless it holds now."""
+    if not rows or rows[0][14] is None:
+        return None
+    after_days, min_minor, overdue = rows[0][14], rows[0][15], int(rows[0][16])
+    if overdue > 0 and overdue >= min_minor:
+        return StopState(overdue=overdue, after_days=after_days, min_amount=min_minor)
+    return None
 
 
 def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineState]]:
@@ -94,11 +116,11 @@ class HotPath:
             # connection goes to whichever host accepts writes, the new primary after a failover.
             self._conninfo = libpq(url)
             self._checks: set[asyncio.Task[None]] = set()
-            self._reseller_lines = RESELLER_LINES.format(d="%(d)s", r="%(r)s")
+            self._reseller_lines = RESELLER_LINES.format(d="%(d)s", r="%(r)s", cutoff=PG_CUTOFF)
         else:
             self._sqlite_path = parsed.database or ":memory:"
             self._sqlite: sqlite3.Connection | None = None
-            self._reseller_lines = RESELLER_LINES.format(d=":d", r=":r")
+            self._reseller_lines = RESELLER_LINES.format(d=":d", r=":r", cutoff=SQLITE_CUTOFF)
 
     @property
     def is_postgresql(self) -> bool:
@@ -189,9 +211,13 @@ class HotPath:
         self._checks.add(task)
         task.add_done_callback(self._checks.discard)
 
-    async def reseller_lines(self, distributor_id: str, reseller_id: str) -> tuple[str | None, list[LineState]]:
-        rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id})
-        return line_states(rows)
+    async def reseller_lines(
+        self, distributor_id: str, reseller_id: str, day: date
+    ) -> tuple[str | None, list[LineState], StopState | None]:
+        """The reseller's status, its lines, and its overdue stop on local date ``day`` (if it holds)."""
+        rows = await self.fetch(self._reseller_lines, {"d": distributor_id, "r": reseller_id, "day": day})
+        status, states = line_states(rows)
+        return status, states, stop_state(rows)
 
     async def close(self) -> None:
         if self._pool is not None and self._loop is asyncio.get_running_loop():

@@ -35,6 +35,7 @@ class Stats:
     enrolled: int = 0
     events: int = 0
     settled: int = 0
+    stops: int = 0
 
 
 def settled_history(
@@ -83,6 +84,8 @@ def settled_history(
                             status="settled",
                             created_at=at,
                             created_by="demo:erp",
+                            invoice_date=clock.local_date(at, "Europe/Paris"),
+                            due_on=clock.local_date(at, "Europe/Paris") + timedelta(days=45 if did == "etc" else 30),
                         )
                     )
                     allocations.append(
@@ -172,6 +175,11 @@ def history(
             clock.set_now(None)
 
 
+def late_payer(reseller_id: str) -> bool:
+    """About one reseller in twelve pays late (SPEC §18: their invoices age, some get stopped)."""
+    return sum(map(ord, reseller_id)) % 12 == 0
+
+
 def _one_day_step(
     s: Session,
     rng: random.Random,
@@ -205,6 +213,8 @@ def _one_day_step(
     if roll < 0.45 and open_orders:  # a payment, a credit note or a cancellation
         i = rng.randrange(len(open_orders))
         did, rid, ref, outstanding = open_orders[i]
+        if late_payer(rid) and rng.random() < 0.9:  # they pay one invoice in ten when asked
+            return
         minor = outstanding if rng.random() < 0.7 else max(1, outstanding // rng.choice([2, 3, 4]))
         kind = rng.choices(["payment", "credit_note", "cancellation"], [0.85, 0.1, 0.05])[0]
         drawing, _ = ledger.release(

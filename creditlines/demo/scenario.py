@@ -30,6 +30,8 @@ from creditlines.demo import insurance as demo_insurance
 from creditlines.demo import losses as demo_losses
 from creditlines.demo.history import Stats, history, settled_history
 from creditlines.demo.keys import keys_file, write_private
+from creditlines.jobs import overdue
+from creditlines.ledger import terms
 from creditlines.ledger.models import Reseller
 from creditlines.partnerships import service as partnerships
 from creditlines.programmes import enrolment
@@ -43,6 +45,7 @@ DISTRIBUTORS = [
     ("ingram", "Ingram Micro", 0.20),
 ]
 VENDORS = [("microsoft", "Microsoft"), ("hp", "HP")]
+ACTEBIS_STOP = terms.OverdueStop(after_days=60, min_minor=50_000)  # EUR 500.00
 PARTNERSHIPS = [
     ("actebis", "microsoft", Money("5000.00", "EUR"), "Mezzanine agreement"),
     ("etc", "microsoft", None, "Office OEM booster"),
@@ -144,6 +147,9 @@ def load(
     story = demo_losses.choose(uow, seed, cut, mezz["granted"])
     in_history = {d: [r for r in rs if r not in story.resellers] for d, rs in by_distributor.items()}
     history(uow, rng, in_history, start + timedelta(days=30), real_now, spec["orders"], stats, progress)
+    for did, _, _ in DISTRIBUTORS:  # the nightly job's part: announce the stops that hold today
+        stops, _ = overdue.run_overdue_stops(uow, distributor_id=did, day=clock.local_today("Europe/Paris"))
+        stats.stops += stops
     losses = demo_losses.play(uow, story, start, mezz["id"], progress)
     with progress.status("issuing the funders' monthly statements"):
         losses["statements"] = demo_losses.issue_statements(uow)
@@ -156,6 +162,7 @@ def load(
         + (f", {stats.settled:,} settled orders of history" if stats.settled else "")
         + f"; {losses['scheduled']} scheduled cover cuts, 2 defaults with {losses['claims']} claims"
         f" ({losses['settled']} settled), {losses['statements']} funder statements issued"
+        + f", {stats.stops} resellers stopped for overdue invoices"
     )
     return keys
 
@@ -167,6 +174,10 @@ def _tenants_and_keys(uow: UnitOfWork) -> dict[str, Any]:
             tenants.create_distributor(s, id=did, name=name, currency="EUR", timezone="Europe/Paris")
         for vid, name in VENDORS:
             tenants.create_vendor(s, id=vid, name=name)
+        # Payment terms (SPEC §18): 30 days at Actebis, which stops resellers owing more than
+        # EUR 500 over 60 days overdue; 45 days at ETC; the others keep the default 30.
+        terms.update_policy(s, distributor_id="actebis", payment_terms_days=30, overdue_stop=ACTEBIS_STOP)
+        terms.update_policy(s, distributor_id="etc", payment_terms_days=45)
         # Who admitted whom: Microsoft runs Mezzanine at Actebis and the OEM offer at ETC; Actebis
         # caps vendor lines at EUR 5,000; HP is admitted at Tech Data (no programme yet); Ingram
         # admitted nobody.

@@ -53,6 +53,19 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class StopState:
+    """The distributor's overdue stop holding for a reseller (SPEC §18): ``overdue`` is its
+    outstanding more than ``after_days`` overdue, at least ``min_amount`` (minor units)."""
+
+    overdue: int
+    after_days: int
+    min_amount: int
+
+
+STOP_MESSAGE = "Invoices overdue beyond the distributor's limit stop new drawings until they are paid."
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     eligible: bool
     requested: int
@@ -60,6 +73,7 @@ class Decision:
     shortfall: int
     plan: tuple[PlanItem, ...]
     reasons: tuple[Reason, ...]
+    overdue_stop: StopState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +148,11 @@ def decide(
     day: date,
     reseller_status: str,
     reference: str | None = None,
+    stop: StopState | None = None,
 ) -> Decision:
     """Would a drawing of ``amount`` be accepted now, and how would it be allocated? With the
-    drawing's ``reference``, the financing line of that order is usable too (first)."""
+    drawing's ``reference``, the financing line of that order is usable too (first). ``stop``: the
+    overdue stop when it holds for the reseller (its caller computed it, not from the ledger)."""
     if amount <= 0:
         raise ValueError("amount must be positive")
     effective = effective_lines(lines, day)
@@ -148,6 +164,8 @@ def decide(
     if reseller_status in RESELLER_REFUSALS:
         code, message = RESELLER_REFUSALS[reseller_status]
         reasons.append(Reason(code, message))
+    if stop is not None:
+        reasons.append(Reason("overdue_stop", STOP_MESSAGE))
     shortfall = max(0, amount - available)
     if shortfall:
         reasons.append(Reason("insufficient_credit", "The order exceeds the credit available for it."))
@@ -169,6 +187,7 @@ def decide(
         shortfall=shortfall,
         plan=tuple(plan),
         reasons=tuple(reasons),
+        overdue_stop=stop,
     )
 
 

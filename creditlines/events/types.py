@@ -13,6 +13,8 @@ class EventType(StrEnum):
     RESELLER_OVER_LIMIT = "reseller.over_limit"
     RESELLER_BACK_WITHIN_LIMIT = "reseller.back_within_limit"
     RESELLER_UTILISATION_CROSSED = "reseller.utilisation_crossed"
+    RESELLER_OVERDUE_STOP = "reseller.overdue_stop"  # SPEC §18, creditlines.ledger.terms
+    RESELLER_OVERDUE_CLEARED = "reseller.overdue_cleared"
     LIMIT_CHANGED = "limit.changed"
     # Written by the credit-decisions work (issue 13); named here so the feeds and webhooks accept them.
     LIMIT_REQUEST_CREATED = "limit_request.created"

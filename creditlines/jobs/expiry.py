@@ -15,6 +15,7 @@ from creditlines import clock, ledger, metrics
 from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.jobs import nightly_events as nightly
+from creditlines.jobs import overdue
 from creditlines.ledger import financing, held
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Line
@@ -206,6 +207,7 @@ def run_expiry(
             report.expiring_warnings = nightly.run_expiring(uow, distributor_id=d.id, day=day)
             report.financings_overdue = _move_overdue_financings(uow, d.id)
             report.held_released, report.held_expired = _recheck_held_orders(uow, d.id)
+            overdue.run_overdue_stops(uow, distributor_id=d.id, day=day)  # SPEC §18
         reports.append(report)
         metrics.EXPIRY_RUNS.labels(d.id, str(dry_run).lower()).inc()
         if not dry_run:

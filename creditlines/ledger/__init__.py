@@ -25,6 +25,7 @@ the request or the job owns the transaction. Every write path locks the reseller
 """
 
 from creditlines.ledger.availability import availability, check_eligibility, current_state, decide_now
+from creditlines.ledger.drawing_reads import get_drawing, list_drawings
 from creditlines.ledger.drawings import (
     DrawingDesk,
     DrawingRequest,
@@ -32,8 +33,6 @@ from creditlines.ledger.drawings import (
     DrawResult,
     draw,
     draw_result,
-    get_drawing,
-    list_drawings,
 )
 from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.journal import ledger_entries

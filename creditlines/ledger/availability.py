@@ -4,7 +4,7 @@ eligibility answer ("may it order X?"), from the pure rules of :mod:`creditlines
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from moneyed import Money
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import NotFound
 from creditlines.ledger import repository as repo
+from creditlines.ledger import terms
 from creditlines.ledger.fold import fold
 from creditlines.ledger.models import Line, Reseller
 from creditlines.ledger.views import AvailabilityView, DecisionView, LineView, decision_view
@@ -67,13 +68,15 @@ def availability(
     now = clock.now()
     at = as_of or now
     reseller, rows = current_state(session, distributor_id, reseller_id)
+    day = clock.local_date(at, distributor.timezone)
     if at < now:
         status, states = _fold_as_of(session, distributor_id, reseller_id, at)
         if status is None:
             raise NotFound(f"reseller {reseller_id!r} did not exist at {at.isoformat()}")
+        overdue = terms.overdue_from_drawings(_drawings_as_of(session, distributor_id, reseller_id, at), day)
     else:
         status, states = reseller.status, [row.state() for row in rows]
-    day = clock.local_date(at, distributor.timezone)
+        overdue = terms.overdue_now(session, distributor_id, reseller_id, day)
     effective = elig.effective_lines(states, day)
     totals = elig.totals(states, day)
     cur = distributor.currency
@@ -107,7 +110,24 @@ def availability(
         total_drawn=from_minor(totals.drawn, cur),
         total_available=from_minor(totals.available, cur),
         over_limit=totals.over_limit,
+        overdue=from_minor(overdue.amount_minor, cur),
+        oldest_overdue_days=overdue.oldest_days,
     )
+
+
+def _drawings_as_of(session: Session, distributor_id: str, reseller_id: str, at: datetime) -> list[tuple[int, date]]:
+    """(outstanding, due_on) of the reseller's drawings as the ledger stood at ``at``: posted
+    amounts less the releases posted by then (due dates never change)."""
+    outstanding: dict[str, int] = {}
+    for entry in repo.entries_of(session, distributor_id, reseller_id, until=at):
+        if entry.drawing_reference is None or entry.amount_minor is None:
+            continue
+        if entry.kind == "drawing_posted":
+            outstanding[entry.drawing_reference] = outstanding.get(entry.drawing_reference, 0) + entry.amount_minor
+        elif entry.kind == "release_posted":
+            outstanding[entry.drawing_reference] = outstanding.get(entry.drawing_reference, 0) - entry.amount_minor
+    due = terms.due_dates(session, distributor_id, reseller_id, list(outstanding))
+    return [(amount, due[ref]) for ref, amount in outstanding.items() if ref in due]
 
 
 def decide_now(
@@ -117,14 +137,18 @@ def decide_now(
     *,
     amount_minor: int,
     vendor_id: str | None,
+    stop: elig.StopState | None = None,
+    day: date | None = None,
 ) -> elig.Decision:
-    """The eligibility decision on the distributor's local date, now."""
+    """The eligibility decision on the distributor's local date (``day``, default today), with
+    the overdue stop when it holds."""
     return elig.decide(
         states,
         amount=amount_minor,
         vendor_id=vendor_id,
-        day=clock.local_today(distributor.timezone),
+        day=day or clock.local_today(distributor.timezone),
         reseller_status=reseller_status,
+        stop=stop,
     )
 
 
@@ -136,7 +160,16 @@ def check_eligibility(
     distributor = require_distributor(session, distributor_id)
     amount_minor = validation.amount_minor(amount, distributor.currency)
     reseller, rows = current_state(session, distributor_id, reseller_id)
+    day = clock.local_today(distributor.timezone)
+    stop = terms.policy_of(session, distributor_id).overdue_stop
+    beyond = terms.stop_amount(session, distributor_id, reseller_id, day, stop)
     decision = decide_now(
-        distributor, reseller.status, [row.state() for row in rows], amount_minor=amount_minor, vendor_id=vendor_id
+        distributor,
+        reseller.status,
+        [row.state() for row in rows],
+        amount_minor=amount_minor,
+        vendor_id=vendor_id,
+        stop=None if beyond is None or stop is None else elig.StopState(beyond, stop.after_days, stop.min_minor),
+        day=day,
     )
     return decision_view(decision, distributor.currency)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -31,61 +31,20 @@ from creditlines.errors import (
     InsufficientCredit,
     InvalidAmount,
     NotFound,
+    OverdueStop,
     ResellerTerminated,
     ValidationFailed,
 )
 from creditlines.ledger import events as ledger_events
 from creditlines.ledger import repository as repo
+from creditlines.ledger import terms
+from creditlines.ledger.drawing_reads import as_date, shown_status
 from creditlines.ledger.models import Allocation, Drawing
 from creditlines.ledger.posting import drawing_document, post_plan
-from creditlines.ledger.repository import require_reseller
 from creditlines.ledger.views import AllocationView, DrawingView, HoldView
 from creditlines.money import from_minor
 from creditlines.tenants.lookup import DistributorInfo, require_distributor
 from creditlines.tenants.models import Distributor
-
-
-def drawing_view(
-    session: Session, drawing: Drawing, currency: str, allocations: list[Allocation] | None = None
-) -> DrawingView:
-    if allocations is None:
-        allocations = (
-            []
-            if drawing.status in ("held", "cancelled", "expired")
-            else repo.allocations_of(session, drawing.distributor_id, drawing.reseller_id, [drawing.reference])
-        )
-    hold = None
-    if drawing.held_at is not None and drawing.hold_expires_at is not None:
-        shortfall = drawing.hold_shortfall_minor
-        hold = HoldView(
-            reasons=drawing.hold_reasons.split(",") if drawing.hold_reasons else [],
-            shortfall=None if shortfall is None else from_minor(shortfall, currency),
-            held_at=drawing.held_at,
-            expires_at=drawing.hold_expires_at,
-            released_at=drawing.hold_released_at,
-        )
-    return DrawingView(
-        reference=drawing.reference,
-        amount=from_minor(drawing.amount_minor, currency),
-        outstanding=from_minor(drawing.outstanding_minor, currency),
-        status=shown_status(drawing.status, drawing.hold_expires_at),
-        vendor_id=drawing.vendor_id,
-        allocations=[
-            AllocationView(
-                a.line_id, a.funder, from_minor(a.amount_minor, currency), from_minor(a.outstanding_minor, currency)
-            )
-            for a in sorted(allocations, key=lambda a: a.position)
-        ],
-        created_at=drawing.created_at,
-        hold=hold,
-    )
-
-
-def shown_status(status: str, expires_at: datetime | None) -> str:
-    """A held order past its expiry is ``expired`` from that instant, whether or not the job ran."""
-    if status == "held" and expires_at is not None and clock.now() >= expires_at:
-        return "expired"
-    return status
 
 
 def _instant(value: Any) -> datetime:
@@ -93,7 +52,10 @@ def _instant(value: Any) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-DRAW_SQL = "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :on_refusal)"
+DRAW_SQL = (
+    "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :on_refusal,"
+    " :invoice_date, :due_on)"
+)
 DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's parameter style
 
 
@@ -108,12 +70,14 @@ class DrawOutcome(StrEnum):
     RESELLER_TERMINATED = "reseller_terminated"
     ACCOUNT_ON_HOLD = "account_on_hold"
     INSUFFICIENT_CREDIT = "insufficient_credit"
+    OVERDUE_STOP = "overdue_stop"
 
 
 @dataclass(frozen=True)
 class DrawingRequest:
     """A drawing as asked, checked before anything is read: reference alphabet, currency,
-    minor units, positive amount; ``on_refusal`` "refuse" (default) or "hold"."""
+    minor units, positive amount, a due date not before the invoice date (SPEC §18);
+    ``on_refusal`` "refuse" (default) or "hold"."""
 
     distributor: DistributorInfo
     reseller_id: str
@@ -122,6 +86,8 @@ class DrawingRequest:
     vendor_id: str | None
     actor: str
     on_refusal: str = "refuse"
+    invoice_date: date | None = None
+    due_on: date | None = None
 
     @classmethod
     def of(
@@ -134,6 +100,8 @@ class DrawingRequest:
         vendor_id: str | None,
         actor: str,
         on_refusal: str = "refuse",
+        invoice_date: date | None = None,
+        due_on: date | None = None,
     ) -> DrawingRequest:
         validation.reference(reference)
         amount_minor = validation.amount_minor(amount, distributor.currency)
@@ -141,7 +109,10 @@ class DrawingRequest:
             raise InvalidAmount("amount must be positive")
         if on_refusal not in ("refuse", "hold"):
             raise ValidationFailed("on_refusal must be refuse or hold")
-        return cls(distributor, reseller_id, reference, amount_minor, vendor_id, actor, on_refusal)
+        terms.check_dates(invoice_date, due_on, clock.local_today(distributor.timezone))
+        return cls(
+            distributor, reseller_id, reference, amount_minor, vendor_id, actor, on_refusal, invoice_date, due_on
+        )
 
     def params(self) -> dict[str, Any]:
         """The arguments of ``creditlines_draw``, the instant and the distributor's local date included."""
@@ -156,6 +127,8 @@ class DrawingRequest:
             "now": now.astimezone(UTC).replace(tzinfo=None),
             "day": clock.local_date(now, self.distributor.timezone),
             "on_refusal": self.on_refusal,
+            "invoice_date": self.invoice_date,
+            "due_on": self.due_on,
         }
 
 
@@ -169,6 +142,9 @@ class DrawResult:
     drawing: DrawingView | None = None
     available_minor: int = 0
     shortfall_minor: int = 0
+    overdue_minor: int = 0  # overdue_stop: what is overdue beyond the policy's after_days
+    stop_after_days: int = 0
+    stop_min_minor: int = 0
 
     @classmethod
     def of(cls, document: Mapping[str, Any], request: DrawingRequest) -> DrawResult:
@@ -176,6 +152,14 @@ class DrawResult:
         outcome = DrawOutcome(document["outcome"])
         if outcome is DrawOutcome.INSUFFICIENT_CREDIT:
             return cls(outcome, request, available_minor=document["available"], shortfall_minor=document["shortfall"])
+        if outcome is DrawOutcome.OVERDUE_STOP:
+            return cls(
+                outcome,
+                request,
+                overdue_minor=document["overdue"],
+                stop_after_days=document["after_days"],
+                stop_min_minor=document["min_amount"],
+            )
         if outcome not in (DrawOutcome.CREATED, DrawOutcome.REPLAYED, DrawOutcome.HELD):
             return cls(outcome, request)
         cur = request.distributor.currency
@@ -196,6 +180,8 @@ class DrawResult:
             status=shown_status(document["status"], hold.expires_at if hold else None),
             vendor_id=document["vendor_id"],
             created_at=_instant(document["created_at"]),
+            invoice_date=as_date(document["invoice_date"]),
+            due_on=as_date(document["due_on"]),
             allocations=[
                 AllocationView(line_id, funder, from_minor(amount, cur), from_minor(outstanding, cur))
                 for line_id, funder, amount, outstanding in document["allocations"]
@@ -221,6 +207,15 @@ class DrawResult:
                 raise ResellerTerminated(f"reseller {req.reseller_id!r} is terminated")
             case DrawOutcome.ACCOUNT_ON_HOLD:
                 raise AccountOnHold(f"reseller {req.reseller_id!r} is on hold")
+            case DrawOutcome.OVERDUE_STOP:
+                overdue, minimum = from_minor(self.overdue_minor, cur), from_minor(self.stop_min_minor, cur)
+                raise OverdueStop(
+                    f"reseller {req.reseller_id!r} owes {overdue.amount} {cur} more than "
+                    f"{self.stop_after_days} days overdue (the stop starts at {minimum.amount} {cur})",
+                    overdue=overdue,
+                    after_days=self.stop_after_days,
+                    min_amount=minimum,
+                )
             case _:
                 raise InsufficientCredit(
                     f"{req.reference}: requested {from_minor(req.amount_minor, cur).amount} {cur}, "
@@ -240,6 +235,8 @@ def draw(
     vendor_id: str | None = None,
     actor: str,
     on_refusal: str = "refuse",
+    invoice_date: date | None = None,
+    due_on: date | None = None,
 ) -> tuple[DrawingView, bool]:
     """Post a drawing: allocate it down the waterfall. Returns (drawing, created).
 
@@ -257,6 +254,8 @@ def draw(
         vendor_id=vendor_id,
         actor=actor,
         on_refusal=on_refusal,
+        invoice_date=invoice_date,
+        due_on=due_on,
     ).accepted()
 
 
@@ -270,6 +269,8 @@ def draw_result(
     vendor_id: str | None = None,
     actor: str,
     on_refusal: str = "refuse",
+    invoice_date: date | None = None,
+    due_on: date | None = None,
 ) -> DrawResult:
     """:func:`draw` without raising a refusal, so that the caller can commit the refusal's event
     before it raises with :meth:`DrawResult.accepted`."""
@@ -282,6 +283,8 @@ def draw_result(
         vendor_id=vendor_id,
         actor=actor,
         on_refusal=on_refusal,
+        invoice_date=invoice_date,
+        due_on=due_on,
     )
     return post(session, request)
 
@@ -322,6 +325,23 @@ class DrawingDesk:
             return post(session, request)
 
 
+def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation]) -> dict[str, Any]:
+    return {
+        "outcome": outcome,
+        "amount": drawing.amount_minor,
+        "outstanding": drawing.outstanding_minor,
+        "status": drawing.status,
+        "vendor_id": drawing.vendor_id,
+        "created_at": drawing.created_at,
+        "invoice_date": drawing.invoice_date.isoformat(),
+        "due_on": drawing.due_on.isoformat(),
+        "allocations": [
+            [a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
+            for a in sorted(allocations, key=lambda a: a.position)
+        ],
+    }
+
+
 def draw_in_python(session: Session, request: DrawingRequest) -> dict[str, Any]:
     """The drawing rules in Python (SQLite, and the parity test on PostgreSQL), with the events
     ``creditlines_draw`` writes; returns the same outcome document as the function."""
@@ -335,8 +355,22 @@ def draw_in_python(session: Session, request: DrawingRequest) -> dict[str, Any]:
         vendor_id=request.vendor_id,
         result=document,
     )
+    if document["outcome"] == DrawOutcome.OVERDUE_STOP or document.get("overdue_stop"):
+        stop_doc = document if document["outcome"] == DrawOutcome.OVERDUE_STOP else document["overdue_stop"]
+        reseller = repo.get_reseller(session, request.distributor.id, request.reseller_id, lock=True)
+        assert reseller is not None
+        terms.stop_found(
+            session,
+            reseller,
+            overdue_minor=stop_doc["overdue"],
+            stop=terms.OverdueStop(stop_doc["after_days"], stop_doc["min_amount"]),
+            at=clock.now(),
+            cause="drawing",
+            reference=request.reference,
+        )
     if document["outcome"] == "held":  # what the events needed, not in the function's answer
         del document["available"], document["hold_days"]
+        document.pop("overdue_stop", None)
     return document
 
 
@@ -348,7 +382,12 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         return {"outcome": "not_found"}
     existing = repo.get_drawing(session, distributor_id, reseller_id, reference)
     if existing is not None:
-        if existing.amount_minor != amount_minor or existing.vendor_id != vendor_id:
+        if (
+            existing.amount_minor != amount_minor
+            or existing.vendor_id != vendor_id
+            or request.invoice_date not in (None, existing.invoice_date)
+            or request.due_on not in (None, existing.due_on)
+        ):
             return {"outcome": "idempotency_conflict"}
         return drawing_document(
             "replayed", existing, repo.allocations_of(session, distributor_id, reseller_id, [reference])
@@ -358,18 +397,35 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         return {"outcome": "reseller_terminated"}
     if reseller.status == "on_hold" and not hold:
         return {"outcome": "account_on_hold"}
-    lines = repo.lines_of(session, distributor_id, reseller_id)
     now = clock.now()
+    day = clock.local_date(now, request.distributor.timezone)
+    policy = terms.policy_of(session, distributor_id)
+    overdue = terms.stop_amount(session, distributor_id, reseller_id, day, policy.overdue_stop)
+    stopped = None
+    if overdue is not None and policy.overdue_stop is not None:
+        stop = policy.overdue_stop
+        stopped = {
+            "outcome": "overdue_stop",
+            "overdue": overdue,
+            "after_days": stop.after_days,
+            "min_amount": stop.min_minor,
+        }
+        if not hold:
+            return stopped
+    invoice_date, due_on = terms.drawing_dates(
+        request.invoice_date, request.due_on, day, terms.terms_days_of(reseller, policy)
+    )
+    lines = repo.lines_of(session, distributor_id, reseller_id)
     decision = elig.decide(
         [row.state() for row in lines],
         amount=amount_minor,
         vendor_id=vendor_id,
-        day=clock.local_date(now, request.distributor.timezone),
+        day=day,
         reseller_status=reseller.status,
         reference=reference,
     )
-    if not decision.eligible and hold:
-        return _hold(session, request, reseller, decision, now)
+    if (not decision.eligible or stopped) and hold:
+        return _hold(session, request, reseller, decision, now, (invoice_date, due_on), stopped)
     if not decision.eligible:
         return {"outcome": "insufficient_credit", "available": decision.available, "shortfall": decision.shortfall}
     drawing = Drawing(
@@ -382,6 +438,8 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         status="open",
         created_at=now,
         created_by=request.actor,
+        invoice_date=invoice_date,
+        due_on=due_on,
     )
     session.add(drawing)
     session.flush()  # the drawing row before the allocations that reference it
@@ -391,12 +449,22 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
 
 
 def _hold(
-    session: Session, request: DrawingRequest, reseller: Any, decision: elig.Decision, now: datetime
+    session: Session,
+    request: DrawingRequest,
+    reseller: Any,
+    decision: elig.Decision,
+    now: datetime,
+    dates: tuple[date, date],
+    stopped: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """Store a refused drawing as a held order (SPEC §16): nothing drawn, the reseller's count up."""
+    """Store a refused drawing as a held order (SPEC §16): nothing drawn, the reseller's count up.
+    Its reasons in the order creditlines_draw gives them: account_on_hold, overdue_stop,
+    insufficient_credit."""
     row = session.get(Distributor, request.distributor.id)
     hold_days = row.hold_days if row is not None else 7
     reasons = [r.code for r in decision.reasons]
+    if stopped is not None:
+        reasons.insert(1 if reasons[:1] == ["account_on_hold"] else 0, "overdue_stop")
     drawing = Drawing(
         distributor_id=request.distributor.id,
         reseller_id=request.reseller_id,
@@ -410,35 +478,15 @@ def _hold(
         held_at=now,
         hold_expires_at=now + timedelta(days=hold_days),
         hold_reasons=",".join(reasons),
-        hold_shortfall_minor=decision.shortfall or None,
+        hold_shortfall_minor=(decision.shortfall or None) if not decision.eligible else None,
+        invoice_date=dates[0],
+        due_on=dates[1],
     )
     session.add(drawing)
     reseller.held_count += 1
     session.flush()
     document = drawing_document("held", drawing, [])
     document.update(available=decision.available, hold_days=hold_days)
+    if stopped is not None:
+        document["overdue_stop"] = stopped
     return document
-
-
-def get_drawing(session: Session, *, distributor_id: str, reseller_id: str, reference: str) -> DrawingView:
-    distributor = require_distributor(session, distributor_id)
-    require_reseller(session, distributor_id, reseller_id, lock=False)
-    drawing = repo.get_drawing(session, distributor_id, reseller_id, reference)
-    if drawing is None:
-        raise NotFound(f"drawing {reference!r} does not exist for reseller {reseller_id!r}")
-    return drawing_view(session, drawing, distributor.currency)
-
-
-def list_drawings(
-    session: Session, *, distributor_id: str, reseller_id: str, after: str | None, limit: int, status: str | None = None
-) -> list[DrawingView]:
-    distributor = require_distributor(session, distributor_id)
-    require_reseller(session, distributor_id, reseller_id, lock=False)
-    drawings = repo.list_drawings(
-        session, distributor_id, reseller_id, after_reference=after, limit=limit, status=status
-    )
-    allocations = repo.allocations_of(session, distributor_id, reseller_id, [d.reference for d in drawings])
-    by_ref: dict[str, list[Allocation]] = {}
-    for alloc in allocations:
-        by_ref.setdefault(alloc.drawing_reference, []).append(alloc)
-    return [drawing_view(session, d, distributor.currency, by_ref.get(d.reference, [])) for d in drawings]

@@ -22,7 +22,7 @@ from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Line, Reseller
 from creditlines.tenants import lookup
 
-REFUSALS = ("insufficient_credit", "account_on_hold", "reseller_terminated")
+REFUSALS = ("insufficient_credit", "account_on_hold", "reseller_terminated", "overdue_stop")
 
 
 def _totals(states: Iterable[elig.LineState], day: date) -> elig.Totals:
@@ -139,6 +139,8 @@ def after_draw(
         data: dict[str, Any] = {**base, "reasons": [outcome]}
         if outcome == "insufficient_credit":
             data.update(available_minor=result["available"], shortfall_minor=result["shortfall"])
+        if outcome == "overdue_stop":
+            data.update(overdue_minor=result["overdue"])
         outbox.record(
             session, EventType.DRAWING_REFUSED, distributor_id=distributor_id, reseller_id=reseller_id, at=at, data=data
         )
@@ -171,6 +173,8 @@ def after_draw(
         at=at,
         data={
             **base,
+            "invoice_date": result["invoice_date"],
+            "due_on": result["due_on"],
             "allocations": [
                 {"line_id": line_id, "funder": funder, "amount_minor": amount}
                 for line_id, funder, amount, _ in result["allocations"]

@@ -31,7 +31,7 @@ from creditlines.db.engine import fresh
 from creditlines.errors import NotFound, NotHeld, ValidationFailed
 from creditlines.ledger import held_events
 from creditlines.ledger import repository as repo
-from creditlines.ledger.drawings import drawing_view
+from creditlines.ledger.drawing_reads import drawing_view
 from creditlines.ledger.held_release import HeldOutcome, release_held_orders
 from creditlines.ledger.models import Drawing, Reseller
 from creditlines.ledger.repository import require_reseller

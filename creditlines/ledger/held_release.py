@@ -12,7 +12,7 @@ entry. SQLite runs the same statements as ``executemany``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, insert, select, update
@@ -24,14 +24,14 @@ from creditlines import eligibility as elig
 from creditlines.db import bulk
 from creditlines.events import outbox
 from creditlines.events.types import EventType
-from creditlines.ledger import journal
+from creditlines.ledger import journal, terms
 from creditlines.ledger import repository as repo
 from creditlines.ledger.models import Allocation, Drawing, Financing, Line, Reseller
 from creditlines.tenants import lookup
 
 DRAWING = cast(Table, Drawing.__table__)
 ALLOCATION = cast(Table, Allocation.__table__)
-CHANGED = ("status", "outstanding_minor", "hold_released_at", "hold_ended_at")
+CHANGED = ("status", "outstanding_minor", "hold_released_at", "hold_ended_at", "invoice_date", "due_on")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,11 @@ def release_held_orders(
         lines = repo.lines_of(session, d, r)
     by_id = {line.id: line for line in lines}
     states = [line.state() for line in lines]
+    # SPEC §18: no held order is released while the overdue stop holds; one released is invoiced
+    # on the day of its release, due after the reseller's terms from then.
+    policy = terms.policy_of(session, d)
+    stopped = policy.overdue_stop is not None and terms.stop_amount(session, d, r, day, policy.overdue_stop) is not None
+    due_on = day + timedelta(days=terms.terms_days_of(reseller, policy))
     seq = reseller.ledger_seq
     changes: list[dict[str, Any]] = []
     allocations: list[dict[str, Any]] = []
@@ -83,11 +88,11 @@ def release_held_orders(
     expired: list[str] = []
     for row in held:
         if row.hold_expires_at is not None and now >= row.hold_expires_at:
-            changes.append(_change(row, "expired", 0, None, now))
+            changes.append(_change(row, "expired", 0, None, now, row.invoice_date, row.due_on))
             events.append(_event(EventType.DRAWING_HOLD_EXPIRED, row, now, {}))
             expired.append(row.reference)
             continue
-        if reseller.status != "active":
+        if reseller.status != "active" or stopped:
             continue
         decision = elig.decide(
             states,
@@ -149,7 +154,7 @@ def release_held_orders(
             if line.kind == "financing":
                 _start_financier_clock(session, d, r, line.id, now)
         states = [line.state() for line in lines]
-        changes.append(_change(row, "open", row.amount_minor, now, None))
+        changes.append(_change(row, "open", row.amount_minor, now, None, day, due_on))
         events.append(
             _event(EventType.DRAWING_HOLD_RELEASED, row, now, {"status": "open", "cause": cause, "allocations": posted})
         )
@@ -187,7 +192,13 @@ def release_held_orders(
 
 
 def _change(
-    row: Row[Any], status: str, outstanding: int, released_at: datetime | None, ended_at: datetime | None
+    row: Row[Any],
+    status: str,
+    outstanding: int,
+    released_at: datetime | None,
+    ended_at: datetime | None,
+    invoice_date: date,
+    due_on: date,
 ) -> dict[str, Any]:
     return {
         "distributor_id": row.distributor_id,
@@ -197,6 +208,8 @@ def _change(
         "outstanding_minor": outstanding,
         "hold_released_at": released_at,
         "hold_ended_at": ended_at,
+        "invoice_date": invoice_date,
+        "due_on": due_on,
     }
 
 

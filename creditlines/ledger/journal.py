@@ -63,6 +63,7 @@ class EntryKind(StrEnum):
     WRITTEN_OFF = "written_off"
     CLAIM_OPENED = "claim_opened"
     CLAIM_SETTLED = "claim_settled"
+    PAYMENT_TERMS_CHANGED = "payment_terms_changed"  # SPEC §18: a reseller's own terms set or removed
 
 
 def append(

@@ -99,11 +99,19 @@ class Reseller(Base):
     held_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # SPEC §18 (migration 0011): the override of the distributor's payment terms (null: theirs),
+    # and since when the overdue stop is known to hold (set by the refusal that finds it or by the
+    # nightly job, cleared by the payment that ends it: the two events fire once per episode).
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    overdue_stop_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
         CheckConstraint(_in("status", RESELLER_STATUSES), name="status"),
         CheckConstraint("ledger_seq >= 0", name="ledger_seq_nonnegative"),
         CheckConstraint("held_count >= 0", name="held_count_nonnegative"),
+        CheckConstraint(
+            "payment_terms_days IS NULL OR payment_terms_days BETWEEN 0 AND 365", name="payment_terms_days_range"
+        ),
     )
 
 
@@ -207,10 +215,24 @@ class Drawing(Base):
     hold_shortfall_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     hold_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     hold_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # SPEC §18 (migration 0011): the invoice's local date and the day it is due (due_on >= invoice_date).
+    invoice_date: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
 
     __table_args__ = (
         ForeignKeyConstraint(["distributor_id", "reseller_id"], ["reseller.distributor_id", "reseller.id"]),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("due_on >= invoice_date", name="due_after_invoice"),
+        # The open drawings by due date: the overdue stop's one range sum (creditlines.ledger.terms).
+        Index(
+            "ix_drawing_open_due",
+            "distributor_id",
+            "reseller_id",
+            "due_on",
+            sqlite_where=text("outstanding_minor > 0"),
+            postgresql_where=text("outstanding_minor > 0"),
+            postgresql_include=["outstanding_minor"],
+        ),
         CheckConstraint(
             "outstanding_minor >= 0 AND outstanding_minor <= amount_minor",
             name="outstanding_range",

@@ -104,6 +104,8 @@ def drawing_document(outcome: str, drawing: Drawing, allocations: list[Allocatio
         "status": drawing.status,
         "vendor_id": drawing.vendor_id,
         "created_at": drawing.created_at,
+        "invoice_date": drawing.invoice_date.isoformat(),
+        "due_on": drawing.due_on.isoformat(),
         "allocations": [
             [a.line_id, a.funder, a.amount_minor, a.outstanding_minor]
             for a in sorted(allocations, key=lambda a: a.position)

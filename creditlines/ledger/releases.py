@@ -9,9 +9,9 @@ from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import IdempotencyConflict, InvalidAmount, NotFound, ReleaseExceedsOutstanding, ValidationFailed
 from creditlines.ledger import events as ledger_events
-from creditlines.ledger import journal
+from creditlines.ledger import journal, terms
 from creditlines.ledger import repository as repo
-from creditlines.ledger.drawings import drawing_view
+from creditlines.ledger.drawing_reads import drawing_view
 from creditlines.ledger.financing import after_financier_payment
 from creditlines.ledger.held_release import release_held_orders
 from creditlines.ledger.models import RELEASE_KINDS, Release
@@ -119,6 +119,9 @@ def release(
     session.flush()
     if kind == "financier_payment":
         after_financier_payment(session, drawing, allocations, now)
+    terms.maybe_cleared(  # first: a held order waiting on the stop may fit once it is cleared
+        session, reseller, day=clock.local_date(now, distributor.timezone), at=now, cause=f"release:{reference}"
+    )
     release_held_orders(session, reseller, actor=actor, cause="release", at=now, lines=list(lines.values()))
     return drawing_view(session, drawing, distributor.currency, allocations), True
 

@@ -17,7 +17,7 @@ from creditlines import clock, validation
 from creditlines import eligibility as elig
 from creditlines.errors import InvalidAmount, ResellerTerminated, ValidationFailed
 from creditlines.ledger import events as ledger_events
-from creditlines.ledger import journal
+from creditlines.ledger import journal, terms
 from creditlines.ledger import repository as repo
 from creditlines.ledger.availability import current_state
 from creditlines.ledger.held_release import release_held_orders
@@ -29,12 +29,21 @@ from creditlines.tenants.lookup import require_distributor
 
 
 def upsert_reseller(
-    session: Session, *, distributor_id: str, reseller_id: str, name: str, actor: str
+    session: Session,
+    *,
+    distributor_id: str,
+    reseller_id: str,
+    name: str,
+    actor: str,
+    payment_terms_days: Any = terms.UNSET,
 ) -> tuple[Reseller, bool]:
-    """Create a reseller (with its base line, limit 0) or rename it. Returns (reseller, created)."""
+    """Create a reseller (with its base line, limit 0) or rename it. Returns (reseller, created).
+    ``payment_terms_days`` (SPEC §18), when given: the reseller's own terms (None: the distributor's)."""
     distributor = require_distributor(session, distributor_id)
     validation.identifier(reseller_id, "reseller id")
     validation.text(name, "name", max_length=200)
+    if payment_terms_days is not terms.UNSET and payment_terms_days is not None:
+        terms.check_terms_days(payment_terms_days)
     now = clock.now()
     created = repo.insert_reseller_if_absent(
         session,
@@ -94,6 +103,17 @@ def upsert_reseller(
             session, reseller, kind="reseller_renamed", actor=actor, at=now, details={"from": reseller.name, "to": name}
         )
         reseller.name = name
+        reseller.updated_at = now
+    if payment_terms_days is not terms.UNSET and payment_terms_days != reseller.payment_terms_days:
+        journal.append(
+            session,
+            reseller,
+            kind="payment_terms_changed",
+            actor=actor,
+            at=now,
+            details={"from": reseller.payment_terms_days, "to": payment_terms_days},
+        )
+        reseller.payment_terms_days = payment_terms_days
         reseller.updated_at = now
     session.flush()
     return reseller, created
@@ -238,7 +258,14 @@ def reseller_summary(session: Session, *, distributor_id: str, reseller_id: str)
     distributor = require_distributor(session, distributor_id)
     reseller, rows = current_state(session, distributor_id, reseller_id)
     day = clock.local_today(distributor.timezone)
-    return ResellerSummary(reseller, distributor.currency, elig.totals([r.state() for r in rows], day))
+    overdue = terms.overdue_now(session, distributor_id, reseller_id, day)
+    return ResellerSummary(
+        reseller,
+        distributor.currency,
+        elig.totals([r.state() for r in rows], day),
+        overdue.amount_minor,
+        overdue.oldest_days,
+    )
 
 
 def list_resellers(
@@ -259,7 +286,18 @@ def list_resellers(
     lines: dict[str, list[elig.LineState]] = {}
     for row in repo.lines_of_many(session, distributor_id, [r.id for r in resellers]):
         lines.setdefault(row.reseller_id, []).append(row.state())
-    return [ResellerSummary(r, distributor.currency, elig.totals(lines.get(r.id, []), day)) for r in resellers]
+    overdue = terms.overdue_by_reseller(session, distributor_id, [r.id for r in resellers], day)
+    none = terms.Overdue(0, None)
+    return [
+        ResellerSummary(
+            r,
+            distributor.currency,
+            elig.totals(lines.get(r.id, []), day),
+            overdue.get(r.id, none).amount_minor,
+            overdue.get(r.id, none).oldest_days,
+        )
+        for r in resellers
+    ]
 
 
 def import_resellers(

@@ -45,6 +45,8 @@ class AvailabilityView:
     total_drawn: Money
     total_available: Money
     over_limit: bool
+    overdue: Money  # SPEC §18: outstanding past its due date on the as_of local date
+    oldest_overdue_days: int | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,14 @@ class DecisionView:
     shortfall: Money
     plan: list[PlanItemView]
     reasons: list[elig.Reason]
+    overdue_stop: OverdueStopView | None = None
+
+
+@dataclass(frozen=True)
+class OverdueStopView:
+    overdue: Money
+    after_days: int
+    min_amount: Money
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ class DrawingView:
     vendor_id: str | None
     allocations: list[AllocationView]
     created_at: datetime
+    invoice_date: date
+    due_on: date
     hold: HoldView | None = None  # a drawing posted with on_refusal "hold" and held
 
 
@@ -102,6 +114,8 @@ class ResellerSummary:
     reseller: Reseller
     currency: str
     totals: elig.Totals
+    overdue_minor: int = 0  # SPEC §18: past due today (creditlines.ledger.terms.overdue_now)
+    oldest_overdue_days: int | None = None
 
 
 def decision_view(decision: elig.Decision, currency: str) -> DecisionView:
@@ -112,4 +126,11 @@ def decision_view(decision: elig.Decision, currency: str) -> DecisionView:
         shortfall=from_minor(decision.shortfall, currency),
         plan=[PlanItemView(p.line_id, p.kind, p.funder, from_minor(p.amount, currency)) for p in decision.plan],
         reasons=list(decision.reasons),
+        overdue_stop=None
+        if decision.overdue_stop is None
+        else OverdueStopView(
+            from_minor(decision.overdue_stop.overdue, currency),
+            decision.overdue_stop.after_days,
+            from_minor(decision.overdue_stop.min_amount, currency),
+        ),
     )

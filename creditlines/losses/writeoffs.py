@@ -45,10 +45,9 @@ MAX_DRAWINGS = 1000
 
 
 def invoice_date_of(drawing: Drawing, tz: str) -> date:
-    """The drawing's invoice date: until drawings carry ``invoice_date`` (SPEC §18, another
-    change), the local date of its creation in the distributor's time zone. The one place that
-    knows; switch it to the column when it exists."""
-    return clock.local_date(drawing.created_at, tz)
+    """The drawing's invoice date (SPEC §18): given by the ERP, or the local date it was posted
+    (a released held order: the day of its release). ``tz`` is kept for the callers."""
+    return drawing.invoice_date
 
 
 def funder_kind_of(line: Line) -> str:

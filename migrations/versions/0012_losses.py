@@ -1,7 +1,7 @@
 """losses: cover in time, defaults, write-offs, claims, funder statements (SPEC §19–§21)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 05:30:00
 
 * ``insurance_cover.effective_on`` (null on older rows: in force from ``decided_on``; added
@@ -22,7 +22,7 @@ from alembic import op
 from creditlines.db import sqlfiles, sqlite_schema
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -74,7 +74,8 @@ def build(url_psycopg: str, resellers: int, expiring: int, today: date) -> None:
             (
                 "drawings",
                 """INSERT INTO drawing SELECT 'bench', 'R-' || lpad(i::text, 7, '0'), 'D-' || i, 50000, 50000,
-                NULL, 'open', %(at)s, 'bench' FROM generate_series(2, %(x)s, 2) i""",
+                NULL, 'open', %(at)s, 'bench', %(at)s::date, %(at)s::date + 30
+                FROM generate_series(2, %(x)s, 2) i""",
             ),
             (
                 "allocations",

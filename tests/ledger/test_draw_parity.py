@@ -34,7 +34,9 @@ from creditlines.ledger.drawings import DRAW_SQL, DrawingRequest, draw, draw_in_
 from creditlines.ledger.financing import create_financing
 from creditlines.ledger.lines import grant_programme_line
 from creditlines.ledger.releases import release
+from creditlines.ledger.repository import get_reseller
 from creditlines.ledger.resellers import place_hold, set_base_limit, terminate, upsert_reseller
+from creditlines.ledger.terms import OverdueStop, update_policy
 from creditlines.tenants.lookup import require_distributor
 from tests.conftest import TABLES
 from tests.factories import eur, make_world
@@ -93,17 +95,33 @@ def _held(reference: str, amount: int) -> Callable[[Session, str], None]:
             s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", on_refusal="hold"
         )
 
+
+def _terms(days: int | None) -> Callable[[Session, str], None]:
+    """The reseller's own payment terms (None: the distributor's 30 days)."""
+
+    def step(s: Session, r: str) -> None:
+        upsert_reseller(s, distributor_id=D, reseller_id=r, name="Twin", actor="test", payment_terms_days=days)
+
     return step
 
 
-def _paid(drawing: str, amount: int) -> Callable[[Session, str], None]:
+def _old(reference: str, amount: int, due_on: date) -> Callable[[Session, str], None]:
+    """An earlier drawing with an ERP-given due date (invoiced the day it was posted, 2 February)."""
+
+    def step(s: Session, r: str) -> None:
+        draw(s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", due_on=due_on)
+
+    return step
+
+
+def _paid(reference: str, amount: int) -> Callable[[Session, str], None]:
     def step(s: Session, r: str) -> None:
         release(
             s,
             distributor_id=D,
             reseller_id=r,
-            drawing_reference=drawing,
-            reference=f"PAY-{drawing}",
+            drawing_reference=reference,
+            reference=f"PAY-{reference}",
             amount=eur(amount),
             kind="payment",
             actor="erp",
@@ -126,6 +144,14 @@ def _financed(order: str, amount: int) -> Callable[[Session, str], None]:
             actor="erp",
         )
 
+
+def _stop(after_days: int | None, min_amount: int = 0) -> Callable[[Session, str], None]:
+    """Actebis's overdue stop (shared by the twins: set alike before each one's steps)."""
+
+    def step(s: Session, r: str) -> None:
+        stop = None if after_days is None else OverdueStop(after_days, min_amount * 100)
+        update_policy(s, distributor_id=D, overdue_stop=stop)
+
     return step
 
 
@@ -134,6 +160,13 @@ def _later(instant: str) -> Callable[[Session, str], None]:
         clock.set_now(instant)
 
     return step
+
+
+def _announced(s: Session, r: str) -> None:
+    """A stop announced earlier (reseller.overdue_stop_since set): no second event."""
+    reseller = get_reseller(s, D, r, lock=True)
+    assert reseller is not None
+    reseller.overdue_stop_since = clock.now()
 
 
 def _hold(s: Session, r: str) -> None:
@@ -155,6 +188,8 @@ class Case:
     exists: bool = True
     on_refusal: str = "refuse"
     after: tuple[Callable[[Session, str], None], ...] = ()  # run after the drawing, then compared
+    invoice_date: date | None = None
+    due_on: date | None = None
 
 
 MAR_31, APR_30, JUN_30 = date(2026, 3, 31), date(2026, 4, 30), date(2026, 6, 30)
@@ -244,6 +279,32 @@ CASES = {
         outcome="held",
         after=(_later("2026-03-09T09:00:00+00:00"), _base(1000)),
     ),
+    # SPEC §18: due dates and the overdue stop (each case sets Actebis's stop first, then back to none)
+    "due in the distributor's 30 days": Case((_stop(None), _base(1000)), 100),
+    "due in the reseller's own 45 days": Case((_stop(None), _base(1000), _terms(45)), 100),
+    "due on the ERP's dates": Case(
+        (_stop(None), _base(1000)), 100, invoice_date=date(2026, 2, 20), due_on=date(2026, 5, 31)
+    ),
+    "only a due date, the invoice dated today": Case((_stop(None), _base(1000)), 100, due_on=date(2026, 3, 20)),
+    "replay naming another due date": Case(
+        (_stop(None), _base(1000), _drawn("PO-1", 100)), 100, due_on=date(2026, 9, 30), outcome="idempotency_conflict"
+    ),
+    # PO-0 due 10 February: on 2 March 20 days overdue
+    "overdue beyond the stop's days and amount": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10))), 100, outcome="overdue_stop"
+    ),
+    "overdue, but not beyond the stop's days": Case(
+        (_stop(20, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10))), 100
+    ),
+    "overdue beyond the days, under the stop's amount": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10)), _paid("PO-0", 101)), 100
+    ),
+    "the stop, on hold as well: the hold answers first": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10)), _hold), 100, outcome="account_on_hold"
+    ),
+    "the stop already announced (a second refusal)": Case(
+        (_stop(19, 500), _base(2000), _old("PO-0", 600, date(2026, 2, 10)), _announced), 100, outcome="overdue_stop"
+    ),
 }
 
 
@@ -259,6 +320,8 @@ def _request(s: Session, reseller_id: str, case: Case) -> DrawingRequest:
         vendor_id=case.vendor,
         actor="erp",
         on_refusal=case.on_refusal,
+        invoice_date=case.invoice_date,
+        due_on=case.due_on,
     )
 
 
@@ -416,7 +479,7 @@ def test_the_function_writes_what_the_python_path_writes(world, number, case):
     differences = _differences(python, function)
     if differences:
         pytest.fail("the function and the Python path differ:\n" + "\n".join(differences), pytrace=False)
-    if case.outcome in ("created", "insufficient_credit", "account_on_hold", "reseller_terminated"):
+    if case.outcome in ("created", "insufficient_credit", "account_on_hold", "reseller_terminated", "overdue_stop"):
         assert python["event"], "a drawing or a refusal writes its event"
     if case.outcome == "created":
         assert python["allocation"] and python["ledger_entry"]
