@@ -119,7 +119,11 @@ def test_the_stop_holds_without_any_job_and_loosening_it_lifts_it(api):
     api.request("PATCH", D, json={"overdue_stop": {"after_days": 10, "min_amount": eur("0.00")}})
     at("2026-02-12")  # 11 days after 1 February
     assert draw(api, "INV-2", "1.00").json()["code"] == "overdue_stop"
-    api.request("PATCH", D, json={"overdue_stop": None})
+    # Removing the stop loosens it (SPEC §23): the officer it controls cannot, the operator can.
+    refused = api.request("PATCH", D, json={"overdue_stop": None})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert draw(api, "INV-2", "1.00").json()["code"] == "overdue_stop"
+    assert api.request("PATCH", D, who="admin", json={"overdue_stop": None}).status_code == 200
     assert draw(api, "INV-2", "1.00").status_code == 201
 
 

@@ -95,6 +95,8 @@ def _held(reference: str, amount: int) -> Callable[[Session, str], None]:
             s, distributor_id=D, reseller_id=r, reference=reference, amount=eur(amount), actor="erp", on_refusal="hold"
         )
 
+    return step
+
 
 def _terms(days: int | None) -> Callable[[Session, str], None]:
     """The reseller's own payment terms (None: the distributor's 30 days)."""
@@ -143,6 +145,8 @@ def _financed(order: str, amount: int) -> Callable[[Session, str], None]:
             pay_within_hours=48,
             actor="erp",
         )
+
+    return step
 
 
 def _stop(after_days: int | None, min_amount: int = 0) -> Callable[[Session, str], None]:
