@@ -53,7 +53,7 @@ def report_ageing(
     response_model_by_alias=True,
     responses=CSV_DOC,
 )
-def vendor_ageing(
+def report_vendor_ageing(
     request: Request,
     vendor_id: VendorId,
     distributor_id: TenantId = Query(..., description="A distributor where the vendor is admitted"),
