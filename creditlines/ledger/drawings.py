@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -39,12 +39,12 @@ from creditlines.ledger import events as ledger_events
 from creditlines.ledger import repository as repo
 from creditlines.ledger import terms
 from creditlines.ledger.drawing_reads import as_date, shown_status
+from creditlines.ledger.holding import hold_order
 from creditlines.ledger.models import Allocation, Drawing
 from creditlines.ledger.posting import drawing_document, post_plan
 from creditlines.ledger.views import AllocationView, DrawingView, HoldView
 from creditlines.money import from_minor
 from creditlines.tenants.lookup import DistributorInfo, require_distributor
-from creditlines.tenants.models import Distributor
 
 
 def _instant(value: Any) -> datetime:
@@ -425,7 +425,7 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
         reference=reference,
     )
     if (not decision.eligible or stopped) and hold:
-        return _hold(session, request, reseller, decision, now, (invoice_date, due_on), stopped)
+        return hold_order(session, request, reseller, decision, now, (invoice_date, due_on), stopped)
     if not decision.eligible:
         return {"outcome": "insufficient_credit", "available": decision.available, "shortfall": decision.shortfall}
     drawing = Drawing(
@@ -446,47 +446,3 @@ def _allocate(session: Session, request: DrawingRequest) -> dict[str, Any]:
     lines_by_id = {line.id: line for line in lines}
     allocations = post_plan(session, reseller, drawing, decision.plan, lines_by_id, actor=request.actor, at=now)
     return drawing_document("created", drawing, allocations)
-
-
-def _hold(
-    session: Session,
-    request: DrawingRequest,
-    reseller: Any,
-    decision: elig.Decision,
-    now: datetime,
-    dates: tuple[date, date],
-    stopped: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Store a refused drawing as a held order (SPEC §16): nothing drawn, the reseller's count up.
-    Its reasons in the order creditlines_draw gives them: account_on_hold, overdue_stop,
-    insufficient_credit."""
-    row = session.get(Distributor, request.distributor.id)
-    hold_days = row.hold_days if row is not None else 7
-    reasons = [r.code for r in decision.reasons]
-    if stopped is not None:
-        reasons.insert(1 if reasons[:1] == ["account_on_hold"] else 0, "overdue_stop")
-    drawing = Drawing(
-        distributor_id=request.distributor.id,
-        reseller_id=request.reseller_id,
-        reference=request.reference,
-        amount_minor=request.amount_minor,
-        outstanding_minor=0,
-        vendor_id=request.vendor_id,
-        status="held",
-        created_at=now,
-        created_by=request.actor,
-        held_at=now,
-        hold_expires_at=now + timedelta(days=hold_days),
-        hold_reasons=",".join(reasons),
-        hold_shortfall_minor=(decision.shortfall or None) if not decision.eligible else None,
-        invoice_date=dates[0],
-        due_on=dates[1],
-    )
-    session.add(drawing)
-    reseller.held_count += 1
-    session.flush()
-    document = drawing_document("held", drawing, [])
-    document.update(available=decision.available, hold_days=hold_days)
-    if stopped is not None:
-        document["overdue_stop"] = stopped
-    return document
