@@ -1,5 +1,5 @@
 """The credit officer's policy requests page (SPEC §23): loosening changes of the credit policy
-and large cover raises, waiting for a second officer. Every decision is the library's own
+(the overdue stop included) and large cover raises, waiting for a second officer. Every decision is the library's own
 (``policy_requests.decide``), as in the API; a refusal is shown beside the request it concerns."""
 
 from __future__ import annotations
@@ -23,11 +23,18 @@ MONEY = ("approval_threshold_minor", "discretionary_minor", "cover_minor")
 
 
 def _described(changes: dict[str, Any], currency: str) -> list[tuple[str, str]]:
-    """(field, value) for people: amounts formatted, a removed threshold said so."""
+    """(field, value) for people: amounts formatted, a removed threshold or stop said so."""
     out = []
     for name, value in changes.items():
         if name in MONEY:
             shown = "none (removed)" if value is None else fmt.minor(value, currency)
+        elif name == "overdue_stop":  # SPEC §18: {after_days, min_amount_minor}, or none
+            shown = (
+                "none (removed)"
+                if value is None
+                else f"more than {value['after_days']} days overdue, at least "
+                f"{fmt.minor(value['min_amount_minor'], currency)}"
+            )
         else:
             shown = str(value)
         out.append((name.removesuffix("_minor").replace("_", " "), shown))

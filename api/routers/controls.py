@@ -27,7 +27,6 @@ from creditlines.db.engine import UnitOfWork
 from creditlines.db.retry import retry_transient
 from creditlines.decisions import policy_requests
 from creditlines.decisions.models import PolicyRequest
-from creditlines.errors import Forbidden
 from creditlines.ledger import held, terms
 from creditlines.money import to_minor
 
@@ -38,12 +37,15 @@ PENDING: dict[int | str, dict[str, Any]] = {
 
 
 def _rendered(values: dict[str, Any], cur: str) -> dict[str, Any]:
-    """Stored fields as the API names them: ``x_minor`` amounts become money ``x``."""
+    """Stored fields as the API names them: ``x_minor`` amounts become money ``x``, also inside a
+    nested value (``overdue_stop``: ``{"after_days": 90, "min_amount": {money}}``, or null)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         if name.endswith("_minor"):
             name = name.removesuffix("_minor")
             value = None if value is None else MoneyOut.of_minor(value, cur).model_dump()
+        elif isinstance(value, dict):
+            value = _rendered(value, cur)
         out[name] = value
     return out
 
@@ -79,12 +81,13 @@ def patch_distributor(
     who: Principal = Depends(officer),
 ) -> Any:
     """Set the credit policy: `approval_threshold` (null removes it), `base_cap_policy`, `discretionary`,
-    `hold_days` (1–90, how long a held order waits, SPEC §16) and `indemnity_rate` (percent of an
-    insured loss the insurer pays, default "90", SPEC §20). Fields left out keep their value.
+    `hold_days` (1–90, how long a held order waits, SPEC §16), `indemnity_rate` (percent of an
+    insured loss the insurer pays, default "90", SPEC §20), `payment_terms_days` and `overdue_stop`
+    (SPEC §18: `{after_days, min_amount}`, null removes it). Fields left out keep their value.
     A change that loosens control (threshold raised or removed, cap policy to `none`, discretionary
-    raised) asked with an officer key answers `202` with a
-    pending policy request for another officer; the tightening part applies at once, and an admin
-    key's change applies at once entirely."""
+    raised, the overdue stop removed or made later or higher) asked with an officer key answers
+    `202` with one pending policy request for another officer; the tightening part applies at once,
+    and an admin key's change applies at once entirely."""
     given = body.model_fields_set
     with uow.write() as s:
         changes: dict[str, object] = {}
@@ -96,30 +99,18 @@ def patch_distributor(
             changes["discretionary"] = money_in(s, distributor_id, body.discretionary, allow_zero=True)
         if "indemnity_rate" in given and body.indemnity_rate is not None:  # SPEC §20: no control, at once
             changes["indemnity_rate"] = body.indemnity_rate
-        term_changes: dict[str, object] = {}  # SPEC §18, on the distributor's row (creditlines.ledger.terms)
-        if "payment_terms_days" in given and body.payment_terms_days is not None:
-            term_changes["payment_terms_days"] = body.payment_terms_days
+        stop: object = terms.UNSET  # SPEC §18, on the distributor's row; loosening it is for four eyes (§23)
         if "overdue_stop" in given:
-            stop = body.overdue_stop
-            new_stop = (
+            given_stop = body.overdue_stop
+            stop = (
                 None
-                if stop is None
+                if given_stop is None
                 else terms.OverdueStop(
-                    stop.after_days, to_minor(money_in(s, distributor_id, stop.min_amount, allow_zero=True))
+                    given_stop.after_days,
+                    to_minor(money_in(s, distributor_id, given_stop.min_amount, allow_zero=True)),
                 )
             )
-            if who.role != "admin" and terms.is_loosening_overdue_stop(
-                terms.policy_of(s, distributor_id).overdue_stop, new_stop
-            ):
-                raise Forbidden(
-                    "loosening the overdue stop (removed, later or higher) needs a second person: the platform "
-                    "operator's key applies it; an officer may only tighten it"
-                )
-            term_changes["overdue_stop"] = new_stop
-        if term_changes:
-            terms.update_policy(s, distributor_id=distributor_id, **term_changes)
-        if body.hold_days is not None:  # how long a held order waits (SPEC §16): neither way a control
-            held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
+        # The policy row is locked first, then the distributor's row (the stop, the terms, hold_days).
         view, request = policy_requests.change_policy(
             s,
             distributor_id=distributor_id,
@@ -127,7 +118,12 @@ def patch_distributor(
             key_id=who.key_id,
             admin=who.role == "admin",
             changes=changes,
+            overdue_stop=stop,
         )
+        if "payment_terms_days" in given and body.payment_terms_days is not None:  # no control: at once
+            terms.update_policy(s, distributor_id=distributor_id, payment_terms_days=body.payment_terms_days)
+        if body.hold_days is not None:  # how long a held order waits (SPEC §16): neither way a control
+            held.set_hold_days(s, distributor_id=distributor_id, hold_days=body.hold_days)
         if request is not None:
             return _accepted(request, view.currency)
         out = policy_out(view, terms.policy_of(s, distributor_id))

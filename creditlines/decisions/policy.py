@@ -105,8 +105,9 @@ def _minor(value: Money, currency: str, what: str) -> int:
 @dataclass(frozen=True)
 class Field:
     """A field of the credit policy as four eyes sees it (SPEC §23): its column, and whether a
-    change from ``before`` to ``after`` loosens control. A field added later (``overdue_stop``,
-    §18) declares itself with :func:`declare`; nothing else changes."""
+    change from ``before`` to ``after`` loosens control. A field of this row added later declares
+    itself with :func:`declare`; nothing else changes. (The overdue stop, §18, lives on the
+    distributor's row: :func:`creditlines.decisions.policy_requests.change_policy` takes it.)"""
 
     name: str
     column: str

@@ -9,8 +9,15 @@ at once; so does any change made with an admin key (the platform's operator, out
 An approval applies what was asked only while the fields still hold what they held when it was
 asked (``policy_changed`` otherwise): a stale approval never undoes a later decision.
 
-Locks: a credit-policy request locks the distributor's policy row; a cover request locks the
-reseller (as every cover decision). The request row is re-read under that lock.
+The overdue stop (SPEC §18) lives on the distributor's row, not on the policy row: it is the
+request's ``overdue_stop`` key (``{"after_days", "min_amount_minor"}`` or ``null`` for none),
+loosening as :func:`creditlines.ledger.terms.is_loosening_overdue_stop` says, applied through
+:func:`creditlines.ledger.terms.update_policy`. One change loosening the threshold and the stop is
+one request.
+
+Locks: a credit-policy request locks the distributor's policy row, then (for the stop) the
+distributor's row — always in that order; a cover request locks the reseller (as every cover
+decision). The request row is re-read under that lock.
 """
 
 from __future__ import annotations
@@ -35,12 +42,23 @@ from creditlines.errors import (
     SameApprover,
     ValidationFailed,
 )
+from creditlines.ledger import terms
 from creditlines.money import from_minor
 from creditlines.tenants import lookup
 
 VALIDITY = timedelta(days=14)
 WINDOW = timedelta(days=30)
 DECISIONS = ("approve", "reject")
+STOP = "overdue_stop"  # the key of the overdue stop in a credit-policy request's changes and previous
+
+
+def stop_json(stop: terms.OverdueStop | None) -> dict[str, int] | None:
+    """The stop as a request stores it (``None``: no stop)."""
+    return None if stop is None else {"after_days": stop.after_days, "min_amount_minor": stop.min_minor}
+
+
+def stop_of(value: Any) -> terms.OverdueStop | None:
+    return None if value is None else terms.OverdueStop(int(value["after_days"]), int(value["min_amount_minor"]))
 
 
 def effective_status(request: PolicyRequest, now: datetime) -> str:
@@ -113,28 +131,40 @@ def change_policy(
     key_id: str,
     admin: bool,
     changes: dict[str, object],
+    overdue_stop: Any = terms.UNSET,
     reason: str | None = None,
 ) -> tuple[policy.PolicyView, PolicyRequest | None]:
     """Apply the tightening part of ``changes`` (``approval_threshold``, ``base_cap_policy``,
-    ``discretionary``, as :func:`policy.update` takes them) at once; the loosening part (unless
-    ``admin``) becomes a pending request. Returns the policy as it stands and the request, if any."""
+    ``discretionary``, as :func:`policy.update` takes them) and of ``overdue_stop`` (an
+    :class:`~creditlines.ledger.terms.OverdueStop`, ``None`` to remove it, left out: unchanged) at
+    once; the loosening part (unless ``admin``) becomes one pending request. Returns the policy as
+    it stands and the request, if any."""
     columns = policy.normalise(session, distributor_id, **changes)
+    new_stop = terms.UNSET if overdue_stop is terms.UNSET else terms.check_stop(overdue_stop)
     if reason is not None:
         reason = validation.text(reason, "reason")
-    row = policy.locked_row(session, distributor_id, actor)
+    row = policy.locked_row(session, distributor_id, actor)  # the policy row first, then the distributor's
     loosening = {} if admin else policy.loosening(row, columns)
     at_once = {column: value for column, value in columns.items() if column not in loosening}
-    if at_once or not loosening:
+    asked: dict[str, Any] = dict(loosening)
+    previous: dict[str, Any] = {column: getattr(row, column) for column in loosening}
+    if new_stop is not terms.UNSET:
+        old_stop = terms.locked_policy_of(session, distributor_id).overdue_stop
+        if not admin and terms.is_loosening_overdue_stop(old_stop, new_stop):
+            asked[STOP], previous[STOP] = stop_json(new_stop), stop_json(old_stop)
+        elif new_stop != old_stop:
+            terms.update_policy(session, distributor_id=distributor_id, overdue_stop=new_stop)
+    if at_once or not asked:
         policy.apply(session, row, at_once, actor)
     request = None
-    if loosening:
+    if asked:
         request = _open(
             session,
             distributor_id=distributor_id,
             kind="credit_policy",
             reseller_id=None,
-            changes=loosening,
-            previous={column: getattr(row, column) for column in loosening},
+            changes=asked,
+            previous=previous,
             reason=reason,
             actor=actor,
             key_id=key_id,
@@ -274,8 +304,14 @@ def decide(
     if decision == "approve":
         changes, previous = changes_of(request), previous_of(request)
         if row is not None:
-            if any(getattr(row, column) != value for column, value in previous.items()):
+            stop_asked = STOP in changes
+            new_stop, old_stop = stop_of(changes.pop(STOP, None)), stop_of(previous.pop(STOP, None))
+            stale = any(getattr(row, column) != value for column, value in previous.items())
+            # the distributor's row after the policy row, as change_policy locks them
+            if stale or (stop_asked and terms.locked_policy_of(session, distributor_id).overdue_stop != old_stop):
                 raise PolicyChanged("the credit policy changed since this request was asked: reject it, and ask again")
+            if stop_asked:
+                terms.update_policy(session, distributor_id=distributor_id, overdue_stop=new_stop)
             policy.apply(session, row, changes, actor)
         else:
             assert request.reseller_id is not None

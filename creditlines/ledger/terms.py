@@ -18,8 +18,9 @@
   that ends it clears it (event ``reseller.overdue_cleared``). It never decides anything.
 
 The policy lives on the distributor row, read in the transaction that uses it (never from the
-per-process ``DistributorInfo`` cache: it changes). Loosening it is for four eyes (SPEC §23):
-:func:`is_loosening_overdue_stop` says which changes are.
+per-process ``DistributorInfo`` cache: it changes). Loosening the stop is for four eyes (SPEC §23):
+:func:`is_loosening_overdue_stop` says which changes are, and an officer's loosening waits in a
+policy request (:mod:`creditlines.decisions.policy_requests`) until another officer approves it.
 """
 
 from __future__ import annotations
@@ -91,31 +92,43 @@ def policy_of(session: Session, distributor_id: str) -> TermsPolicy:
     return _policy(_distributor_row(session, distributor_id, lock=False))
 
 
+def locked_policy_of(session: Session, distributor_id: str) -> TermsPolicy:
+    """The same, read under the distributor row's lock (to compare, then change). Four eyes locks
+    the credit-policy row first, then this one (:mod:`creditlines.decisions.policy_requests`)."""
+    return _policy(_distributor_row(session, distributor_id, lock=True))
+
+
 def check_terms_days(days: int, what: str = "payment_terms_days") -> int:
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_TERMS_DAYS:
         raise ValidationFailed(f"{what} must be a whole number of days from 0 to {MAX_TERMS_DAYS}")
     return days
 
 
+def check_stop(stop: Any) -> OverdueStop | None:
+    """``stop`` checked (``None``: no stop), before anything is written."""
+    if stop is None:
+        return None
+    if not isinstance(stop, OverdueStop):
+        raise ValidationFailed("overdue_stop must be {after_days, min_amount} or null")
+    check_terms_days(stop.after_days, "overdue_stop.after_days")
+    if isinstance(stop.min_minor, bool) or not isinstance(stop.min_minor, int) or stop.min_minor < 0:
+        raise ValidationFailed("overdue_stop.min_amount cannot be negative")
+    return stop
+
+
 def update_policy(
     session: Session, *, distributor_id: str, payment_terms_days: Any = UNSET, overdue_stop: Any = UNSET
 ) -> TermsPolicy:
-    """Set what is given (``overdue_stop=None`` removes the stop). The caller decides whether a
-    loosening needs a second officer (:func:`is_loosening_overdue_stop`) before calling this."""
+    """Set what is given (``overdue_stop=None`` removes the stop), at once. An officer's change of
+    the stop goes through :func:`creditlines.decisions.policy_requests.change_policy`, which holds
+    a loosening (:func:`is_loosening_overdue_stop`) for a second officer before calling this."""
     row = _distributor_row(session, distributor_id, lock=True)
     if payment_terms_days is not UNSET:
         row.payment_terms_days = check_terms_days(payment_terms_days)
     if overdue_stop is not UNSET:
-        if overdue_stop is None:
-            row.overdue_stop_after_days = row.overdue_stop_min_minor = None
-        else:
-            if not isinstance(overdue_stop, OverdueStop):
-                raise ValidationFailed("overdue_stop must be {after_days, min_amount} or null")
-            check_terms_days(overdue_stop.after_days, "overdue_stop.after_days")
-            if overdue_stop.min_minor < 0:
-                raise ValidationFailed("overdue_stop.min_amount cannot be negative")
-            row.overdue_stop_after_days = overdue_stop.after_days
-            row.overdue_stop_min_minor = overdue_stop.min_minor
+        stop = check_stop(overdue_stop)
+        row.overdue_stop_after_days = None if stop is None else stop.after_days
+        row.overdue_stop_min_minor = None if stop is None else stop.min_minor
     session.flush()
     return _policy(row)
 

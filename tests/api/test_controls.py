@@ -5,7 +5,10 @@ threshold, raising in steps under it, recording a large cover, approving a stale
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+
+from sqlalchemy import event
 
 from creditlines import clock
 from tests.api.conftest import eur
@@ -273,3 +276,156 @@ def test_another_tenant_and_a_vendor_reach_no_policy_request(api):
     elsewhere = f"/v1/distributors/etc/policy-requests/{asked['id']}/decision"
     _refused(api.post(elsewhere, who="etc officer", json=decision), 404, "not_found")
     assert api.get(f"{D}/policy-requests/{asked['id']}").json()["status"] == "pending"
+
+
+# ------------------------------------------------------------------------------- the overdue stop (SPEC §18)
+
+R1 = f"{D}/resellers/R-1"
+STOP_60 = {"after_days": 60, "min_amount": eur("500.00")}
+
+
+def _overdue_desk(api) -> None:
+    """R-1 (base limit 10,000, opened 40 days before 2 January 2026) draws INV-1 of 1,000.00 on
+    2 January under 30-day terms: due 1 February. On 3 April 2026 it is 61 days overdue."""
+    clock.set_now("2026-01-02T09:00:00+00:00")
+    _desk(api, {"R-1": "10000.00"})
+    assert _draw(api, "INV-1", "1000.00").status_code == 201
+    clock.set_now("2026-04-03T09:00:00+00:00")
+
+
+def _draw(api, reference: str, amount: str):
+    return api.post(f"{R1}/drawings", who="integration", json={"reference": reference, "amount": eur(amount)})
+
+
+def _stop(api) -> dict | None:
+    return api.get(f"{D}/credit-policy").json()["overdue_stop"]
+
+
+def test_an_officer_cannot_lift_the_overdue_stop_alone(api):
+    """Stop {60 days, 500.00}, set by officer A at once (a stop where there was none tightens);
+    60 → 30 days tightens too: 200 at once. On 3 April R-1 has 1,000.00 more than 30 (and 60) days
+    overdue: its drawing of 100.00 is refused (409 overdue_stop). A removes the stop: 202, a
+    policy request {"overdue_stop": null} from {30 days, 500.00}; asked again, the same request.
+    The stop still refuses R-1; A cannot approve it (403 same_approver); B approves: the stop is
+    gone and the drawing of 100.00 passes."""
+    _overdue_desk(api)
+    set_ = api.request("PATCH", D, json={"overdue_stop": STOP_60})
+    assert set_.status_code == 200 and set_.json()["overdue_stop"] == STOP_60
+    tighter = api.request("PATCH", D, json={"overdue_stop": {"after_days": 30, "min_amount": eur("500.00")}})
+    assert tighter.status_code == 200, tighter.text
+    assert tighter.json()["overdue_stop"] == {"after_days": 30, "min_amount": eur("500.00")}
+    refused = _refused(_draw(api, "INV-2", "100.00"), 409, "overdue_stop")
+    assert (refused["overdue"], refused["after_days"]) == (eur("1000.00"), 30)
+
+    removed = api.request("PATCH", D, json={"overdue_stop": None})
+    assert removed.status_code == 202, removed.text
+    request = removed.json()
+    assert (request["kind"], request["status"], request["changes"], request["previous"]) == (
+        "credit_policy",
+        "pending",
+        {"overdue_stop": None},
+        {"overdue_stop": {"after_days": 30, "min_amount": eur("500.00")}},
+    )
+    assert api.request("PATCH", D, json={"overdue_stop": None}).json()["id"] == request["id"]  # a retry
+    assert _stop(api) == {"after_days": 30, "min_amount": eur("500.00")}
+    _refused(_draw(api, "INV-2", "100.00"), 409, "overdue_stop")
+    listed = api.get(f"{D}/policy-requests", params={"status": "pending"}).json()["items"]
+    assert [(r["id"], r["changes"]) for r in listed] == [(request["id"], {"overdue_stop": None})]
+
+    _refused(_decide(api, request["id"], "approve", who="officer"), 403, "same_approver")
+    _refused(_draw(api, "INV-2", "100.00"), 409, "overdue_stop")
+    approved = _decide(api, request["id"], "approve")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    assert _stop(api) is None
+    assert _draw(api, "INV-2", "100.00").status_code == 201
+    _refused(_decide(api, request["id"], "approve"), 409, "already_decided")
+
+
+def test_a_stale_approval_cannot_loosen_a_stop_changed_since(api):
+    """Stop {60 days, 500.00}. A asks {90 days, 1,000.00} (later and higher: 202). Meanwhile B
+    tightens it to {60 days, 200.00} (200 at once). B's approval of A's request is refused
+    (409 policy_changed): the stop stays {60 days, 200.00} and R-1, 1,000.00 overdue 61 days,
+    still cannot draw."""
+    _overdue_desk(api)
+    assert api.request("PATCH", D, who="admin", json={"overdue_stop": STOP_60}).status_code == 200
+    later = api.request("PATCH", D, json={"overdue_stop": {"after_days": 90, "min_amount": eur("1000.00")}})
+    assert later.status_code == 202, later.text
+    assert (later.json()["changes"], later.json()["previous"]) == (
+        {"overdue_stop": {"after_days": 90, "min_amount": eur("1000.00")}},
+        {"overdue_stop": STOP_60},
+    )
+    cut = api.request(
+        "PATCH", D, who="second officer", json={"overdue_stop": {"after_days": 60, "min_amount": eur("200.00")}}
+    )
+    assert cut.status_code == 200 and cut.json()["overdue_stop"]["min_amount"] == eur("200.00")
+    _refused(_decide(api, later.json()["id"], "approve"), 409, "policy_changed")
+    assert _stop(api) == {"after_days": 60, "min_amount": eur("200.00")}
+    _refused(_draw(api, "INV-2", "100.00"), 409, "overdue_stop")
+    assert api.get(f"{D}/policy-requests/{later.json()['id']}").json()["status"] == "pending"  # rejectable
+
+
+def test_one_patch_loosening_the_threshold_and_the_stop_is_one_request(api):
+    """Threshold 5,000, stop {60 days, 500.00}. A's PATCH {"approval_threshold": null,
+    "overdue_stop": {"after_days": 90, "min_amount": 500.00}} is one request carrying both; B
+    approves it and both apply. A's PATCH lowering the threshold to 1,000 and removing the stop
+    applies the threshold at once and puts only the stop in the request. The admin's removal of
+    the stop applies at once (200), and R-1's drawing of 100.00 passes."""
+    _overdue_desk(api)
+    assert api.request("PATCH", D, who="admin", json={"overdue_stop": STOP_60}).status_code == 200
+    later_stop = {"after_days": 90, "min_amount": eur("500.00")}
+    both = api.request("PATCH", D, json={"approval_threshold": None, "overdue_stop": later_stop})
+    assert both.status_code == 202, both.text
+    assert (both.json()["changes"], both.json()["previous"]) == (
+        {"approval_threshold": None, "overdue_stop": later_stop},
+        {"approval_threshold": eur("5000.00"), "overdue_stop": STOP_60},
+    )
+    assert [r["id"] for r in api.get(f"{D}/policy-requests").json()["items"]] == [both.json()["id"]]
+    assert _decide(api, both.json()["id"], "approve").status_code == 200
+    policy = api.get(f"{D}/credit-policy").json()
+    assert (policy["approval_threshold"], policy["overdue_stop"]) == (None, later_stop)
+    assert _draw(api, "INV-2", "100.00").status_code == 201  # 61 days overdue: not beyond 90
+
+    mixed = api.request("PATCH", D, json={"approval_threshold": eur("1000.00"), "overdue_stop": None})
+    assert mixed.status_code == 202 and mixed.json()["changes"] == {"overdue_stop": None}
+    policy = api.get(f"{D}/credit-policy").json()
+    assert (policy["approval_threshold"], policy["overdue_stop"]) == (eur("1000.00"), later_stop)
+
+    assert api.request("PATCH", D, who="admin", json={"overdue_stop": STOP_60}).status_code == 200
+    _refused(_draw(api, "INV-3", "100.00"), 409, "overdue_stop")
+    by_admin = api.request("PATCH", D, who="admin", json={"overdue_stop": None})
+    assert by_admin.status_code == 200 and by_admin.json()["overdue_stop"] is None
+    assert _draw(api, "INV-3", "100.00").status_code == 201
+    _refused(_decide(api, mixed.json()["id"], "approve"), 409, "policy_changed")  # asked from {90 days, 500.00}
+
+
+def test_the_policy_row_is_locked_before_the_distributors_row(api):
+    """One lock order everywhere (a deadlock otherwise): an officer's PATCH of the stop, the
+    payment terms and hold_days, and the approval of a stop request, each lock (PostgreSQL:
+    SELECT … FOR NO KEY UPDATE) or write the credit_policy row before the distributor row."""
+    _overdue_desk(api)
+    assert api.request("PATCH", D, who="admin", json={"overdue_stop": STOP_60}).status_code == 200
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        sql = " ".join(statement.split())
+        if re.match(r"(INSERT INTO|UPDATE) (credit_policy|distributor)\b", sql) or " FOR NO KEY UPDATE" in sql:
+            seen.append(re.sub(r"^.*?\b(credit_policy|distributor)\b.*$", r"\1", sql.split(" WHERE ")[0]))
+
+    def tables_touched() -> list[str]:
+        first = [t for i, t in enumerate(seen) if t in ("credit_policy", "distributor") and t not in seen[:i]]
+        seen.clear()
+        return first
+
+    event.listen(api.uow.engine, "before_cursor_execute", record)
+    try:
+        body = {"overdue_stop": {"after_days": 30, "min_amount": eur("500.00")}, "payment_terms_days": 45}
+        assert api.request("PATCH", D, json={**body, "hold_days": 10}).status_code == 200
+        assert tables_touched() == ["credit_policy", "distributor"]
+        asked = api.request("PATCH", D, json={"overdue_stop": None, "payment_terms_days": 30})
+        assert asked.status_code == 202
+        assert tables_touched() == ["credit_policy", "distributor"]
+        assert _decide(api, asked.json()["id"], "approve").status_code == 200
+        assert tables_touched() == ["credit_policy", "distributor"]
+    finally:
+        event.remove(api.uow.engine, "before_cursor_execute", record)
+    assert _stop(api) is None and api.get(f"{D}/credit-policy").json()["payment_terms_days"] == 30

@@ -119,11 +119,23 @@ def test_the_stop_holds_without_any_job_and_loosening_it_lifts_it(api):
     api.request("PATCH", D, json={"overdue_stop": {"after_days": 10, "min_amount": eur("0.00")}})
     at("2026-02-12")  # 11 days after 1 February
     assert draw(api, "INV-2", "1.00").json()["code"] == "overdue_stop"
-    # Removing the stop loosens it (SPEC §23): the officer it controls cannot, the operator can.
-    refused = api.request("PATCH", D, json={"overdue_stop": None})
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    # Removing the stop loosens it (SPEC §23): the officer's PATCH is a pending policy request,
+    # the stop holds until another officer approves it; then the drawing passes.
+    asked = api.request("PATCH", D, json={"overdue_stop": None})
+    assert asked.status_code == 202, asked.text
+    assert (asked.json()["changes"], asked.json()["previous"]) == (
+        {"overdue_stop": None},
+        {"overdue_stop": {"after_days": 10, "min_amount": eur("0.00")}},
+    )
     assert draw(api, "INV-2", "1.00").json()["code"] == "overdue_stop"
-    assert api.request("PATCH", D, who="admin", json={"overdue_stop": None}).status_code == 200
+    api.keys["second officer"] = api.key("credit_officer", distributor_id="actebis")
+    approved = api.post(
+        f"{D}/policy-requests/{asked.json()['id']}/decision",
+        who="second officer",
+        json={"decision": "approve", "reason": "R-1 pays in March"},
+    )
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    assert api.get(D + "/credit-policy").json()["overdue_stop"] is None
     assert draw(api, "INV-2", "1.00").status_code == 201
 
 

@@ -55,3 +55,31 @@ def test_a_request_left_stale_by_a_cut_shows_the_live_limit_and_cannot_be_approv
     )
     assert late.status_code == 409 and "limit_changed" in late.text
     assert base_limit(uow, "R-1001") == 0
+
+
+def test_a_loosened_overdue_stop_waits_on_the_policy_requests_page(desk: Any) -> None:
+    """Actebis' stop is {60 days, 500.00}. Officer A (through the API) asks {90 days, 1,000.00}:
+    the page shows "overdue stop: more than 90 days overdue, at least 1 000,00 €" until officer B
+    approves it there; then the stop is {90 days, 100000 minor}. A's removal of the stop then
+    shows "overdue stop: none (removed)"."""
+    from creditlines.ledger import terms
+
+    client, keys, uow = desk
+    with uow.write() as s:
+        terms.update_policy(s, distributor_id="actebis", overdue_stop=terms.OverdueStop(60, 50000))
+    a, b = client(), client()
+    token_b = sign_in(b, keys["officer_b"])
+    officer_a = {"Authorization": f"Bearer {keys['officer']}"}
+    later = {"after_days": 90, "min_amount": {"amount": "1000.00", "currency": "EUR"}}
+    asked = a.patch("/v1/distributors/actebis", headers=officer_a, json={"overdue_stop": later})
+    assert asked.status_code == 202, asked.text
+    page = text_of(b.get(f"{D}/policy-requests").text)
+    assert "Credit policy" in page and "overdue stop: more than 90 days overdue, at least 1 000,00 €" in page
+    url = f"{D}/policy-requests/{asked.json()['id']}/decision"
+    approved = b.post(url, data={"csrf": token_b, "decision": "approve", "reason": "agreed with the insurer"})
+    assert approved.status_code == 200 and "Approved." in approved.text
+    with uow.read() as s:
+        assert terms.policy_of(s, "actebis").overdue_stop == terms.OverdueStop(90, 100000)
+    removed = a.patch("/v1/distributors/actebis", headers=officer_a, json={"overdue_stop": None})
+    assert removed.status_code == 202, removed.text
+    assert "overdue stop: none (removed)" in text_of(b.get(f"{D}/policy-requests").text)

@@ -58,3 +58,49 @@ def test_which_changes_loosen_the_stop():
     assert not terms.is_loosening_overdue_stop(None, stop)  # a new stop tightens
     assert not terms.is_loosening_overdue_stop(stop, stop)
     assert not terms.is_loosening_overdue_stop(stop, terms.OverdueStop(30, 10000))
+
+
+def test_an_officers_loosening_waits_for_a_second_officer_before_the_job_clears_anything(uow):
+    """LATE owes 800.00 due 1 February; the stop {60 days, 500.00} is announced on 3 April (day
+    61). Officer A raises min_amount to 1,000.00: a pending request (changes and previous as
+    stored: minor units), the stop unchanged, so the job clears nothing. B approves it: the stop
+    is {60 days, 1,000.00} and the job clears LATE's announced stop."""
+    from creditlines.decisions import policy_requests
+
+    make_world(uow)
+    clock.set_now("2026-01-02T09:00:00+00:00")
+    with uow.write() as s:
+        terms.update_policy(s, distributor_id="actebis", overdue_stop=terms.OverdueStop(60, 50000))
+        ledger.upsert_reseller(s, distributor_id="actebis", reseller_id="LATE", name="LATE", actor="t")
+        ledger.set_base_limit(s, distributor_id="actebis", reseller_id="LATE", limit=eur(5000), reason="t", actor="t")
+        ledger.draw(s, distributor_id="actebis", reseller_id="LATE", reference="I-1", amount=eur(800), actor="erp")
+    clock.set_now("2026-04-03T09:00:00+00:00")
+    assert run_overdue_stops(uow, distributor_id="actebis", day=date(2026, 4, 3)) == (1, 0)
+    with uow.write() as s:
+        _, request = policy_requests.change_policy(
+            s,
+            distributor_id="actebis",
+            actor="officer:A",
+            key_id="key-A",
+            admin=False,
+            changes={},
+            overdue_stop=terms.OverdueStop(60, 100000),
+        )
+        assert request is not None
+        assert policy_requests.changes_of(request) == {"overdue_stop": {"after_days": 60, "min_amount_minor": 100000}}
+        assert policy_requests.previous_of(request) == {"overdue_stop": {"after_days": 60, "min_amount_minor": 50000}}
+        assert terms.policy_of(s, "actebis").overdue_stop == terms.OverdueStop(60, 50000)
+        request_id = request.id
+    assert run_overdue_stops(uow, distributor_id="actebis", day=date(2026, 4, 3)) == (0, 0)
+    with uow.write() as s:
+        policy_requests.decide(
+            s,
+            distributor_id="actebis",
+            request_id=request_id,
+            decision="approve",
+            reason="insurer agreed",
+            actor="officer:B",
+            key_id="key-B",
+        )
+        assert terms.policy_of(s, "actebis").overdue_stop == terms.OverdueStop(60, 100000)
+    assert run_overdue_stops(uow, distributor_id="actebis", day=date(2026, 4, 3)) == (0, 1)
