@@ -97,7 +97,13 @@ def create_app(database_url: str | None = None, read_database_url: str | None = 
     )
     app.state.uow = uow
     app.state.hot = hot
-    app.state.drawings = ledger.DrawingDesk(uow, hot)
+    app.state.drawings = (
+        ledger.DrawingDesk.grouped(
+            uow, hot, max_size=settings.group_commit_max, in_flight=settings.group_commit_in_flight
+        )
+        if settings.group_commit
+        else ledger.DrawingDesk(uow, hot)
+    )
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     configure_logging(settings.log_level)
     problems.install(app)

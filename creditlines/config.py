@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     locale: str = "fr_FR"  # how amounts are shown to people by the CLI
     key_cache_seconds: int = 5  # how long a worker trusts a verified key; 0 checks every request
     hot_pool_size: int = 4  # PostgreSQL connections per worker for the hot paths (eligibility, drawings)
+    # Group commit of drawings on PostgreSQL (creditlines.db.batch, docs/OPERATIONS.md): the drawings a
+    # worker receives while group_commit_in_flight calls are running go together in the next call.
+    group_commit: bool = True
+    group_commit_max: int = 64  # drawings per call at most
+    group_commit_in_flight: int = 2  # calls a worker runs at once (each on its own hot connection)
     # /metrics: off unless one of these is set (see docs/OPERATIONS.md)
     metrics_token: str | None = None  # /metrics on the API port, for `Authorization: Bearer <it>` only
     metrics_port: int | None = None  # /metrics on its own port (served by `creditlines serve`), not on the API's

@@ -41,6 +41,15 @@ TRANSACTION_RETRIES = Counter(
     "Transactions run again after a deadlock or serialization failure",
     ["sqlstate"],
 )
+GROUP_COMMIT_SIZE = Histogram(
+    "creditlines_group_commit_size",
+    "Drawings posted per database call (group commit, PostgreSQL): 1 at low load, more when they queue",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+GROUP_COMMIT_SPLITS = Counter(
+    "creditlines_group_commit_splits_total",
+    "Grouped calls that failed as a whole, their drawings then posted one by one",
+)
 EXPIRY_RUNS = Counter("creditlines_expiry_runs_total", "Expiry job runs", ["distributor_id", "dry_run"])
 EXPIRY_LINES = Counter("creditlines_expiry_lines_expired_total", "Lines expired by the job", ["distributor_id"])
 EXPIRY_TRANSFERRED = Counter(

@@ -101,6 +101,16 @@ def line_states(rows: Sequence[Sequence[Any]]) -> tuple[str | None, list[LineSta
     ]
 
 
+async def _index_only(conn: Any) -> None:
+    """Every hot statement reads a few rows by key (the reseller, its lines, its open drawings due
+    before a date): tell the planner so, once per connection. Statements are prepared once and
+    their generic plan kept; planned while a table's statistics still say it is empty (a new
+    database, before autovacuum's first ANALYZE), the overdue sum would otherwise scan the whole
+    drawing table on every check, a cost that grows with history (docs/BENCHMARKS.md, third
+    round). ``creditlines_draw`` sets the same for itself."""
+    await conn.execute("SET enable_seqscan = off")
+
+
 class HotPath:
     """One per process (``app.state.hot``)."""
 
@@ -148,6 +158,7 @@ class HotPath:
                     # start a fresh attempt at once.
                     reconnect_timeout=2,
                     kwargs={"autocommit": True, "prepare_threshold": 0},
+                    configure=_index_only,
                 )
                 await pool.open()
                 self._pool = pool

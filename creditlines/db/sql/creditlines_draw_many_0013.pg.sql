@@ -1,0 +1,33 @@
+-- creditlines_draw_many (migration 0013): group commit. The drawings one worker received while
+-- its previous call was in flight, posted by one call, in one transaction, with one commit.
+--   * Every reseller named is locked first, in (distributor, id) order: two calls that share
+--     resellers take their locks in the same order and never deadlock each other (a deadlock with
+--     another kind of transaction is retried by the caller, the whole call rolled back).
+--   * Then each drawing is creditlines_draw's own call, in the order given (the order the worker
+--     received them): each gets its own outcome. A refusal of one refuses nothing else; two
+--     drawings with one reference answer as they would one after the other (created, then
+--     replayed or idempotency_conflict); a later drawing of a reseller sees the earlier ones.
+--   * The arrays are parallel, one element per drawing, with creditlines_draw's arguments.
+-- Returns one row per drawing: its 1-based position in the arrays and creditlines_draw's answer.
+-- An exception in any drawing (never a refusal: a fault) rolls back the call; the caller then
+-- posts each drawing on its own call, so that only the faulty one fails (creditlines.db.batch).
+CREATE OR REPLACE FUNCTION creditlines_draw_many(
+    p_distributor text[], p_reseller text[], p_reference text[], p_amount bigint[], p_vendor text[],
+    p_actor text[], p_now timestamp[], p_day date[], p_on_refusal text[], p_invoice_date date[], p_due_on date[]
+) RETURNS TABLE (position_in_call int, outcome jsonb) LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM 1 FROM reseller r
+      JOIN (SELECT DISTINCT d, id FROM unnest(p_distributor, p_reseller) AS u(d, id)) named
+        ON r.distributor_id = named.d AND r.id = named.id
+     ORDER BY r.distributor_id, r.id
+       FOR UPDATE OF r;
+    FOR i IN 1 .. coalesce(array_length(p_reference, 1), 0) LOOP
+        position_in_call := i;
+        outcome := creditlines_draw(p_distributor[i], p_reseller[i], p_reference[i], p_amount[i], p_vendor[i],
+                                    p_actor[i], p_now[i], p_day[i], p_on_refusal[i], p_invoice_date[i],
+                                    p_due_on[i]);
+        RETURN NEXT;
+    END LOOP;
+END;
+$$
