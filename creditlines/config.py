@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # worker receives while group_commit_in_flight calls are running go together in the next call.
     group_commit: bool = True
     group_commit_max: int = 64  # drawings per call at most
-    group_commit_in_flight: int = 2  # calls a worker runs at once (each on its own hot connection)
+    group_commit_in_flight: int = 1  # calls a worker runs at once (each on its own hot connection)
     # /metrics: off unless one of these is set (see docs/OPERATIONS.md)
     metrics_token: str | None = None  # /metrics on the API port, for `Authorization: Bearer <it>` only
     metrics_port: int | None = None  # /metrics on its own port (served by `creditlines serve`), not on the API's

@@ -50,6 +50,10 @@ GROUP_COMMIT_SPLITS = Counter(
     "creditlines_group_commit_splits_total",
     "Grouped calls that failed as a whole, their drawings then posted one by one",
 )
+GROUP_COMMIT_SKIPPED = Counter(
+    "creditlines_group_commit_skipped_total",
+    "Drawings of a group whose reseller another transaction held, posted again in a call that waits for it",
+)
 EXPIRY_RUNS = Counter("creditlines_expiry_runs_total", "Expiry job runs", ["distributor_id", "dry_run"])
 EXPIRY_LINES = Counter("creditlines_expiry_lines_expired_total", "Lines expired by the job", ["distributor_id"])
 EXPIRY_TRANSFERRED = Counter(

@@ -12,6 +12,10 @@ one call of ``creditlines_draw_many`` (creditlines/db/sql/), which locks every r
   group commit); the drawings that arrive meanwhile queue, and the next free slot takes all of
   them (up to ``max_size``). At low load every call carries one drawing; batches form only when
   drawings already wait for each other.
+* **A lock held elsewhere delays only its own drawings.** The group's call skips the resellers
+  another transaction holds (``SKIP LOCKED``); their drawings come back unposted and go again in
+  a call that waits for those locks, so a nightly job holding one reseller never makes the other
+  resellers' drawings of the same group wait.
 * **Each drawing's own outcome.** A refusal is an outcome, not an error: one refused drawing
   refuses nothing else. Two drawings with one reference answer as they would one after the other.
 * **A fault stays with its drawing.** If the call fails (a deadlock or serialization failure
@@ -45,7 +49,8 @@ class GroupCommit:
 
     ``one_sql`` takes one operation's parameters and returns one row whose first column is its
     outcome; ``many_sql`` takes, for each parameter name, the list of the operations' values
-    (``columns``), and returns ``(position, outcome)`` rows, positions 1-based in list order."""
+    (``columns``) and ``wait`` (false: skip the rows another transaction holds), and returns
+    ``(position, outcome)`` rows, positions 1-based in list order, outcome None for one skipped."""
 
     def __init__(
         self,
@@ -55,49 +60,59 @@ class GroupCommit:
         many_sql: str,
         columns: Sequence[str],
         max_size: int = 64,
-        in_flight: int = 2,
+        in_flight: int = 1,
     ) -> None:
         if max_size < 1 or in_flight < 1:
             raise ValueError("max_size and in_flight must be at least 1")
         self._fetch, self._one, self._many, self._columns = fetch, one_sql, many_sql, tuple(columns)
         self.max_size, self.in_flight = max_size, in_flight
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
-        self._running = 0
+        self._lanes: dict[bool, _Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def post(self, params: dict[str, Any]) -> Any:
         """The outcome of one operation (the first column of its row)."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop: nothing of the old one carries over
-            self._loop, self._queue, self._running, self._tasks = loop, [], 0, set()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((params, future))
-        if self._running < self.in_flight:
-            self._running += 1
-            task = loop.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._enqueue([(params, future)], wait=False)
         return await future
 
-    async def _drain(self) -> None:
-        """Send what waits, call after call, until nothing does; then free the slot."""
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[: self.max_size], self._queue[self.max_size :]
-                await self._send(batch)
-        finally:
-            self._running -= 1
+    def _enqueue(self, items: list[tuple[dict[str, Any], asyncio.Future[Any]]], *, wait: bool) -> None:
+        """Queue ``items`` in their lane, and start a call if the lane has a free slot. The
+        waiting lane (operations skipped because their row was locked elsewhere) has one slot of
+        its own: a call waiting for a lock never holds a slot of the others."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop: nothing of the old one carries over
+            self._loop, self._lanes, self._tasks = loop, {False: _Lane(self.in_flight), True: _Lane(1)}, set()
+        lane = self._lanes[wait]
+        lane.queue.extend(items)
+        if lane.running < lane.slots:
+            lane.running += 1
+            task = loop.create_task(self._drain(lane, wait))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
+    async def _drain(self, lane: _Lane, wait: bool) -> None:
+        """Send what waits in ``lane``, call after call, until nothing does; then free the slot."""
+        try:
+            while lane.queue:
+                batch, lane.queue = lane.queue[: self.max_size], lane.queue[self.max_size :]
+                await self._send(batch, wait=wait)
+        finally:
+            lane.running -= 1
+
+    async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], *, wait: bool = False) -> None:
+        """One call for ``batch``. Without ``wait``, the operations whose row another transaction
+        holds come back without an outcome (skipped, not posted): they go again in one call that
+        waits for those locks, so that they never make the rest of the group wait."""
         metrics.GROUP_COMMIT_SIZE.observe(len(batch))
         try:
             if len(batch) == 1:
                 rows = await self._fetch(self._one, batch[0][0])
                 _settle(batch[0][1], result=rows[0][0])
                 return
-            arrays = {name: [params[name] for params, _ in batch] for name in self._columns}
-            rows = await self._fetch(self._many, arrays)
+            arrays: dict[str, Any] = {name: [params[name] for params, _ in batch] for name in self._columns}
+            rows = await self._fetch(self._many, {**arrays, "wait": wait})
         except asyncio.CancelledError:
             for _, future in batch:
                 _settle(future, error=asyncio.CancelledError())
@@ -106,16 +121,33 @@ class GroupCommit:
             if len(batch) == 1:
                 _settle(batch[0][1], error=exc)
                 return
-            log.warning("a group of %d drawings failed as one (%s): posting each on its own", len(batch), exc)
+            log.warning("a group of %d operations failed as one (%s): posting each on its own", len(batch), exc)
             metrics.GROUP_COMMIT_SPLITS.inc()
             await asyncio.gather(*(self._send([item]) for item in batch))
             return
         outcomes = {int(position): outcome for position, outcome in rows}
-        for position, (_, future) in enumerate(batch, start=1):
-            if position in outcomes:
-                _settle(future, result=outcomes[position])
-            else:  # pragma: no cover - the function answers every position
-                _settle(future, error=RuntimeError(f"no outcome for position {position} of a group commit"))
+        skipped = []
+        for position, item in enumerate(batch, start=1):
+            outcome = outcomes.get(position)
+            if outcome is None:  # its row was locked elsewhere: not posted
+                skipped.append(item)
+            else:
+                _settle(item[1], result=outcome)
+        if skipped:
+            if wait:  # pragma: no cover - a waiting call posts every operation
+                for _, future in skipped:
+                    _settle(future, error=RuntimeError("a group commit call left an operation without an outcome"))
+                return
+            metrics.GROUP_COMMIT_SKIPPED.inc(len(skipped))
+            self._enqueue(skipped, wait=True)
+
+
+class _Lane:
+    """A queue of operations and how many calls may drain it at once."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots, self.running = slots, 0
+        self.queue: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:

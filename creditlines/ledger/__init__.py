@@ -25,9 +25,9 @@ the request or the job owns the transaction. Every write path locks the reseller
 """
 
 from creditlines.ledger.availability import availability, check_eligibility, current_state, decide_now
+from creditlines.ledger.desk import DrawingDesk
 from creditlines.ledger.drawing_reads import get_drawing, list_drawings
 from creditlines.ledger.drawings import (
-    DrawingDesk,
     DrawingRequest,
     DrawOutcome,
     DrawResult,

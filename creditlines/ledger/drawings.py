@@ -8,24 +8,19 @@ transaction. Both return the same outcome document, read once into a typed
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-import anyio.to_thread
 from moneyed import Money
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from creditlines import clock, validation
 from creditlines import eligibility as elig
-from creditlines.db.batch import GroupCommit
-from creditlines.db.engine import UnitOfWork, is_postgresql
-from creditlines.db.hot import HotPath
-from creditlines.db.retry import retry_transient, retry_transient_async
+from creditlines.db.engine import is_postgresql
 from creditlines.errors import (
     AccountOnHold,
     IdempotencyConflict,
@@ -56,14 +51,6 @@ def _instant(value: Any) -> datetime:
 DRAW_SQL = (
     "SELECT creditlines_draw(:d, :r, :reference, :amount, :vendor, :actor, :now, :day, :on_refusal,"
     " :invoice_date, :due_on)"
-)
-DRAW_PG = re.sub(r":(\w+)", r"%(\1)s", DRAW_SQL)  # the same call in psycopg's parameter style
-# Group commit (creditlines.db.batch): the same arguments, one array each, one element per drawing.
-DRAW_COLUMNS = ("d", "r", "reference", "amount", "vendor", "actor", "now", "day", "on_refusal", "invoice_date", "due_on")
-DRAW_MANY_PG = (
-    "SELECT position_in_call, outcome FROM creditlines_draw_many(%(d)s::text[], %(r)s::text[],"
-    " %(reference)s::text[], %(amount)s::bigint[], %(vendor)s::text[], %(actor)s::text[], %(now)s::timestamp[],"
-    " %(day)s::date[], %(on_refusal)s::text[], %(invoice_date)s::date[], %(due_on)s::date[])"
 )
 
 
@@ -305,46 +292,6 @@ def post(session: Session, request: DrawingRequest) -> DrawResult:
     else:
         document = draw_in_python(session, request)
     return DrawResult.of(document, request)
-
-
-class DrawingDesk:
-    """The HTTP API's one way to post a drawing, its engine chosen once at start-up: on PostgreSQL
-    one statement from the event loop through the hot pool (the function commits with its
-    statement, a refusal's event included) — with ``group_commit``, the drawings that queue while
-    earlier calls run go together in one (:class:`creditlines.db.batch.GroupCommit`); elsewhere a
-    write transaction in the threadpool, committed before a refusal is raised. Deadlocks and
-    serialization failures are retried."""
-
-    def __init__(self, uow: UnitOfWork, hot: HotPath, *, group_commit: GroupCommit | None = None) -> None:
-        self._uow, self._hot = uow, hot
-        self._engine = self._in_postgresql if hot.is_postgresql else self._in_python
-        self._group = group_commit if hot.is_postgresql else None
-
-    @classmethod
-    def grouped(cls, uow: UnitOfWork, hot: HotPath, *, max_size: int = 64, in_flight: int = 2) -> DrawingDesk:
-        """A desk whose PostgreSQL drawings go through group commit."""
-        fetch = retry_transient_async(hot.fetch)
-        group = GroupCommit(
-            fetch, one_sql=DRAW_PG, many_sql=DRAW_MANY_PG, columns=DRAW_COLUMNS, max_size=max_size, in_flight=in_flight
-        )
-        return cls(uow, hot, group_commit=group)
-
-    async def post(self, request: DrawingRequest) -> DrawResult:
-        return await self._engine(request)
-
-    async def _in_postgresql(self, request: DrawingRequest) -> DrawResult:
-        if self._group is not None:
-            return DrawResult.of(await self._group.post(request.params()), request)
-        rows = await retry_transient_async(self._hot.fetch)(DRAW_PG, request.params())
-        return DrawResult.of(rows[0][0], request)
-
-    async def _in_python(self, request: DrawingRequest) -> DrawResult:
-        return await anyio.to_thread.run_sync(self._transaction, request)
-
-    @retry_transient
-    def _transaction(self, request: DrawingRequest) -> DrawResult:
-        with self._uow.write() as session:
-            return post(session, request)
 
 
 def _drawing_result(outcome: str, drawing: Drawing, allocations: list[Allocation]) -> dict[str, Any]:

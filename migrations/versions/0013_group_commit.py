@@ -6,8 +6,9 @@ Create Date: 2026-12-06 08:30:00
 
 * ``creditlines_draw_many`` (creditlines/db/sql/creditlines_draw_many_0013.pg.sql): the drawings
   one worker received while its previous call was in flight, posted in one transaction (one
-  commit): every reseller named locked first, in (distributor, id) order, then each drawing by
-  its own ``creditlines_draw`` call with its own outcome (creditlines.db.batch, docs/DECISIONS.md
+  commit): the resellers named locked first, in (distributor, id) order (those another
+  transaction holds skipped, their drawings handed back to be posted again waiting for the lock),
+  then each drawing by its own ``creditlines_draw`` call with its own outcome (creditlines.db.batch, docs/DECISIONS.md
   "Group commit"). Nothing changes in the tables, nor on SQLite.
 """
 
@@ -24,7 +25,7 @@ depends_on = None
 
 SIGNATURE = (
     "creditlines_draw_many(text[], text[], text[], bigint[], text[], text[], timestamp[], date[], text[], date[],"
-    " date[])"
+    " date[], boolean)"
 )
 
 

@@ -86,7 +86,7 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE")
 
         # plain drawings: one statement each, committed (the DrawingDesk's work on PostgreSQL)
-        from creditlines.ledger.drawings import DRAW_PG
+        from creditlines.ledger.desk import DRAW_PG
         from creditlines.tenants.lookup import require_distributor
 
         with uow.read() as s:
