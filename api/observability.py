@@ -41,8 +41,10 @@ def configure_logging(level: str) -> None:
 class Observability:
     def __init__(self, app) -> None:
         self.app = app
-        # Request ids: a random per-process prefix and a counter (no urandom call per request).
-        self._ids = (f"{os.urandom(6).hex()}{n:020x}" for n in itertools.count())
+        # Request ids: a random per-process prefix and a counter (no urandom call, no formatting
+        # beyond the counter's digits per request).
+        self._prefix = os.urandom(6).hex() + "-"
+        self._counter = itertools.count(1)
         self._children: dict[tuple[str, str, str], tuple[Any, ...]] = {}  # metric children by labels
 
     def _metrics(self, method: str, template: str, status: int) -> tuple[Any, ...]:
@@ -65,7 +67,7 @@ class Observability:
             if name == b"x-request-id":
                 request_id = value.decode("latin-1")[:100]
                 break
-        request_id = request_id or next(self._ids)
+        request_id = request_id or self._prefix + str(next(self._counter))
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 
