@@ -52,7 +52,7 @@ GROUP_COMMIT_SPLITS = Counter(
 )
 GROUP_COMMIT_SKIPPED = Counter(
     "creditlines_group_commit_skipped_total",
-    "Drawings of a group whose reseller another transaction held, posted again in a call that waits for it",
+    "Drawings whose reseller another transaction held when their call came, posted again in a call that waits for it",
 )
 EXPIRY_RUNS = Counter("creditlines_expiry_runs_total", "Expiry job runs", ["distributor_id", "dry_run"])
 EXPIRY_LINES = Counter("creditlines_expiry_lines_expired_total", "Lines expired by the job", ["distributor_id"])

@@ -8,14 +8,15 @@ one call of ``creditlines_draw_many`` (creditlines/db/sql/), which locks every r
 (distributor, id) order, then runs each drawing's own ``creditlines_draw`` in arrival order.
 
 * **No added wait.** Nothing is held back on a timer: a drawing that finds fewer than
-  ``in_flight`` calls running goes at once, alone (the one-drawing statement, exactly as without
-  group commit); the drawings that arrive meanwhile queue, and the next free slot takes all of
-  them (up to ``max_size``). At low load every call carries one drawing; batches form only when
-  drawings already wait for each other.
-* **A lock held elsewhere delays only its own drawings.** The group's call skips the resellers
-  another transaction holds (``SKIP LOCKED``); their drawings come back unposted and go again in
-  a call that waits for those locks, so a nightly job holding one reseller never makes the other
-  resellers' drawings of the same group wait.
+  ``in_flight`` calls running goes at once, alone (a call of one); the drawings that arrive
+  meanwhile queue, and the next free slot takes all of them (up to ``max_size``). At low load
+  every call carries one drawing; batches form only when drawings already wait for each other.
+* **A lock held elsewhere delays only its own drawings.** A call in a slot never waits for a
+  lock: it skips the resellers another transaction holds (``SKIP LOCKED``), a drawing alone as
+  much as a group; their drawings come back unposted and go again in a call of the *waiting
+  lane*, whose one slot is its own, that waits for those locks. So a nightly job holding one
+  reseller never makes the drawings of other resellers wait — neither those of the same group
+  nor those that queue behind a drawing that went alone.
 * **Each drawing's own outcome.** A refusal is an outcome, not an error: one refused drawing
   refuses nothing else. Two drawings with one reference answer as they would one after the other.
 * **A fault stays with its drawing.** If the call fails (a deadlock or serialization failure
@@ -47,10 +48,14 @@ Fetch = Callable[[str, dict[str, Any]], Awaitable[list[tuple[Any, ...]]]]
 class GroupCommit:
     """Posts one-statement operations alone or, when several wait, together.
 
-    ``one_sql`` takes one operation's parameters and returns one row whose first column is its
-    outcome; ``many_sql`` takes, for each parameter name, the list of the operations' values
-    (``columns``) and ``wait`` (false: skip the rows another transaction holds), and returns
-    ``(position, outcome)`` rows, positions 1-based in list order, outcome None for one skipped."""
+    ``many_sql`` takes, for each parameter name, the list of the operations' values (``columns``)
+    and ``wait`` (false: skip the rows another transaction holds), and returns ``(position,
+    outcome)`` rows, positions 1-based in list order, outcome None for one skipped.
+    ``alone_sql`` is the same call for one operation, taking its parameters as they are (no lists
+    to build) and ``wait``; without it, ``many_sql`` with lists of one. A call of a slot, one
+    operation or many, is one of these with ``wait`` false: it never waits for a lock.
+    ``one_sql`` takes one operation's parameters, waits for its row and returns one row whose
+    first column is its outcome: the waiting lane's call when it carries one operation."""
 
     def __init__(
         self,
@@ -59,12 +64,14 @@ class GroupCommit:
         one_sql: str,
         many_sql: str,
         columns: Sequence[str],
+        alone_sql: str | None = None,
         max_size: int = 64,
         in_flight: int = 1,
     ) -> None:
         if max_size < 1 or in_flight < 1:
             raise ValueError("max_size and in_flight must be at least 1")
         self._fetch, self._one, self._many, self._columns = fetch, one_sql, many_sql, tuple(columns)
+        self._alone = alone_sql
         self.max_size, self.in_flight = max_size, in_flight
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lanes: dict[bool, _Lane] = {}
@@ -104,15 +111,20 @@ class GroupCommit:
     async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]], *, wait: bool = False) -> None:
         """One call for ``batch``. Without ``wait``, the operations whose row another transaction
         holds come back without an outcome (skipped, not posted): they go again in one call that
-        waits for those locks, so that they never make the rest of the group wait."""
+        waits for those locks, so that they never make the rest of the group, nor the drawings
+        queued behind this call, wait. Alone or not, a call without ``wait`` is ``many_sql``: the
+        one-operation statement would wait for the lock in the slot."""
         metrics.GROUP_COMMIT_SIZE.observe(len(batch))
         try:
-            if len(batch) == 1:
+            if len(batch) == 1 and wait:
                 rows = await self._fetch(self._one, batch[0][0])
                 _settle(batch[0][1], result=rows[0][0])
                 return
-            arrays: dict[str, Any] = {name: [params[name] for params, _ in batch] for name in self._columns}
-            rows = await self._fetch(self._many, {**arrays, "wait": wait})
+            if len(batch) == 1 and self._alone is not None:
+                rows = await self._fetch(self._alone, {**batch[0][0], "wait": wait})
+            else:
+                arrays: dict[str, Any] = {name: [params[name] for params, _ in batch] for name in self._columns}
+                rows = await self._fetch(self._many, {**arrays, "wait": wait})
         except asyncio.CancelledError:
             for _, future in batch:
                 _settle(future, error=asyncio.CancelledError())
@@ -123,7 +135,7 @@ class GroupCommit:
                 return
             log.warning("a group of %d operations failed as one (%s): posting each on its own", len(batch), exc)
             metrics.GROUP_COMMIT_SPLITS.inc()
-            await asyncio.gather(*(self._send([item]) for item in batch))
+            await asyncio.gather(*(self._send([item], wait=wait) for item in batch))
             return
         outcomes = {int(position): outcome for position, outcome in rows}
         skipped = []

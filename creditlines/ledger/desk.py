@@ -35,6 +35,10 @@ DRAW_MANY_PG = (
     " %(reference)s::text[], %(amount)s::bigint[], %(vendor)s::text[], %(actor)s::text[], %(now)s::timestamp[],"
     " %(day)s::date[], %(on_refusal)s::text[], %(invoice_date)s::date[], %(due_on)s::date[], %(wait)s)"
 )
+# A drawing alone in a slot: the same call, its arguments as they are, made arrays of one by the
+# server (nothing to build or encode as lists here). It skips a reseller locked elsewhere, as a
+# group does, instead of waiting for it in the worker's one slot (creditlines.db.batch).
+DRAW_ALONE_PG = re.sub(r"%\((\w+)\)s::(\w+)\[\]", r"ARRAY[%(\1)s::\2]", DRAW_MANY_PG)
 
 
 class DrawingDesk:
@@ -55,7 +59,13 @@ class DrawingDesk:
         """A desk whose PostgreSQL drawings go through group commit."""
         fetch = retry_transient_async(hot.fetch)
         group = GroupCommit(
-            fetch, one_sql=DRAW_PG, many_sql=DRAW_MANY_PG, columns=DRAW_COLUMNS, max_size=max_size, in_flight=in_flight
+            fetch,
+            one_sql=DRAW_PG,
+            many_sql=DRAW_MANY_PG,
+            alone_sql=DRAW_ALONE_PG,
+            columns=DRAW_COLUMNS,
+            max_size=max_size,
+            in_flight=in_flight,
         )
         return cls(uow, hot, group_commit=group)
 

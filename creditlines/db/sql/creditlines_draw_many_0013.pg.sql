@@ -13,6 +13,8 @@
 --     drawings with one reference answer as they would one after the other (created, then
 --     replayed or idempotency_conflict); a later drawing of a reseller sees the earlier ones.
 --   * The arrays are parallel, one element per drawing, with creditlines_draw's arguments.
+--   * The caller's calls in a slot, a drawing alone included, never wait (p_wait false); only its
+--     waiting lane's calls do (creditlines.db.batch).
 -- Returns one row per drawing: its 1-based position in the arrays and creditlines_draw's answer
 -- (NULL: skipped, its reseller was locked elsewhere). An exception in any drawing (never a
 -- refusal: a fault) rolls back the call; the caller then posts each drawing on its own call, so
@@ -22,6 +24,10 @@ CREATE OR REPLACE FUNCTION creditlines_draw_many(
     p_actor text[], p_now timestamp[], p_day date[], p_on_refusal text[], p_invoice_date date[], p_due_on date[],
     p_wait boolean
 ) RETURNS TABLE (position_in_call int, outcome jsonb) LANGUAGE plpgsql
+-- Its statements take arrays: planned afresh on every call by default (a custom plan per call),
+-- which cost a call of one drawing half again as much as creditlines_draw's own statement. The
+-- generic plan (lookups by key) is kept instead.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_locked text[];  -- distributor || chr(31) || reseller of the rows locked here (p_wait false)
