@@ -366,7 +366,9 @@ def test_a_faulty_drawing_in_a_group_fails_alone(world, pg_url, reseller, fault)
     results = asyncio.run(_post_all(pg_url, world, requests, calls))
 
     assert calls[0] == 5, calls  # sent together first
-    assert _sample("creditlines_group_commit_splits_total") == splits + 1
+    # split at least once (posted alone at once, the four others on F-<n> may skip each other and
+    # meet again in the waiting lane with the faulty one: a second split, as many as it takes)
+    assert _sample("creditlines_group_commit_splits_total") >= splits + 1
     assert isinstance(results[2], psycopg.Error), results[2]  # its own error, raised to its own caller
     assert [r.outcome for r in results[:2] + results[3:]] == [DrawOutcome.CREATED] * 4, results
     assert [r.request for r in results[:2] + results[3:]] == good
