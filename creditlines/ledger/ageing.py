@@ -7,9 +7,13 @@ lines): the per-reseller rows, the per-funder rows and the totals add up to the 
 
 * D today or later (``source: live``): the allocations as they are now, aged to D (a future
   date is a projection: nothing paid meanwhile).
-* D in the past (``source: ledger``): every line entry of a drawing (allocated, released,
-  transferred on expiry) up to the end of D, summed per drawing and line: the allocations as
-  the ledger stood then.
+* D in the past (``source: ledger``): the allocations as the ledger stood at the end of D — the
+  line entries of a drawing (allocated, released, transferred, written off) up to then, summed
+  per drawing and line. Read forwards (the entries up to D) or, when D lies in the last third of
+  the distributor's life, backwards (today's allocations less the entries after D): the two are
+  equal because an allocation's outstanding is the sum of its entries (what ``creditlines
+  verify`` checks). On PostgreSQL the BRIN index on ``ledger_entry.at`` (migration 0014) finds
+  the entries on either side of D without reading the whole ledger.
 
 One grouped statement either way, the buckets computed by the database. ``vendor_id`` keeps
 only that vendor's lines (a partner manager's view: never the base line's money).
@@ -33,6 +37,7 @@ from creditlines.db.engine import is_postgresql
 from creditlines.ledger.models import Reseller
 from creditlines.money import from_minor, money_json
 from creditlines.tenants.lookup import require_distributor
+from creditlines.tenants.models import Distributor
 
 BUCKETS: tuple[str, ...] = ("not_due", "1_30", "31_60", "61_90", "over_90")
 
@@ -95,18 +100,50 @@ WHERE a.distributor_id = :d AND a.outstanding_minor > 0 AND dr.distributor_id = 
 GROUP BY a.reseller_id, a.funder, {bucket}
 """
 
+# A past date D: the allocations at the end of D, per drawing and line (``pairs``), then their
+# drawings' buckets; lines are joined once per (reseller, line, bucket), not per drawing.
 _AS_OF = """
-SELECT x.reseller_id, l.funder, {bucket} AS bucket, sum(x.amount)
-FROM (SELECT reseller_id, drawing_reference, line_id, sum(drawn_delta_minor) AS amount
-        FROM ledger_entry
-       WHERE distributor_id = :d AND at < :until AND drawing_reference IS NOT NULL
-         AND line_id IS NOT NULL AND drawn_delta_minor IS NOT NULL
-       GROUP BY reseller_id, drawing_reference, line_id) x
-JOIN drawing dr ON dr.distributor_id = :d AND dr.reseller_id = x.reseller_id AND dr.reference = x.drawing_reference
-JOIN line l ON l.distributor_id = :d AND l.id = x.line_id
-WHERE x.amount > 0 {vendor_where}
-GROUP BY x.reseller_id, l.funder, {bucket}
+SELECT g.reseller_id, l.funder, g.bucket, sum(g.amount)
+FROM (SELECT x.reseller_id, x.line_id, {bucket} AS bucket, sum(x.amount) AS amount
+        FROM ({pairs}) x
+        JOIN drawing dr ON dr.distributor_id = :d AND dr.reseller_id = x.reseller_id
+                       AND dr.reference = x.drawing_reference
+       GROUP BY x.reseller_id, x.line_id, {bucket}) g
+JOIN line l ON l.distributor_id = :d AND l.id = g.line_id {vendor_where}
+GROUP BY g.reseller_id, l.funder, g.bucket
 """
+_LINE_ENTRIES = """ledger_entry
+ WHERE distributor_id = :d AND drawing_reference IS NOT NULL AND line_id IS NOT NULL
+   AND drawn_delta_minor IS NOT NULL"""
+# Forwards: the entries up to the end of D.
+_PAIRS_FORWARD = f"""
+SELECT reseller_id, drawing_reference, line_id, sum(drawn_delta_minor) AS amount
+  FROM {_LINE_ENTRIES} AND at < :until
+ GROUP BY reseller_id, drawing_reference, line_id
+HAVING sum(drawn_delta_minor) > 0"""
+# Backwards: today's allocations less the entries after the end of D (pairs whose later entries
+# add up to 0 are left out before the union: today's amount stands).
+_PAIRS_BACKWARD = f"""
+SELECT reseller_id, drawing_reference, line_id, sum(amount) AS amount
+  FROM (SELECT reseller_id, drawing_reference, line_id, outstanding_minor AS amount
+          FROM allocation
+         WHERE distributor_id = :d AND outstanding_minor > 0
+        UNION ALL
+        SELECT reseller_id, drawing_reference, line_id, -sum(drawn_delta_minor)
+          FROM {_LINE_ENTRIES} AND at >= :until
+         GROUP BY reseller_id, drawing_reference, line_id
+        HAVING sum(drawn_delta_minor) <> 0) u
+ GROUP BY reseller_id, drawing_reference, line_id
+HAVING sum(amount) > 0"""
+
+
+def reads_backwards(created_at: datetime, until: datetime, now: datetime) -> bool:
+    """Whether a past date is cheaper read backwards (today's allocations less what came after)
+    than forwards (every entry up to it): when less than a third of the distributor's life lies
+    after it (measured on 1,000,000 drawings over a year: backwards 1.7 s against 3.1 s two
+    months back, forwards 1.9 s against 2.5 s six months back; docs/BENCHMARKS.md). Both give the
+    same answer (the property tests force each way); only the cost differs."""
+    return 2 * (now - until) < (until - created_at)
 
 
 def ageing(
@@ -134,7 +171,10 @@ def ageing(
         # the end of local day D: the first instant of D + 1 in the distributor's zone
         start_next = datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(distributor.timezone))
         params["until"] = start_next
-        stmt = text(_AS_OF.format(bucket=bucket, vendor_where=vendor_where)).bindparams(
+        created_at = session.scalar(select(Distributor.created_at).where(Distributor.id == distributor_id))
+        backwards = created_at is not None and reads_backwards(created_at, start_next, clock.now())
+        pairs = _PAIRS_BACKWARD if backwards else _PAIRS_FORWARD
+        stmt = text(_AS_OF.format(bucket=bucket, vendor_where=vendor_where, pairs=pairs)).bindparams(
             bindparam("until", type_=UTCDateTime())
         )
     resellers: dict[str, AgeingRow] = {}

@@ -2,20 +2,21 @@
 
 Decided in Python on the lines the caller read under the reseller's lock, oldest held order
 first; written in a few statements whatever the number of orders released: the drawings' new
-status (one ``UPDATE … FROM unnest`` on PostgreSQL), their allocations (one ``COPY``), their
-ledger entries (one ``COPY``, numbered from the reseller's sequence), their events (one insert),
-the lines' balances (one UPDATE per line touched) and the reseller's counters. The rows are
-those :func:`creditlines.ledger.posting.post_plan` writes for an accepted drawing, entry for
-entry. SQLite runs the same statements as ``executemany``.
+state (one ``UPDATE`` for those released, which all take the same values, one for those
+expired), their allocations (one ``COPY`` on PostgreSQL), their ledger entries (one ``COPY``,
+numbered from the reseller's sequence), their events (one insert), the lines' balances (one
+UPDATE per line touched) and the reseller's counters. The rows are those
+:func:`creditlines.ledger.posting.post_plan` writes for an accepted drawing, entry for entry.
+SQLite runs the same statements, the inserts as ``executemany``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -31,7 +32,6 @@ from creditlines.tenants import lookup
 
 DRAWING = cast(Table, Drawing.__table__)
 ALLOCATION = cast(Table, Allocation.__table__)
-CHANGED = ("status", "outstanding_minor", "hold_released_at", "hold_ended_at", "invoice_date", "due_on")
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,13 @@ def release_held_orders(
         lines = repo.lines_of(session, d, r)
     by_id = {line.id: line for line in lines}
     states = [line.state() for line in lines]
+    position_of = {line.id: i for i, line in enumerate(lines)}
     # SPEC §18: no held order is released while the overdue stop holds; one released is invoiced
     # on the day of its release, due after the reseller's terms from then.
     policy = terms.policy_of(session, d)
     stopped = policy.overdue_stop is not None and terms.stop_amount(session, d, r, day, policy.overdue_stop) is not None
     due_on = day + timedelta(days=terms.terms_days_of(reseller, policy))
     seq = reseller.ledger_seq
-    changes: list[dict[str, Any]] = []
     allocations: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -88,7 +88,6 @@ def release_held_orders(
     expired: list[str] = []
     for row in held:
         if row.hold_expires_at is not None and now >= row.hold_expires_at:
-            changes.append(_change(row, "expired", 0, None, now, row.invoice_date, row.due_on))
             events.append(_event(EventType.DRAWING_HOLD_EXPIRED, row, now, {}))
             expired.append(row.reference)
             continue
@@ -153,64 +152,51 @@ def release_held_orders(
             )
             if line.kind == "financing":
                 _start_financier_clock(session, d, r, line.id, now)
-        states = [line.state() for line in lines]
-        changes.append(_change(row, "open", row.amount_minor, now, None, day, due_on))
+        for item in decision.plan:  # a line's state is its own row: only those drawn on change
+            states[position_of[item.line_id]] = by_id[item.line_id].state()
         events.append(
             _event(EventType.DRAWING_HOLD_RELEASED, row, now, {"status": "open", "cause": cause, "allocations": posted})
         )
         released.append(row.reference)
-    if not changes:
+    if not released and not expired:
         return HeldOutcome([], [])
     conn = session.connection()
-    if bulk.usable(conn):
-        bulk.update_rows(conn, DRAWING, changes, keys=["distributor_id", "reseller_id", "reference"], set_=CHANGED)
-        bulk.insert_rows(conn, ALLOCATION, allocations)
-    else:
-        conn.execute(
-            update(DRAWING)
-            .where(
-                DRAWING.c.distributor_id == bindparam("k_d"),
-                DRAWING.c.reseller_id == bindparam("k_r"),
-                DRAWING.c.reference == bindparam("k_ref"),
+    # Every order released takes the same values (its outstanding is its amount, invoiced today),
+    # every order expired too: one UPDATE per outcome, the references as one array on PostgreSQL.
+    for refs, values in (
+        (
+            released,
+            {"status": "open", "outstanding_minor": DRAWING.c.amount_minor, "hold_released_at": now}
+            | {"hold_ended_at": None, "invoice_date": day, "due_on": due_on},
+        ),
+        (expired, {"status": "expired", "outstanding_minor": 0, "hold_released_at": None, "hold_ended_at": now}),
+    ):
+        for i in range(0, len(refs), 1000):
+            chunk = refs[i : i + 1000]
+            done = conn.execute(
+                update(DRAWING)
+                .where(
+                    DRAWING.c.distributor_id == d,
+                    DRAWING.c.reseller_id == r,
+                    bulk.one_of(DRAWING.c.reference, chunk, conn),
+                    DRAWING.c.status == "held",
+                )
+                .values(values)
             )
-            .values({c: bindparam(c) for c in CHANGED}),
-            [
-                {"k_d": c["distributor_id"], "k_r": c["reseller_id"], "k_ref": c["reference"]}
-                | {name: c[name] for name in CHANGED}
-                for c in changes
-            ],
-        )
-        if allocations:
+            if done.rowcount != len(chunk):  # pragma: no cover - read as held under the reseller's lock
+                raise RuntimeError(f"held orders of {d}/{r} changed under the lock")
+    if allocations:
+        if bulk.usable(conn):
+            bulk.insert_rows(conn, ALLOCATION, allocations)
+        else:
             conn.execute(insert(ALLOCATION), allocations)
     journal.insert_rows(conn, entries)
     outbox.record_many(session, events)
     reseller.ledger_seq = seq
-    reseller.held_count -= len(changes)
-    _forget(session, d, r, {c["reference"] for c in changes})
+    reseller.held_count -= len(released) + len(expired)
+    _forget(session, d, r, {*released, *expired})
     session.flush()
     return HeldOutcome(released, expired)
-
-
-def _change(
-    row: Row[Any],
-    status: str,
-    outstanding: int,
-    released_at: datetime | None,
-    ended_at: datetime | None,
-    invoice_date: date,
-    due_on: date,
-) -> dict[str, Any]:
-    return {
-        "distributor_id": row.distributor_id,
-        "reseller_id": row.reseller_id,
-        "reference": row.reference,
-        "status": status,
-        "outstanding_minor": outstanding,
-        "hold_released_at": released_at,
-        "hold_ended_at": ended_at,
-        "invoice_date": invoice_date,
-        "due_on": due_on,
-    }
 
 
 def _event(type_: EventType, row: Row[Any], at: datetime, extra: dict[str, Any]) -> dict[str, Any]:

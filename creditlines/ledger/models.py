@@ -390,4 +390,9 @@ class LedgerEntry(Base):
             sqlite_where=text("kind = 'limit_set'"),
             postgresql_where=text("kind = 'limit_set'"),
         ),
+        # The entries since a moment (the ageing report on a past date), PostgreSQL only: a BRIN
+        # index, the table being append-only and so in the order of ``at`` (migration 0014).
+        Index("ix_ledger_entry_at", "at", postgresql_using="brin", postgresql_with={"autosummarize": "on"}).ddl_if(
+            dialect="postgresql"
+        ),
     )

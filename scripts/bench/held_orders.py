@@ -10,7 +10,9 @@ the database, commit included), on a database of its own:
 * ``release_none``: a payment on a reseller without held orders (the fast path:
   ``reseller.held_count`` = 0, no query); p50/p99.
 * ``release_100``: a payment on a reseller with 100 held orders of 100.00 that frees room for all
-  of them, so the one transaction posts the payment and the 100 orders (and their events); p50/p99.
+  of them, so the one transaction posts the payment and the 100 orders (and their events); p50/p99,
+  and the CPU each took at p50 in this process and in its PostgreSQL backend (``/proc/PID/schedstat``
+  when the server runs on this host, as here): what it costs whatever else the machine runs.
 
 Run it on this checkout and on another one to compare (``--src`` points at its source tree; its
 own migrations build its database). Output: one JSON document on stdout.
@@ -108,9 +110,21 @@ def main() -> None:
                 ms.append((time.perf_counter() - start) * 1000)
         result["drawings"] = summary(ms) | {"per_s": round(len(ms) / (sum(ms) / 1000), 1)}
 
-        def pay(reseller: str, drawing: str, reference: str, amount: str) -> float:
-            start = time.perf_counter()
+        cpu: dict[str, list[float]] = {"client": [], "server": []}
+
+        def backend_cpu(s) -> tuple[int, int | None]:
+            """The session's PostgreSQL backend and its CPU time so far in ns (Linux, same host)."""
+            pid = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            try:
+                with open(f"/proc/{pid}/schedstat") as f:
+                    return pid, int(f.read().split()[0])
+            except OSError:
+                return pid, None
+
+        def pay(reseller: str, drawing: str, reference: str, amount: str, count_cpu: bool = False) -> float:
+            start, client = time.perf_counter(), time.process_time()
             with uow.write() as s:
+                pid, server = backend_cpu(s) if count_cpu else (0, None)
                 ledger.release(
                     s,
                     distributor_id="bench",
@@ -121,7 +135,13 @@ def main() -> None:
                     kind="payment",
                     actor="bench",
                 )
-            return (time.perf_counter() - start) * 1000
+            elapsed = (time.perf_counter() - start) * 1000
+            if count_cpu:
+                cpu["client"].append((time.process_time() - client) * 1000)
+                if server is not None:
+                    with open(f"/proc/{pid}/schedstat") as f:
+                        cpu["server"].append((int(f.read().split()[0]) - server) / 1e6)
+            return elapsed
 
         none = [pay(resellers[i % len(resellers)], f"D-{i}", f"P-{i}", "1.00") for i in range(opts.rounds * 10)]
         result["release_none"] = summary(none)
@@ -149,13 +169,17 @@ def main() -> None:
                             actor="bench",
                             on_refusal="hold",
                         )
-                freeing.append(pay(r, "FILL", "P-ALL", f"{opts.held * 100}.00"))
+                freeing.append(pay(r, "FILL", "P-ALL", f"{opts.held * 100}.00", count_cpu=True))
                 with uow.read() as s:
                     left = ledger.list_drawings(
                         s, distributor_id="bench", reseller_id=r, after=None, limit=500, status="held"
                     )
                 assert not left, f"{len(left)} held orders left"
             result["release_100"] = summary(freeing) | {"held_orders_each": opts.held}
+            # CPU work per release, whatever the load: this process, and its PostgreSQL backend
+            result["release_100"]["client_cpu_p50_ms"] = pct(cpu["client"], 0.5)
+            if cpu["server"]:
+                result["release_100"]["server_cpu_p50_ms"] = pct(cpu["server"], 0.5)
         uow.dispose()
     finally:
         with psycopg.connect(SERVER, autocommit=True) as conn:
