@@ -9,6 +9,7 @@ pip-audit). Used by tests/api/test_generated_client.py; by hand:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -22,21 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def codegen_venv() -> Path:
-    """`.venv-codegen` with openapi-python-client from its lock, reinstalled when the lock changes."""
+    """`.venv-codegen` with openapi-python-client from its lock, reinstalled when the lock changes.
+
+    Built by one process at a time (a lock file beside it): test workers running side by side
+    (pytest-xdist) wait for the one building it, then find it ready."""
     lock = ROOT / "requirements" / "codegen.txt"
     venv = Path(os.environ.get("CREDITLINES_CODEGEN_VENV", ROOT / ".venv-codegen"))
     stamp = venv / ".codegen-installed"
     want = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        print(f"installing openapi-python-client into {venv} (from requirements/codegen.txt)", file=sys.stderr)
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--require-hashes"]
-            + ["--only-binary=:all:", "-r", str(lock)],
-            check=True,
-        )
-        stamp.write_text(want + "\n")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as building:
+        fcntl.flock(building, fcntl.LOCK_EX)  # released when the file is closed
+        if not (venv / "bin" / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        if not stamp.exists() or stamp.read_text().strip() != want:
+            print(f"installing openapi-python-client into {venv} (from requirements/codegen.txt)", file=sys.stderr)
+            subprocess.run(
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--require-hashes"]
+                + ["--only-binary=:all:", "-r", str(lock)],
+                check=True,
+            )
+            stamp.write_text(want + "\n")
     return venv
 
 

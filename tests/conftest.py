@@ -1,8 +1,9 @@
 """Test databases: every database test runs on SQLite *and* on PostgreSQL.
 
 Schemas are built with the Alembic migrations, never ``create_all``. SQLite tests get a
-fresh copy of a migrated file; PostgreSQL tests share one database created for this run
-(``creditlines_test_<pid>``), emptied with TRUNCATE before each test and dropped at the end.
+fresh copy of a migrated file; PostgreSQL tests share one database created for this process
+(``creditlines_test_<pid>_<random>``: each pytest-xdist worker has its own), emptied with
+TRUNCATE before each test and dropped at the end.
 
 On PostgreSQL the roles are those of production: ``creditlines db create-roles`` (cluster-wide,
 idempotent, never dropped: other runs share them) makes ``creditlines_owner``, which runs the
@@ -33,7 +34,33 @@ from creditlines.models import Base
 from tests.harness import PG_SERVER, pg_database
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers start with COLUMNS=80 and LINES=24 set; a rich Console made at import
+    # (creditlines.cli.common) would keep 80 columns for good, whatever a test sets. A worker's
+    # environment is made that of a plain run, before any test module imports the CLI.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 DEFAULT_NOW = "2026-03-02T09:00:00+00:00"  # a Monday, 10:00 in Paris
+
+
+# --------------------------------------------------------------------------- pytest-xdist
+# scripts/test runs the suite in worker processes: `-n 2 --dist loadfile --no-loadscope-reorder`
+# (docs/DECISIONS.md, "The suite in parallel"). Each test module is one unit of work, run whole by
+# one worker, so its module-scoped fixtures (a server, a database, a browser) are made once. The
+# longest modules are handed out first, so that no worker is left with one at the end while the
+# other idles; the rest go in collection order.
+LONGEST_FIRST = ("tests/ha/test_failover.py", "tests/concurrency/test_matrix.py", "tests/api/test_schemathesis.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # not an xdist worker: the plain order
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each module keeps its order
 
 
 def _pg_error() -> str | None:
@@ -85,7 +112,10 @@ def pg_owner_url(pg_admin_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url, pool_size=40)
+    # Up to 60 connections at once (the 40 racing clients of tests/ledger/test_concurrency.py), but
+    # only 4 kept open between tests: the idle connections of every xdist worker count against
+    # the server's max_connections (100 by default), with those of the servers tests start.
+    engine = make_engine(pg_url, pool_size=4, max_overflow=56)
     yield engine
     engine.dispose()
 

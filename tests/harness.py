@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -24,10 +26,30 @@ from creditlines.db.roles import DEFAULT_APP_ROLE, DEFAULT_OWNER_ROLE, Roles, cr
 PG_SERVER = os.environ.get("CREDITLINES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+# Ports for the servers tests start (creditlines serve, uvicorn, private PostgreSQL clusters):
+# below the kernel's ephemeral range (32768-60999), where no outgoing connection takes one between
+# its choice and its bind, in a block of PORT_BLOCK per pytest-xdist worker (gw0, gw1, ...), so two
+# workers never choose the same. A plain run (no worker) has the first block.
+PORT_BASE, PORT_BLOCK = 20000, 1000
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on now, from this worker's block, never the same twice in a
+    row (a port just handed out may not be bound yet)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = PORT_BASE + (int(worker) if worker.isdigit() else 0) % 12 * PORT_BLOCK
+    for _ in range(PORT_BLOCK):
+        port = first + next(_port_offsets) % PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: the next one
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + PORT_BLOCK - 1}")
+
+
+_port_offsets = itertools.count(random.randrange(PORT_BLOCK))  # a random start: two processes of one worker
 
 
 def sqlalchemy_url(libpq_url: str) -> str:

@@ -32,7 +32,9 @@ from creditlines.db.urls import normalize, with_defaults
 SQLITE_BUSY_TIMEOUT_S = 60
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None, echo: bool = False) -> Engine:
+    """``pool_size`` connections kept open; ``max_overflow`` more at busy moments, closed when
+    returned (default: twice ``pool_size`` on PostgreSQL, four times on SQLite)."""
     parsed = make_url(normalize(url))
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -43,7 +45,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
             pool_size=pool_size,
-            max_overflow=pool_size * 4,
+            max_overflow=pool_size * 4 if max_overflow is None else max_overflow,
         )
         _install_sqlite_transactions(engine)
         return engine
@@ -56,7 +58,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         with_defaults(parsed),
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        max_overflow=pool_size * 2 if max_overflow is None else max_overflow,
         pool_recycle=3600,
         pool_pre_ping=True,
         pool_timeout=10,

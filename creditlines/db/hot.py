@@ -114,10 +114,11 @@ async def _index_only(conn: Any) -> None:
 class HotPath:
     """One per process (``app.state.hot``)."""
 
-    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, pool_size: int = 4, pool_wait_s: float = POOL_WAIT_S) -> None:
         parsed = make_url(normalize(url))
         self.dialect = parsed.get_backend_name()
         self.pool_size = pool_size
+        self.pool_wait_s = pool_wait_s  # read when the pool opens and at each wait for a connection
         self._pool: AsyncConnectionPool[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
@@ -152,7 +153,7 @@ class HotPath:
                     max_size=self.pool_size,
                     open=False,
                     name="creditlines-hot",
-                    timeout=POOL_WAIT_S,  # then PoolTimeout: 503 database_unavailable, never a hang
+                    timeout=self.pool_wait_s,  # then PoolTimeout: 503 database_unavailable, never a hang
                     # A failed reconnection is retried with a doubling pause; giving up after
                     # 2 s lets the next request for a connection (_getconn asks every second)
                     # start a fresh attempt at once.
@@ -195,14 +196,14 @@ class HotPath:
         return self._sqlite_connection().execute(sql, params).fetchall()
 
     async def _getconn(self, pool: AsyncConnectionPool[Any]) -> Any:
-        """A connection within POOL_WAIT_S, asked for again every second: each new request for
+        """A connection within ``pool_wait_s``, asked for again every second: each new request for
         one lets the pool start a fresh connection attempt once its previous attempts gave up
         (psycopg_pool's backoff doubles its pauses), so after a failover a waiting request gets a
         connection to the new primary within about a second of it accepting writes."""
         from psycopg_pool import PoolTimeout
 
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + POOL_WAIT_S
+        deadline = loop.time() + self.pool_wait_s
         while True:
             remaining = deadline - loop.time()
             try:

@@ -19,6 +19,7 @@ from creditlines.auth import service as auth
 from creditlines.db.engine import UnitOfWork
 from tests.api.conftest import eur
 from tests.factories import make_reseller, make_world
+from tests.harness import free_port
 
 D = "/v1/distributors/actebis"
 R = f"{D}/resellers/R-1"
@@ -476,12 +477,6 @@ def test_the_middleware_refuses_before_reading_the_body():
 # ---------------------------------------------------------------- through a real server (uvicorn)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live(engine):
     """`creditlines serve` (uvicorn, httptools) on this test's database; yields (base url, ERP key)."""
@@ -490,7 +485,7 @@ def live(engine):
     make_reseller(uow, "R-1", 10_000)
     with uow.write() as s:
         _, key = auth.create_key(s, role="integration", distributor_id="actebis")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CREDITLINES_DATABASE_URL": engine.url.render_as_string(hide_password=False),

@@ -24,6 +24,7 @@ from api.app import create_app
 from creditlines.auth import service as auth
 from creditlines.config import Settings, get_settings
 from tests.factories import make_reseller, make_world
+from tests.harness import free_port
 
 TOKEN = "scrape-token-0123456789abcdef"
 ADMIN = "metrics-admin-key-of-at-least-32-characters"
@@ -138,12 +139,6 @@ def test_a_short_metrics_token_is_refused_at_start(monkeypatch):
 # Real servers --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def serve(tmp_path, sqlite_template):
     """`creditlines serve` on a fresh copy of the migrated SQLite file; returns (API base URL, process)."""
@@ -151,7 +146,7 @@ def serve(tmp_path, sqlite_template):
     shutil.copyfile(sqlite_template, tmp_path / "serve.db")
 
     def start(workers: int, **env):
-        port = _free_port()
+        port = free_port()
         full = {
             k: v
             for k, v in os.environ.items()
@@ -238,7 +233,7 @@ def test_a_server_without_a_setting_hides_metrics_and_says_once_how_to_enable_th
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_metrics_port_is_bound_once_and_adds_up_every_worker(serve, workers):
-    metrics_port = _free_port()
+    metrics_port = free_port()
     base, proc = serve(workers, CREDITLINES_METRICS_PORT=str(metrics_port), CREDITLINES_METRICS_TOKEN=TOKEN)
     scrape = f"http://127.0.0.1:{metrics_port}/metrics"
     before = _healthz_count(httpx.get(scrape, headers={"Authorization": f"Bearer {TOKEN}"}).text)
@@ -288,7 +283,7 @@ def test_a_metrics_port_in_use_stops_serve_with_a_clear_message(tmp_path, sqlite
             "CREDITLINES_METRICS_PORT": str(port),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "creditlines", "serve", "--no-migrate", "--port", str(_free_port())],
+            [sys.executable, "-m", "creditlines", "serve", "--no-migrate", "--port", str(free_port())],
             env=env,
             capture_output=True,
             text=True,

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from creditlines.events import outbox
-from tests.events.receiver import Receiver
+from tests.events.receiver import Receiver, stop_all
 from tests.events.test_webhooks import SETTINGS, later, poll, subscribe
 
 D = "/v1/distributors"
@@ -38,8 +38,7 @@ def receivers():
         return fresh
 
     yield start
-    for r in started:
-        r.stop()
+    stop_all(started)
 
 
 def distributors(api, *ids: str) -> dict[str, str]:
