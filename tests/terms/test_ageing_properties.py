@@ -37,23 +37,19 @@ drawings = st.lists(
 )
 
 
-def _sum(row: AgeingRow) -> int:
-    return sum(row.amounts[b] for b in BUCKETS)
-
-
-@pytest.mark.slow
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(book=drawings, asked=st.integers(min_value=0, max_value=320))
-def test_the_buckets_add_up_to_the_outstanding(uow, book, asked):
+def _reseller(uow, prefix: str, *, base: int) -> str:
+    """A new reseller of Actebis (made with its vendors on the first example: the fixture's
+    database lives across the examples), on the story's first day: a base line of ``base`` euros
+    and a Microsoft line of 1,000,000 for Microsoft's products."""
     clock.set_now(f"{START.isoformat()}T09:00:00+00:00")
     with uow.read() as s:
         first = lookup.get_distributor(s, "actebis") is None
-    if first:  # the fixture's database lives across the examples
+    if first:
         make_world(uow)
-    r = f"P-{next(COUNTER)}"
+    r = f"{prefix}-{next(COUNTER)}"
     with uow.write() as s:
         ledger.upsert_reseller(s, distributor_id="actebis", reseller_id=r, name=r, actor="test")
-        ledger.set_base_limit(s, distributor_id="actebis", reseller_id=r, limit=eur(1_000_000), reason="t", actor="t")
+        ledger.set_base_limit(s, distributor_id="actebis", reseller_id=r, limit=eur(base), reason="t", actor="t")
         ledger.grant_programme_line(
             s,
             distributor_id="actebis",
@@ -65,6 +61,18 @@ def test_the_buckets_add_up_to_the_outstanding(uow, book, asked):
             usable_for="vendor_products",
             actor="test",
         )
+    return r
+
+
+def _sum(row: AgeingRow) -> int:
+    return sum(row.amounts[b] for b in BUCKETS)
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(book=drawings, asked=st.integers(min_value=0, max_value=320))
+def test_the_buckets_add_up_to_the_outstanding(uow, book, asked):
+    r = _reseller(uow, "P", base=1_000_000)
     owed: dict[str, tuple[int, date]] = {}
     for i, (amount, days, paid, vendor) in enumerate(book):
         ref, due_on = f"D-{i}", START + timedelta(days=days)
@@ -205,26 +213,7 @@ def test_a_past_date_is_the_ledger_up_to_that_day(uow, monkeypatch, backwards, b
     per reseller, per funder, for the vendor's view too — and, for this example's reseller, what
     its drawings owed that day, worked out here."""
     monkeypatch.setattr(ageing_module, "reads_backwards", lambda *_: backwards)
-    clock.set_now(f"{START.isoformat()}T09:00:00+00:00")
-    with uow.read() as s:
-        first = lookup.get_distributor(s, "actebis") is None
-    if first:  # the fixture's database lives across the examples
-        make_world(uow)
-    r = f"T-{next(COUNTER)}"
-    with uow.write() as s:
-        ledger.upsert_reseller(s, distributor_id="actebis", reseller_id=r, name=r, actor="test")
-        ledger.set_base_limit(s, distributor_id="actebis", reseller_id=r, limit=eur(6000), reason="t", actor="t")
-        ledger.grant_programme_line(
-            s,
-            distributor_id="actebis",
-            reseller_id=r,
-            vendor_id="microsoft",
-            programme_id=None,
-            limit=eur(1_000_000),
-            valid_until=date(2027, 12, 31),
-            usable_for="vendor_products",
-            actor="test",
-        )
+    r = _reseller(uow, "T", base=6000)
     events = []  # (day, order, drawing): drawings before payments on the same day
     for i, (posted, _terms, paid, after, _vendor, _amount) in enumerate(book):
         # the base line (6,000) holds six other drawings; the vendor's spill onto its line
