@@ -79,7 +79,9 @@ def test_the_credit_desk_decides(
 
     # A opens the limit requests and tries to approve its own raise: four eyes refuses.
     page.get_by_role("link", name="Limit requests", exact=True).click()
+    page.wait_for_url("**/limit-requests")  # count() does not wait for the page it counts on
     card = page.locator("article.request")
+    card.first.wait_for()
     assert card.count() == 1 and "You asked for this raise" in card.inner_text()
     card.get_by_label("Reason").fill("approved")
     card.get_by_role("button", name="Approve").click()
